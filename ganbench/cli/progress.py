@@ -1,0 +1,88 @@
+"""Progress on stderr: rich bars on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+import time
+
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from ganbench.cli.console import err
+
+
+class RichProgress:
+    def __init__(self, n_groups: int) -> None:
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=False,
+        )
+        self._groups = self._progress.add_task("groups", total=n_groups, info="")
+        self._steps = None
+
+    def __enter__(self) -> RichProgress:
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._progress.__exit__(*exc)
+
+    def start_group(self, index: int, total: int, label: str, steps: int) -> None:
+        if self._steps is not None:
+            self._progress.remove_task(self._steps)
+        self._steps = self._progress.add_task(f"  {label}", total=steps, info="compiling")
+
+    def advance(self, steps: int, info: str) -> None:
+        self._progress.update(self._steps, advance=steps, info=info)
+
+    def end_group(self, message: str) -> None:
+        self._progress.advance(self._groups)
+        self._progress.console.print(f"  {message}", highlight=False)
+
+    def log(self, message: str) -> None:
+        self._progress.console.print(message, highlight=False)
+
+
+class PlainProgress:
+    """One line per chunk, for logs and CI."""
+
+    def __init__(self, n_groups: int) -> None:
+        self._n = n_groups
+        self._label = ""
+        self._done = 0
+        self._total = 0
+        self._t0 = time.perf_counter()
+
+    def __enter__(self) -> PlainProgress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def start_group(self, index: int, total: int, label: str, steps: int) -> None:
+        self._label, self._done, self._total = label, 0, steps
+        self._t0 = time.perf_counter()
+        err.print(f"[group {index + 1}/{total}] {label}: compiling", highlight=False)
+
+    def advance(self, steps: int, info: str) -> None:
+        self._done += steps
+        dt = time.perf_counter() - self._t0
+        note = f" ({info})" if info else ""
+        err.print(f"  step {self._done}/{self._total}{note} {dt:.1f}s", highlight=False)
+
+    def end_group(self, message: str) -> None:
+        err.print(f"  {message}", highlight=False)
+
+    def log(self, message: str) -> None:
+        err.print(message, highlight=False)

@@ -1,0 +1,44 @@
+"""``ganbench report``: summary tables of any folder of results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ganbench.cli.console import err, handle_errors, out
+
+
+@handle_errors
+def report(
+    path: Annotated[
+        Path, typer.Argument(help="A results folder (any folder above run folders).")
+    ] = Path("results"),
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="table (rich), markdown, csv or json.")
+    ] = "table",
+    metric: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metric", "-m",
+            help="Metric column(s) to show; repeatable or comma-separated; globs allowed "
+            "(e.g. 'mode_count/*'). Default: modes, hq_fraction, reverse_kl, fd, gradient norms.",
+        ),
+    ] = None,
+) -> None:
+    """Final metrics per suite x variant x grid point, aggregated over seeds."""
+    from ganbench.errors import ConfigError
+    from ganbench.report import FORMATS, read_results, summarize, summary_table, to_text
+
+    if fmt != "table" and fmt not in FORMATS:
+        raise ConfigError(f"--format {fmt!r}: allowed: table, {', '.join(FORMATS)}")
+    results = read_results(path)
+    for warning in results.warnings:
+        err.print(f"warning: {warning}", highlight=False)
+    metrics = [m for item in metric for m in item.split(",") if m] if metric else None
+    summary = summarize(results, metrics)
+    if fmt == "table":
+        out.print(summary_table(summary))
+    else:
+        typer.echo(to_text(summary, fmt), nl=False)

@@ -1,0 +1,139 @@
+"""``ganbench run``: train every run of a suite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ganbench.cli.console import err, handle_errors, is_tty, out
+
+SuiteArg = Annotated[
+    Path,
+    typer.Argument(help="Suite file (TOML).", exists=True, dir_okay=False, readable=True),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override a suite key, e.g. --set defaults.batch_size=512 or "
+        "--set variants.wgan-gp.n_critic=10 (value read as TOML). Repeatable.",
+    ),
+]
+SeedsOpt = Annotated[int | None, typer.Option("--seeds", help="Run seeds 0..N-1.", min=1)]
+StepsOpt = Annotated[int | None, typer.Option("--steps", help="Generator steps per run.", min=1)]
+
+
+def load(suite: Path, set_: list[str] | None, seeds: int | None, steps: int | None):
+    from ganbench.config import load_suite
+
+    return load_suite(suite, overrides=set_ or [], seeds=seeds, steps=steps)
+
+
+@handle_errors
+def run(
+    suite: SuiteArg,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Output folder (one sub-folder per suite).")
+    ] = Path("results"),
+    seeds: SeedsOpt = None,
+    steps: StepsOpt = None,
+    set_: SetOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Retrain runs that already finished.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan (runs, groups, devices); train nothing.")
+    ] = False,
+    devices: Annotated[
+        int | None,
+        typer.Option(
+            "--host-devices",
+            min=1,
+            help="CPU only: split the host into N XLA devices to shard runs over cores "
+            "(default: one per core, or $GANBENCH_HOST_DEVICES).",
+        ),
+    ] = None,
+    report: Annotated[
+        bool, typer.Option("--report/--no-report", help="Print the suite's summary table at the end.")
+    ] = True,
+) -> None:
+    """Train every run of SUITE (variants x grid x seeds) and write its results."""
+    from ganbench.train.devices import configure_host_devices
+
+    configure_host_devices(devices)
+    spec = load(suite, set_, seeds, steps)  # validates everything before any file is written
+
+    import jax
+
+    from ganbench.errors import RunFailedError
+    from ganbench.train.runner import make_plan, run_plan
+
+    plan = make_plan(spec, out_dir, force=force)
+    local = jax.local_devices()
+    if dry_run:
+        print_plan(plan, local)
+        return
+    if not plan.groups:
+        err.print(
+            f"nothing to do: all {len(plan.skipped)} runs of {spec.name!r} are finished in "
+            f"{out_dir / spec.name} (use --force to retrain)",
+            highlight=False,
+        )
+    else:
+        err.print(
+            f"{spec.name}: {plan.todo} runs in {len(plan.groups)} compiled groups on "
+            f"{len(local)} {local[0].platform} device(s)"
+            + (f"; {len(plan.skipped)} finished runs skipped" if plan.skipped else ""),
+            highlight=False,
+        )
+        from ganbench.cli.progress import PlainProgress, RichProgress
+
+        bar = RichProgress(len(plan.groups)) if is_tty() else PlainProgress(len(plan.groups))
+        with bar:
+            summary = run_plan(plan, devices=local, progress=bar)
+        err.print(
+            f"done in {summary.wall_seconds:.1f}s: {summary.completed} completed, "
+            f"{summary.diverged} diverged, {summary.failed} failed, {summary.skipped} skipped; "
+            f"results in {out_dir / spec.name}",
+            highlight=False,
+        )
+        if summary.failed:
+            raise RunFailedError(
+                f"{summary.failed} run(s) failed:\n  " + "\n  ".join(summary.failures)
+            )
+    if report:
+        from ganbench.report import read_results, summarize, summary_table
+
+        results = read_results(out_dir / spec.name)
+        out.print(summary_table(summarize(results), title=spec.name))
+
+
+def print_plan(plan, devices) -> None:
+    from rich.table import Table
+
+    suite = plan.suite
+    s = suite.file.suite
+    table = Table(title=f"plan: {suite.name} ({suite.path})", title_justify="left")
+    for col in ("group", "variants", "dataset", "loss", "penalty", "n_critic", "runs", "seeds"):
+        table.add_column(col)
+    for i, g in enumerate(plan.groups):
+        c = g.runs[0].config
+        table.add_row(
+            str(i + 1),
+            ", ".join(sorted({r.variant for r in g.runs})),
+            c.dataset,
+            c.loss + (" + SN" if c.discriminator.spectral_norm else ""),
+            c.penalty.name,
+            str(c.n_critic),
+            str(len(g.runs)),
+            ",".join(str(x) for x in sorted({r.seed for r in g.runs})),
+        )
+    out.print(table)
+    kinds = sorted({d.device_kind for d in devices})
+    out.print(
+        f"{len(suite.runs)} runs: {plan.todo} to train in {len(plan.groups)} compiled groups, "
+        f"{len(plan.skipped)} already finished; {s.steps} steps each, evaluated every "
+        f"{s.eval_every}; devices: {len(devices)} x {', '.join(kinds)} ({devices[0].platform}); "
+        f"output: {plan.out / suite.name}",
+        highlight=False,
+    )

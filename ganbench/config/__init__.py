@@ -1,0 +1,15 @@
+"""Suite schema, loading, and expansion into runs."""
+
+from ganbench.config.load import RunSpec, Suite, load_suite, make_run_id, parse_override
+from ganbench.config.schema import MetricsSection, RunConfig, SuiteFile
+
+__all__ = [
+    "MetricsSection",
+    "RunConfig",
+    "RunSpec",
+    "Suite",
+    "SuiteFile",
+    "load_suite",
+    "make_run_id",
+    "parse_override",
+]

@@ -1,0 +1,113 @@
+"""Mixtures of Gaussians in the plane, the standard mode-collapse benchmarks.
+
+ring8: 8 modes on the unit circle at angles 2*pi*k/8 with standard deviation 0.01, as in
+VEEGAN (Srivastava et al. 2017, section 5.1) and PacGAN (Lin et al. 2018, section 5.1).
+grid25: 25 modes at {-4, -2, 0, 2, 4}^2 with standard deviation 0.05 (same papers).
+Modes are equally likely.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ganbench.registry import Registry
+
+
+@dataclass(frozen=True)
+class GaussianMixture:
+    """A mixture of axis-aligned Gaussians; hashable, so it can pick a compiled program."""
+
+    name: str
+    means: tuple[tuple[float, ...], ...]
+    stds: tuple[tuple[float, ...], ...]
+    weights: tuple[float, ...]
+
+    @property
+    def n_modes(self) -> int:
+        return len(self.means)
+
+    @property
+    def dim(self) -> int:
+        return len(self.means[0])
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (self.dim,)
+
+    def means_array(self) -> np.ndarray:
+        return np.asarray(self.means, dtype=np.float64)
+
+    def stds_array(self) -> np.ndarray:
+        return np.asarray(self.stds, dtype=np.float64)
+
+    def weights_array(self) -> np.ndarray:
+        return np.asarray(self.weights, dtype=np.float64)
+
+    def sample(self, key, n: int):
+        """Draw ``n`` samples inside a traced computation (float32)."""
+        import jax
+        import jax.numpy as jnp
+
+        key_mode, key_noise = jax.random.split(key)
+        means = jnp.asarray(self.means, jnp.float32)
+        stds = jnp.asarray(self.stds, jnp.float32)
+        logits = jnp.log(jnp.asarray(self.weights, jnp.float32))
+        k = jax.random.categorical(key_mode, logits, shape=(n,))
+        noise = jax.random.normal(key_noise, (n, self.dim), jnp.float32)
+        return means[k] + stds[k] * noise
+
+    def sample_numpy(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Draw ``n`` samples on the host (float64); used by tests and oracles."""
+        k = rng.choice(self.n_modes, size=n, p=self.weights_array())
+        return self.means_array()[k] + self.stds_array()[k] * rng.standard_normal((n, self.dim))
+
+    def describe(self) -> dict:
+        """Effective means, standard deviations and weights, stored in every manifest."""
+        return {
+            "name": self.name,
+            "n_modes": self.n_modes,
+            "dim": self.dim,
+            "means": [list(m) for m in self.means],
+            "stds": [list(s) for s in self.stds],
+            "weights": list(self.weights),
+        }
+
+
+def _mixture(name: str, means: np.ndarray, std: float) -> GaussianMixture:
+    k, d = means.shape
+    return GaussianMixture(
+        name=name,
+        means=tuple(tuple(float(v) for v in m) for m in means),
+        stds=tuple((float(std),) * d for _ in range(k)),
+        weights=(1.0 / k,) * k,
+    )
+
+
+def ring8() -> GaussianMixture:
+    angles = 2.0 * np.pi * np.arange(8) / 8
+    return _mixture("ring8", np.stack([np.cos(angles), np.sin(angles)], axis=1), 0.01)
+
+
+def grid25() -> GaussianMixture:
+    axis = np.array([-4.0, -2.0, 0.0, 2.0, 4.0])
+    xs, ys = np.meshgrid(axis, axis, indexing="ij")
+    return _mixture("grid25", np.stack([xs.ravel(), ys.ravel()], axis=1), 0.05)
+
+
+DATASETS: Registry = Registry("dataset")
+DATASETS.add(
+    "ring8",
+    ring8,
+    help="8 Gaussians on the unit circle, sigma 0.01 (VEEGAN; PacGAN)",
+)
+DATASETS.add(
+    "grid25",
+    grid25,
+    help="25 Gaussians on the grid {-4,-2,0,2,4}^2, sigma 0.05 (VEEGAN; PacGAN)",
+)
+
+
+def get_dataset(name: str) -> GaussianMixture:
+    return DATASETS.get(name)()

@@ -1,0 +1,36 @@
+"""The project's error types.
+
+Every error the library raises on purpose is a :class:`GanbenchError` whose message says what was
+wrong, where (file, line, key) and what is allowed. The CLI prints the message on stderr without a
+traceback and exits with :attr:`GanbenchError.exit_code`.
+"""
+
+from __future__ import annotations
+
+
+class GanbenchError(Exception):
+    """Base class of all deliberate ganbench errors."""
+
+    exit_code = 1
+
+
+class ConfigError(GanbenchError):
+    """Bad input: a suite file, a command-line override or an option. Exit code 2."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, problems: list[str] | None = None) -> None:
+        self.problems = list(problems) if problems else [message]
+        super().__init__(message)
+
+
+class ResultsError(GanbenchError):
+    """A results folder that cannot be read or written."""
+
+    exit_code = 2
+
+
+class RunFailedError(GanbenchError):
+    """One or more runs failed (not diverged: failed to execute). Exit code 1."""
+
+    exit_code = 1

@@ -1,0 +1,54 @@
+"""Metric names: the strings stored in metrics.parquet and shown by the report.
+
+Each metric has a direction (higher or lower is better, or neither) so reports and comparisons
+know which way is an improvement.
+"""
+
+from __future__ import annotations
+
+# Mode coverage (VEEGAN protocol as implemented in PacGAN's code).
+MODES = "modes"
+HQ_FRACTION = "hq_fraction"
+REVERSE_KL = "reverse_kl"
+MODE_COUNT_PREFIX = "mode_count/"  # + mode index: HQ samples assigned to that mode
+
+# Frechet distance in data space.
+FD = "fd"
+
+# In-scan statistics, aggregated per evaluation chunk (mean over the chunk's steps).
+LOSS_D = "loss_d"
+LOSS_D_REAL = "loss_d_real"
+LOSS_D_FAKE = "loss_d_fake"
+LOSS_G = "loss_g"
+PENALTY = "penalty"
+D_REAL = "d_real"
+D_FAKE = "d_fake"
+
+# Gradient norms: mean and max over the chunk's steps.
+GRAD_NORM_D = "grad_norm_d"
+GRAD_NORM_G = "grad_norm_g"
+INPUT_GRAD_REAL = "input_grad_real"
+INPUT_GRAD_FAKE = "input_grad_fake"
+
+STEP_STATS = (LOSS_D, LOSS_D_REAL, LOSS_D_FAKE, LOSS_G, PENALTY, D_REAL, D_FAKE)
+"""Per-step statistics reported as their mean over a chunk."""
+
+NORM_STATS = (GRAD_NORM_D, GRAD_NORM_G, INPUT_GRAD_REAL, INPUT_GRAD_FAKE)
+"""Per-step norms reported as ``<name>_mean`` and ``<name>_max`` over a chunk."""
+
+HIGHER_IS_BETTER = {MODES: True, HQ_FRACTION: True, REVERSE_KL: False, FD: False}
+
+DESCRIPTIONS = {
+    MODES: "modes with at least min_count high-quality samples",
+    HQ_FRACTION: "fraction of samples within the HQ threshold of their nearest mode",
+    REVERSE_KL: "KL(generated mode histogram || true mode weights), nats",
+    FD: "Frechet distance between real and generated samples in data space",
+    LOSS_D: "discriminator loss (incl. penalty), chunk mean",
+    LOSS_G: "generator loss, chunk mean",
+    D_REAL: "mean discriminator output on real samples, chunk mean",
+    D_FAKE: "mean discriminator output on generated samples, chunk mean",
+    GRAD_NORM_D + "_mean": "global L2 norm of D's parameter gradient, chunk mean",
+    GRAD_NORM_G + "_mean": "global L2 norm of G's parameter gradient, chunk mean",
+    INPUT_GRAD_REAL + "_mean": "norm of D's gradient w.r.t. its input on real samples, chunk mean",
+    INPUT_GRAD_FAKE + "_mean": "norm of D's gradient w.r.t. its input on fake samples, chunk mean",
+}

@@ -1,0 +1,98 @@
+"""GAN losses with one shared signature.
+
+Every loss takes the discriminator's outputs (logits for the probabilistic losses, critic values
+for the Wasserstein loss) on a batch of real and of generated samples, and returns a
+:class:`LossOutput`: the discriminator loss, its real and fake parts, and the generator loss, each
+a mean over the batch. Returning the parts is what makes the diagnostics possible (the same shape
+as compare_gan's loss_lib). Cross-entropies use ``softplus`` (``-log sigmoid(x) = softplus(-x)``)
+for numerical stability.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from ganbench.registry import Registry
+
+
+class LossOutput(NamedTuple):
+    d_loss: jax.Array  # scalar: d_real + d_fake
+    d_real: jax.Array  # scalar: the part of d_loss computed on real samples
+    d_fake: jax.Array  # scalar: the part of d_loss computed on generated samples
+    g_loss: jax.Array  # scalar: the generator's loss on the same generated samples
+
+
+LossFn = Callable[[jax.Array, jax.Array], LossOutput]
+
+LOSSES: Registry[LossFn] = Registry("loss")
+
+
+def _check(real: jax.Array, fake: jax.Array) -> None:
+    if real.ndim != 1 or fake.ndim != 1:
+        raise ValueError(
+            f"discriminator outputs must be vectors (B,); got {real.shape} and {fake.shape}"
+        )
+
+
+def _parts(d_real: jax.Array, d_fake: jax.Array, g_loss: jax.Array) -> LossOutput:
+    return LossOutput(d_real + d_fake, d_real, d_fake, g_loss)
+
+
+@LOSSES.register(
+    "minimax",
+    help="original minimax GAN with the saturating generator loss log(1 - D(G(z))) "
+    "(Goodfellow et al. 2014)",
+)
+def minimax(real: jax.Array, fake: jax.Array) -> LossOutput:
+    """D: -E log D(x) - E log(1 - D(G(z))); G minimises E log(1 - D(G(z))).
+
+    >>> import jax.numpy as jnp
+    >>> out = minimax(jnp.zeros(3), jnp.zeros(3))
+    >>> [round(float(v), 4) for v in out]
+    [1.3863, 0.6931, 0.6931, -0.6931]
+    """
+    _check(real, fake)
+    d_real = jnp.mean(jax.nn.softplus(-real))
+    d_fake = jnp.mean(jax.nn.softplus(fake))
+    return _parts(d_real, d_fake, -d_fake)
+
+
+@LOSSES.register(
+    "non_saturating",
+    help="non-saturating GAN: G maximises log D(G(z)) (Goodfellow et al. 2014, section 3)",
+)
+def non_saturating(real: jax.Array, fake: jax.Array) -> LossOutput:
+    """D as in minimax; G minimises -E log D(G(z))."""
+    _check(real, fake)
+    d_real = jnp.mean(jax.nn.softplus(-real))
+    d_fake = jnp.mean(jax.nn.softplus(fake))
+    return _parts(d_real, d_fake, jnp.mean(jax.nn.softplus(-fake)))
+
+
+@LOSSES.register(
+    "wasserstein",
+    help="Wasserstein critic loss E D(G(z)) - E D(x) (Arjovsky et al. 2017); pair it with "
+    "penalty 'gp' for WGAN-GP (Gulrajani et al. 2017)",
+)
+def wasserstein(real: jax.Array, fake: jax.Array) -> LossOutput:
+    """Critic minimises E D(G(z)) - E D(x); G minimises -E D(G(z))."""
+    _check(real, fake)
+    d_real = -jnp.mean(real)
+    d_fake = jnp.mean(fake)
+    return _parts(d_real, d_fake, -d_fake)
+
+
+@LOSSES.register(
+    "hinge",
+    help="hinge loss: D minimises E relu(1 - D(x)) + E relu(1 + D(G(z))), G minimises "
+    "-E D(G(z)) (Lim & Ye 2017; Miyato et al. 2018)",
+)
+def hinge(real: jax.Array, fake: jax.Array) -> LossOutput:
+    _check(real, fake)
+    d_real = jnp.mean(jax.nn.relu(1.0 - real))
+    d_fake = jnp.mean(jax.nn.relu(1.0 + fake))
+    return _parts(d_real, d_fake, -jnp.mean(fake))

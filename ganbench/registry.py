@@ -1,0 +1,83 @@
+"""One registry per kind of named item (losses, penalties, models, datasets, ...).
+
+A registry is the single source of valid names: suite validation, "did you mean" answers and the
+CLI's listings all read it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Entry(Generic[T]):
+    name: str
+    value: T
+    help: str
+    knobs: dict[str, str] = field(default_factory=dict)
+    """Knob name -> one line of help (type, default, meaning)."""
+
+
+class UnknownNameError(KeyError):
+    """A name that is not in a registry; ``str()`` is a full, actionable message."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class Registry(Generic[T]):
+    """Named items of one kind, with help text and "did you mean" lookups."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, Entry[T]] = {}
+
+    def register(
+        self, name: str, *, help: str, knobs: dict[str, str] | None = None
+    ) -> Callable[[T], T]:
+        def decorator(value: T) -> T:
+            self.add(name, value, help=help, knobs=knobs)
+            return value
+
+        return decorator
+
+    def add(self, name: str, value: T, *, help: str, knobs: dict[str, str] | None = None) -> None:
+        if name in self._entries:
+            raise ValueError(f"{self.kind} {name!r} is already registered")
+        self._entries[name] = Entry(name, value, help, dict(knobs or {}))
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def entries(self) -> list[Entry[T]]:
+        return [self._entries[n] for n in self.names()]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def unknown_message(self, name: Any) -> str:
+        known = ", ".join(self.names())
+        close = difflib.get_close_matches(str(name), self.names(), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"unknown {self.kind} {name!r}{hint} known: {known}"
+
+    def entry(self, name: str) -> Entry[T]:
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise UnknownNameError(self.unknown_message(name)) from None
+
+    def get(self, name: str) -> T:
+        return self.entry(name).value

@@ -1,0 +1,270 @@
+"""Aggregate runs over seeds: final metric values and per-configuration summaries.
+
+A configuration is one (suite, variant, dataset, other grid keys) combination; its runs differ only
+by seed. Rows come in the order of :attr:`Results.runs` (suites by name, then the suite file's
+order of variants and grid values, see :mod:`ganbench.results.read`), by first appearance.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ganbench.errors import ConfigError
+from ganbench.metrics import names
+from ganbench.results.read import Results
+
+DEFAULT_METRICS: tuple[str, ...] = (
+    names.MODES,
+    names.HQ_FRACTION,
+    names.REVERSE_KL,
+    names.FD,
+    names.GRAD_NORM_D + "_mean",
+    names.GRAD_NORM_G + "_mean",
+)
+"""Metrics :func:`summarize` reports when none are named (those the results hold)."""
+
+COUNT_COLUMNS = ("n_runs", "completed", "diverged", "failed", "seeds")
+"""Columns after the configuration keys in a summary; metric blocks follow them."""
+
+STAT_SUFFIXES = ("_mean", "_std", "_n")
+"""Every metric ``m`` has ``m_mean``, ``m_std``, ``m_n`` in a summary."""
+
+COUNT_SUFFIXES = ("_n_real", "_n_fake")
+"""Present for a metric when its sample counts were recorded."""
+
+
+def group_columns(results: Results) -> list[str]:
+    """The columns that identify a configuration: suite, variant, dataset, grid keys."""
+    return ["suite", "variant", "dataset", *results.grid_keys]
+
+
+def resolve_metrics(results: Results, metrics: str | Iterable[str] | None) -> list[str]:
+    """Check requested metric names against those recorded and expand glob patterns.
+
+    ``metrics`` may be a list of names, a comma-separated string, or ``None`` (all recorded
+    metrics). Patterns such as ``mode_count/*`` expand to the recorded names they match.
+
+    Raises:
+        ConfigError: for a name (or pattern) that matches no recorded metric.
+    """
+    available = _available(results)
+    if metrics is None:
+        return available
+    requested = _split(metrics)
+    resolved: list[str] = []
+    problems: list[str] = []
+    for name in requested:
+        if any(ch in name for ch in "*?["):
+            matches = [m for m in available if fnmatch.fnmatchcase(m, name)]
+        else:
+            matches = [name] if name in available else []
+        if not matches:
+            problems.append(_unknown_metric(name, available))
+        resolved += [m for m in matches if m not in resolved]
+    if problems:
+        raise ConfigError("; ".join(problems), problems=problems)
+    return resolved
+
+
+def final_values(
+    results: Results, metrics: str | Iterable[str] | None = None, *, wide: bool = False
+) -> pd.DataFrame:
+    """Each run's value of each metric at the last step where the run recorded it.
+
+    Long by default: one row per (run, metric) the run recorded, with the run's identity
+    columns and ``step``, ``value``, ``n_real``, ``n_fake``. With ``wide=True``: one row per run
+    (all runs, in :attr:`Results.runs` order, with its columns) and one column per metric (NaN
+    where the run did not record it).
+
+    Raises:
+        ConfigError: for a requested metric that was not recorded.
+    """
+    chosen = resolve_metrics(results, metrics)
+    measured = results.metrics[results.metrics["metric"].isin(chosen)]
+    rank = {m: i for i, m in enumerate(chosen)}
+    last = (
+        measured.assign(_run=_run_index(results, measured), _metric=measured["metric"].map(rank))
+        .sort_values(["_run", "_metric", "step"], kind="stable")
+        .drop_duplicates(["_run", "_metric"], keep="last")
+        .drop(columns=["_run", "_metric"])
+        .reset_index(drop=True)
+    )
+    if not wide:
+        return last
+    table = last.pivot(index=["suite", "run_id"], columns="metric", values="value")
+    table = table.reindex(columns=chosen)
+    table.columns.name = None
+    out = results.runs.join(table, on=["suite", "run_id"])
+    return out.reset_index(drop=True)
+
+
+def summarize(results: Results, metrics: str | Iterable[str] | None = None) -> pd.DataFrame:
+    """One row per configuration: run counts and mean, std and n of each metric's final value.
+
+    Columns: :func:`group_columns`, then ``n_runs``, ``completed``, ``diverged``, ``failed``,
+    ``seeds`` (comma-separated), then for each metric ``m``: ``m_mean``, ``m_std`` (sample std,
+    ddof=1; NaN below two values), ``m_n`` (values averaged) and, when the metric recorded them,
+    ``m_n_real`` and ``m_n_fake`` (the most common sample counts behind the values).
+
+    Only completed runs are averaged; diverged and failed runs are counted in their columns. A
+    NaN final value is not averaged (``m_n`` says how many were). ``metrics=None`` reports
+    :data:`DEFAULT_METRICS` that the results hold.
+
+    Raises:
+        ConfigError: for a requested metric that was not recorded.
+    """
+    if metrics is None:
+        available = set(_available(results))
+        chosen = [m for m in DEFAULT_METRICS if m in available]
+        if not chosen:
+            chosen = [m for m in _available(results) if "/" not in m]
+    else:
+        chosen = resolve_metrics(results, metrics)
+
+    finals = final_values(results, chosen) if chosen else None
+    lookup: dict[tuple[str, str, str], tuple[float, Any, Any]] = {}
+    has_counts: dict[str, dict[str, bool]] = {m: {"n_real": False, "n_fake": False} for m in chosen}
+    if finals is not None:
+        for row in finals.itertuples(index=False):
+            lookup[(row.suite, row.run_id, row.metric)] = (row.value, row.n_real, row.n_fake)
+            for col in ("n_real", "n_fake"):
+                if not pd.isna(getattr(row, col)):
+                    has_counts[row.metric][col] = True
+
+    keys = group_columns(results)
+    rows: list[dict[str, Any]] = []
+    for _, group in results.runs.groupby(keys, sort=False, dropna=False):
+        first = group.iloc[0]
+        row: dict[str, Any] = {k: first[k] for k in keys}
+        status = group["status"]
+        row["n_runs"] = len(group)
+        row["completed"] = int((status == "completed").sum())
+        row["diverged"] = int((status == "diverged").sum())
+        row["failed"] = int((status == "failed").sum())
+        row["seeds"] = ",".join(str(s) for s in sorted(group["seed"].unique()))
+        done = group[status == "completed"]
+        for metric in chosen:
+            hits = [
+                lookup.get((s, r, metric))
+                for s, r in zip(done["suite"], done["run_id"], strict=True)
+            ]
+            used = [h for h in hits if h is not None and not math.isnan(h[0])]
+            values = np.array([h[0] for h in used], dtype=np.float64)
+            row[f"{metric}_mean"] = float(values.mean()) if len(values) else math.nan
+            row[f"{metric}_std"] = float(values.std(ddof=1)) if len(values) > 1 else math.nan
+            row[f"{metric}_n"] = len(values)
+            for index, col in ((1, "n_real"), (2, "n_fake")):
+                if has_counts[metric][col]:
+                    row[f"{metric}_{col}"] = _typical([h[index] for h in used])
+        rows.append(row)
+
+    columns = [*keys, *COUNT_COLUMNS]
+    for metric in chosen:
+        columns += [metric + suffix for suffix in STAT_SUFFIXES]
+        columns += [f"{metric}_{c}" for c in ("n_real", "n_fake") if has_counts[metric][c]]
+    summary = pd.DataFrame(rows, columns=columns)
+    for col in ("n_runs", "completed", "diverged", "failed"):
+        summary[col] = summary[col].astype("int64")
+    for metric in chosen:
+        summary[f"{metric}_mean"] = summary[f"{metric}_mean"].astype("float64")
+        summary[f"{metric}_std"] = summary[f"{metric}_std"].astype("float64")
+        summary[f"{metric}_n"] = summary[f"{metric}_n"].astype("int64")
+        for col in ("n_real", "n_fake"):
+            if has_counts[metric][col]:
+                summary[f"{metric}_{col}"] = summary[f"{metric}_{col}"].astype("Int64")
+    return summary
+
+
+def summary_metrics(summary: pd.DataFrame) -> list[str]:
+    """The metrics a summary holds, in column order (from its ``m_mean/m_std/m_n`` blocks)."""
+    columns = set(summary.columns)
+    found: list[str] = []
+    for col in summary.columns:
+        if col.endswith("_mean"):
+            metric = col[: -len("_mean")]
+            if f"{metric}_std" in columns and f"{metric}_n" in columns:
+                found.append(metric)
+    return found
+
+
+def summary_keys(summary: pd.DataFrame) -> list[str]:
+    """The configuration columns of a summary (those before ``n_runs``)."""
+    columns = list(summary.columns)
+    return columns[: columns.index("n_runs")] if "n_runs" in columns else []
+
+
+def _available(results: Results) -> list[str]:
+    """Recorded metric names, sorted (``mode_count/<k>`` numerically)."""
+    found = results.metrics["metric"].unique().tolist()
+    return sorted(found, key=_metric_sort_key)
+
+
+def _metric_sort_key(name: str) -> tuple[str, int, str]:
+    stem, _, tail = name.rpartition("/")
+    if stem and tail.isdigit():
+        return (stem + "/", int(tail), "")
+    return (name, -1, "")
+
+
+def _split(metrics: str | Iterable[str]) -> list[str]:
+    items: Sequence[str] = metrics.split(",") if isinstance(metrics, str) else list(metrics)
+    return [m.strip() for m in items if m.strip()]
+
+
+def _unknown_metric(name: str, available: list[str]) -> str:
+    """An actionable message for a metric that was not recorded."""
+    close = difflib.get_close_matches(name, available, n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return f"unknown metric {name!r}{hint} available: {_describe(available)}"
+
+
+def _describe(available: list[str]) -> str:
+    """Recorded metric names, with numbered families such as mode_count/<k> collapsed."""
+    if not available:
+        return "none (the results hold no metric values)"
+    families: dict[str, list[str]] = {}
+    plain: list[str] = []
+    for name in available:
+        stem, _, tail = name.rpartition("/")
+        if stem:
+            families.setdefault(stem, []).append(tail)
+        else:
+            plain.append(name)
+    parts = list(plain)
+    for stem, tails in families.items():
+        if len(tails) > 3:
+            parts.append(f"{stem}/{tails[0]}..{stem}/{tails[-1]} ({stem}/* for all)")
+        else:
+            parts += [f"{stem}/{t}" for t in tails]
+    return ", ".join(parts)
+
+
+def _run_index(results: Results, frame: pd.DataFrame) -> pd.Series:
+    """Position of each row's run in :attr:`Results.runs` (for stable run ordering)."""
+    position = {
+        (s, r): i
+        for i, (s, r) in enumerate(zip(results.runs["suite"], results.runs["run_id"], strict=True))
+    }
+    return pd.Series(
+        [position[(s, r)] for s, r in zip(frame["suite"], frame["run_id"], strict=True)],
+        index=frame.index,
+        dtype="int64",
+    )
+
+
+def _typical(counts: list[Any]) -> Any:
+    """The most common recorded count (smallest on ties); ``pd.NA`` when none was recorded."""
+    recorded = [int(c) for c in counts if not pd.isna(c)]
+    if not recorded:
+        return pd.NA
+    tally = Counter(recorded)
+    best = max(tally.values())
+    return min(c for c, n in tally.items() if n == best)

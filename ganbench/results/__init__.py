@@ -1,0 +1,1 @@
+"""Run folders: write, read, index (results layout contract in README.md)."""

@@ -1,0 +1,439 @@
+"""Read a folder of results into pandas DataFrames.
+
+The layout read here is the results contract (DESIGN.md, "Results layout")::
+
+    <out>/<suite name>/suite.toml
+    <out>/<suite name>/runs/<run_id>/manifest.json
+    <out>/<suite name>/runs/<run_id>/metrics.parquet
+
+:func:`read_results` accepts any folder at or above run folders. Folders whose name starts with
+``.`` (runs being written) are ignored silently; folders that look like runs but cannot be read are
+skipped and reported in :attr:`Results.warnings`, never raised, so one broken run does not hide a
+suite. Only a path that does not exist or holds no valid run raises :class:`ResultsError`.
+
+Row order (used by the report too): suites by name; within a suite, variants in the order of the
+suite's ``suite.toml`` (``[[variants]]``), then grid values in the order of its ``[grid]`` lists,
+then seeds ascending. Values the ``suite.toml`` does not list (or every value, when it is missing)
+come after the listed ones, sorted (numbers before strings).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ganbench.errors import ResultsError
+
+MANIFEST = "manifest.json"
+METRICS = "metrics.parquet"
+SUITE_FILE = "suite.toml"
+RUNS_DIR = "runs"
+SCHEMA_VERSION = 1
+STATUSES = ("completed", "diverged", "failed")
+
+RUN_COLUMNS = (
+    "suite",
+    "variant",
+    "run_id",
+    "seed",
+    "status",
+    "step",
+    "diverged_at",
+    "dataset",
+)
+"""Identity and outcome columns of :attr:`Results.runs`; grid-key columns follow them."""
+
+TAIL_COLUMNS = ("wall_seconds", "compile_seconds", "error", "path")
+"""Columns of :attr:`Results.runs` after the grid-key columns."""
+
+METRIC_ID_COLUMNS = ("run_id", "suite", "variant", "seed", "status", "dataset")
+"""Run columns repeated on every row of :attr:`Results.metrics` (grid keys follow them)."""
+
+MEASUREMENT_COLUMNS = ("step", "metric", "value", "n_real", "n_fake")
+"""Columns of metrics.parquet, in the order :attr:`Results.metrics` ends with."""
+
+_RESERVED = frozenset(RUN_COLUMNS + TAIL_COLUMNS + MEASUREMENT_COLUMNS)
+_EXPECTED_LAYOUT = (
+    f"<out>/<suite>/{RUNS_DIR}/<run_id>/{MANIFEST} (with {METRICS} next to it); pass the output "
+    "folder, a suite folder, a runs/ folder or a single run folder"
+)
+
+
+@dataclass
+class Results:
+    """Runs and measurements read from a results folder.
+
+    Attributes:
+        runs: one row per valid run; columns :data:`RUN_COLUMNS`, then one column per grid key
+            (named as the key, e.g. ``optimizer.lr_d``; a grid key ``dataset`` is the
+            ``dataset`` column), then :data:`TAIL_COLUMNS`.
+        metrics: long format, one row per measurement; columns :data:`METRIC_ID_COLUMNS`, the
+            grid-key columns, then :data:`MEASUREMENT_COLUMNS`. Runs are identified by
+            ``(suite, run_id)``.
+        grid_keys: the grid-key column names, in order of first appearance.
+        warnings: one line per folder that was skipped or is suspect, naming folder and reason.
+        root: the path that was read.
+    """
+
+    runs: pd.DataFrame
+    metrics: pd.DataFrame
+    grid_keys: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    root: Path | None = None
+
+
+class _Invalid(Exception):
+    """A run folder that cannot be read; the message is the reason."""
+
+
+def read_results(path: str | os.PathLike[str]) -> Results:
+    """Read every run folder at or below ``path``.
+
+    Raises:
+        ResultsError: if ``path`` does not exist, is not a folder, or holds no valid run.
+    """
+    root = Path(path)
+    if not root.exists():
+        raise ResultsError(f"results path '{root}' does not exist")
+    if root.is_file():
+        if root.name != MANIFEST:
+            raise ResultsError(
+                f"results path '{root}' is a file; expected a results folder: {_EXPECTED_LAYOUT}"
+            )
+        root = root.parent
+
+    warnings: list[str] = []
+    run_dirs = _find_run_dirs(root, warnings)
+    if not run_dirs:
+        raise ResultsError(f"no runs found under '{root}'; expected {_EXPECTED_LAYOUT}")
+
+    records: list[dict[str, Any]] = []
+    frames: list[pd.DataFrame | None] = []
+    grid_keys: list[str] = []
+    seen: dict[tuple[str, str], Path] = {}
+    suite_orders: dict[str, _SuiteOrder] = {}
+    for run_dir in run_dirs:
+        try:
+            manifest = _read_manifest(run_dir / MANIFEST)
+            frame = _read_metrics(run_dir, manifest["status"])
+        except _Invalid as exc:
+            warnings.append(f"skipped {run_dir}: {exc}")
+            continue
+        key = (manifest["suite"], manifest["run_id"])
+        if key in seen:
+            warnings.append(
+                f"skipped {run_dir}: duplicate run_id '{key[1]}' of suite '{key[0]}' "
+                f"(already read from {seen[key]})"
+            )
+            continue
+        seen[key] = run_dir
+        if frame is None and manifest["status"] == "completed":
+            warnings.append(
+                f"{run_dir}: completed run has no metric values ({METRICS} missing or empty)"
+            )
+        record = _run_record(manifest, run_dir)
+        for grid_key in record["_grid"]:
+            if grid_key not in grid_keys:
+                grid_keys.append(grid_key)
+        if manifest["suite"] not in suite_orders:
+            suite_orders[manifest["suite"]] = _SuiteOrder.load(run_dir, warnings)
+        records.append(record)
+        frames.append(frame)
+
+    if not records:
+        details = "; ".join(warnings)
+        raise ResultsError(
+            f"no valid run under '{root}': {len(run_dirs)} run folder(s) found, none readable "
+            f"({details})"
+        )
+
+    order = _sort_order(records, grid_keys, suite_orders)
+    records = [records[i] for i in order]
+    frames = [frames[i] for i in order]
+    runs = _runs_frame(records, grid_keys)
+    metrics = _metrics_frame(runs, frames, grid_keys)
+    return Results(runs=runs, metrics=metrics, grid_keys=grid_keys, warnings=warnings, root=root)
+
+
+# --- discovery ---------------------------------------------------------------------------------
+
+
+def _find_run_dirs(root: Path, warnings: list[str]) -> list[Path]:
+    """Folders holding a manifest.json at or below ``root``, in sorted walk order."""
+    found: list[Path] = []
+
+    def on_error(exc: OSError) -> None:
+        warnings.append(f"skipped {exc.filename}: cannot list folder ({exc.strerror})")
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=on_error):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        if MANIFEST in filenames:
+            found.append(here)
+            dirnames[:] = []  # a run folder holds no runs
+        elif here.parent.name == RUNS_DIR and here != root:
+            warnings.append(f"skipped {here}: no {MANIFEST} (not a run folder)")
+    return found
+
+
+# --- one run -----------------------------------------------------------------------------------
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    """Load and check one manifest.json."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _Invalid(f"cannot read {MANIFEST} ({exc})") from exc
+    try:
+        manifest = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _Invalid(f"corrupt {MANIFEST} ({exc})") from exc
+    if not isinstance(manifest, dict):
+        raise _Invalid(f"{MANIFEST} is not a JSON object")
+
+    schema = manifest.get("schema")
+    if schema != SCHEMA_VERSION:
+        raise _Invalid(
+            f"{MANIFEST} has schema {schema!r}; this ganbench reads schema {SCHEMA_VERSION}"
+        )
+    required = ("run_id", "suite", "variant", "seed", "grid_point", "config", "status", "step")
+    missing = [k for k in required if k not in manifest]
+    if missing:
+        raise _Invalid(f"{MANIFEST} lacks key(s) {', '.join(missing)}")
+    for key in ("run_id", "suite", "variant"):
+        if not isinstance(manifest[key], str) or not manifest[key]:
+            raise _Invalid(f"{MANIFEST} key '{key}' must be a non-empty string")
+    for key in ("seed", "step"):
+        if not _is_int(manifest[key]):
+            raise _Invalid(f"{MANIFEST} key '{key}' must be an integer, got {manifest[key]!r}")
+    if manifest["status"] not in STATUSES:
+        raise _Invalid(
+            f"{MANIFEST} status {manifest['status']!r} is not one of {', '.join(STATUSES)}"
+        )
+    if not isinstance(manifest["grid_point"], dict):
+        raise _Invalid(f"{MANIFEST} key 'grid_point' must be an object")
+    config = manifest["config"]
+    if not isinstance(config, dict) or not isinstance(config.get("dataset"), str):
+        raise _Invalid(f"{MANIFEST} key 'config' must be an object with a string 'dataset'")
+    diverged_at = manifest.get("diverged_at")
+    if diverged_at is not None and not _is_int(diverged_at):
+        raise _Invalid(f"{MANIFEST} key 'diverged_at' must be an integer or null")
+    timing = manifest.get("timing", {})
+    if timing is not None and not isinstance(timing, dict):
+        raise _Invalid(f"{MANIFEST} key 'timing' must be an object")
+    return manifest
+
+
+def _read_metrics(run_dir: Path, status: str) -> pd.DataFrame | None:
+    """Load one metrics.parquet with normalised dtypes; ``None`` when the run has none."""
+    path = run_dir / METRICS
+    if not path.exists():
+        return None
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for truncated/corrupt files
+        raise _Invalid(f"corrupt {METRICS} ({type(exc).__name__}: {exc})") from exc
+    missing = [c for c in ("step", "metric", "value") if c not in frame.columns]
+    if missing:
+        raise _Invalid(f"{METRICS} lacks column(s) {', '.join(missing)}")
+    try:
+        out = pd.DataFrame(
+            {
+                "step": frame["step"].astype("int64"),
+                "metric": frame["metric"].astype("str"),
+                "value": frame["value"].astype("float64"),
+                "n_real": _counts(frame, "n_real"),
+                "n_fake": _counts(frame, "n_fake"),
+            }
+        )
+    except (TypeError, ValueError) as exc:
+        raise _Invalid(f"{METRICS} has a column of the wrong type ({exc})") from exc
+    out = out.sort_values("step", kind="stable", ignore_index=True)
+    return out if len(out) else None
+
+
+def _counts(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A nullable Int64 count column (all missing when the file does not have it)."""
+    if column not in frame.columns:
+        return pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    return frame[column].astype("Int64")
+
+
+def _run_record(manifest: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+    """One row of the runs table (grid values under ``_grid``)."""
+    grid: dict[str, Any] = {}
+    for key, value in manifest["grid_point"].items():
+        name = str(key)
+        if name == "dataset":
+            continue  # the dataset column (from the resolved config) already holds it
+        if name in _RESERVED:
+            name = f"grid.{name}"
+        grid[name] = _scalar(value)
+    timing = manifest.get("timing") or {}
+    return {
+        "suite": manifest["suite"],
+        "variant": manifest["variant"],
+        "run_id": manifest["run_id"],
+        "seed": int(manifest["seed"]),
+        "status": manifest["status"],
+        "step": int(manifest["step"]),
+        "diverged_at": manifest.get("diverged_at"),
+        "dataset": manifest["config"]["dataset"],
+        "_grid": grid,
+        "wall_seconds": _float_or_nan(timing.get("wall_seconds")),
+        "compile_seconds": _float_or_nan(timing.get("compile_seconds")),
+        "error": manifest.get("error"),
+        "path": str(run_dir),
+    }
+
+
+# --- ordering ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _SuiteOrder:
+    """Preferred order of variants and grid values, from a suite's suite.toml."""
+
+    variants: list[str] = field(default_factory=list)
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, run_dir: Path, warnings: list[str]) -> _SuiteOrder:
+        if run_dir.parent.name != RUNS_DIR:
+            return cls()
+        path = run_dir.parent.parent / SUITE_FILE
+        if not path.exists():
+            return cls()
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            warnings.append(f"{path}: cannot read ({exc}); rows are sorted by name instead")
+            return cls()
+        variants = [
+            v["name"]
+            for v in data.get("variants", [])
+            if isinstance(v, dict) and isinstance(v.get("name"), str)
+        ]
+        grid_table = data.get("grid", {})
+        grid = _flatten(grid_table) if isinstance(grid_table, dict) else {}
+        return cls(variants, {k: v for k, v in grid.items() if isinstance(v, list)})
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested TOML tables to dotted keys: {"optimizer": {"lr_d": x}} -> {"optimizer.lr_d": x}."""
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _sort_order(
+    records: list[dict[str, Any]], grid_keys: list[str], orders: dict[str, _SuiteOrder]
+) -> list[int]:
+    """Indices of ``records`` in report order (see the module docstring)."""
+
+    def key(i: int) -> tuple[Any, ...]:
+        rec = records[i]
+        order = orders.get(rec["suite"], _SuiteOrder())
+        parts: list[Any] = [rec["suite"], _rank(rec["variant"], order.variants)]
+        parts.append(_rank(rec["dataset"], order.grid.get("dataset", [])))
+        for grid_key in grid_keys:
+            parts.append(_rank(rec["_grid"].get(grid_key), order.grid.get(grid_key, [])))
+        parts += [rec["seed"], rec["run_id"]]
+        return tuple(parts)
+
+    return sorted(range(len(records)), key=key)
+
+
+def _rank(value: Any, preferred: list[Any]) -> tuple[int, int, tuple[int, float, str]]:
+    """Sort key: listed values first, in their listed order; then the rest, sorted."""
+    wanted = _value_key(value)
+    for i, candidate in enumerate(preferred):
+        if _value_key(_scalar(candidate)) == wanted:
+            return (0, i, wanted)
+    return (1, 0, wanted)
+
+
+def _value_key(value: Any) -> tuple[int, float, str]:
+    """Totally ordered key for mixed scalars: numbers, then strings, then missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return (2, 0.0, "")
+    if isinstance(value, bool):
+        return (1, 0.0, str(value))
+    if isinstance(value, int | float):
+        return (0, float(value), "")
+    return (1, 0.0, str(value))
+
+
+# --- frames ------------------------------------------------------------------------------------
+
+
+def _runs_frame(records: list[dict[str, Any]], grid_keys: list[str]) -> pd.DataFrame:
+    """The runs table from ordered records."""
+    columns: dict[str, Any] = {c: [r[c] for r in records] for c in RUN_COLUMNS}
+    for grid_key in grid_keys:
+        columns[grid_key] = [r["_grid"].get(grid_key) for r in records]
+    for c in TAIL_COLUMNS:
+        columns[c] = [r[c] for r in records]
+    runs = pd.DataFrame(columns)
+    runs["seed"] = runs["seed"].astype("int64")
+    runs["step"] = runs["step"].astype("int64")
+    runs["diverged_at"] = pd.array(
+        [pd.NA if v is None else int(v) for v in columns["diverged_at"]], dtype="Int64"
+    )
+    runs["wall_seconds"] = runs["wall_seconds"].astype("float64")
+    runs["compile_seconds"] = runs["compile_seconds"].astype("float64")
+    return runs
+
+
+def _metrics_frame(
+    runs: pd.DataFrame, frames: list[pd.DataFrame | None], grid_keys: list[str]
+) -> pd.DataFrame:
+    """The long metrics table: each run's measurements with its identity columns."""
+    id_columns = [*METRIC_ID_COLUMNS, *grid_keys]
+    present = [(i, f) for i, f in enumerate(frames) if f is not None]
+    if not present:
+        empty = runs.loc[[], id_columns].reset_index(drop=True)
+        empty["step"] = pd.Series([], dtype="int64")
+        empty["metric"] = pd.Series([], dtype="str")
+        empty["value"] = pd.Series([], dtype="float64")
+        empty["n_real"] = pd.Series([], dtype="Int64")
+        empty["n_fake"] = pd.Series([], dtype="Int64")
+        return empty
+    measurements = pd.concat([f for _, f in present], ignore_index=True)
+    row_of_run = [i for i, f in present for _ in range(len(f))]
+    ids = runs[id_columns].iloc[row_of_run].reset_index(drop=True)
+    return pd.concat([ids, measurements], axis=1)
+
+
+# --- small helpers -----------------------------------------------------------------------------
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _float_or_nan(value: Any) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return math.nan
+
+
+def _scalar(value: Any) -> Any:
+    """Grid values as hashable scalars (lists and tables become their JSON text)."""
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return value

@@ -1,0 +1,1 @@
+"""Training: state pytrees, the compiled step and loop, the suite runner."""

@@ -1,0 +1,378 @@
+"""Run a suite: group runs by static structure, train each group as one compiled program,
+evaluate between chunks, and write every run folder.
+
+Python touches the device only between chunks: one call trains ``eval_every`` steps of every run
+of a group, sharded over the local devices along the run axis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import platform
+import subprocess
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from ganbench.config import RunSpec, Suite
+from ganbench.metrics import frechet_distance, mode_coverage
+from ganbench.metrics import names as M
+from ganbench.results.write import is_finished, run_dir, write_run, write_suite_file
+
+# --------------------------------------------------------------------------- plan
+
+
+@dataclass
+class Group:
+    key: str
+    runs: list[RunSpec]
+
+    @property
+    def label(self) -> str:
+        c = self.runs[0].config
+        variants = sorted({r.variant for r in self.runs})
+        extra = f" +{len(variants) - 1}" if len(variants) > 1 else ""
+        return f"{variants[0]}{extra} · {c.dataset} · {c.loss} · {len(self.runs)} runs"
+
+    @property
+    def key_hash(self) -> str:
+        return hashlib.sha256(self.key.encode()).hexdigest()[:8]
+
+
+@dataclass
+class Plan:
+    suite: Suite
+    out: Path
+    groups: list[Group]
+    skipped: list[RunSpec]
+    forced: bool
+
+    @property
+    def todo(self) -> int:
+        return sum(len(g.runs) for g in self.groups)
+
+
+def make_plan(suite: Suite, out: Path, *, force: bool = False) -> Plan:
+    """Group the runs still to do by their static structure (one compiled program per group)."""
+    from ganbench.train.engine import static_key
+
+    groups: dict[str, Group] = {}
+    skipped: list[RunSpec] = []
+    for spec in suite.runs:
+        if not force and is_finished(run_dir(out, spec.suite, spec.run_id)):
+            skipped.append(spec)
+            continue
+        key = static_key(spec.config)
+        groups.setdefault(key, Group(key, [])).runs.append(spec)
+    return Plan(suite, Path(out), list(groups.values()), skipped, force)
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class Progress(Protocol):
+    def start_group(self, index: int, total: int, label: str, steps: int) -> None: ...
+    def advance(self, steps: int, info: str) -> None: ...
+    def end_group(self, message: str) -> None: ...
+    def log(self, message: str) -> None: ...
+
+
+class NullProgress:
+    def start_group(self, index: int, total: int, label: str, steps: int) -> None:
+        pass
+
+    def advance(self, steps: int, info: str) -> None:
+        pass
+
+    def end_group(self, message: str) -> None:
+        pass
+
+    def log(self, message: str) -> None:
+        pass
+
+
+# --------------------------------------------------------------------------- provenance
+
+
+def _git_revision() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+            cwd=Path(__file__).resolve().parent,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def environment(devices: list) -> dict[str, Any]:
+    import flax
+    import jax
+    import optax
+
+    import ganbench
+
+    return {
+        "ganbench": ganbench.__version__,
+        "jax": jax.__version__,
+        "flax": flax.__version__,
+        "optax": optax.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "platform": jax.default_backend(),
+        "device_kind": devices[0].device_kind if devices else None,
+        "device_count": len(devices),
+        "host": platform.node(),
+        "os": platform.platform(),
+        "git_revision": _git_revision(),
+    }
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# --------------------------------------------------------------------------- per-run record
+
+
+@dataclass
+class RunRecord:
+    spec: RunSpec
+    status: str = "completed"
+    step: int = 0
+    diverged_at: int | None = None
+    error: str | None = None
+    rows: list[tuple] = field(default_factory=list)
+    snapshots: dict[str, np.ndarray] = field(default_factory=dict)
+    final: np.ndarray | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.status == "completed"
+
+    def diverge(self, step: int) -> None:
+        self.status = "diverged"
+        self.diverged_at = step
+        self.step = step
+
+
+def evaluate_samples(fake: np.ndarray, real: np.ndarray, dataset, metrics) -> list[tuple]:
+    """Diagnostics on one evaluation's samples: (metric, value, n_real, n_fake) rows."""
+    n = int(fake.shape[0])
+    mc = mode_coverage(
+        fake, dataset.means_array(), dataset.stds_array(), weights=dataset.weights_array(),
+        threshold=metrics.hq_threshold, min_count=metrics.min_count,
+    )
+    rows = [
+        (M.MODES, float(mc.modes), None, n),
+        (M.HQ_FRACTION, mc.hq_fraction, None, n),
+        (M.REVERSE_KL, mc.reverse_kl, None, n),
+        (M.FD, frechet_distance(real, fake), int(real.shape[0]), n),
+    ]
+    rows += [(f"{M.MODE_COUNT_PREFIX}{k}", float(c), None, n) for k, c in enumerate(mc.counts)]
+    return rows
+
+
+# --------------------------------------------------------------------------- training
+
+
+@dataclass
+class RunSummary:
+    completed: int = 0
+    diverged: int = 0
+    failed: int = 0
+    skipped: int = 0
+    wall_seconds: float = 0.0
+    failures: list[str] = field(default_factory=list)
+
+
+def _stack(trees: list):
+    import jax
+
+    return jax.tree.map(lambda *xs: np.stack(xs), *trees)
+
+
+def _device_count(n_runs: int, devices: list) -> int:
+    return max(1, min(len(devices), n_runs))
+
+
+def train_group(
+    group: Group,
+    *,
+    devices: list,
+    progress: Progress,
+    on_chunk: Callable[[int], None] | None = None,
+) -> tuple[list[RunRecord], dict[str, Any]]:
+    """Train every run of a group; returns per-run records and group timing."""
+    import jax
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    from ganbench.train.engine import Program, hparams_of
+
+    spec0 = group.runs[0]
+    program = Program(spec0.config, eval_every=spec0.eval_every, samples=spec0.metrics.samples)
+    n_dev = _device_count(len(group.runs), devices)
+    n_pad = math.ceil(len(group.runs) / n_dev) * n_dev
+    padded = group.runs + [group.runs[-1]] * (n_pad - len(group.runs))
+    mesh = Mesh(np.array(devices[:n_dev]), ("runs",))
+    shard = NamedSharding(mesh, PartitionSpec("runs"))
+
+    seeds = jax.device_put(np.array([r.seed for r in padded], np.int32), shard)
+    hparams = jax.device_put(_stack([hparams_of(r.config) for r in padded]), shard)
+
+    t0 = time.perf_counter()
+    init = jax.jit(jax.vmap(program.init), out_shardings=shard).lower(seeds, hparams).compile()
+    state = init(seeds, hparams)
+    chunk = (
+        jax.jit(jax.vmap(program.chunk), donate_argnums=0, out_shardings=shard)
+        .lower(state, hparams)
+        .compile()
+    )
+    evaluate = jax.jit(jax.vmap(program.evaluate)).lower(state, seeds).compile()
+    compile_seconds = time.perf_counter() - t0
+
+    records = [RunRecord(spec) for spec in group.runs]
+    dataset = program.dataset
+    metrics = spec0.metrics
+    snapshots = metrics.snapshots and dataset.dim == 2
+    n_chunks = spec0.steps // spec0.eval_every
+    for c in range(n_chunks):
+        start = c * spec0.eval_every
+        end = start + spec0.eval_every
+        state, stats = chunk(state, hparams)
+        fake, real = evaluate(state, seeds)
+        stats = jax.device_get(stats)
+        fake, real = np.asarray(fake), np.asarray(real)
+        for i, rec in enumerate(records):
+            if not rec.alive:
+                continue
+            for name, value in {**stats.mean, **stats.max}.items():
+                rec.rows.append((end, name, float(value[i]), None, None))
+            bad = int(stats.first_nonfinite[i])
+            if bad >= 0:
+                rec.diverge(start + bad + 1)
+                continue
+            if not np.all(np.isfinite(fake[i])):
+                rec.diverge(end)
+                continue
+            rec.step = end
+            rec.rows += [(end, m, v, nr, nf)
+                         for m, v, nr, nf in evaluate_samples(fake[i], real[i], dataset, metrics)]
+            rec.final = fake[i]
+            if snapshots:
+                rec.snapshots[f"step_{end}"] = fake[i].astype(np.float32)
+        progress.advance(spec0.eval_every, _chunk_info(records))
+        if on_chunk is not None:
+            on_chunk(end)
+        if not any(r.alive for r in records):
+            progress.log(f"every run of the group diverged by step {end}; stopping the group")
+            break
+    timing = {
+        "compile_seconds": compile_seconds,
+        "wall_seconds": time.perf_counter() - t0,
+        "group_runs": len(group.runs),
+        "group_devices": n_dev,
+    }
+    return records, timing
+
+
+def _chunk_info(records: list[RunRecord]) -> str:
+    """A short progress note: mean modes of the live runs and the diverged count."""
+    alive = [r for r in records if r.alive]
+    vals = []
+    for r in alive:
+        last = next((v for (_, m, v, *_rest) in reversed(r.rows) if m == M.MODES), None)
+        if last is not None:
+            vals.append(last)
+    div = len(records) - len(alive)
+    parts = []
+    if vals:
+        parts.append(f"modes {np.mean(vals):.1f}")
+    if div:
+        parts.append(f"{div} diverged")
+    return ", ".join(parts)
+
+
+def _manifest(rec: RunRecord, suite: Suite, timing: dict, env: dict, group: Group,
+              started: str) -> dict[str, Any]:
+    from ganbench.data import get_dataset
+
+    spec = rec.spec
+    return {
+        "schema": 1,
+        "run_id": spec.run_id,
+        "suite": spec.suite,
+        "variant": spec.variant,
+        "seed": spec.seed,
+        "grid_point": spec.grid_point,
+        "config": spec.config.resolved(),
+        "protocol": {
+            "steps": spec.steps,
+            "eval_every": spec.eval_every,
+            "metrics": spec.metrics.model_dump(),
+        },
+        "dataset": get_dataset(spec.config.dataset).describe(),
+        "status": rec.status,
+        "step": rec.step,
+        "diverged_at": rec.diverged_at,
+        "error": rec.error,
+        "timing": {**timing, "started": started, "finished": _now()},
+        "environment": env,
+        "group": {"key": group.key_hash, "runs": len(group.runs)},
+        "suite_file": str(suite.path),
+    }
+
+
+def run_plan(plan: Plan, *, devices: list | None = None, progress: Progress | None = None,
+             ) -> RunSummary:
+    """Train every group of the plan and write its run folders."""
+    import jax
+
+    progress = progress or NullProgress()
+    devices = list(devices if devices is not None else jax.local_devices())
+    env = environment(devices)
+    summary = RunSummary(skipped=len(plan.skipped))
+    t_start = time.perf_counter()
+    write_suite_file(plan.out, plan.suite.name, plan.suite.raw)
+    for gi, group in enumerate(plan.groups):
+        started = _now()
+        spec0 = group.runs[0]
+        progress.start_group(gi, len(plan.groups), group.label, spec0.steps)
+        try:
+            records, timing = train_group(group, devices=devices, progress=progress)
+        except Exception as exc:  # a failed group is recorded; the suite goes on
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            records = [RunRecord(s, status="failed", error=detail) for s in group.runs]
+            timing = {"compile_seconds": None, "wall_seconds": None,
+                      "group_runs": len(group.runs), "group_devices": None}
+            summary.failures.append(f"{group.label}: {detail}")
+            progress.log(f"group failed: {group.label}: {detail}")
+        for rec in records:
+            samples: dict[str, np.ndarray] = dict(rec.snapshots)
+            samples["final"] = (
+                rec.final.astype(np.float32) if rec.final is not None
+                else np.zeros((0, 0), np.float32)
+            )
+            write_run(plan.out, rec.spec.suite, rec.spec.run_id,
+                      _manifest(rec, plan.suite, timing, env, group, started), rec.rows, samples)
+            if rec.status == "completed":
+                summary.completed += 1
+            elif rec.status == "diverged":
+                summary.diverged += 1
+            else:
+                summary.failed += 1
+        counts = {s: sum(r.status == s for r in records) for s in ("completed", "diverged", "failed")}
+        wall = timing["wall_seconds"]
+        progress.end_group(
+            f"{group.label}: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v)
+            + (f" in {wall:.1f}s (compile {timing['compile_seconds']:.1f}s)" if wall else "")
+        )
+    summary.wall_seconds = time.perf_counter() - t_start
+    return summary
