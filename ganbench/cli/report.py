@@ -21,7 +21,8 @@ def report(
     metric: Annotated[
         list[str] | None,
         typer.Option(
-            "--metric", "-m",
+            "--metric",
+            "-m",
             help="Metric column(s) to show; repeatable or comma-separated; globs allowed "
             "(e.g. 'mode_count/*'). Default: modes, hq_fraction, reverse_kl, fd, gradient norms.",
         ),

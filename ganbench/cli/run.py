@@ -40,9 +40,12 @@ def run(
     seeds: SeedsOpt = None,
     steps: StepsOpt = None,
     set_: SetOpt = None,
-    force: Annotated[bool, typer.Option("--force", help="Retrain runs that already finished.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Retrain runs that already finished.")
+    ] = False,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the plan (runs, groups, devices); train nothing.")
+        bool,
+        typer.Option("--dry-run", help="Print the plan (runs, groups, devices); train nothing."),
     ] = False,
     devices: Annotated[
         int | None,
@@ -54,7 +57,8 @@ def run(
         ),
     ] = None,
     report: Annotated[
-        bool, typer.Option("--report/--no-report", help="Print the suite's summary table at the end.")
+        bool,
+        typer.Option("--report/--no-report", help="Print the suite's summary table at the end."),
     ] = True,
 ) -> None:
     """Train every run of SUITE (variants x grid x seeds) and write its results."""

@@ -22,6 +22,3 @@ def validate(
         f"{len(spec.file.suite.seed_list())} seeds = {len(spec.runs)} runs",
         highlight=False,
     )
-
-
-

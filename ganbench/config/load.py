@@ -124,9 +124,17 @@ def find_line(text: str, section: str, index: int | None, keys: list[str]) -> in
                 break
     if start is None:
         return None
-    end = next((m for m in range(start + 1, len(lines)) if header.match(lines[m]) and not any(
-        _header_regex([section, *keys[:j]]).match(lines[m]) for j in range(1, len(keys) + 1)
-    )), len(lines))
+    end = next(
+        (
+            m
+            for m in range(start + 1, len(lines))
+            if header.match(lines[m])
+            and not any(
+                _header_regex([section, *keys[:j]]).match(lines[m]) for j in range(1, len(keys) + 1)
+            )
+        ),
+        len(lines),
+    )
     best = start + 1
     for depth in range(len(keys), 0, -1):
         sub = keys[:depth]
@@ -151,8 +159,9 @@ class _Problems:
         self.path, self.text, self.overrides = path, text, overrides
         self.items: list[str] = []
 
-    def add(self, message: str, section: str | None, index: int | None, keys: list[str],
-            label: str) -> None:
+    def add(
+        self, message: str, section: str | None, index: int | None, keys: list[str], label: str
+    ) -> None:
         dotted = ".".join([label, *keys]) if keys else label
         line = None
         full = ".".join([section or "", *keys]) if section else ""
@@ -180,8 +189,10 @@ def _message(err: dict, model: type[BaseModel] | None) -> str:
         return f"unknown key {key!r}{hint} allowed: {', '.join(allowed)}"
     if kind == "missing":
         return "required key is missing"
-    if "input" in err and kind not in ("value_error", "assertion_error") and not isinstance(
-        err["input"], dict
+    if (
+        "input" in err
+        and kind not in ("value_error", "assertion_error")
+        and not isinstance(err["input"], dict)
     ):
         msg = f"{msg} (got {err['input']!r})"
     return msg
@@ -203,7 +214,10 @@ def _allowed_keys(model: type[BaseModel] | None, loc: tuple) -> list[str]:
 
 def _walk_errors(exc: ValidationError):
     for err in exc.errors():
-        yield [p for p in err["loc"] if not isinstance(p, str) or not p.startswith("function-")], err
+        yield (
+            [p for p in err["loc"] if not isinstance(p, str) or not p.startswith("function-")],
+            err,
+        )
 
 
 def _deep_merge(base: dict, over: dict) -> dict:
@@ -268,7 +282,10 @@ def _validate_variants(
             if vname in names:
                 problems.add(
                     f"duplicate variant name {vname!r} (also variants[{names[vname]}])",
-                    "variants", i, ["name"], label,
+                    "variants",
+                    i,
+                    ["name"],
+                    label,
                 )
             names.setdefault(vname, i)
         merged = _deep_merge(defaults, variant)
@@ -311,7 +328,11 @@ def validate_document(
     except ValidationError as exc:
         for loc, err in _walk_errors(exc):
             section = str(loc[0]) if loc else None
-            index = loc[1] if section == "variants" and len(loc) > 1 and isinstance(loc[1], int) else None
+            index = (
+                loc[1]
+                if section == "variants" and len(loc) > 1 and isinstance(loc[1], int)
+                else None
+            )
             keys = [str(p) for p in loc[2 if index is not None else 1 :]]
             label = f"variants[{index}]" if index is not None else (section or "suite file")
             problems.add(_message(err, SuiteFile), section, index, keys, label)
@@ -330,8 +351,9 @@ def validate_document(
     section = suite_file.suite
     for config, point in configs:
         for seed in section.seed_list():
-            identity = _identity(config, seed, section.steps, section.eval_every,
-                                 suite_file.metrics)
+            identity = _identity(
+                config, seed, section.steps, section.eval_every, suite_file.metrics
+            )
             runs.append(
                 RunSpec(
                     run_id=make_run_id(identity),

@@ -240,5 +240,3 @@ def _did_you_mean(key: str, allowed: list[str]) -> str:
 def _a_divisor(steps: int, near: int) -> int:
     divisors = [d for d in range(1, min(steps, 10**6) + 1) if steps % d == 0]
     return min(divisors, key=lambda d: (abs(d - near), d))
-
-

@@ -105,7 +105,8 @@ def hparams_of(config: RunConfig) -> Hparams:
 
 
 def global_norm(tree) -> jax.Array:
-    return optax.global_norm(tree)
+    """Global L2 norm of all leaves of a pytree."""
+    return jnp.sqrt(sum(jnp.sum(jnp.square(x)) for x in jax.tree.leaves(tree)))
 
 
 class Program:
@@ -191,7 +192,10 @@ class Program:
                 pen = jnp.zeros((), jnp.float32)
             else:
                 pen = self.penalty_fn(
-                    lambda v: self.d_apply(params, d_stats, v), real, fake, key_pen,
+                    lambda v: self.d_apply(params, d_stats, v),
+                    real,
+                    fake,
+                    key_pen,
                     hp.penalty_weight,
                 )
             return out.d_loss + pen, (out, pen, new_stats, jnp.mean(r), jnp.mean(f))
@@ -213,9 +217,7 @@ class Program:
             (state.d_params, state.d_stats, state.d_opt),
             jax.random.split(key_critic, self.n_critic),
         )
-        loss_d, loss_d_real, loss_d_fake, pen, mr, mf, gn_d = (
-            jnp.mean(v) for v in d_stats_seq
-        )
+        loss_d, loss_d_real, loss_d_fake, pen, mr, mf, gn_d = (jnp.mean(v) for v in d_stats_seq)
 
         key_data, key_z = jax.random.split(key_g)
         real = self.dataset.sample(key_data, self.batch)
@@ -262,8 +264,9 @@ class Program:
     # ------------------------------------------------------------------ one chunk
 
     def chunk(self, state: TrainState, hp: Hparams) -> tuple[TrainState, ChunkStats]:
-        state, seq = jax.lax.scan(lambda s, _: self.train_step(s, hp), state, None,
-                                  length=self.eval_every)
+        state, seq = jax.lax.scan(
+            lambda s, _: self.train_step(s, hp), state, None, length=self.eval_every
+        )
         seq = seq._asdict()
         finite = jnp.all(jnp.stack([jnp.isfinite(v) for v in seq.values()]), axis=0)
         first_bad = jnp.where(jnp.all(finite), -1, jnp.argmin(finite)).astype(jnp.int32)

@@ -104,7 +104,10 @@ class NullProgress:
 def _git_revision() -> str | None:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
             cwd=Path(__file__).resolve().parent,
         )
     except (OSError, subprocess.SubprocessError):
@@ -167,8 +170,12 @@ def evaluate_samples(fake: np.ndarray, real: np.ndarray, dataset, metrics) -> li
     """Diagnostics on one evaluation's samples: (metric, value, n_real, n_fake) rows."""
     n = int(fake.shape[0])
     mc = mode_coverage(
-        fake, dataset.means_array(), dataset.stds_array(), weights=dataset.weights_array(),
-        threshold=metrics.hq_threshold, min_count=metrics.min_count,
+        fake,
+        dataset.means_array(),
+        dataset.stds_array(),
+        weights=dataset.weights_array(),
+        threshold=metrics.hq_threshold,
+        min_count=metrics.min_count,
     )
     rows = [
         (M.MODES, float(mc.modes), None, n),
@@ -263,8 +270,10 @@ def train_group(
                 rec.diverge(end)
                 continue
             rec.step = end
-            rec.rows += [(end, m, v, nr, nf)
-                         for m, v, nr, nf in evaluate_samples(fake[i], real[i], dataset, metrics)]
+            rec.rows += [
+                (end, m, v, nr, nf)
+                for m, v, nr, nf in evaluate_samples(fake[i], real[i], dataset, metrics)
+            ]
             rec.final = fake[i]
             if snapshots:
                 rec.snapshots[f"step_{end}"] = fake[i].astype(np.float32)
@@ -300,8 +309,9 @@ def _chunk_info(records: list[RunRecord]) -> str:
     return ", ".join(parts)
 
 
-def _manifest(rec: RunRecord, suite: Suite, timing: dict, env: dict, group: Group,
-              started: str) -> dict[str, Any]:
+def _manifest(
+    rec: RunRecord, suite: Suite, timing: dict, env: dict, group: Group, started: str
+) -> dict[str, Any]:
     from ganbench.data import get_dataset
 
     spec = rec.spec
@@ -330,8 +340,12 @@ def _manifest(rec: RunRecord, suite: Suite, timing: dict, env: dict, group: Grou
     }
 
 
-def run_plan(plan: Plan, *, devices: list | None = None, progress: Progress | None = None,
-             ) -> RunSummary:
+def run_plan(
+    plan: Plan,
+    *,
+    devices: list | None = None,
+    progress: Progress | None = None,
+) -> RunSummary:
     """Train every group of the plan and write its run folders."""
     import jax
 
@@ -350,28 +364,42 @@ def run_plan(plan: Plan, *, devices: list | None = None, progress: Progress | No
         except Exception as exc:  # a failed group is recorded; the suite goes on
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             records = [RunRecord(s, status="failed", error=detail) for s in group.runs]
-            timing = {"compile_seconds": None, "wall_seconds": None,
-                      "group_runs": len(group.runs), "group_devices": None}
+            timing = {
+                "compile_seconds": None,
+                "wall_seconds": None,
+                "group_runs": len(group.runs),
+                "group_devices": None,
+            }
             summary.failures.append(f"{group.label}: {detail}")
             progress.log(f"group failed: {group.label}: {detail}")
         for rec in records:
             samples: dict[str, np.ndarray] = dict(rec.snapshots)
             samples["final"] = (
-                rec.final.astype(np.float32) if rec.final is not None
+                rec.final.astype(np.float32)
+                if rec.final is not None
                 else np.zeros((0, 0), np.float32)
             )
-            write_run(plan.out, rec.spec.suite, rec.spec.run_id,
-                      _manifest(rec, plan.suite, timing, env, group, started), rec.rows, samples)
+            write_run(
+                plan.out,
+                rec.spec.suite,
+                rec.spec.run_id,
+                _manifest(rec, plan.suite, timing, env, group, started),
+                rec.rows,
+                samples,
+            )
             if rec.status == "completed":
                 summary.completed += 1
             elif rec.status == "diverged":
                 summary.diverged += 1
             else:
                 summary.failed += 1
-        counts = {s: sum(r.status == s for r in records) for s in ("completed", "diverged", "failed")}
+        counts = {
+            s: sum(r.status == s for r in records) for s in ("completed", "diverged", "failed")
+        }
         wall = timing["wall_seconds"]
         progress.end_group(
-            f"{group.label}: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v)
+            f"{group.label}: "
+            + ", ".join(f"{v} {k}" for k, v in counts.items() if v)
             + (f" in {wall:.1f}s (compile {timing['compile_seconds']:.1f}s)" if wall else "")
         )
     summary.wall_seconds = time.perf_counter() - t_start

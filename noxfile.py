@@ -1,0 +1,44 @@
+"""Sessions mirror CI: `nox -s tests` is the default and what .ci/run runs."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+TEST_ENV = {"JAX_NUMPY_RANK_PROMOTION": "raise", "JAX_PLATFORMS": "cpu"}
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Fast tests (slow ones deselected)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs, env=TEST_ENV)
+
+
+@nox.session
+def slow(session: nox.Session) -> None:
+    """Only the tests marked slow."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-m", "slow", *session.posargs, env=TEST_ENV)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", "ganbench", "tests", "benchmarks")
+
+
+@nox.session
+def suites(session: nox.Session) -> None:
+    """Validate every shipped suite, then run the smoke suite end to end."""
+    session.install("-e", ".")
+    for suite in sorted(__import__("glob").glob("suites/*.toml")):
+        session.run("ganbench", "validate", suite)
+    tmp = session.create_tmp()
+    session.run("ganbench", "run", "suites/smoke.toml", "--out", tmp)
+    session.run("ganbench", "report", tmp, "--format", "markdown")

@@ -1,0 +1,131 @@
+"""The CLI through the real typer app: exit codes, messages, files written (or not)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from ganbench.cli import app
+
+
+@pytest.fixture
+def cli():
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(app, list(args), env={"COLUMNS": "200"})
+
+    return invoke
+
+
+def test_version_and_help(cli):
+    assert cli("--version").output.startswith("ganbench ")
+    out = cli("--help").output
+    for command in ("run", "validate", "report"):
+        assert command in out
+
+
+def test_validate_ok(cli):
+    res = cli("validate", "suites/mode_collapse.toml")
+    assert res.exit_code == 0, res.output
+    assert "24 runs" in res.output
+
+
+def test_bad_suite_exits_2_names_the_key_and_writes_nothing(cli, write_suite, tmp_path):
+    path = write_suite('[[variants]]\nname = "h"\nloss = "hinj"\nn_critc = 2\n')
+    out = tmp_path / "out"
+    for command in (("validate", str(path)), ("run", str(path), "--out", str(out))):
+        res = cli(*command)
+        assert res.exit_code == 2, res.output
+        assert "unknown loss 'hinj'; did you mean 'hinge'?" in res.output
+        assert "unknown key 'n_critc'; did you mean 'n_critic'?" in res.output
+        assert "Traceback" not in res.output
+    assert not out.exists()
+
+
+def test_bad_override_exits_2(cli, write_suite, tmp_path):
+    res = cli("run", str(write_suite()), "--out", str(tmp_path / "o"), "--set", "defaults.z_dim=0")
+    assert res.exit_code == 2 and "z_dim" in res.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(cli, write_suite, tmp_path):
+    res = cli("run", str(write_suite()), "--out", str(tmp_path / "o"), "--dry-run")
+    assert res.exit_code == 0, res.output
+    assert "2 runs: 2 to train in 1 compiled groups" in res.output
+    assert "devices:" in res.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_run_writes_the_results_layout_skips_then_forces(cli, write_suite, tmp_path):
+    path = write_suite(
+        """
+        [[variants]]
+        name = "ns"
+        loss = "non_saturating"
+
+        [[variants]]
+        name = "sn-hinge"
+        loss = "hinge"
+        discriminator = { spectral_norm = true }
+        """
+    )
+    out = tmp_path / "out"
+    res = cli("run", str(path), "--out", str(out), "--no-report")
+    assert res.exit_code == 0, res.output
+    suite_dir = out / "tiny"
+    assert (suite_dir / "suite.toml").exists()
+    runs = sorted((suite_dir / "runs").iterdir())
+    assert len(runs) == 4 and not any(p.name.startswith(".") for p in runs)
+    manifest = json.loads((runs[0] / "manifest.json").read_text())
+    for key in (
+        "run_id",
+        "variant",
+        "seed",
+        "grid_point",
+        "config",
+        "status",
+        "step",
+        "timing",
+        "environment",
+        "dataset",
+    ):
+        assert key in manifest
+    assert manifest["status"] == "completed" and manifest["step"] == 20
+    assert manifest["environment"]["jax"] and manifest["timing"]["compile_seconds"] > 0
+    assert manifest["dataset"]["stds"][0] == [0.01, 0.01]
+    metrics = pd.read_parquet(runs[0] / "metrics.parquet")
+    assert list(metrics.columns[:3]) == ["step", "metric", "value"]
+    import numpy as np
+
+    with np.load(runs[0] / "samples.npz", allow_pickle=False) as z:
+        assert z["final"].shape == (200, 2) and "step_10" in z.files
+
+    mtimes = {p.name: (p / "manifest.json").stat().st_mtime_ns for p in runs}
+    res = cli("run", str(path), "--out", str(out), "--no-report")
+    assert res.exit_code == 0 and "nothing to do" in res.output
+    assert {p.name: (p / "manifest.json").stat().st_mtime_ns for p in runs} == mtimes
+
+    res = cli("run", str(path), "--out", str(out), "--no-report", "--force", "--seeds", "1")
+    assert res.exit_code == 0, res.output
+    assert len(list((suite_dir / "runs").iterdir())) == 4
+
+    res = cli("report", str(out), "--format", "csv", "--metric", "modes,fd")
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(__import__("io").StringIO(res.stdout))
+    assert set(table["variant"]) == {"ns", "sn-hinge"}
+    assert {"modes_mean", "modes_std", "fd_mean"} <= set(table.columns)
+
+    res = cli("report", str(out))
+    assert res.exit_code == 0 and "sn-hinge" in res.output and "modes" in res.output
+
+    res = cli("report", str(out), "--metric", "mdoes")
+    assert res.exit_code == 2 and "did you mean 'modes'" in res.output
+
+
+def test_report_on_missing_folder_exits_2(cli, tmp_path):
+    res = cli("report", str(tmp_path / "none"))
+    assert res.exit_code == 2 and "none" in res.output

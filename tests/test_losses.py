@@ -1,0 +1,72 @@
+"""Losses against hand-computed values."""
+
+from __future__ import annotations
+
+import math
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ganbench.objectives import LOSSES
+from ganbench.objectives.losses import hinge, minimax, non_saturating, wasserstein
+
+REAL = jnp.array([2.0, -1.0])
+FAKE = jnp.array([0.5, -3.0])
+
+
+def log_sigmoid(x: float) -> float:
+    return -math.log1p(math.exp(-x))
+
+
+def test_minimax_matches_hand_computed_cross_entropy():
+    out = minimax(REAL, FAKE)
+    d_real = -(log_sigmoid(2.0) + log_sigmoid(-1.0)) / 2  # -E log D(x)
+    d_fake = -(math.log(1 - 1 / (1 + math.exp(-0.5))) + math.log(1 - 1 / (1 + math.exp(3.0)))) / 2
+    np.testing.assert_allclose(out.d_real, d_real, rtol=1e-6)
+    np.testing.assert_allclose(out.d_fake, d_fake, rtol=1e-6)
+    np.testing.assert_allclose(out.d_loss, d_real + d_fake, rtol=1e-6)
+    # Saturating generator loss: E log(1 - D(G(z))).
+    np.testing.assert_allclose(out.g_loss, -d_fake, rtol=1e-6)
+
+
+def test_non_saturating_generator_loss():
+    out = non_saturating(REAL, FAKE)
+    g = -(log_sigmoid(0.5) + log_sigmoid(-3.0)) / 2  # -E log D(G(z))
+    np.testing.assert_allclose(out.g_loss, g, rtol=1e-6)
+    np.testing.assert_allclose(out.d_loss, minimax(REAL, FAKE).d_loss, rtol=1e-6)
+
+
+def test_wasserstein():
+    out = wasserstein(REAL, FAKE)
+    np.testing.assert_allclose(out.d_real, -(2.0 - 1.0) / 2)
+    np.testing.assert_allclose(out.d_fake, (0.5 - 3.0) / 2)
+    np.testing.assert_allclose(out.d_loss, (0.5 - 3.0) / 2 - (2.0 - 1.0) / 2)
+    np.testing.assert_allclose(out.g_loss, -(0.5 - 3.0) / 2)
+
+
+def test_hinge():
+    out = hinge(REAL, FAKE)
+    # relu(1 - 2) = 0, relu(1 + 1) = 2 -> 1; relu(1 + 0.5) = 1.5, relu(1 - 3) = 0 -> 0.75
+    np.testing.assert_allclose(out.d_real, 1.0)
+    np.testing.assert_allclose(out.d_fake, 0.75)
+    np.testing.assert_allclose(out.g_loss, 1.25)
+
+
+def test_cross_entropy_is_stable_for_large_logits():
+    out = non_saturating(jnp.array([200.0]), jnp.array([-200.0]))
+    assert np.isfinite(out.d_loss) and float(out.d_loss) < 1e-30
+    np.testing.assert_allclose(out.g_loss, 200.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", LOSSES.names())
+def test_every_loss_has_the_shared_signature(name):
+    out = LOSSES.get(name)(REAL, FAKE)
+    assert all(v.shape == () for v in out)
+    np.testing.assert_allclose(out.d_loss, out.d_real + out.d_fake, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", LOSSES.names())
+def test_losses_refuse_column_vectors(name):
+    with pytest.raises(ValueError, match="vectors"):
+        LOSSES.get(name)(REAL[:, None], FAKE[:, None])
