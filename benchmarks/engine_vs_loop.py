@@ -1,14 +1,16 @@
 """Throughput of the compiled engine against a per-step Python loop.
 
-Trains the same runs (non-saturating GAN on ring8, seeds 0..R-1, the mode_collapse suite's
-networks and batch) three ways and prints run-steps per second (compile time excluded; it is
-printed separately):
+Trains the same runs (non-saturating GAN on ring8, seeds 0..R-1) three ways and prints run-steps
+per second (compile time excluded; it is printed separately), at two sizes: "small" (2x32 MLPs,
+batch 64, the smoke suite's networks) and "suite" (2x128 MLPs, batch 256, the mode_collapse
+suite's networks):
 
   loop        one run at a time, a Python loop over a jitted training step
   engine-1    the engine (jit of vmap over runs of lax.scan over steps) on one device
   engine      the engine sharded over all host devices (the default of `ganbench run`)
 
 Usage: python benchmarks/engine_vs_loop.py [--runs 8] [--steps 1000] [--host-devices N]
+                                           [--size small|suite|both]
 """
 
 from __future__ import annotations
@@ -32,10 +34,10 @@ eval_every = {steps}
 
 [defaults]
 dataset = "ring8"
-batch_size = 256
+batch_size = {batch}
 z_dim = 2
-generator = {{ width = 128, depth = 2 }}
-discriminator = {{ width = 128, depth = 2 }}
+generator = {{ width = {width}, depth = 2 }}
+discriminator = {{ width = {width}, depth = 2 }}
 optimizer = {{ name = "adam", lr_g = 1e-4, lr_d = 1e-4, b1 = 0.5 }}
 
 [[variants]]
@@ -49,8 +51,15 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=8)
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--host-devices", type=int, default=None)
+    ap.add_argument("--size", choices=["small", "suite", "both"], default="both")
     args = ap.parse_args()
     configure_host_devices(args.host_devices)
+    sizes = {"small": (32, 64), "suite": (128, 256)}
+    for size in ("small", "suite") if args.size == "both" else (args.size,):
+        bench(args, size, *sizes[size])
+
+
+def bench(args, size: str, width: int, batch: int) -> None:
 
     import tomllib
     from pathlib import Path
@@ -61,7 +70,7 @@ def main() -> None:
     from ganbench.config.load import validate_document
     from ganbench.train.engine import Program, hparams_of
 
-    text = SUITE.format(runs=args.runs, steps=args.steps)
+    text = SUITE.format(runs=args.runs, steps=args.steps, width=width, batch=batch)
     suite = validate_document(tomllib.loads(text), path=Path("<bench>"), text=text)
     specs = suite.runs
     program = Program(specs[0].config, eval_every=args.steps, samples=2)
@@ -108,8 +117,9 @@ def main() -> None:
     work = args.runs * args.steps
     base = work / rows[0][3]
     print(
-        f"# {args.runs} runs x {args.steps} steps; {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores, jax {jax.__version__} ({jax.default_backend()})"
+        f"# {size}: 2x{width} MLPs, batch {batch}; {args.runs} runs x {args.steps} steps; "
+        f"{platform.machine()}, {os.cpu_count()} cores, jax {jax.__version__} "
+        f"({jax.default_backend()})"
     )
     print(
         f"{'mode':<10} {'devices':>7} {'compile s':>10} {'train s':>9} {'run-steps/s':>12} "
