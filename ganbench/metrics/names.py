@@ -43,7 +43,7 @@ DESCRIPTIONS = {
     HQ_FRACTION: "fraction of samples within the HQ threshold of their nearest mode",
     REVERSE_KL: "KL(generated mode histogram || true mode weights), nats",
     FD: "Frechet distance between real and generated samples in data space",
-    LOSS_D: "discriminator loss (incl. penalty), chunk mean",
+    LOSS_D: "discriminator loss without the penalty, chunk mean",
     LOSS_G: "generator loss, chunk mean",
     D_REAL: "mean discriminator output on real samples, chunk mean",
     D_FAKE: "mean discriminator output on generated samples, chunk mean",
