@@ -122,6 +122,13 @@ def test_run_writes_the_results_layout_skips_then_forces(cli, write_suite, tmp_p
     res = cli("report", str(out))
     assert res.exit_code == 0 and "sn-hinge" in res.output and "modes" in res.output
 
+    # A changed suite (other steps: other run ids) in the same folder: report warns about it.
+    res = cli("run", str(path), "--out", str(out), "--steps", "10", "--set", "suite.eval_every=10")
+    assert res.exit_code == 0, res.output
+    assert "Each row: seeds 0, 1 (2 runs)." in res.stdout  # only this suite's runs, not stale ones
+    res = cli("report", str(out))
+    assert res.exit_code == 0 and "different configurations share" in res.output
+
     res = cli("report", str(out), "--metric", "mdoes")
     assert res.exit_code == 2 and "did you mean 'modes'" in res.output
 

@@ -35,7 +35,7 @@ def report(
     if fmt != "table" and fmt not in FORMATS:
         raise ConfigError(f"--format {fmt!r}: allowed: table, {', '.join(FORMATS)}")
     results = read_results(path)
-    for warning in results.warnings:
+    for warning in [*results.warnings, *stale_run_warnings(results)]:
         err.print(f"warning: {warning}", highlight=False)
     metrics = [m for item in metric for m in item.split(",") if m] if metric else None
     summary = summarize(results, metrics)
@@ -43,3 +43,19 @@ def report(
         out.print(summary_table(summary))
     else:
         typer.echo(to_text(summary, fmt), nl=False)
+
+
+def stale_run_warnings(results) -> list[str]:
+    """Runs that share suite, variant, grid point and seed but not their configuration (for
+    example results of an earlier version of the suite): they would be averaged together."""
+    keys = ["suite", "variant", "dataset", *results.grid_keys, "seed"]
+    keys = list(dict.fromkeys(k for k in keys if k in results.runs.columns))
+    counts = results.runs.groupby(keys, dropna=False, sort=False)["run_id"].nunique()
+    out = []
+    for key, n in counts[counts > 1].items():
+        where = ", ".join(f"{k}={v}" for k, v in zip(keys, key, strict=True))
+        out.append(
+            f"{n} runs with different configurations share {where}; they are aggregated "
+            "together (delete stale run folders, or report a narrower folder)"
+        )
+    return out

@@ -108,7 +108,8 @@ def run(
     if report:
         from ganbench.report import read_results, summarize, summary_table
 
-        results = read_results(out_dir / spec.name)
+        # Only this suite's runs: the folder may also hold runs of earlier settings.
+        results = read_results(out_dir / spec.name).only({r.run_id for r in spec.runs})
         out.print(summary_table(summarize(results), title=spec.name))
 
 

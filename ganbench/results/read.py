@@ -89,6 +89,16 @@ class Results:
     warnings: list[str] = field(default_factory=list)
     root: Path | None = None
 
+    def only(self, run_ids: set[str]) -> Results:
+        """The same results restricted to the given run ids."""
+        return Results(
+            runs=self.runs[self.runs["run_id"].isin(run_ids)].reset_index(drop=True),
+            metrics=self.metrics[self.metrics["run_id"].isin(run_ids)].reset_index(drop=True),
+            grid_keys=list(self.grid_keys),
+            warnings=list(self.warnings),
+            root=self.root,
+        )
+
 
 class _Invalid(Exception):
     """A run folder that cannot be read; the message is the reason."""
