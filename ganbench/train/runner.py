@@ -13,7 +13,6 @@ import platform
 import subprocess
 import time
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,7 +51,6 @@ class Plan:
     out: Path
     groups: list[Group]
     skipped: list[RunSpec]
-    forced: bool
 
     @property
     def todo(self) -> int:
@@ -71,7 +69,7 @@ def make_plan(suite: Suite, out: Path, *, force: bool = False) -> Plan:
             continue
         key = static_key(spec.config)
         groups.setdefault(key, Group(key, [])).runs.append(spec)
-    return Plan(suite, Path(out), list(groups.values()), skipped, force)
+    return Plan(suite, Path(out), list(groups.values()), skipped)
 
 
 # --------------------------------------------------------------------------- progress
@@ -215,7 +213,6 @@ def train_group(
     *,
     devices: list,
     progress: Progress,
-    on_chunk: Callable[[int], None] | None = None,
 ) -> tuple[list[RunRecord], dict[str, Any]]:
     """Train every run of a group; returns per-run records and group timing."""
     import jax
@@ -278,8 +275,6 @@ def train_group(
             if snapshots:
                 rec.snapshots[f"step_{end}"] = fake[i].astype(np.float32)
         progress.advance(spec0.eval_every, _chunk_info(records))
-        if on_chunk is not None:
-            on_chunk(end)
         if not any(r.alive for r in records):
             progress.log(f"every run of the group diverged by step {end}; stopping the group")
             break
