@@ -74,7 +74,7 @@ def bench(args, size: str, width: int, batch: int) -> None:
     suite = validate_document(tomllib.loads(text), path=Path("<bench>"), text=text)
     specs = suite.runs
     program = Program(specs[0].config, eval_every=args.steps, samples=2)
-    hp1 = hparams_of(specs[0].config)
+    hp1 = hparams_of(specs[0].config, specs[0].steps)
     rows = []
 
     # (a) one run at a time, Python loop over a jitted step.

@@ -20,7 +20,7 @@ class Entry(Generic[T]):
     value: T
     help: str
     knobs: dict[str, str] = field(default_factory=dict)
-    """Knob name -> one line of help (type, default, meaning)."""
+    """Knob name -> one line of help (range, default, meaning)."""
 
 
 class UnknownNameError(KeyError):
@@ -42,7 +42,7 @@ class Registry(Generic[T]):
         self._entries: dict[str, Entry[T]] = {}
 
     def register(
-        self, name: str, *, help: str, knobs: dict[str, str] | None = None
+        self, name: str, *, help: str, knobs: dict[str, Any] | None = None
     ) -> Callable[[T], T]:
         def decorator(value: T) -> T:
             self.add(name, value, help=help, knobs=knobs)
@@ -50,10 +50,13 @@ class Registry(Generic[T]):
 
         return decorator
 
-    def add(self, name: str, value: T, *, help: str, knobs: dict[str, str] | None = None) -> None:
+    def add(self, name: str, value: T, *, help: str, knobs: dict[str, Any] | None = None) -> None:
+        """Register ``value``; ``knobs`` maps knob names to help strings or to objects with a
+        ``describe()`` method (such as :class:`ganbench.knobs.Knob`)."""
         if name in self._entries:
             raise ValueError(f"{self.kind} {name!r} is already registered")
-        self._entries[name] = Entry(name, value, help, dict(knobs or {}))
+        lines = {k: v if isinstance(v, str) else v.describe() for k, v in (knobs or {}).items()}
+        self._entries[name] = Entry(name, value, help, lines)
 
     def names(self) -> list[str]:
         return sorted(self._entries)

@@ -25,7 +25,7 @@ def test_different_seeds_give_different_parameters(write_suite):
     suite = load_suite(write_suite())
     spec = suite.runs[0]
     program = Program(spec.config, eval_every=spec.eval_every, samples=50)
-    hp = jax.tree.map(lambda *x: np.stack(x), *[hparams_of(spec.config)] * 3)
+    hp = jax.tree.map(lambda *x: np.stack(x), *[hparams_of(spec.config, spec.steps)] * 3)
     states = jax.jit(jax.vmap(program.init))(jnp.array([0, 1, 0], jnp.int32), hp)
     leaves = jax.tree.leaves(states.g_params) + jax.tree.leaves(states.d_params)
     for leaf in leaves:

@@ -7,16 +7,19 @@ and every registry name is checked against its registry, so a typo fails validat
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ganbench.data import DATASETS
+from ganbench.data.mixtures import WEIGHTS_HELP, get_dataset, mode_weights
+from ganbench.knobs import Knob, check_knobs
 from ganbench.models import ACTIVATIONS, ARCHS
 from ganbench.objectives import LOSSES, PENALTIES
+from ganbench.objectives.losses import CLIPPED_LOSSES, LOSS_KNOBS
 from ganbench.registry import Registry
 from ganbench.train.optim import LR_KNOBS, OPTIMIZERS
+from ganbench.train.schemes import MAX_PACK, MAX_UNROLL, SCHEME_KNOBS, UPDATES
 
 # Upper bounds that refuse absurd values before anything is allocated.
 MAX_STEPS = 100_000_000
@@ -58,71 +61,125 @@ class ModelConfig(Strict):
         return _registered(ACTIVATIONS, v)
 
 
-class OptimizerConfig(Strict):
-    """``name``, ``lr_g``, ``lr_d`` and the optimiser's own knobs (see ``ganbench list``)."""
+class KnobTable(Strict):
+    """A table of numeric knobs (traced hyperparameters) checked against a :class:`Knob` spec."""
 
     model_config = ConfigDict(extra="allow", strict=True, frozen=True)
-
-    name: str = "adam"
-    lr_g: float
-    lr_d: float
+    OWNER: ClassVar[str] = ""
+    KNOBS: ClassVar[dict[str, Knob]] = {}
 
     @model_validator(mode="before")
     @classmethod
     def _knobs(cls, data: Any) -> Any:
         if not isinstance(data, dict):
-            return data
-        name = data.get("name", "adam")
-        if not isinstance(name, str) or name not in OPTIMIZERS:
-            raise ValueError(OPTIMIZERS.unknown_message(name))
-        spec = OPTIMIZERS.get(name)
-        allowed = ["name", *LR_KNOBS, *spec.knobs]
-        out = dict(data)
-        problems = []
-        for key in data:
-            if key not in allowed:
-                problems.append(
-                    f"unknown key {key!r} for optimizer {name!r}"
-                    f"{_did_you_mean(key, allowed)} allowed: {', '.join(allowed)}"
-                )
-        for key, knob in {**LR_KNOBS, **spec.knobs}.items():
-            if key not in data:
-                if knob.default is not None:
-                    out[key] = knob.default
-                continue  # a missing learning rate is reported as a missing field
-            value = data[key]
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                problems.append(f"{key} must be a number, got {value!r}")
-            elif not math.isfinite(value):
-                problems.append(f"{key} must be finite, got {value!r}")
-            elif problem := knob.check(float(value)):
-                problems.append(f"{key} {problem}")
-            else:
-                out[key] = float(value)
+            raise ValueError(f"{cls.OWNER} must be a table such as {cls.example()}")
+        out, problems = check_knobs(data, cls.KNOBS, owner=cls.OWNER)
         if problems:
             raise ValueError("; ".join(problems))
         return out
 
+    @classmethod
+    def example(cls) -> str:
+        return "{ " + ", ".join(f"{k} = {v.default:g}" for k, v in cls.KNOBS.items()) + " }"
+
+    def knobs(self) -> dict[str, float]:
+        extra = self.model_extra or {}
+        return {k: float(extra[k]) for k in self.KNOBS}
+
+
+class NamedKnobTable(Strict):
+    """``name`` of a registry item plus that item's own knobs."""
+
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
+    REGISTRY: ClassVar[Registry]
+    DEFAULT: ClassVar[str]
+    FIXED: ClassVar[tuple[str, ...]] = ("name",)
+
+    name: str
+
+    @classmethod
+    def knob_spec(cls, name: str) -> dict[str, Knob]:
+        raise NotImplementedError
+
+    @model_validator(mode="before")
+    @classmethod
+    def _knobs(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            data = {"name": data}
+        if not isinstance(data, dict):
+            return data
+        name = data.get("name", cls.DEFAULT)
+        if not isinstance(name, str) or name not in cls.REGISTRY:
+            raise ValueError(cls.REGISTRY.unknown_message(name))
+        out, problems = check_knobs(
+            data, cls.knob_spec(name), owner=f"{cls.REGISTRY.kind} {name!r}", fixed=cls.FIXED
+        )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return {"name": name, **out}
+
+    def knobs(self) -> dict[str, float]:
+        """The item's knobs (defaults filled in), without the fixed keys."""
+        extra = self.model_extra or {}
+        return {k: float(extra[k]) for k in self.knob_spec(self.name)}
+
+
+class OptimizerConfig(NamedKnobTable):
+    """``name``, ``lr_g``, ``lr_d`` and the optimiser's own knobs (see ``ganbench list``)."""
+
+    REGISTRY: ClassVar[Registry] = OPTIMIZERS
+    DEFAULT: ClassVar[str] = "adam"
+    FIXED: ClassVar[tuple[str, ...]] = ("name",)
+
+    name: str = "adam"
+
+    @classmethod
+    def knob_spec(cls, name: str) -> dict[str, Knob]:
+        return {**LR_KNOBS, **OPTIMIZERS.get(name).knobs}
+
+    @property
+    def lr_g(self) -> float:
+        return float((self.model_extra or {})["lr_g"])
+
+    @property
+    def lr_d(self) -> float:
+        return float((self.model_extra or {})["lr_d"])
+
     def knobs(self) -> dict[str, float]:
         """The optimiser's own knobs (without the learning rates), with defaults filled in."""
-        spec = OPTIMIZERS.get(self.name)
         extra = self.model_extra or {}
-        return {k: float(extra[k]) for k in spec.knobs}
+        return {k: float(extra[k]) for k in OPTIMIZERS.get(self.name).knobs}
 
 
-class PenaltyConfig(Strict):
+class PenaltyConfig(NamedKnobTable):
+    """``name`` of a penalty and its knobs (``weight``, ...)."""
+
+    REGISTRY: ClassVar[Registry] = PENALTIES
+    DEFAULT: ClassVar[str] = "none"
+
     name: str = "none"
-    weight: float | None = Field(None, ge=0.0, le=1e6)
 
-    @field_validator("name")
     @classmethod
-    def _name(cls, v: str) -> str:
-        return _registered(PENALTIES, v)
+    def knob_spec(cls, name: str) -> dict[str, Knob]:
+        return PENALTIES.get(name).knobs
 
-    def resolved_weight(self) -> float:
-        if self.weight is not None:
-            return float(self.weight)
-        return PENALTIES.get(self.name).default_weight
+
+class EmaConfig(KnobTable):
+    OWNER: ClassVar[str] = "ema"
+    KNOBS: ClassVar[dict[str, Knob]] = SCHEME_KNOBS["ema"]
+
+
+class InstanceNoiseConfig(KnobTable):
+    OWNER: ClassVar[str] = "instance_noise"
+    KNOBS: ClassVar[dict[str, Knob]] = SCHEME_KNOBS["instance_noise"]
+
+
+class ConsensusConfig(KnobTable):
+    OWNER: ClassVar[str] = "consensus"
+    KNOBS: ClassVar[dict[str, Knob]] = SCHEME_KNOBS["consensus"]
+
+
+LIPSCHITZ_PENALTIES = frozenset({"gp", "gp_one_sided"})
 
 
 class RunConfig(Strict):
@@ -138,6 +195,16 @@ class RunConfig(Strict):
     optimizer: OptimizerConfig
     penalty: PenaltyConfig = PenaltyConfig()
     n_critic: int = Field(1, ge=1, le=100)
+    weights: str | list[float] = "uniform"
+    """Mode weights of the dataset (see ``ganbench.data.mixtures.mode_weights``)."""
+    clip: float | None = Field(None, gt=0.0, le=100.0)
+    """Weight-clipping bound of loss ``wasserstein_clip`` (default 0.01)."""
+    updates: str = "alternating"
+    unroll: int = Field(0, ge=0, le=MAX_UNROLL)
+    pack: int = Field(1, ge=1, le=MAX_PACK)
+    ema: EmaConfig | None = None
+    instance_noise: InstanceNoiseConfig | None = None
+    consensus: ConsensusConfig | None = None
 
     @field_validator("dataset")
     @classmethod
@@ -149,16 +216,92 @@ class RunConfig(Strict):
     def _loss(cls, v: str) -> str:
         return _registered(LOSSES, v)
 
+    @field_validator("updates")
+    @classmethod
+    def _updates(cls, v: str) -> str:
+        return _registered(UPDATES, v)
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, v: str | list[float]) -> str | list[float]:
+        if isinstance(v, list):
+            if not v:
+                raise ValueError(f"weights must not be empty; allowed: {WEIGHTS_HELP}")
+            return v
+        mode_weights(v, 2)  # the form is checked here; the length against the dataset below
+        return v
+
+    @model_validator(mode="after")
+    def _compatible(self) -> RunConfig:
+        """Refuse combinations that are not defined, with the reason."""
+        problems = []
+        try:
+            mode_weights(self.weights, get_dataset(self.dataset).n_modes)
+        except ValueError as exc:
+            problems.append(f"weights: {exc}")
+        if self.clip is not None and self.loss not in CLIPPED_LOSSES:
+            problems.append(
+                f"clip is the weight-clipping bound of loss 'wasserstein_clip'; loss "
+                f"{self.loss!r} does not clip (remove clip, or set loss = 'wasserstein_clip')"
+            )
+        if self.loss in CLIPPED_LOSSES and self.penalty.name in LIPSCHITZ_PENALTIES:
+            problems.append(
+                f"loss {self.loss!r} enforces the critic's Lipschitz bound by weight clipping and "
+                f"penalty {self.penalty.name!r} by a gradient penalty; choose one (WGAN-GP is "
+                "loss 'wasserstein' with penalty 'gp')"
+            )
+        if self.updates != "alternating" and self.n_critic != 1:
+            problems.append(
+                f"updates {self.updates!r} steps both players together, so n_critic must be 1, "
+                f"got {self.n_critic} (n_critic needs updates = 'alternating')"
+            )
+        if self.consensus is not None and self.updates == "alternating":
+            problems.append(
+                "consensus regularises the joint gradient field of both players, so it needs "
+                "updates = 'simultaneous' or 'extragradient' (Mescheder et al. 2017)"
+            )
+        if self.consensus is not None and self.unroll:
+            problems.append(
+                "consensus with unroll > 0 is not supported: consensus differentiates the "
+                "gradient field, which would differentiate through every unrolled update"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def clip_value(self) -> float | None:
+        """The clipping bound when the loss clips (default from the loss's knob)."""
+        if self.loss not in CLIPPED_LOSSES:
+            return None
+        return self.clip if self.clip is not None else LOSS_KNOBS[self.loss]["clip"].default
+
     def resolved(self) -> dict:
-        """Fully resolved configuration: every default filled in (the run's identity)."""
-        d = self.model_dump()
+        """Fully resolved configuration: every default filled in (the run's identity).
+
+        Settings left at their "off" value are omitted, so adding a scheme to ganbench does not
+        change the identity of existing runs.
+        """
+        d = self.model_dump(
+            exclude={"optimizer", "penalty", "ema", "instance_noise", "consensus", "clip"}
+        )
         d["optimizer"] = {
             "name": self.optimizer.name,
             "lr_g": self.optimizer.lr_g,
             "lr_d": self.optimizer.lr_d,
             **self.optimizer.knobs(),
         }
-        d["penalty"] = {"name": self.penalty.name, "weight": self.penalty.resolved_weight()}
+        d["penalty"] = {"name": self.penalty.name, **self.penalty.knobs()}
+        if (clip := self.clip_value()) is not None:
+            d["clip"] = clip
+        for key in ("ema", "instance_noise", "consensus"):
+            table = getattr(self, key)
+            if table is not None:
+                d[key] = table.knobs()
+        for key, off in (("weights", "uniform"), ("updates", "alternating"), ("unroll", 0)):
+            if d[key] == off:
+                del d[key]
+        if d["pack"] == 1:
+            del d["pack"]
         return d
 
 
@@ -228,13 +371,6 @@ class SuiteFile(Strict):
             if key == "name" or key.startswith("name."):
                 raise ValueError("the variant name cannot be a grid key")
         return v
-
-
-def _did_you_mean(key: str, allowed: list[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ";"
 
 
 def _a_divisor(steps: int, near: int) -> int:

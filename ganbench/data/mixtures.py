@@ -3,12 +3,15 @@
 ring8: 8 modes on the unit circle at angles 2*pi*k/8 with standard deviation 0.01, as in
 VEEGAN (Srivastava et al. 2017, section 5.1) and PacGAN (Lin et al. 2018, section 5.1).
 grid25: 25 modes at {-4, -2, 0, 2, 4}^2 with standard deviation 0.05 (same papers).
-Modes are equally likely.
+Modes are equally likely unless a suite sets ``weights`` (see :func:`mode_weights`): unequal
+weights make the rare modes the first casualties of mode collapse, the data-imbalance challenge.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -109,5 +112,55 @@ DATASETS.add(
 )
 
 
-def get_dataset(name: str) -> GaussianMixture:
-    return DATASETS.get(name)()
+WEIGHTS_HELP = (
+    '"uniform" (default), "geometric" (w_k proportional to 0.5^k), "geometric:<r>" with r in '
+    "(0, 1], or a list of one positive number per mode (normalised to sum to 1)"
+)
+
+
+def mode_weights(spec: str | Sequence[float], k: int) -> tuple[float, ...]:
+    """Mode weights of a ``weights`` setting for a mixture of ``k`` modes.
+
+    ``"geometric:r"`` gives w_k proportional to r^k (k = 0..K-1): mode 0 is the most likely and
+    the last mode the rarest, at r^(K-1) of the first.
+
+    >>> [round(w, 4) for w in mode_weights("geometric", 3)]
+    [0.5714, 0.2857, 0.1429]
+
+    Raises:
+      ValueError: with a message naming the allowed values.
+    """
+    if isinstance(spec, str):
+        if spec == "uniform":
+            raw = [1.0] * k
+        elif spec == "geometric" or spec.startswith("geometric:"):
+            text = spec.partition(":")[2] or "0.5"
+            try:
+                r = float(text)
+            except ValueError:
+                raise ValueError(
+                    f"bad ratio {text!r} in weights {spec!r}; {WEIGHTS_HELP}"
+                ) from None
+            if not (math.isfinite(r) and 0.0 < r <= 1.0):
+                raise ValueError(f"the geometric ratio must be in (0, 1], got {r!r}")
+            raw = [r**i for i in range(k)]
+        else:
+            raise ValueError(f"unknown weights {spec!r}; allowed: {WEIGHTS_HELP}")
+    else:
+        raw = list(spec)
+        if len(raw) != k:
+            raise ValueError(f"weights lists {len(raw)} numbers but the dataset has {k} modes")
+        if any(isinstance(w, bool) or not isinstance(w, int | float) for w in raw):
+            raise ValueError(f"weights must be numbers, got {list(spec)!r}")
+        if any(not (math.isfinite(w) and w > 0) for w in raw):
+            raise ValueError(f"weights must be positive and finite, got {list(spec)!r}")
+    total = math.fsum(raw)
+    return tuple(float(w) / total for w in raw)
+
+
+def get_dataset(name: str, weights: str | Sequence[float] = "uniform") -> GaussianMixture:
+    """The registered mixture ``name`` with the mode weights of a ``weights`` setting."""
+    mixture = DATASETS.get(name)()
+    if isinstance(weights, str) and weights == "uniform":
+        return mixture
+    return replace(mixture, weights=mode_weights(weights, mixture.n_modes))

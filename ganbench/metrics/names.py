@@ -12,6 +12,9 @@ HQ_FRACTION = "hq_fraction"
 REVERSE_KL = "reverse_kl"
 MODE_COUNT_PREFIX = "mode_count/"  # + mode index: HQ samples assigned to that mode
 
+EMA_PREFIX = "ema/"
+"""Prefix of a diagnostic computed for the generator's exponential moving average."""
+
 # Frechet distance in data space.
 FD = "fd"
 

@@ -16,6 +16,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from ganbench.knobs import Knob
 from ganbench.registry import Registry
 
 
@@ -29,6 +30,23 @@ class LossOutput(NamedTuple):
 LossFn = Callable[[jax.Array, jax.Array], LossOutput]
 
 LOSSES: Registry[LossFn] = Registry("loss")
+
+LOSS_KNOBS: dict[str, dict[str, Knob]] = {
+    "wasserstein_clip": {
+        "clip": Knob(
+            0.01,
+            0.0,
+            100.0,
+            low_inclusive=False,
+            help="every discriminator weight is clipped to [-clip, clip] after each update "
+            "(c = 0.01 in Arjovsky et al. 2017, Algorithm 1)",
+        )
+    }
+}
+"""Numeric knobs of the losses that have some (traced hyperparameters)."""
+
+CLIPPED_LOSSES = frozenset({"wasserstein_clip"})
+"""Losses whose discriminator weights are clipped after every update (knob ``clip``)."""
 
 
 def _check(real: jax.Array, fake: jax.Array) -> None:
@@ -96,3 +114,32 @@ def hinge(real: jax.Array, fake: jax.Array) -> LossOutput:
     d_real = jnp.mean(jax.nn.relu(1.0 - real))
     d_fake = jnp.mean(jax.nn.relu(1.0 + fake))
     return _parts(d_real, d_fake, -jnp.mean(fake))
+
+
+@LOSSES.register(
+    "wasserstein_clip",
+    help="WGAN: Wasserstein critic loss with every critic weight clipped to [-clip, clip] after "
+    "each update (Arjovsky et al. 2017, Algorithm 1: clip 0.01, RMSProp, n_critic 5)",
+    knobs=LOSS_KNOBS["wasserstein_clip"],
+)
+def wasserstein_clip(real: jax.Array, fake: jax.Array) -> LossOutput:
+    """The Wasserstein loss; the clipping is a constraint the engine applies after each update."""
+    return wasserstein(real, fake)
+
+
+@LOSSES.register(
+    "least_squares",
+    help="LSGAN with the 0-1 coding: D minimises 1/2 E (D(x) - 1)^2 + 1/2 E D(G(z))^2, G minimises "
+    "1/2 E (D(G(z)) - 1)^2 (Mao et al. 2017, equation 9 with a = 0, b = c = 1)",
+)
+def least_squares(real: jax.Array, fake: jax.Array) -> LossOutput:
+    """LSGAN (Mao et al. 2017, eq. 9 with a=0, b=1, c=1); D's outputs are used unsquashed.
+
+    >>> import jax.numpy as jnp
+    >>> [float(v) for v in least_squares(jnp.array([1.0, 3.0]), jnp.array([2.0]))]
+    [3.0, 1.0, 2.0, 0.5]
+    """
+    _check(real, fake)
+    d_real = 0.5 * jnp.mean((real - 1.0) ** 2)
+    d_fake = 0.5 * jnp.mean(fake**2)
+    return _parts(d_real, d_fake, 0.5 * jnp.mean((fake - 1.0) ** 2))

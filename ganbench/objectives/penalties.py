@@ -1,27 +1,44 @@
 """Discriminator penalties.
 
-A penalty is a function ``(d_fn, real, fake, key, weight) -> scalar`` added to the discriminator
-loss; ``d_fn`` maps a batch of inputs (B, ...) to outputs (B,). The weight is a traced
-hyperparameter, so a sweep over it is one compiled program.
+A penalty is a function ``(d_fn, real, fake, key, knobs) -> scalar`` added to the discriminator
+loss; ``d_fn`` maps a batch of inputs (B, ...) to outputs (B,) and ``knobs`` maps the penalty's
+knob names (``weight``, ...) to scalars. Knobs are traced hyperparameters, so a sweep over a
+penalty weight is one compiled program.
+
+Conventions, with ``g(x) = grad_x D(x)`` taken per sample:
+
+* ``gp``: weight * E (|g(x_hat)| - 1)^2 on interpolates (Gulrajani et al. 2017, Algorithm 1).
+* ``gp_one_sided``: weight * E max(0, |g(x_hat)| - 1)^2, the one-sided variant of Gulrajani et
+  al. 2017 (section 4 and appendix) studied as WGAN-LP by Petzka et al. 2018.
+* ``r1`` / ``r2``: weight / 2 * E |g(x)|^2 on real (R1) or generated (R2) samples, with ``weight``
+  the gamma of Mescheder et al. 2018, equations 9 and 10. Their training code
+  (github.com/LMescheder/GAN_stability, ``reg_param`` in the configs) multiplies E |g|^2 by
+  ``reg_param`` without the 1/2, so a config of that code with ``reg_param = r`` is ``weight = 2r``
+  here.
+* ``dragan``: weight * E (|g(x_p)| - 1)^2 around the data (Kodali et al. 2017), with the points of
+  the authors' code (github.com/kodalinaveen3/DRAGAN): x_p = x + alpha * scale * std(x) * u,
+  u ~ U[0, 1]^d per coordinate, alpha ~ U[0, 1] per sample, std(x) over the whole real batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import jax
 import jax.numpy as jnp
 
+from ganbench.knobs import Knob
 from ganbench.registry import Registry
 
 DFn = Callable[[jax.Array], jax.Array]
+PenaltyFn = Callable[[DFn, jax.Array, jax.Array, jax.Array, Mapping[str, jax.Array]], jax.Array]
 
 
 @dataclass(frozen=True)
 class Penalty:
-    fn: Callable[[DFn, jax.Array, jax.Array, jax.Array, jax.Array], jax.Array] | None
-    default_weight: float
+    fn: PenaltyFn | None
+    knobs: dict[str, Knob] = field(default_factory=dict)
 
 
 PENALTIES: Registry[Penalty] = Registry("penalty")
@@ -40,22 +57,93 @@ def per_sample_norm(g: jax.Array) -> jax.Array:
     return jnp.sqrt(jnp.sum(jnp.reshape(g, (g.shape[0], -1)) ** 2, axis=1))
 
 
-def gradient_penalty(
-    d_fn: DFn, real: jax.Array, fake: jax.Array, key: jax.Array, weight: jax.Array
-) -> jax.Array:
-    """WGAN-GP: weight * E[(|grad D(x_hat)| - 1)^2], x_hat = eps x + (1 - eps) G(z),
-    eps ~ U[0, 1] per sample (Gulrajani et al. 2017, Algorithm 1)."""
-    eps_shape = (real.shape[0],) + (1,) * (real.ndim - 1)
-    eps = jax.random.uniform(key, eps_shape, real.dtype)
-    x_hat = eps * real + (1.0 - eps) * fake
-    norms = per_sample_norm(input_gradients(d_fn, x_hat))
-    return weight * jnp.mean((norms - 1.0) ** 2)
+def per_sample_sq_norm(g: jax.Array) -> jax.Array:
+    return jnp.sum(jnp.reshape(g, (g.shape[0], -1)) ** 2, axis=1)
 
 
-PENALTIES.add("none", Penalty(None, 0.0), help="no penalty")
-PENALTIES.add(
+def _per_sample_uniform(key: jax.Array, x: jax.Array) -> jax.Array:
+    return jax.random.uniform(key, (x.shape[0],) + (1,) * (x.ndim - 1), x.dtype)
+
+
+def interpolates(key: jax.Array, real: jax.Array, fake: jax.Array) -> jax.Array:
+    """eps * real + (1 - eps) * fake with eps ~ U[0, 1] per sample (WGAN-GP)."""
+    eps = _per_sample_uniform(key, real)
+    return eps * real + (1.0 - eps) * fake
+
+
+def gradient_penalty(d_fn: DFn, real, fake, key, knobs) -> jax.Array:
+    norms = per_sample_norm(input_gradients(d_fn, interpolates(key, real, fake)))
+    return knobs["weight"] * jnp.mean((norms - 1.0) ** 2)
+
+
+def one_sided_gradient_penalty(d_fn: DFn, real, fake, key, knobs) -> jax.Array:
+    norms = per_sample_norm(input_gradients(d_fn, interpolates(key, real, fake)))
+    return knobs["weight"] * jnp.mean(jax.nn.relu(norms - 1.0) ** 2)
+
+
+def r1_penalty(d_fn: DFn, real, fake, key, knobs) -> jax.Array:
+    return 0.5 * knobs["weight"] * jnp.mean(per_sample_sq_norm(input_gradients(d_fn, real)))
+
+
+def r2_penalty(d_fn: DFn, real, fake, key, knobs) -> jax.Array:
+    return 0.5 * knobs["weight"] * jnp.mean(per_sample_sq_norm(input_gradients(d_fn, fake)))
+
+
+def dragan_points(key: jax.Array, real: jax.Array, scale: jax.Array) -> jax.Array:
+    """Perturbed points around the real batch, as in the DRAGAN authors' code."""
+    key_u, key_alpha = jax.random.split(key)
+    u = jax.random.uniform(key_u, real.shape, real.dtype)
+    perturbed = real + scale * jnp.std(real) * u
+    return real + _per_sample_uniform(key_alpha, real) * (perturbed - real)
+
+
+def dragan_penalty(d_fn: DFn, real, fake, key, knobs) -> jax.Array:
+    x = dragan_points(key, real, knobs["scale"])
+    norms = per_sample_norm(input_gradients(d_fn, x))
+    return knobs["weight"] * jnp.mean((norms - 1.0) ** 2)
+
+
+def _weight(default: float, help: str) -> Knob:
+    return Knob(default, 0.0, 1e6, help=help)
+
+
+def _add(name: str, penalty: Penalty, help: str) -> None:
+    PENALTIES.add(name, penalty, help=help, knobs=penalty.knobs)
+
+
+_add("none", Penalty(None), "no penalty")
+_add(
     "gp",
-    Penalty(gradient_penalty, 10.0),
-    help="WGAN-GP two-sided gradient penalty on random interpolates (Gulrajani et al. 2017)",
-    knobs={"weight": "float >= 0, default 10 (lambda in the paper)"},
+    Penalty(gradient_penalty, {"weight": _weight(10.0, "lambda (Gulrajani et al. 2017: 10)")}),
+    "WGAN-GP: weight * E (|grad D(x_hat)| - 1)^2 on random interpolates of real and generated "
+    "samples (Gulrajani et al. 2017)",
+)
+_add(
+    "gp_one_sided",
+    Penalty(one_sided_gradient_penalty, {"weight": _weight(10.0, "lambda")}),
+    "one-sided WGAN-GP: weight * E max(0, |grad D(x_hat)| - 1)^2, penalising only slopes above 1 "
+    "(Gulrajani et al. 2017; Petzka et al. 2018)",
+)
+_add(
+    "r1",
+    Penalty(r1_penalty, {"weight": _weight(10.0, "gamma of the paper (code reg_param = gamma/2)")}),
+    "R1: gamma/2 * E |grad D(x)|^2 on real samples (Mescheder et al. 2018, eq. 9)",
+)
+_add(
+    "r2",
+    Penalty(r2_penalty, {"weight": _weight(10.0, "gamma of the paper (code reg_param = gamma/2)")}),
+    "R2: gamma/2 * E |grad D(G(z))|^2 on generated samples (Mescheder et al. 2018, eq. 10)",
+)
+_add(
+    "dragan",
+    Penalty(
+        dragan_penalty,
+        {
+            "weight": _weight(10.0, "lambda (Kodali et al. 2017: 10)"),
+            "scale": Knob(
+                0.5, 0.0, 100.0, help="perturbation scale in units of std(x) (code: 0.5)"
+            ),
+        },
+    ),
+    "DRAGAN: weight * E (|grad D(x_p)| - 1)^2 on perturbed real samples (Kodali et al. 2017)",
 )

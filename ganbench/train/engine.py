@@ -1,17 +1,20 @@
 """The compiled training engine.
 
-A :class:`Program` holds a group's static structure (dataset, networks, loss, penalty, n_critic,
-batch size, optimiser kind). It builds pure functions:
+A :class:`Program` holds a group's static structure (dataset, networks, loss, penalty kind,
+n_critic, batch size, optimiser kind, update rule, unrolling and packing). It builds pure
+functions:
 
 * ``init(seed, hparams) -> TrainState``: one run's initial state, derived from its seed only;
-* ``train_step(state, hparams) -> (state, StepStats)``: n_critic discriminator updates, then one
-  generator update;
+* ``train_step(state, hparams) -> (state, StepStats)``: one step of the update rule
+  (alternating: n_critic discriminator updates, then one generator update);
 * ``chunk(state, hparams) -> (state, ChunkStats)``: ``lax.scan`` of ``eval_every`` steps, with the
   chunk's statistics reduced on the device (mean, max, first non-finite step);
-* ``evaluate(state, step) -> (fake, real)``: fresh samples for the diagnostics.
+* ``evaluate(state, seed) -> dict``: fresh samples for the diagnostics (and those of the
+  generator EMA when it is on).
 
 The runner vmaps these over the runs of a group and jits them once (see ``runner.py``). Numeric
-hyperparameters are arrays in :class:`Hparams`, so one compiled program serves a whole sweep.
+hyperparameters (learning rates, optimiser, loss, penalty and scheme knobs) are arrays in
+:class:`Hparams`, so one compiled program serves a whole sweep.
 """
 
 from __future__ import annotations
@@ -30,10 +33,19 @@ from ganbench.metrics import names as M
 from ganbench.models import build_discriminator, build_generator
 from ganbench.objectives import LOSSES, PENALTIES
 from ganbench.objectives.penalties import input_gradients, per_sample_norm
+from ganbench.train import schemes
 from ganbench.train.optim import OPTIMIZERS, make_optimizer
 
 # Role tags folded into a run's root key: each role's stream depends only on the seed.
 KEY_INIT_G, KEY_INIT_D, KEY_TRAIN, KEY_EVAL = 0, 1, 2, 3
+# Tags folded into a step's keys for streams that only some schemes use, so switching a scheme
+# on does not move the streams the others draw from.
+TAG_NOISE, TAG_UNROLL = 101, 102
+
+# Optimisers whose update divides by sqrt(v): differentiating through them (unrolling) needs
+# eps_root > 0 inside the square root, or a zero gradient entry gives 0 * inf = NaN.
+_SQRT_OPTIMIZERS = ("adam", "optimistic_adam")
+UNROLL_EPS_ROOT = 1e-16
 
 
 class Hparams(NamedTuple):
@@ -42,7 +54,8 @@ class Hparams(NamedTuple):
     lr_g: jax.Array
     lr_d: jax.Array
     opt: dict[str, jax.Array]  # optimiser knobs other than the learning rate
-    penalty_weight: jax.Array
+    penalty: dict[str, jax.Array]  # the penalty's knobs (weight, ...)
+    scheme: dict[str, jax.Array]  # clip, ema_*, noise_*, consensus_weight (those in use)
 
 
 class TrainState(NamedTuple):
@@ -52,6 +65,7 @@ class TrainState(NamedTuple):
     g_stats: Any  # the same for G
     g_opt: optax.OptState
     d_opt: optax.OptState
+    g_ema: Any  # exponential moving average of g_params (None when EMA is off)
     step: jax.Array  # int32, generator steps taken
     key: jax.Array  # typed PRNG key of the training stream
 
@@ -78,6 +92,18 @@ class ChunkStats(NamedTuple):
     first_nonfinite: jax.Array  # int32: index of the first step with a non-finite value, or -1
 
 
+class DAux(NamedTuple):
+    """What a discriminator objective returns besides its value."""
+
+    loss_d: jax.Array
+    loss_d_real: jax.Array
+    loss_d_fake: jax.Array
+    penalty: jax.Array
+    d_real: jax.Array
+    d_fake: jax.Array
+    d_stats: Any  # updated spectral-norm state
+
+
 MEAN_ONLY = tuple(M.STEP_STATS)
 WITH_MAX = tuple(M.NORM_STATS)
 
@@ -88,17 +114,35 @@ def static_key(config: RunConfig) -> str:
     d.pop("name")
     d["optimizer"] = {"name": d["optimizer"]["name"]}
     d["penalty"] = {"name": d["penalty"]["name"]}
+    d.pop("clip", None)
+    for key in ("ema", "instance_noise", "consensus"):
+        if key in d:
+            d[key] = True  # on or off is structure; the knobs are traced
     return json.dumps(d, sort_keys=True)
 
 
-def hparams_of(config: RunConfig) -> Hparams:
-    """A run's numeric hyperparameters as float32 scalars (host arrays)."""
+def hparams_of(config: RunConfig, steps: int) -> Hparams:
+    """A run of ``steps`` generator steps: its numeric hyperparameters as float32 scalars."""
     f32 = np.float32
+    scheme: dict[str, Any] = {}
+    if (clip := config.clip_value()) is not None:
+        scheme["clip"] = f32(clip)
+    if config.ema is not None:
+        knobs = config.ema.knobs()
+        scheme["ema_decay"] = f32(knobs["decay"])
+        scheme["ema_start"] = f32(knobs["start"])
+    if config.instance_noise is not None:
+        knobs = config.instance_noise.knobs()
+        scheme["noise_std"] = f32(knobs["std"])
+        scheme["noise_anneal_steps"] = f32(knobs["anneal"] * steps)
+    if config.consensus is not None:
+        scheme["consensus_weight"] = f32(config.consensus.knobs()["weight"])
     return Hparams(
         lr_g=f32(config.optimizer.lr_g),
         lr_d=f32(config.optimizer.lr_d),
         opt={k: f32(v) for k, v in config.optimizer.knobs().items()},
-        penalty_weight=f32(config.penalty.resolved_weight()),
+        penalty={k: f32(v) for k, v in config.penalty.knobs().items()},
+        scheme=scheme,
     )
 
 
@@ -107,27 +151,43 @@ def global_norm(tree) -> jax.Array:
     return jnp.sqrt(sum(jnp.sum(jnp.square(x)) for x in jax.tree.leaves(tree)))
 
 
+def _mean_tuple(values) -> tuple:
+    return tuple(jnp.mean(v) for v in values)
+
+
 class Program:
     """The static structure shared by a group of runs, and its pure functions."""
 
     def __init__(self, config: RunConfig, *, eval_every: int, samples: int) -> None:
         self.config = config
-        self.dataset = get_dataset(config.dataset)
+        self.dataset = get_dataset(config.dataset, config.weights)
         self.generator = build_generator(config.generator, out_dim=self.dataset.dim)
         self.discriminator = build_discriminator(config.discriminator)
         self.loss_fn = LOSSES.get(config.loss)
         self.penalty_fn = PENALTIES.get(config.penalty.name).fn
         self.n_critic = config.n_critic
         self.batch = config.batch_size
+        self.pack = config.pack
         self.z_dim = config.z_dim
         self.eval_every = eval_every
         self.samples = samples
+        self.updates = config.updates
+        self.unroll = config.unroll
+        self.clip = config.clip_value() is not None
+        self.ema = config.ema is not None
+        self.noise = config.instance_noise is not None
+        self.consensus = config.consensus is not None
         self.optimizer_name = config.optimizer.name
         assert config.optimizer.name in OPTIMIZERS
+        self._opt_extra = (
+            {"eps_root": 0.0} if self.unroll and self.optimizer_name in _SQRT_OPTIMIZERS else {}
+        )
         # Updates read their hyperparameters from the state (inject_hyperparams), so one
         # transformation serves every run of the group.
         self._opt = make_optimizer(self.optimizer_name)(
-            learning_rate=1.0, **{k: 0.0 for k in OPTIMIZERS.get(self.optimizer_name).knobs}
+            learning_rate=1.0,
+            **{k: 0.0 for k in OPTIMIZERS.get(self.optimizer_name).knobs},
+            **self._opt_extra,
         )
 
     # ------------------------------------------------------------------ networks
@@ -136,7 +196,7 @@ class Program:
         return self.generator.apply({"params": params, **stats}, z)
 
     def d_apply(self, params, stats, x, *, update_stats: bool = False):
-        """D outputs (B,); with ``update_stats`` also the updated spectral-norm state."""
+        """D outputs (B,) on packed inputs; with ``update_stats`` also the new spectral-norm state."""
         variables = {"params": params, **stats}
         if update_stats and stats:
             out, new_stats = self.discriminator.apply(
@@ -146,18 +206,25 @@ class Program:
         out = self.discriminator.apply(variables, x)
         return (out[:, 0], stats) if update_stats else out[:, 0]
 
+    def pack_samples(self, x: jax.Array) -> jax.Array:
+        """(pack * B, D) samples -> (B, pack * D) discriminator inputs; consecutive samples share
+        an input (PacGAN). The identity when pack = 1."""
+        return x if self.pack == 1 else jnp.reshape(x, (x.shape[0] // self.pack, -1))
+
     # ------------------------------------------------------------------ init
 
     def init(self, seed: jax.Array, hp: Hparams) -> TrainState:
         root = jax.random.key(seed)
         z = jnp.zeros((1, self.z_dim), jnp.float32)
-        x = jnp.zeros((1, *self.dataset.shape), jnp.float32)
+        x = jnp.zeros((1, self.pack * self.dataset.dim), jnp.float32)
         g_vars = dict(self.generator.init({"params": jax.random.fold_in(root, KEY_INIT_G)}, z))
         d_vars = dict(self.discriminator.init({"params": jax.random.fold_in(root, KEY_INIT_D)}, x))
         g_params, d_params = g_vars.pop("params"), d_vars.pop("params")
         opt = make_optimizer(self.optimizer_name)
-        g_opt = opt(learning_rate=hp.lr_g, **hp.opt).init(g_params)
-        d_opt = opt(learning_rate=hp.lr_d, **hp.opt).init(d_params)
+        g_opt = opt(learning_rate=hp.lr_g, **hp.opt, **self._opt_extra).init(g_params)
+        d_opt = opt(learning_rate=hp.lr_d, **hp.opt, **self._opt_extra).init(d_params)
+        if self.clip:
+            d_params = self._clip(d_params, hp)
         return TrainState(
             g_params=g_params,
             d_params=d_params,
@@ -165,86 +232,205 @@ class Program:
             g_stats=g_vars,
             g_opt=g_opt,
             d_opt=d_opt,
+            g_ema=g_params if self.ema else None,
             step=jnp.zeros((), jnp.int32),
             key=jax.random.fold_in(root, KEY_TRAIN),
         )
 
-    # ------------------------------------------------------------------ one step
+    # ------------------------------------------------------------------ pieces of a step
 
     def _sample_z(self, key, n):
         return jax.random.normal(key, (n, self.z_dim), jnp.float32)
 
-    def _d_update(self, carry, key, g_params, g_stats, hp: Hparams):
-        d_params, d_stats, d_opt = carry
-        key_data, key_z, key_pen = jax.random.split(key, 3)
-        real = self.dataset.sample(key_data, self.batch)
-        fake = self.g_apply(g_params, g_stats, self._sample_z(key_z, self.batch))
+    def _clip(self, d_params, hp: Hparams):
+        c = hp.scheme["clip"]
+        return jax.tree.map(lambda p: jnp.clip(p, -c, c), d_params)
 
-        def loss(params):
-            logits, new_stats = self.d_apply(
-                params, d_stats, jnp.concatenate([real, fake]), update_stats=True
+    def _project(self, hp: Hparams):
+        """Constraints after an update of (G, D): weight clipping of D when the loss clips."""
+        if not self.clip:
+            return lambda p: p
+        return lambda p: (p[0], self._clip(p[1], hp))
+
+    def _noisy(self, x, key, hp: Hparams, step):
+        """Instance noise: x + sigma_t * N(0, I), sigma_t falling linearly from std to 0."""
+        if not self.noise:
+            return x
+        anneal = hp.scheme["noise_anneal_steps"]
+        frac = jnp.where(anneal > 0, jnp.clip(1.0 - step / jnp.maximum(anneal, 1.0), 0.0, 1.0), 1.0)
+        sigma = hp.scheme["noise_std"] * frac
+        return x + sigma * jax.random.normal(key, x.shape, x.dtype)
+
+    def _batch(self, key, g_params, g_stats):
+        """A real and a generated batch of pack * batch_size samples each (unpacked)."""
+        key_data, key_z = jax.random.split(key)
+        n = self.pack * self.batch
+        real = self.dataset.sample(key_data, n)
+        fake = self.g_apply(g_params, g_stats, self._sample_z(key_z, n))
+        return real, fake
+
+    def _inputs(self, real, fake, key, hp: Hparams, step):
+        """The discriminator's inputs: instance noise on every sample, then packing."""
+        key_r, key_f = jax.random.split(jax.random.fold_in(key, TAG_NOISE))
+        return (
+            self.pack_samples(self._noisy(real, key_r, hp, step)),
+            self.pack_samples(self._noisy(fake, key_f, hp, step)),
+        )
+
+    def d_objective(self, d_params, d_stats, g_params, g_stats, key, hp: Hparams, step):
+        """The discriminator's loss plus penalty on a fresh batch; differentiable in D and G."""
+        key_batch, key_pen = jax.random.split(key)
+        real, fake = self._batch(key_batch, g_params, g_stats)
+        real_in, fake_in = self._inputs(real, fake, key, hp, step)
+        logits, new_stats = self.d_apply(
+            d_params, d_stats, jnp.concatenate([real_in, fake_in]), update_stats=True
+        )
+        r, f = logits[: self.batch], logits[self.batch :]
+        out = self.loss_fn(r, f)
+        if self.penalty_fn is None:
+            pen = jnp.zeros((), jnp.float32)
+        else:
+            pen = self.penalty_fn(
+                lambda v: self.d_apply(d_params, d_stats, v), real_in, fake_in, key_pen, hp.penalty
             )
-            r, f = logits[: self.batch], logits[self.batch :]
-            out = self.loss_fn(r, f)
-            if self.penalty_fn is None:
-                pen = jnp.zeros((), jnp.float32)
-            else:
-                pen = self.penalty_fn(
-                    lambda v: self.d_apply(params, d_stats, v),
-                    real,
-                    fake,
-                    key_pen,
-                    hp.penalty_weight,
-                )
-            return out.d_loss + pen, (out, pen, new_stats, jnp.mean(r), jnp.mean(f))
+        aux = DAux(out.d_loss, out.d_real, out.d_fake, pen, jnp.mean(r), jnp.mean(f), new_stats)
+        return out.d_loss + pen, aux
 
-        grads, (out, pen, new_stats, mr, mf) = jax.grad(loss, has_aux=True)(d_params)
+    def d_update(self, d_params, d_stats, d_opt, g_params, g_stats, key, hp: Hparams, step):
+        """One optimiser step of D (then clipping); differentiable in ``g_params``."""
+        grads, aux = jax.grad(self.d_objective, has_aux=True)(
+            d_params, d_stats, g_params, g_stats, key, hp, step
+        )
         updates, d_opt = self._opt.update(grads, d_opt, d_params)
         d_params = optax.apply_updates(d_params, updates)
-        stats = (out.d_loss, out.d_real, out.d_fake, pen, mr, mf, global_norm(grads))
-        return (d_params, new_stats, d_opt), stats
+        if self.clip:
+            d_params = self._clip(d_params, hp)
+        return d_params, aux.d_stats, d_opt, grads, aux
+
+    def unrolled(self, d_params, d_stats, d_opt, g_params, g_stats, key, hp: Hparams, step):
+        """D after ``unroll`` further optimiser steps against G, differentiable in ``g_params``
+        (Metz et al. 2017, section 2.2); D itself is not changed by the unrolling."""
+        if not self.unroll:
+            return d_params, d_stats
+        if self._opt_extra:
+            d_opt = _with_hyperparam(d_opt, "eps_root", UNROLL_EPS_ROOT)
+
+        def body(carry, k):
+            p, s, o = carry
+            p, s, o, _, _ = self.d_update(p, s, o, g_params, g_stats, k, hp, step)
+            return (p, s, o), None
+
+        keys = jax.random.split(jax.random.fold_in(key, TAG_UNROLL), self.unroll)
+        (d_params, d_stats, _), _ = jax.lax.scan(body, (d_params, d_stats, d_opt), keys)
+        return d_params, d_stats
+
+    def g_objective(self, g_params, g_stats, d_params, d_stats, d_opt, key, hp: Hparams, step):
+        """The generator's loss against D (unrolled when ``unroll`` > 0) on a fresh batch."""
+        d_params, d_stats = self.unrolled(
+            d_params, d_stats, d_opt, g_params, g_stats, key, hp, step
+        )
+        key_batch, _ = jax.random.split(key)  # the batch d_objective draws from the same key
+        real, fake = self._batch(key_batch, g_params, g_stats)
+        real_in, fake_in = self._inputs(real, fake, key, hp, step)
+        logits = self.d_apply(d_params, d_stats, jnp.concatenate([real_in, fake_in]))
+        out = self.loss_fn(logits[: self.batch], logits[self.batch :])
+        return out.g_loss, (real, fake)
+
+    # ------------------------------------------------------------------ update rules
+
+    def _alternating(self, state: TrainState, hp: Hparams, key_critic, key_g):
+        def critic(carry, k):
+            d_params, d_stats, d_opt = carry
+            d_params, d_stats, d_opt, grads, aux = self.d_update(
+                d_params, d_stats, d_opt, state.g_params, state.g_stats, k, hp, state.step
+            )
+            return (d_params, d_stats, d_opt), (aux._replace(d_stats=None), global_norm(grads))
+
+        (d_params, d_stats, d_opt), (aux_seq, gn_seq) = jax.lax.scan(
+            critic,
+            (state.d_params, state.d_stats, state.d_opt),
+            jax.random.split(key_critic, self.n_critic),
+        )
+        aux = DAux(*_mean_tuple(aux_seq[:-1]), d_stats)
+        (lg, (real, fake)), g_grads = jax.value_and_grad(self.g_objective, has_aux=True)(
+            state.g_params, state.g_stats, d_params, d_stats, d_opt, key_g, hp, state.step
+        )
+        updates, g_opt = self._opt.update(g_grads, state.g_opt, state.g_params)
+        g_params = optax.apply_updates(state.g_params, updates)
+        norms = (jnp.mean(gn_seq), global_norm(g_grads))
+        return (g_params, d_params), (g_opt, d_opt), aux, lg, norms, (real, fake)
+
+    def _field(self, state: TrainState, hp: Hparams, key):
+        """The game's vector field at (G, D) on one batch: each player's descent gradient."""
+
+        def field(params):
+            g_params, d_params = params
+            d_grads, aux = jax.grad(self.d_objective, has_aux=True)(
+                d_params, state.d_stats, g_params, state.g_stats, key, hp, state.step
+            )
+            (lg, batch), g_grads = jax.value_and_grad(self.g_objective, has_aux=True)(
+                g_params, state.g_stats, d_params, state.d_stats, state.d_opt, key, hp, state.step
+            )
+            return (g_grads, d_grads), (aux, lg, batch)
+
+        if self.consensus:
+            return schemes.with_consensus(field, hp.scheme["consensus_weight"])
+        return field
+
+    def _joint(self, state: TrainState, hp: Hparams, key_critic, key_g):
+        opts = (self._opt, self._opt)
+        params = (state.g_params, state.d_params)
+        opt_states = (state.g_opt, state.d_opt)
+        project = self._project(hp)
+        if self.updates == "simultaneous":
+            params, opt_states, grads, (aux, lg, batch) = schemes.simultaneous_step(
+                self._field(state, hp, key_critic), opts, opt_states, params, project
+            )
+        else:
+            params, opt_states, grads, (aux, lg, batch) = schemes.extragradient_step(
+                self._field(state, hp, key_critic),
+                opts,
+                opt_states,
+                params,
+                project,
+                field_half=self._field(state, hp, key_g),
+            )
+        norms = (global_norm(grads[1]), global_norm(grads[0]))
+        return params, opt_states, aux, lg, norms, batch
+
+    # ------------------------------------------------------------------ one step
 
     def train_step(self, state: TrainState, hp: Hparams) -> tuple[TrainState, StepStats]:
         # Four streams; the last is reserved for stochastic diagnostics, so adding one later
         # does not change the training stream of existing suites.
         key, key_critic, key_g, _key_diag = jax.random.split(state.key, 4)
+        if self.updates == "alternating":
+            step = self._alternating(state, hp, key_critic, key_g)
+        else:
+            step = self._joint(state, hp, key_critic, key_g)
+        (g_params, d_params), (g_opt, d_opt), aux, lg, (gn_d, gn_g), (real, fake) = step
+        d_stats = aux.d_stats
 
-        def critic(carry, k):
-            return self._d_update(carry, k, state.g_params, state.g_stats, hp)
+        g_ema = state.g_ema
+        if self.ema:
+            beta = jnp.where(state.step + 1 > hp.scheme["ema_start"], hp.scheme["ema_decay"], 0.0)
+            g_ema = jax.tree.map(lambda e, w: beta * e + (1.0 - beta) * w, g_ema, g_params)
 
-        (d_params, d_stats, d_opt), d_stats_seq = jax.lax.scan(
-            critic,
-            (state.d_params, state.d_stats, state.d_opt),
-            jax.random.split(key_critic, self.n_critic),
+        # Diagnostics: D's input gradient on this step's (clean, packed) real and generated batch.
+        x = jax.lax.stop_gradient(
+            jnp.concatenate([self.pack_samples(real), self.pack_samples(fake)])
         )
-        loss_d, loss_d_real, loss_d_fake, pen, mr, mf, gn_d = (jnp.mean(v) for v in d_stats_seq)
-
-        key_data, key_z = jax.random.split(key_g)
-        real = self.dataset.sample(key_data, self.batch)
-        z = self._sample_z(key_z, self.batch)
-
-        def g_loss(params):
-            fake = self.g_apply(params, state.g_stats, z)
-            logits = self.d_apply(d_params, d_stats, jnp.concatenate([real, fake]))
-            return self.loss_fn(logits[: self.batch], logits[self.batch :]).g_loss, fake
-
-        (lg, fake), g_grads = jax.value_and_grad(g_loss, has_aux=True)(state.g_params)
-        updates, g_opt = self._opt.update(g_grads, state.g_opt, state.g_params)
-        g_params = optax.apply_updates(state.g_params, updates)
-
-        # Diagnostics: D's input gradient on the real and generated batch of this step.
-        x = jax.lax.stop_gradient(jnp.concatenate([real, fake]))
         norms = per_sample_norm(input_gradients(lambda v: self.d_apply(d_params, d_stats, v), x))
         stats = StepStats(
-            loss_d=loss_d,
-            loss_d_real=loss_d_real,
-            loss_d_fake=loss_d_fake,
-            penalty=pen,
-            d_real=mr,
-            d_fake=mf,
+            loss_d=aux.loss_d,
+            loss_d_real=aux.loss_d_real,
+            loss_d_fake=aux.loss_d_fake,
+            penalty=aux.penalty,
+            d_real=aux.d_real,
+            d_fake=aux.d_fake,
             loss_g=lg,
             grad_norm_d=gn_d,
-            grad_norm_g=global_norm(g_grads),
+            grad_norm_g=gn_g,
             input_grad_real=jnp.mean(norms[: self.batch]),
             input_grad_fake=jnp.mean(norms[self.batch :]),
         )
@@ -255,6 +441,7 @@ class Program:
             g_stats=state.g_stats,
             g_opt=g_opt,
             d_opt=d_opt,
+            g_ema=g_ema,
             step=state.step + 1,
             key=key,
         )
@@ -276,10 +463,26 @@ class Program:
 
     # ------------------------------------------------------------------ evaluation
 
-    def evaluate(self, state: TrainState, seed: jax.Array) -> tuple[jax.Array, jax.Array]:
-        """``samples`` generated and real samples, keyed by the run's seed and step only."""
+    def evaluate(self, state: TrainState, seed: jax.Array) -> dict[str, jax.Array]:
+        """``samples`` generated and real samples, keyed by the run's seed and step only.
+
+        Returns ``{"fake", "real"}``, plus ``"ema"`` (the EMA generator on the same latents)
+        when EMA is on.
+        """
         key = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), KEY_EVAL), state.step)
         key_z, key_real = jax.random.split(key)
-        fake = self.g_apply(state.g_params, state.g_stats, self._sample_z(key_z, self.samples))
-        real = self.dataset.sample(key_real, self.samples)
-        return fake, real
+        z = self._sample_z(key_z, self.samples)
+        out = {
+            "fake": self.g_apply(state.g_params, state.g_stats, z),
+            "real": self.dataset.sample(key_real, self.samples),
+        }
+        if self.ema:
+            out["ema"] = self.g_apply(state.g_ema, state.g_stats, z)
+        return out
+
+
+def _with_hyperparam(opt_state, name: str, value: float):
+    """A copy of an ``inject_hyperparams`` state with one hyperparameter replaced."""
+    hyper = dict(opt_state.hyperparams)
+    hyper[name] = jnp.asarray(value, jnp.asarray(hyper[name]).dtype)
+    return opt_state._replace(hyperparams=hyper)

@@ -3,6 +3,9 @@
 Each optimiser is built with ``optax.inject_hyperparams`` so learning rates, betas and the like are
 arrays in the optimiser state: a learning-rate sweep is one compiled program. An optimiser's knobs
 are validated by the suite schema (name, default, allowed range).
+
+Separate learning rates for the two players (``lr_g`` and ``lr_d``) are the two time-scale update
+rule, TTUR (Heusel et al. 2017, section 2): set ``lr_d`` above ``lr_g``.
 """
 
 from __future__ import annotations
@@ -11,26 +14,8 @@ from dataclasses import dataclass
 
 import optax
 
+from ganbench.knobs import Knob
 from ganbench.registry import Registry
-
-
-@dataclass(frozen=True)
-class Knob:
-    default: float | None  # None: required
-    low: float
-    high: float
-    low_inclusive: bool = True
-    high_inclusive: bool = True
-    help: str = ""
-
-    def check(self, value: float) -> str | None:
-        lo_ok = value >= self.low if self.low_inclusive else value > self.low
-        hi_ok = value <= self.high if self.high_inclusive else value < self.high
-        if lo_ok and hi_ok:
-            return None
-        lo = "[" if self.low_inclusive else "("
-        hi = "]" if self.high_inclusive else ")"
-        return f"must be in {lo}{self.low:g}, {self.high:g}{hi}, got {value!r}"
 
 
 @dataclass(frozen=True)
@@ -39,51 +24,60 @@ class OptimizerSpec:
     knobs: dict[str, Knob]  # optax keyword -> knob (learning_rate is lr_g / lr_d)
 
 
-_LR = Knob(None, 0.0, 10.0, low_inclusive=False, help="learning rate, required")
+def optimistic_adam(
+    learning_rate: float, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
+) -> optax.GradientTransformation:
+    """Optimistic Adam (Daskalakis et al. 2018, Algorithm 1, without AMSGrad).
+
+    With ``r_t`` Adam's bias-corrected direction m_t / (sqrt(v_t) + eps), the update is
+    ``-2 lr r_t + lr r_{t-1}`` (optimistic mirror descent applied to Adam's direction). At the
+    first step ``r_0 = r_1``, so the first update is plain Adam.
+    """
+    return optax.chain(
+        optax.scale_by_adam(b1=b1, b2=b2, eps=eps),
+        optax.scale_by_optimistic_gradient(alpha=learning_rate, beta=learning_rate),
+        optax.scale(-1.0),
+    )
+
+
+_LR = Knob(None, 0.0, 10.0, low_inclusive=False, help="learning rate")
 _UNIT = dict(low=0.0, high=1.0, high_inclusive=False)
-
-OPTIMIZERS: Registry[OptimizerSpec] = Registry("optimizer")
-OPTIMIZERS.add(
-    "adam",
-    OptimizerSpec(
-        optax.adam,
-        {
-            "b1": Knob(0.9, **_UNIT, help="first-moment decay"),
-            "b2": Knob(0.999, **_UNIT, help="second-moment decay"),
-            "eps": Knob(1e-8, 0.0, 1.0, low_inclusive=False, help="denominator epsilon"),
-        },
-    ),
-    help="Adam (Kingma & Ba 2015); defaults b1 0.9, b2 0.999, eps 1e-8",
-    knobs={"lr_g": "float > 0", "lr_d": "float > 0", "b1": "[0, 1)", "b2": "[0, 1)", "eps": "> 0"},
-)
-OPTIMIZERS.add(
-    "rmsprop",
-    OptimizerSpec(
-        optax.rmsprop,
-        {
-            "decay": Knob(0.9, **_UNIT, help="squared-gradient decay"),
-            "eps": Knob(1e-8, 0.0, 1.0, low_inclusive=False, help="denominator epsilon"),
-        },
-    ),
-    help="RMSProp (Tieleman & Hinton 2012); defaults decay 0.9, eps 1e-8",
-    knobs={"lr_g": "float > 0", "lr_d": "float > 0", "decay": "[0, 1)", "eps": "> 0"},
-)
-OPTIMIZERS.add(
-    "sgd",
-    OptimizerSpec(optax.sgd, {"momentum": Knob(0.0, **_UNIT, help="heavy-ball momentum")}),
-    help="gradient descent with optional heavy-ball momentum",
-    knobs={"lr_g": "float > 0", "lr_d": "float > 0", "momentum": "[0, 1), default 0"},
-)
-
+_EPS = Knob(1e-8, 0.0, 1.0, low_inclusive=False, help="denominator epsilon")
+_ADAM_KNOBS = {
+    "b1": Knob(0.9, **_UNIT, help="first-moment decay"),
+    "b2": Knob(0.999, **_UNIT, help="second-moment decay"),
+    "eps": _EPS,
+}
 LR_KNOBS = {"lr_g": _LR, "lr_d": _LR}
 
+OPTIMIZERS: Registry[OptimizerSpec] = Registry("optimizer")
 
-def make_optimizer(name: str) -> optax.GradientTransformation:
-    """An optimiser whose hyperparameters are set at ``init`` from arrays (see :func:`init_opt`)."""
+
+def _add(name: str, spec: OptimizerSpec, help: str) -> None:
+    OPTIMIZERS.add(name, spec, help=help, knobs={**LR_KNOBS, **spec.knobs})
+
+
+_add("adam", OptimizerSpec(optax.adam, _ADAM_KNOBS), "Adam (Kingma & Ba 2015)")
+_add(
+    "optimistic_adam",
+    OptimizerSpec(optimistic_adam, _ADAM_KNOBS),
+    "optimistic Adam: update -2 lr r_t + lr r_(t-1) on Adam's direction r "
+    "(Daskalakis et al. 2018, Algorithm 1)",
+)
+_add(
+    "rmsprop",
+    OptimizerSpec(
+        optax.rmsprop, {"decay": Knob(0.9, **_UNIT, help="squared-gradient decay"), "eps": _EPS}
+    ),
+    "RMSProp (Tieleman & Hinton 2012)",
+)
+_add(
+    "sgd",
+    OptimizerSpec(optax.sgd, {"momentum": Knob(0.0, **_UNIT, help="heavy-ball momentum")}),
+    "gradient descent with optional heavy-ball momentum",
+)
+
+
+def make_optimizer(name: str):
+    """An optimiser factory whose hyperparameters may be arrays (``optax.inject_hyperparams``)."""
     return optax.inject_hyperparams(OPTIMIZERS.get(name).factory)
-
-
-def init_optimizer(name: str, params, learning_rate, knobs: dict):
-    """Optimiser and state for ``params`` with (possibly traced) hyperparameters."""
-    opt = make_optimizer(name)(learning_rate=learning_rate, **knobs)
-    return opt, opt.init(params)

@@ -153,6 +153,7 @@ class RunRecord:
     rows: list[tuple] = field(default_factory=list)
     snapshots: dict[str, np.ndarray] = field(default_factory=dict)
     final: np.ndarray | None = None
+    final_ema: np.ndarray | None = None
 
     @property
     def alive(self) -> bool:
@@ -229,7 +230,7 @@ def train_group(
     shard = NamedSharding(mesh, PartitionSpec("runs"))
 
     seeds = jax.device_put(np.array([r.seed for r in padded], np.int32), shard)
-    hparams = jax.device_put(_stack([hparams_of(r.config) for r in padded]), shard)
+    hparams = jax.device_put(_stack([hparams_of(r.config, r.steps) for r in padded]), shard)
 
     t0 = time.perf_counter()
     init = jax.jit(jax.vmap(program.init), out_shardings=shard).lower(seeds, hparams).compile()
@@ -251,9 +252,9 @@ def train_group(
         start = c * spec0.eval_every
         end = start + spec0.eval_every
         state, stats = chunk(state, hparams)
-        fake, real = evaluate(state, seeds)
+        samples = jax.device_get(evaluate(state, seeds))
         stats = jax.device_get(stats)
-        fake, real = np.asarray(fake), np.asarray(real)
+        fake, real, ema = samples["fake"], samples["real"], samples.get("ema")
         for i, rec in enumerate(records):
             if not rec.alive:
                 continue
@@ -272,6 +273,12 @@ def train_group(
                 for m, v, nr, nf in evaluate_samples(fake[i], real[i], dataset, metrics)
             ]
             rec.final = fake[i]
+            if ema is not None:
+                rec.rows += [
+                    (end, M.EMA_PREFIX + m, v, nr, nf)
+                    for m, v, nr, nf in evaluate_samples(ema[i], real[i], dataset, metrics)
+                ]
+                rec.final_ema = ema[i]
             if snapshots:
                 rec.snapshots[f"step_{end}"] = fake[i].astype(np.float32)
         progress.advance(spec0.eval_every, _chunk_info(records))
@@ -310,6 +317,7 @@ def _manifest(
     from ganbench.data import get_dataset
 
     spec = rec.spec
+    dataset = get_dataset(spec.config.dataset, spec.config.weights)
     return {
         "schema": 1,
         "run_id": spec.run_id,
@@ -323,7 +331,7 @@ def _manifest(
             "eval_every": spec.eval_every,
             "metrics": spec.metrics.model_dump(),
         },
-        "dataset": get_dataset(spec.config.dataset).describe(),
+        "dataset": dataset.describe(),
         "status": rec.status,
         "step": rec.step,
         "diverged_at": rec.diverged_at,
@@ -374,6 +382,8 @@ def run_plan(
                 if rec.final is not None
                 else np.zeros((0, 0), np.float32)
             )
+            if rec.final_ema is not None:
+                samples["ema_final"] = rec.final_ema.astype(np.float32)
             write_run(
                 plan.out,
                 rec.spec.suite,
