@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 import ganbench
+from ganbench.cli import listing as listing_cmd
 from ganbench.cli import report as report_cmd
 from ganbench.cli import run as run_cmd
 from ganbench.cli import validate as validate_cmd
@@ -40,6 +41,7 @@ def _root(
 app.command("run")(run_cmd.run)
 app.command("validate")(validate_cmd.validate)
 app.command("report")(report_cmd.report)
+app.command("list")(listing_cmd.list_items)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -46,12 +46,28 @@ DESCRIPTIONS = {
     HQ_FRACTION: "fraction of samples within the HQ threshold of their nearest mode",
     REVERSE_KL: "KL(generated mode histogram || true mode weights), nats",
     FD: "Frechet distance between real and generated samples in data space",
+    MODE_COUNT_PREFIX + "<k>": "high-quality samples assigned to mode k (k = 0, 1, ... in the "
+    "dataset's mode order)",
     LOSS_D: "discriminator loss without the penalty, chunk mean",
+    LOSS_D_REAL: "the part of the discriminator loss computed on real samples, chunk mean",
+    LOSS_D_FAKE: "the part of the discriminator loss computed on generated samples, chunk mean",
     LOSS_G: "generator loss, chunk mean",
+    PENALTY: "penalty added to the discriminator loss, weight included (0 without one), chunk mean",
     D_REAL: "mean discriminator output on real samples, chunk mean",
     D_FAKE: "mean discriminator output on generated samples, chunk mean",
     GRAD_NORM_D + "_mean": "global L2 norm of D's parameter gradient, chunk mean",
+    GRAD_NORM_D + "_max": "global L2 norm of D's parameter gradient, chunk max",
     GRAD_NORM_G + "_mean": "global L2 norm of G's parameter gradient, chunk mean",
+    GRAD_NORM_G + "_max": "global L2 norm of G's parameter gradient, chunk max",
     INPUT_GRAD_REAL + "_mean": "norm of D's gradient w.r.t. its input on real samples, chunk mean",
+    INPUT_GRAD_REAL + "_max": "norm of D's gradient w.r.t. its input on real samples, chunk max",
     INPUT_GRAD_FAKE + "_mean": "norm of D's gradient w.r.t. its input on fake samples, chunk mean",
+    INPUT_GRAD_FAKE + "_max": "norm of D's gradient w.r.t. its input on fake samples, chunk max",
+    EMA_PREFIX + "<metric>": f"{MODES}, {HQ_FRACTION}, {REVERSE_KL}, {FD} and "
+    f"{MODE_COUNT_PREFIX}<k> of the generator's exponential moving average (written when ema "
+    "is on)",
 }
+"""Every metric the runner writes, with one line of description (shown by ``ganbench list``).
+
+``<k>`` and ``<metric>`` stand for a family of names (``mode_count/0``, ``ema/modes``, ...).
+"""
