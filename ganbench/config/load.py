@@ -221,9 +221,21 @@ def _walk_errors(exc: ValidationError):
 
 
 def _deep_merge(base: dict, over: dict) -> dict:
+    """``over`` merged into ``base``, tables recursively.
+
+    A table that names a different registry item than the one it overrides (an optimizer or
+    penalty with another ``name``) replaces it: the old item's knobs mean nothing to the new one.
+    """
     out = copy.deepcopy(base)
     for k, v in over.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
+        if (
+            isinstance(v, dict)
+            and isinstance(out.get(k), dict)
+            and "name" in v
+            and v["name"] != out[k].get("name", v["name"])
+        ):
+            out[k] = copy.deepcopy(v)
+        elif isinstance(v, dict) and isinstance(out.get(k), dict):
             out[k] = _deep_merge(out[k], v)
         else:
             out[k] = copy.deepcopy(v)
