@@ -113,13 +113,43 @@ def run(
         out.print(summary_table(summarize(results), title=spec.name))
 
 
+def scheme_label(config) -> str:
+    """The training scheme of a config in a few words (what is not the plain default)."""
+    parts = []
+    if config.updates != "alternating":
+        parts.append(config.updates)
+    if config.optimizer.name != "adam":
+        parts.append(config.optimizer.name)
+    if config.unroll:
+        parts.append(f"unroll {config.unroll}")
+    if config.pack > 1:
+        parts.append(f"pack {config.pack}")
+    for key in ("consensus", "ema", "instance_noise"):
+        if getattr(config, key) is not None:
+            parts.append(key.replace("_", " "))
+    if config.weights != "uniform":
+        parts.append(f"weights {config.weights}")
+    return ", ".join(parts) or "-"
+
+
 def print_plan(plan, devices) -> None:
     from rich.table import Table
 
     suite = plan.suite
     s = suite.file.suite
     table = Table(title=f"plan: {suite.name} ({suite.path})", title_justify="left")
-    for col in ("group", "variants", "dataset", "loss", "penalty", "n_critic", "runs", "seeds"):
+    columns = (
+        "group",
+        "variants",
+        "dataset",
+        "loss",
+        "penalty",
+        "n_critic",
+        "scheme",
+        "runs",
+        "seeds",
+    )
+    for col in columns:
         table.add_column(col)
     for i, g in enumerate(plan.groups):
         c = g.runs[0].config
@@ -130,6 +160,7 @@ def print_plan(plan, devices) -> None:
             c.loss + (" + SN" if c.discriminator.spectral_norm else ""),
             c.penalty.name,
             str(c.n_critic),
+            scheme_label(c),
             str(len(g.runs)),
             ",".join(str(x) for x in sorted({r.seed for r in g.runs})),
         )
