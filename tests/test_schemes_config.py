@@ -43,6 +43,7 @@ def one(write_suite, body: str) -> str:
         ("weights = [1.0, 2.0]", "weights lists 2 numbers but the dataset has 8 modes"),
         ('weights = "geometric:2"', "the geometric ratio must be in (0, 1]"),
         ('weights = "zipf"', "unknown weights 'zipf'; allowed:"),
+        ('weights = "longtail:0.5"', "the long-tail factor must be in [1, 1e6]"),
         ('penalty = { name = "r1", wieght = 1.0 }', "unknown key 'wieght' for penalty 'r1'"),
         ('penalty = { name = "gp", scale = 1.0 }', "unknown key 'scale' for penalty 'gp'"),
         ('penalty = { name = "dragan", scale = -1.0 }', "scale must be in [0, 100]"),
@@ -167,6 +168,10 @@ def test_geometric_weights_closed_form():
     assert mode_weights("uniform", 5) == pytest.approx([0.2] * 5)
     assert mode_weights([1, 3], 2) == pytest.approx([0.25, 0.75])
     assert mode_weights("geometric:1", 3) == pytest.approx([1 / 3] * 3)
+    # Long tail with factor f: w_k proportional to f^(-k/(K-1)); f = 8 over 4 modes is r = 1/2.
+    assert mode_weights("longtail:8", 4) == pytest.approx(mode_weights("geometric:0.5", 4))
+    w = mode_weights("longtail:20", 25)
+    assert w[0] / w[-1] == pytest.approx(20.0)
 
 
 def test_weighted_mixture_samples_follow_the_weights():

@@ -114,7 +114,8 @@ DATASETS.add(
 
 WEIGHTS_HELP = (
     '"uniform" (default), "geometric" (w_k proportional to 0.5^k), "geometric:<r>" with r in '
-    "(0, 1], or a list of one positive number per mode (normalised to sum to 1)"
+    '(0, 1], "longtail:<f>" (geometric with the first mode f >= 1 times as likely as the last), '
+    "or a list of one positive number per mode (normalised to sum to 1)"
 )
 
 
@@ -122,9 +123,13 @@ def mode_weights(spec: str | Sequence[float], k: int) -> tuple[float, ...]:
     """Mode weights of a ``weights`` setting for a mixture of ``k`` modes.
 
     ``"geometric:r"`` gives w_k proportional to r^k (k = 0..K-1): mode 0 is the most likely and
-    the last mode the rarest, at r^(K-1) of the first.
+    the last mode the rarest, at r^(K-1) of the first. ``"longtail:f"`` is the same profile
+    with r = f^(-1/(K-1)), so the first mode is f times as likely as the last whatever K is: the
+    exponential long-tail profile with imbalance factor f of Cui et al. 2019 (section 5.1).
 
     >>> [round(w, 4) for w in mode_weights("geometric", 3)]
+    [0.5714, 0.2857, 0.1429]
+    >>> [round(w, 4) for w in mode_weights("longtail:4", 3)]
     [0.5714, 0.2857, 0.1429]
 
     Raises:
@@ -144,6 +149,17 @@ def mode_weights(spec: str | Sequence[float], k: int) -> tuple[float, ...]:
             if not (math.isfinite(r) and 0.0 < r <= 1.0):
                 raise ValueError(f"the geometric ratio must be in (0, 1], got {r!r}")
             raw = [r**i for i in range(k)]
+        elif spec.startswith("longtail:"):
+            text = spec.partition(":")[2]
+            try:
+                f = float(text)
+            except ValueError:
+                raise ValueError(
+                    f"bad factor {text!r} in weights {spec!r}; {WEIGHTS_HELP}"
+                ) from None
+            if not (math.isfinite(f) and 1.0 <= f <= 1e6):
+                raise ValueError(f"the long-tail factor must be in [1, 1e6], got {f!r}")
+            raw = [f ** (-i / (k - 1)) if k > 1 else 1.0 for i in range(k)]
         else:
             raise ValueError(f"unknown weights {spec!r}; allowed: {WEIGHTS_HELP}")
     else:
