@@ -123,3 +123,36 @@ def test_metrics_frame_is_long_format(tmp_path):
     ema = frame[frame["metric"].str.startswith(M.EMA_PREFIX)]
     raw = frame[frame["metric"].isin([m[len(M.EMA_PREFIX) :] for m in ema["metric"]])]
     assert len(ema) == len(raw) > 0
+
+
+COMBINATIONS = {
+    "joint": (
+        'loss = "wasserstein_clip"\nclip = 0.05\nupdates = "extragradient"\n'
+        "consensus = { weight = 0.5 }\nema = { decay = 0.9 }\ninstance_noise = { std = 0.1 }\n"
+        'pack = 2\npenalty = { name = "r1", weight = 1.0 }\nweights = "longtail:10"\n'
+        'optimizer = { name = "optimistic_adam", lr_g = 1e-3, lr_d = 1e-3 }\n'
+    ),
+    "unrolled": (
+        'loss = "least_squares"\nupdates = "simultaneous"\nunroll = 2\npack = 2\n'
+        'penalty = { name = "dragan" }\ndiscriminator = { spectral_norm = true }\n'
+        "ema = { decay = 0.5, start = 1 }\n"
+    ),
+    "alternating": (
+        'loss = "hinge"\nn_critic = 2\nunroll = 1\ninstance_noise = { std = 0.2, anneal = 0 }\n'
+        'penalty = { name = "gp_one_sided", weight = 1.0 }\n'
+        'optimizer = { name = "rmsprop", lr_g = 1e-3, lr_d = 1e-3 }\n'
+    ),
+}
+
+
+@pytest.mark.parametrize("name", COMBINATIONS)
+def test_remedies_compose(tmp_path, name):
+    path = tmp_path / "suite.toml"
+    path.write_text(SUITE.format(body=COMBINATIONS[name]))
+    summary = run_plan(make_plan(load_suite(path), tmp_path / "out"), devices=_devices(1))
+    assert (summary.completed, summary.failures) == (1, [])
+    frame = read_results(tmp_path / "out").metrics
+    # reverse_kl is NaN by definition when no sample is high quality (a 4-step GAN).
+    frame = frame[~frame["metric"].str.endswith(M.REVERSE_KL)]
+    bad = frame[~np.isfinite(frame["value"].to_numpy(dtype=float))]
+    assert bad.empty, bad[["step", "metric", "value"]]
