@@ -27,18 +27,53 @@ def report(
             "(e.g. 'mode_count/*'). Default: modes, hq_fraction, reverse_kl, fd, gradient norms.",
         ),
     ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            "-b",
+            metavar="VARIANT",
+            help="Compare every variant with this one at the same dataset/grid point: a delta "
+            "per metric, marked better/worse when a Welch t-test over the seeds gives p < alpha "
+            "(csv/json: <metric>_delta, <metric>_p, <metric>_verdict columns).",
+        ),
+    ] = None,
+    alpha: Annotated[
+        float | None,
+        typer.Option(
+            "--alpha",
+            help="Significance level of the --baseline comparison, between 0 and 1. Default: 0.05.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Final metrics per suite x variant x grid point, aggregated over seeds."""
     from ganbench.errors import ConfigError
-    from ganbench.report import FORMATS, read_results, summarize, summary_table, to_text
+    from ganbench.report import (
+        DEFAULT_ALPHA,
+        FORMATS,
+        read_results,
+        summarize,
+        summary_table,
+        to_text,
+        versus_baseline,
+    )
 
     if fmt != "table" and fmt not in FORMATS:
         raise ConfigError(f"--format {fmt!r}: allowed: table, {', '.join(FORMATS)}")
+    if alpha is not None and not 0 < alpha < 1:
+        raise ConfigError(f"--alpha {alpha:g}: must be between 0 and 1 (exclusive), e.g. 0.05")
+    if alpha is not None and baseline is None:
+        err.print("warning: --alpha has no effect without --baseline", highlight=False)
     results = read_results(path)
     for warning in [*results.warnings, *stale_run_warnings(results)]:
         err.print(f"warning: {warning}", highlight=False)
     metrics = [m for item in metric for m in item.split(",") if m] if metric else None
     summary = summarize(results, metrics)
+    if baseline is not None:
+        summary = versus_baseline(
+            summary, baseline, alpha=DEFAULT_ALPHA if alpha is None else alpha
+        )
     if fmt == "table":
         out.print(summary_table(summary))
     else:

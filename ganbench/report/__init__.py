@@ -8,36 +8,51 @@ Typical use::
     summary = summarize(results, ["modes", "fd"])
     print(to_text(summary, "csv"))
 
+    # Each variant against the variant "baseline" at the same dataset/grid point (Welch t-test).
+    compared = versus_baseline(summary, "baseline")
+    print(to_text(compared, "csv"))  # adds modes_delta, modes_p, modes_verdict, ...
+
 Nothing here imports training code (no JAX).
 """
 
 from ganbench.report.aggregate import (
+    DEFAULT_ALPHA,
     DEFAULT_METRICS,
+    VERDICTS,
     final_values,
     group_columns,
+    metric_direction,
     resolve_metrics,
     summarize,
     summary_keys,
     summary_metrics,
+    versus_baseline,
+    welch_p_value,
 )
 from ganbench.report.render import (
     FORMATS,
     format_cell,
+    format_delta,
     format_number,
     summary_notes,
     summary_table,
     to_text,
+    verdict_lines,
 )
 from ganbench.results.read import Results, read_results
 
 __all__ = [
+    "DEFAULT_ALPHA",
     "DEFAULT_METRICS",
     "FORMATS",
+    "VERDICTS",
     "Results",
     "final_values",
     "format_cell",
+    "format_delta",
     "format_number",
     "group_columns",
+    "metric_direction",
     "read_results",
     "resolve_metrics",
     "summarize",
@@ -46,4 +61,7 @@ __all__ = [
     "summary_notes",
     "summary_table",
     "to_text",
+    "verdict_lines",
+    "versus_baseline",
+    "welch_p_value",
 ]

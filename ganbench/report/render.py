@@ -2,7 +2,10 @@
 
 Human formats (rich, markdown) show ``mean ± std`` cells rounded for reading, with notes on what
 the numbers are. Machine formats (csv, json) keep every summary column, separate mean/std/n
-columns and full float precision. Nothing here imports training code.
+columns and full float precision. A summary compared with a baseline (see
+:func:`ganbench.report.versus_baseline`) also shows a delta cell per metric (``+1.25 ↑``: better,
+``-0.40 ↓``: worse, ``+0.02 =``: within seed noise) and one line per grid point that names the
+variants better and worse than the baseline. Nothing here imports training code.
 """
 
 from __future__ import annotations
@@ -14,10 +17,16 @@ from typing import Any
 
 import pandas as pd
 from rich.table import Table
+from rich.text import Text
 
 from ganbench.errors import ConfigError
 from ganbench.metrics import names
-from ganbench.report.aggregate import summary_keys, summary_metrics
+from ganbench.report.aggregate import (
+    BASELINE_VERDICT,
+    metric_direction,
+    summary_keys,
+    summary_metrics,
+)
 
 FORMATS = ("markdown", "csv", "json")
 """Text formats :func:`to_text` writes."""
@@ -27,6 +36,11 @@ MISSING = "—"
 
 _COUNTS = (("n_runs", "runs"), ("completed", "completed"), ("diverged", "diverged"),
            ("failed", "failed"))  # fmt: skip
+
+MARKS = {"better": "↑", "worse": "↓", "same": "="}
+"""The mark after a delta for each verdict (none for ``n/a``)."""
+
+_STYLES = {"better": "bold green", "worse": "bold red", BASELINE_VERDICT: "dim"}
 
 
 def format_number(value: float, decimals: int | None = None) -> str:
@@ -56,6 +70,26 @@ def format_cell(mean: float, std: float, n: int, completed: int | None = None) -
     if completed is not None and n < completed:
         text += f" (n={n})"
     return text
+
+
+def format_delta(delta: float, verdict: str, decimals: int | None = None) -> str:
+    """A signed difference and its verdict's mark, e.g. ``+1.25 ↑``; ``baseline`` on its rows."""
+    if verdict == BASELINE_VERDICT:
+        return BASELINE_VERDICT
+    if delta is None or pd.isna(delta):
+        return MISSING
+    if math.isinf(delta):
+        text = "+inf" if delta > 0 else "-inf"
+    else:
+        delta = delta + 0.0  # no "-0"
+        if decimals is None:
+            decimals = _decimals(delta)
+        if decimals < 0 or (delta != 0 and round(delta, decimals) == 0):
+            text = f"{delta:+.1e}"
+        else:
+            text = f"{delta:+.{decimals}f}"
+    mark = MARKS.get(verdict)
+    return f"{text} {mark}" if mark else text
 
 
 def summary_notes(summary: pd.DataFrame) -> list[str]:
@@ -89,22 +123,97 @@ def summary_notes(summary: pd.DataFrame) -> list[str]:
             "FD is biased upward at small sample counts: compare FD values only at equal "
             "n_real and n_fake."
         )
-    if any(m in names.HIGHER_IS_BETTER for m in metrics):
-        notes.append("↑ higher is better, ↓ lower is better.")
+    compared = _compared(summary)
+    if any(metric_direction(m) is not None for m in metrics):
+        where = "In headers: " if compared else ""
+        notes.append(f"{where}↑ higher is better, ↓ lower is better.")
+    if compared:
+        notes += _comparison_notes(summary, compared)
     return notes
 
 
+def verdict_lines(summary: pd.DataFrame, metric: str | None = None) -> list[str]:
+    """One line per grid point of a compared summary, for one metric: which variants are better
+    or worse than the baseline, and how many are not distinguishable from it.
+
+    For example ``ring8: modes better with r1, unrolled-5; worse with wgan-clip; same for 11
+    others`` (up to three variants are named rather than counted). ``metric`` defaults to the first compared metric with a direction. Empty for a
+    summary without comparisons (or without such a metric).
+    """
+    compared = _compared(summary)
+    if metric is None:
+        metric = next((m for m in compared if metric_direction(m) is not None), None)
+    if metric is None or metric not in compared:
+        return []
+    verdict = summary[f"{metric}_verdict"]
+    shown = [
+        k
+        for k in summary_keys(summary)
+        if k != "variant"
+        and not (k == "suite" and len(_unique(summary, "suite")) <= 1)
+        and not (k != "dataset" and summary[k].isna().all())
+    ]
+    labels = [
+        tuple(_point_text(k, v) for k, v in zip(shown, values, strict=True))
+        for values in summary[shown].itertuples(index=False, name=None)
+    ]
+    with_base = {label for label, v in zip(labels, verdict, strict=True) if v == BASELINE_VERDICT}
+    groups: dict[tuple[str, ...], dict[str, list[str]]] = {}
+    for label, variant, v in zip(labels, summary["variant"], verdict, strict=True):
+        if v != BASELINE_VERDICT:
+            groups.setdefault(label, {}).setdefault(str(v), []).append(_key_text(variant))
+    lines = []
+    for label, by in groups.items():
+        point = ", ".join(p for p in label if p) or "all runs"
+        if label not in with_base:
+            lines.append(f"{point}: no {_baseline_name(summary)} runs to compare with")
+            continue
+        parts = [
+            f"{word} with {', '.join(by[name])}"
+            for name, word in (("better", "better"), ("worse", "worse"))
+            if by.get(name)
+        ]
+        same = by.get("same", [])
+        if len(same) <= 3:
+            parts += [f"same for {', '.join(same)}"] if same else []
+        else:
+            parts.append(f"same for {len(same)} others" if parts else f"same for all {len(same)}")
+        if by.get("n/a"):
+            parts.append(f"no test for {', '.join(by['n/a'])} (fewer than 2 values)")
+        lines.append(f"{point}: {metric} {'; '.join(parts)}")
+    return lines
+
+
+def _baseline_name(summary: pd.DataFrame) -> str:
+    """The baseline variant, quoted, of a compared summary ('the baseline' when unknown)."""
+    base = summary.attrs.get("baseline")
+    if base is None:
+        compared = _compared(summary)
+        verdict = summary[f"{compared[0]}_verdict"] if compared else pd.Series(dtype=object)
+        found = _unique(summary[verdict == BASELINE_VERDICT], "variant") if compared else []
+        if len(found) != 1:
+            return "the baseline"
+        base = found[0]
+    return repr(str(base))
+
+
 def summary_table(summary: pd.DataFrame, *, title: str | None = None) -> Table:
-    """The summary as a rich Table, one row per configuration, notes in the caption."""
-    headers, rows, numeric = _display(summary)
+    """The summary as a rich Table, one row per configuration, notes in the caption.
+
+    A compared summary's caption starts with :func:`verdict_lines`; delta marks are green for
+    better, red for worse.
+    """
+    headers, rows, numeric, verdicts = _display(summary)
     if title is None:
         suites = _unique(summary, "suite")
         title = f"ganbench: {suites[0]}" if len(suites) == 1 else "ganbench summary"
-    table = Table(title=title, caption="\n".join(summary_notes(summary)), caption_justify="left")
+    lines = [*verdict_lines(summary), *summary_notes(summary)]
+    caption = Text("\n".join(lines), style="table.caption")
+    table = Table(title=title, caption=caption, caption_justify="left")
     for header, is_numeric in zip(headers, numeric, strict=True):
         table.add_column(header, justify="right" if is_numeric else "left")
-    for row in rows:
-        table.add_row(*row)
+    for row, marks in zip(rows, verdicts, strict=True):
+        table.add_row(*(_styled(c, v) for c, v in zip(row, marks, strict=True)))
     return table
 
 
@@ -146,8 +255,11 @@ def _decimals(value: float) -> int:
     return 3
 
 
-def _display(summary: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bool]]:
-    """Headers, formatted cells and right-justification for the human formats."""
+def _display(
+    summary: pd.DataFrame,
+) -> tuple[list[str], list[list[str]], list[bool], list[list[str | None]]]:
+    """Headers, formatted cells, right-justification and, per cell, the verdict of a delta cell
+    (``None`` elsewhere) for the human formats."""
     keys = [
         k
         for k in summary_keys(summary)
@@ -155,27 +267,106 @@ def _display(summary: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bo
         and not (k not in ("variant", "dataset") and summary[k].isna().all())
     ]
     metrics = summary_metrics(summary)
+    compared = set(_compared(summary))
     counts = [(c, h) for c, h in _COUNTS if c in summary.columns]
-    headers = [*keys, *(h for _, h in counts), *(_metric_header(m) for m in metrics)]
-    numeric = [False] * len(keys) + [True] * (len(counts) + len(metrics))
+    headers = [*keys, *(h for _, h in counts)]
+    for m in metrics:
+        headers += [_metric_header(m), *([f"Δ {m}"] if m in compared else [])]
+    numeric = [False] * len(keys) + [True] * (len(headers) - len(keys))
     rows: list[list[str]] = []
+    verdicts: list[list[str | None]] = []
     for _, rec in summary.iterrows():
         cells = [_key_text(rec[k]) for k in keys]
         cells += [str(int(rec[c])) for c, _ in counts]
+        marks: list[str | None] = [None] * len(cells)
         completed = int(rec["completed"]) if "completed" in summary.columns else None
         for m in metrics:
-            cells.append(
-                format_cell(rec[f"{m}_mean"], rec[f"{m}_std"], int(rec[f"{m}_n"]), completed)
-            )
+            mean = rec[f"{m}_mean"]
+            cells.append(format_cell(mean, rec[f"{m}_std"], int(rec[f"{m}_n"]), completed))
+            marks.append(None)
+            if m in compared:
+                verdict = str(rec[f"{m}_verdict"])
+                decimals = None if pd.isna(mean) else _decimals(mean)
+                cells.append(format_delta(rec[f"{m}_delta"], verdict, decimals))
+                marks.append(verdict)
         rows.append(cells)
-    return headers, rows, numeric
+        verdicts.append(marks)
+    return headers, rows, numeric, verdicts
+
+
+def _styled(cell: str, verdict: str | None) -> str | Text:
+    """A rich cell: delta marks coloured by verdict; plain text elsewhere (no markup parsed)."""
+    style = _STYLES.get(verdict or "")
+    if style is None:
+        return Text(cell)
+    if verdict == BASELINE_VERDICT:
+        return Text(cell, style=style)
+    text, _, mark = cell.rpartition(" ")
+    return Text.assemble(text + " ", (mark, style))
+
+
+def _compared(summary: pd.DataFrame) -> list[str]:
+    """The metrics of a summary that carry a comparison with the baseline."""
+    columns = set(summary.columns)
+    return [
+        m
+        for m in summary_metrics(summary)
+        if f"{m}_delta" in columns and f"{m}_p" in columns and f"{m}_verdict" in columns
+    ]
+
+
+def _comparison_notes(summary: pd.DataFrame, compared: list[str]) -> list[str]:
+    label = _baseline_name(summary)
+    alpha = summary.attrs.get("alpha")
+    level = f"p < {alpha:g}" if alpha is not None else "p < alpha"
+    counts = sorted(
+        {int(n) for m in compared for n in summary[f"{m}_n"] if not pd.isna(n) and int(n) > 0}
+    )
+    if not counts:
+        seeds = "the seeds"
+    elif len(counts) == 1:
+        seeds = f"{counts[0]} seed{'s' if counts[0] != 1 else ''}"
+    else:
+        seeds = f"{counts[0]} to {counts[-1]} seeds"
+    notes = [
+        f"Δ vs {label} at the same dataset/grid point; ↑ better, ↓ worse: Welch t-test "
+        f"{level} over {seeds}; = not distinguishable from seed noise."
+    ]
+    unmarked = missing = False
+    for m in compared:
+        rows = summary[summary[f"{m}_verdict"] != BASELINE_VERDICT]
+        delta = rows[f"{m}_delta"]
+        unmarked |= bool(((rows[f"{m}_verdict"] == "n/a") & delta.notna()).any())
+        missing |= bool((delta.isna() & rows[f"{m}_mean"].notna()).any())
+    tested = int(summary[f"{compared[0]}_p"].notna().sum())
+    if alpha is not None and tested * alpha >= 0.5:
+        notes.append(
+            f"Each Δ is tested on its own (no multiple-comparison correction): of {tested} "
+            f"{compared[0]} comparisons, about {tested * alpha:.1f} are expected to be marked "
+            "↑ or ↓ by chance even if no variant made a difference."
+        )
+    if unmarked:
+        notes.append(
+            "Δ without a mark: fewer than 2 values on a side, or a metric without a direction."
+        )
+    if missing:
+        notes.append(f"Δ {MISSING}: no {label} value at that grid point.")
+    return notes
 
 
 def _metric_header(metric: str) -> str:
-    better = names.HIGHER_IS_BETTER.get(metric)
+    better = metric_direction(metric)
     if better is None:
         return metric
     return f"{metric} {'↑' if better else '↓'}"
+
+
+def _point_text(key: str, value: Any) -> str:
+    """A grid-point coordinate for a summary line: dataset and suite bare, grid keys as k=v."""
+    text = _key_text(value)
+    if not text or key in ("dataset", "suite"):
+        return text
+    return f"{key}={text}"
 
 
 def _key_text(value: Any) -> str:
@@ -185,14 +376,14 @@ def _key_text(value: Any) -> str:
 
 
 def _markdown(summary: pd.DataFrame) -> str:
-    headers, rows, numeric = _display(summary)
+    headers, rows, numeric, _ = _display(summary)
 
     def line(cells: list[str]) -> str:
         return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
     rule = "| " + " | ".join("---:" if n else "---" for n in numeric) + " |"
     out = [line(headers), rule, *(line(r) for r in rows), ""]
-    out += [f"- {note}" for note in summary_notes(summary)]
+    out += [f"- {note}" for note in [*verdict_lines(summary), *summary_notes(summary)]]
     return "\n".join(out) + "\n"
 
 
