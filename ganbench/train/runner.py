@@ -209,13 +209,26 @@ def _device_count(n_runs: int, devices: list) -> int:
     return max(1, min(len(devices), n_runs))
 
 
-def train_group(
-    group: Group,
-    *,
-    devices: list,
-    progress: Progress,
-) -> tuple[list[RunRecord], dict[str, Any]]:
-    """Train every run of a group; returns per-run records and group timing."""
+@dataclass
+class CompiledGroup:
+    """A group's program compiled for its runs, with the runs' initial state on the devices."""
+
+    program: Any
+    n_devices: int
+    seeds: Any  # (R_padded,) int32, sharded over the run axis
+    hparams: Any  # Hparams with (R_padded,) leaves, sharded
+    state: Any  # TrainState with (R_padded, ...) leaves, sharded
+    chunk: Any  # compiled: (state, hparams) -> (state, ChunkStats); donates state
+    evaluate: Any  # compiled: (state, seeds) -> {"fake", "real"[, "ema"]}
+    compile_seconds: float
+
+
+def compile_group(group: Group, *, devices: list) -> CompiledGroup:
+    """Compile a group's init, chunk and evaluate for its runs and initialise them.
+
+    The run axis is padded to a multiple of the device count (the last run repeated) and
+    sharded over ``devices``; padded runs are trained and ignored.
+    """
     import jax
     from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
@@ -241,7 +254,39 @@ def train_group(
         .compile()
     )
     evaluate = jax.jit(jax.vmap(program.evaluate)).lower(state, seeds).compile()
-    compile_seconds = time.perf_counter() - t0
+    return CompiledGroup(
+        program=program,
+        n_devices=n_dev,
+        seeds=seeds,
+        hparams=hparams,
+        state=state,
+        chunk=chunk,
+        evaluate=evaluate,
+        compile_seconds=time.perf_counter() - t0,
+    )
+
+
+def train_group(
+    group: Group,
+    *,
+    devices: list,
+    progress: Progress,
+) -> tuple[list[RunRecord], dict[str, Any]]:
+    """Train every run of a group; returns per-run records and group timing."""
+    import jax
+
+    spec0 = group.runs[0]
+    t0 = time.perf_counter()
+    compiled = compile_group(group, devices=devices)
+    program, state, hparams, seeds = (
+        compiled.program,
+        compiled.state,
+        compiled.hparams,
+        compiled.seeds,
+    )
+    chunk, evaluate, n_dev = compiled.chunk, compiled.evaluate, compiled.n_devices
+    compile_seconds = compiled.compile_seconds
+    del compiled  # the state is donated to the first chunk
 
     records = [RunRecord(spec) for spec in group.runs]
     dataset = program.dataset
