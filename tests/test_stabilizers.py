@@ -124,6 +124,23 @@ def test_metrics_frame_is_long_format(tmp_path):
     raw = frame[frame["metric"].isin([m[len(M.EMA_PREFIX) :] for m in ema["metric"]])]
     assert len(ema) == len(raw) > 0
 
+    # The report shows the averaged generator as its own row beside the raw generator's.
+    from ganbench.report import summarize
+
+    results = read_results(tmp_path / "out")
+    split = results.with_ema_rows()
+    assert list(split.runs["variant"]) == ["item", "item (EMA G)"]
+    ema_run = split.metrics[split.metrics["run_id"].str.endswith("/ema")]
+    expected = frame[frame["metric"] == M.EMA_PREFIX + M.MODES].sort_values("step")["value"]
+    got = ema_run[ema_run["metric"] == M.MODES].sort_values("step")["value"]
+    np.testing.assert_array_equal(got.to_numpy(), expected.to_numpy())
+    assert not ema_run["metric"].str.startswith(M.EMA_PREFIX).any()
+    assert M.LOSS_D not in set(ema_run["metric"])  # training statistics stay with the run
+    summary = summarize(split)
+    assert list(summary["variant"]) == ["item", "item (EMA G)"]
+    assert summary.loc[1, "modes_mean"] == expected.iloc[-1]
+    assert results.with_ema_rows().runs.shape[0] == 2 and results.runs.shape[0] == 1
+
 
 COMBINATIONS = {
     "joint": (

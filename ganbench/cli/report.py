@@ -38,6 +38,15 @@ def report(
             "(csv/json: <metric>_delta, <metric>_p, <metric>_verdict columns).",
         ),
     ] = None,
+    ema: Annotated[
+        str,
+        typer.Option(
+            "--ema",
+            help="How runs with a generator EMA show the averaged generator: 'rows' (a row "
+            "'<variant> (EMA G)' beside the raw generator's) or 'columns' (ema/<metric> "
+            "metrics, to select with --metric).",
+        ),
+    ] = "rows",
     alpha: Annotated[
         float | None,
         typer.Option(
@@ -61,6 +70,8 @@ def report(
 
     if fmt != "table" and fmt not in FORMATS:
         raise ConfigError(f"--format {fmt!r}: allowed: table, {', '.join(FORMATS)}")
+    if ema not in ("rows", "columns"):
+        raise ConfigError(f"--ema {ema!r}: allowed: rows, columns")
     if alpha is not None and not 0 < alpha < 1:
         raise ConfigError(f"--alpha {alpha:g}: must be between 0 and 1 (exclusive), e.g. 0.05")
     if alpha is not None and baseline is None:
@@ -68,6 +79,8 @@ def report(
     results = read_results(path)
     for warning in [*results.warnings, *stale_run_warnings(results)]:
         err.print(f"warning: {warning}", highlight=False)
+    if ema == "rows":
+        results = results.with_ema_rows()
     metrics = [m for item in metric for m in item.split(",") if m] if metric else None
     summary = summarize(results, metrics)
     if baseline is not None:

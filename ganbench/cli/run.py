@@ -110,6 +110,7 @@ def run(
 
         # Only this suite's runs: the folder may also hold runs of earlier settings.
         results = read_results(out_dir / spec.name).only({r.run_id for r in spec.runs})
+        results = results.with_ema_rows()
         out.print(summary_table(summarize(results), title=spec.name))
 
 

@@ -31,6 +31,10 @@ from typing import Any
 import pandas as pd
 
 from ganbench.errors import ResultsError
+from ganbench.metrics.names import EMA_PREFIX
+
+EMA_VARIANT_SUFFIX = " (EMA G)"
+"""Appended to a variant's name for the rows of its exponential-moving-average generator."""
 
 MANIFEST = "manifest.json"
 METRICS = "metrics.parquet"
@@ -94,6 +98,39 @@ class Results:
         return Results(
             runs=self.runs[self.runs["run_id"].isin(run_ids)].reset_index(drop=True),
             metrics=self.metrics[self.metrics["run_id"].isin(run_ids)].reset_index(drop=True),
+            grid_keys=list(self.grid_keys),
+            warnings=list(self.warnings),
+            root=self.root,
+        )
+
+    def with_ema_rows(self, suffix: str = EMA_VARIANT_SUFFIX) -> Results:
+        """The results plus one pseudo-run per run that recorded ``ema/<metric>`` values.
+
+        The pseudo-run is the run's EMA generator: variant ``<variant><suffix>``, run id
+        ``<run_id>/ema``, and the ``ema/`` metrics under their plain names (training statistics
+        such as losses belong to the run, not to a generator, so it has none). It follows its
+        run, so a report shows the raw and the averaged generator as neighbouring rows.
+        """
+        is_ema = self.metrics["metric"].str.startswith(EMA_PREFIX)
+        if not is_ema.any():
+            return self
+        ema = self.metrics[is_ema].copy()
+        ema["metric"] = ema["metric"].str.slice(len(EMA_PREFIX))
+        with_ema = set(zip(ema["suite"], ema["run_id"], strict=True))
+        ema["variant"] = ema["variant"] + suffix
+        ema["run_id"] = ema["run_id"] + "/ema"
+        rows = []
+        for run in self.runs.to_dict("records"):
+            rows.append(run)
+            if (run["suite"], run["run_id"]) in with_ema:
+                rows.append(
+                    {**run, "variant": run["variant"] + suffix, "run_id": run["run_id"] + "/ema"}
+                )
+        runs = pd.DataFrame(rows, columns=self.runs.columns).astype(self.runs.dtypes.to_dict())
+        metrics = pd.concat([self.metrics[~is_ema], ema], ignore_index=True)
+        return Results(
+            runs=runs,
+            metrics=metrics,
             grid_keys=list(self.grid_keys),
             warnings=list(self.warnings),
             root=self.root,
