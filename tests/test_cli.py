@@ -136,3 +136,27 @@ def test_run_writes_the_results_layout_skips_then_forces(cli, write_suite, tmp_p
 def test_report_on_missing_folder_exits_2(cli, tmp_path):
     res = cli("report", str(tmp_path / "none"))
     assert res.exit_code == 2 and "none" in res.output
+
+
+def test_run_summary_compares_with_a_variant_named_baseline(cli, write_suite, tmp_path):
+    path = write_suite(
+        """
+        [[variants]]
+        name = "baseline"
+        loss = "non_saturating"
+
+        [[variants]]
+        name = "with-ema"
+        loss = "non_saturating"
+        ema = { decay = 0.9 }
+        """
+    )
+    res = cli("run", str(path), "--out", str(tmp_path / "o"), "--steps", "10")
+    assert res.exit_code == 0, res.output
+    assert "Δ modes" in res.stdout and "vs 'baseline'" in res.stdout
+    assert "with-ema (EMA G)" in res.stdout  # the averaged generator is a row of its own
+    res = cli("report", str(tmp_path / "o"), "--ema", "columns", "-m", "ema/modes", "-f", "csv")
+    assert res.exit_code == 0, res.output
+    assert "ema/modes_mean" in res.stdout
+    res = cli("report", str(tmp_path / "o"), "--ema", "colums")
+    assert res.exit_code == 2 and "allowed: rows, columns" in res.output

@@ -106,12 +106,20 @@ def run(
                 f"{summary.failed} run(s) failed:\n  " + "\n  ".join(summary.failures)
             )
     if report:
-        from ganbench.report import read_results, summarize, summary_table
+        from ganbench.report import read_results, summarize, summary_table, versus_baseline
 
         # Only this suite's runs: the folder may also hold runs of earlier settings.
         results = read_results(out_dir / spec.name).only({r.run_id for r in spec.runs})
         results = results.with_ema_rows()
-        out.print(summary_table(summarize(results), title=spec.name))
+        summary = summarize(results)
+        if BASELINE in {r.variant for r in spec.runs}:
+            # A suite with a variant named "baseline" is a comparison against it.
+            summary = versus_baseline(summary, BASELINE)
+        out.print(summary_table(summary, title=spec.name))
+
+
+BASELINE = "baseline"
+"""A suite's variant of this name is the reference its run summary compares the others with."""
 
 
 def scheme_label(config) -> str:
