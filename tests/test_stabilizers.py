@@ -33,6 +33,10 @@ REGISTRIES = {
 }
 
 NS = 'loss = "non_saturating"\n'
+DIRAC = (
+    'dataset = "dirac"\ngenerator = { arch = "point" }\n'
+    'discriminator = { arch = "linear", init = 0.5 }\n'
+)
 WGAN = 'loss = "wasserstein"\n'
 OPT = 'optimizer = {{ name = "{name}", lr_g = 1e-3, lr_d = 1e-3 }}\n'
 
@@ -50,9 +54,17 @@ EXAMPLES: dict[str, dict[str, str]] = {
         "ttur": NS + 'optimizer = { name = "adam", lr_g = 1e-4, lr_d = 4e-4 }\n',
     },
     "dataset": {
-        name: NS + f'dataset = "{name}"\nweights = "geometric:0.8"\n' for name in DATASETS.names()
+        **{
+            name: NS + f'dataset = "{name}"\nweights = "geometric:0.8"\n'
+            for name in DATASETS.names()
+        },
+        "dirac": NS + DIRAC,
     },
-    "arch": {name: NS + f'generator = {{ arch = "{name}" }}\n' for name in ARCHS.names()},
+    "arch": {
+        "mlp": NS + 'generator = { arch = "mlp" }\n',
+        "point": NS + 'generator = { arch = "point", init = 0.5 }\n',  # a point on ring8
+        "linear": NS + DIRAC,
+    },
     "activation": {
         name: NS + f'discriminator = {{ activation = "{name}" }}\n' for name in ACTIVATIONS.names()
     },
@@ -101,7 +113,9 @@ def test_item_trains_through_the_engine(tmp_path, kind, name):
     metrics = results.metrics
     final = metrics[metrics["step"] == 4]
     values = dict(zip(final["metric"], final["value"], strict=True))
-    for metric in (M.LOSS_D, M.LOSS_G, M.GRAD_NORM_D + "_mean", M.HQ_FRACTION, M.FD):
+    dirac = "dirac" in EXAMPLES[kind][name]
+    sample_metrics = (M.EQ_THETA, M.EQ_DISTANCE) if dirac else (M.HQ_FRACTION, M.FD)
+    for metric in (M.LOSS_D, M.LOSS_G, M.GRAD_NORM_D + "_mean", *sample_metrics):
         assert np.isfinite(values[metric]), metric
     if kind == "scheme" and name == "ema":
         assert np.isfinite(values[M.EMA_PREFIX + M.FD])

@@ -49,6 +49,17 @@ class ModelConfig(Strict):
     depth: int = Field(2, ge=0, le=MAX_DEPTH)
     activation: str = "relu"
     spectral_norm: bool = False
+    init: float | None = Field(None, ge=-1e3, le=1e3)
+    """Initial parameter value of the Dirac-GAN architectures ('point', 'linear')."""
+
+    @model_validator(mode="after")
+    def _arch_knobs(self) -> ModelConfig:
+        arch = ARCHS.get(self.arch)
+        if self.init is not None and not arch.uses_init:
+            raise ValueError(f"init is a setting of archs 'point' and 'linear', not {self.arch!r}")
+        if self.spectral_norm and self.arch != "mlp":
+            raise ValueError(f"spectral_norm is a setting of arch 'mlp', not {self.arch!r}")
+        return self
 
     @field_validator("arch")
     @classmethod
@@ -235,6 +246,14 @@ class RunConfig(Strict):
     def _compatible(self) -> RunConfig:
         """Refuse combinations that are not defined, with the reason."""
         problems = []
+        for role in ("generator", "discriminator"):
+            arch = getattr(self, role).arch
+            if role not in ARCHS.get(arch).roles:
+                allowed = [n for n in ARCHS.names() if role in ARCHS.get(n).roles]
+                problems.append(
+                    f"{role}.arch {arch!r} is not a {role} architecture; allowed: "
+                    f"{', '.join(allowed)}"
+                )
         try:
             mode_weights(self.weights, get_dataset(self.dataset).n_modes)
         except ValueError as exc:
@@ -293,6 +312,9 @@ class RunConfig(Strict):
         d["penalty"] = {"name": self.penalty.name, **self.penalty.knobs()}
         if (clip := self.clip_value()) is not None:
             d["clip"] = clip
+        for role in ("generator", "discriminator"):
+            if d[role]["init"] is None:
+                del d[role]["init"]
         for key in ("ema", "instance_noise", "consensus"):
             table = getattr(self, key)
             if table is not None:

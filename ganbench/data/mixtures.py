@@ -174,6 +174,20 @@ def mode_weights(spec: str | Sequence[float], k: int) -> tuple[float, ...]:
     return tuple(float(w) / total for w in raw)
 
 
+def _dirac():
+    from ganbench.data.dirac import dirac
+
+    return dirac()
+
+
+DATASETS.add(
+    "dirac",
+    _dirac,
+    help="point mass at 0 in R^1, the Dirac-GAN's data (Mescheder et al. 2018, section 2.2); "
+    "pair it with generator arch 'point' and discriminator arch 'linear'",
+)
+
+
 def get_dataset(name: str, weights: str | Sequence[float] = "uniform") -> GaussianMixture:
     """The registered mixture ``name`` with the mode weights of a ``weights`` setting."""
     mixture = DATASETS.get(name)()

@@ -15,6 +15,11 @@ MODE_COUNT_PREFIX = "mode_count/"  # + mode index: HQ samples assigned to that m
 EMA_PREFIX = "ema/"
 """Prefix of a diagnostic computed for the generator's exponential moving average."""
 
+# The Dirac-GAN (Mescheder et al. 2018, section 2.2): distance to its equilibrium.
+EQ_THETA = "eq_theta"
+EQ_PSI = "eq_psi"
+EQ_DISTANCE = "eq_distance"
+
 # Frechet distance in data space.
 FD = "fd"
 
@@ -39,13 +44,25 @@ STEP_STATS = (LOSS_D, LOSS_D_REAL, LOSS_D_FAKE, LOSS_G, PENALTY, D_REAL, D_FAKE)
 NORM_STATS = (GRAD_NORM_D, GRAD_NORM_G, INPUT_GRAD_REAL, INPUT_GRAD_FAKE)
 """Per-step norms reported as ``<name>_mean`` and ``<name>_max`` over a chunk."""
 
-HIGHER_IS_BETTER = {MODES: True, HQ_FRACTION: True, REVERSE_KL: False, FD: False}
+HIGHER_IS_BETTER = {
+    MODES: True,
+    HQ_FRACTION: True,
+    REVERSE_KL: False,
+    FD: False,
+    EQ_THETA: False,
+    EQ_PSI: False,
+    EQ_DISTANCE: False,
+}
 
 DESCRIPTIONS = {
     MODES: "modes with at least min_count high-quality samples",
     HQ_FRACTION: "fraction of samples within the HQ threshold of their nearest mode",
     REVERSE_KL: "KL(generated mode histogram || true mode weights), nats",
     FD: "Frechet distance between real and generated samples in data space",
+    EQ_THETA: "point-mass data (Dirac-GAN): |theta - x*|, the generated point's distance to the "
+    "data point",
+    EQ_PSI: "Dirac-GAN: |psi|, the linear discriminator's weight (0 at the equilibrium)",
+    EQ_DISTANCE: "Dirac-GAN: distance of (theta, psi) to the equilibrium (x*, 0)",
     MODE_COUNT_PREFIX + "<k>": "high-quality samples assigned to mode k (k = 0, 1, ... in the "
     "dataset's mode order)",
     LOSS_D: "discriminator loss without the penalty, chunk mean",

@@ -12,11 +12,13 @@ updated only when asked (Miyato et al. 2018, Algorithm 1: one power iteration pe
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from ganbench.models.dirac import LinearDiscriminator, PointGenerator
 from ganbench.registry import Registry
 
 ACTIVATIONS: Registry[Callable[[jax.Array], jax.Array]] = Registry("activation")
@@ -53,10 +55,31 @@ class MLP(nn.Module):
         return x
 
 
-ARCHS: Registry[type[nn.Module]] = Registry("architecture")
+@dataclass(frozen=True)
+class Arch:
+    """How to build a network of one architecture, and for which player."""
+
+    build: Callable[..., nn.Module]  # (ModelConfig, out_dim) -> module
+    roles: tuple[str, ...]  # "generator", "discriminator"
+    uses_init: bool = False  # reads ModelConfig.init (the initial parameter value)
+
+
+def _mlp(cfg, out_dim: int) -> nn.Module:
+    return MLP(cfg.width, cfg.depth, out_dim, cfg.activation, cfg.spectral_norm)
+
+
+def _point(cfg, out_dim: int) -> nn.Module:
+    return PointGenerator(out_dim, 1.0 if cfg.init is None else cfg.init)
+
+
+def _linear(cfg, out_dim: int) -> nn.Module:
+    return LinearDiscriminator(1.0 if cfg.init is None else cfg.init)
+
+
+ARCHS: Registry[Arch] = Registry("architecture")
 ARCHS.add(
     "mlp",
-    MLP,
+    Arch(_mlp, ("generator", "discriminator")),
     help="fully connected network",
     knobs={
         "width": "int, hidden units per layer",
@@ -65,13 +88,25 @@ ARCHS.add(
         "spectral_norm": "bool, spectral normalisation of every layer (Miyato et al. 2018)",
     },
 )
+ARCHS.add(
+    "point",
+    Arch(_point, ("generator",), uses_init=True),
+    help="generator that is a single point theta, ignoring z: the Dirac-GAN's generator "
+    "(Mescheder et al. 2018, section 2.2)",
+    knobs={"init": "float, initial theta (every coordinate), default 1"},
+)
+ARCHS.add(
+    "linear",
+    Arch(_linear, ("discriminator",), uses_init=True),
+    help="linear discriminator D(x) = psi^T x without bias: the Dirac-GAN's discriminator "
+    "(Mescheder et al. 2018, section 2.2)",
+    knobs={"init": "float, initial psi (every coordinate), default 1"},
+)
 
 
 def build_generator(cfg, out_dim: int) -> nn.Module:
-    cls = ARCHS.get(cfg.arch)
-    return cls(cfg.width, cfg.depth, out_dim, cfg.activation, cfg.spectral_norm)
+    return ARCHS.get(cfg.arch).build(cfg, out_dim)
 
 
 def build_discriminator(cfg) -> nn.Module:
-    cls = ARCHS.get(cfg.arch)
-    return cls(cfg.width, cfg.depth, 1, cfg.activation, cfg.spectral_norm)
+    return ARCHS.get(cfg.arch).build(cfg, 1)

@@ -26,6 +26,7 @@ DEFAULT_METRICS: tuple[str, ...] = (
     names.HQ_FRACTION,
     names.REVERSE_KL,
     names.FD,
+    names.EQ_DISTANCE,
     names.GRAD_NORM_D + "_mean",
     names.GRAD_NORM_G + "_mean",
 )

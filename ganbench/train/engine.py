@@ -26,11 +26,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.flatten_util import ravel_pytree
 
 from ganbench.config.schema import RunConfig
 from ganbench.data import get_dataset
 from ganbench.metrics import names as M
-from ganbench.models import build_discriminator, build_generator
+from ganbench.models import ARCHS, build_discriminator, build_generator
 from ganbench.objectives import LOSSES, PENALTIES
 from ganbench.objectives.penalties import input_gradients, per_sample_norm
 from ganbench.train import schemes
@@ -90,6 +91,8 @@ class ChunkStats(NamedTuple):
     mean: dict[str, jax.Array]
     max: dict[str, jax.Array]
     first_nonfinite: jax.Array  # int32: index of the first step with a non-finite value, or -1
+    trajectory: jax.Array | None = None  # (eval_every, P): both players' parameters after
+    # every step, for models small enough to trace (the Dirac-GAN); None otherwise
 
 
 class DAux(NamedTuple):
@@ -177,6 +180,11 @@ class Program:
         self.ema = config.ema is not None
         self.noise = config.instance_noise is not None
         self.consensus = config.consensus is not None
+        # The Dirac-GAN's players have one parameter per data dimension: trace them every step.
+        self.trace = (
+            ARCHS.get(config.generator.arch).uses_init
+            and ARCHS.get(config.discriminator.arch).uses_init
+        )
         self.optimizer_name = config.optimizer.name
         assert config.optimizer.name in OPTIMIZERS
         self._opt_extra = (
@@ -449,17 +457,25 @@ class Program:
 
     # ------------------------------------------------------------------ one chunk
 
+    def flat_params(self, state: TrainState) -> jax.Array:
+        """Both players' parameters as one vector (generator first)."""
+        return ravel_pytree((state.g_params, state.d_params))[0]
+
     def chunk(self, state: TrainState, hp: Hparams) -> tuple[TrainState, ChunkStats]:
-        state, seq = jax.lax.scan(
-            lambda s, _: self.train_step(s, hp), state, None, length=self.eval_every
-        )
+        def body(s, _):
+            s, stats = self.train_step(s, hp)
+            return s, (stats, self.flat_params(s) if self.trace else None)
+
+        state, (seq, trajectory) = jax.lax.scan(body, state, None, length=self.eval_every)
         seq = seq._asdict()
         finite = jnp.all(jnp.stack([jnp.isfinite(v) for v in seq.values()]), axis=0)
         first_bad = jnp.where(jnp.all(finite), -1, jnp.argmin(finite)).astype(jnp.int32)
         mean = {k: jnp.mean(seq[k]) for k in MEAN_ONLY}
         mean.update({f"{k}_mean": jnp.mean(seq[k]) for k in WITH_MAX})
         mx = {f"{k}_max": jnp.max(seq[k]) for k in WITH_MAX}
-        return state, ChunkStats(mean=mean, max=mx, first_nonfinite=first_bad)
+        return state, ChunkStats(
+            mean=mean, max=mx, first_nonfinite=first_bad, trajectory=trajectory
+        )
 
     # ------------------------------------------------------------------ evaluation
 

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ganbench.config import RunSpec, Suite
+from ganbench.data.dirac import PointMass
 from ganbench.metrics import frechet_distance, mode_coverage
 from ganbench.metrics import names as M
 from ganbench.results.write import is_finished, run_dir, write_run, write_suite_file
@@ -154,6 +155,7 @@ class RunRecord:
     snapshots: dict[str, np.ndarray] = field(default_factory=dict)
     final: np.ndarray | None = None
     final_ema: np.ndarray | None = None
+    trajectory: list[np.ndarray] = field(default_factory=list)  # (steps, P) pieces, traced models
 
     @property
     def alive(self) -> bool:
@@ -168,6 +170,10 @@ class RunRecord:
 def evaluate_samples(fake: np.ndarray, real: np.ndarray, dataset, metrics) -> list[tuple]:
     """Diagnostics on one evaluation's samples: (metric, value, n_real, n_fake) rows."""
     n = int(fake.shape[0])
+    if isinstance(dataset, PointMass):
+        # The generated distribution is a point mass too: its distance to the data's point.
+        theta = np.mean(np.asarray(fake, np.float64), axis=0)
+        return [(M.EQ_THETA, float(np.linalg.norm(theta - np.asarray(dataset.point))), None, n)]
     mc = mode_coverage(
         fake,
         dataset.means_array(),
@@ -184,6 +190,18 @@ def evaluate_samples(fake: np.ndarray, real: np.ndarray, dataset, metrics) -> li
     ]
     rows += [(f"{M.MODE_COUNT_PREFIX}{k}", float(c), None, n) for k, c in enumerate(mc.counts)]
     return rows
+
+
+def equilibrium_rows(params: np.ndarray, dataset) -> list[tuple]:
+    """The Dirac-GAN's distance to its equilibrium (theta = data point, psi = 0) from the
+    players' parameters ``[theta..., psi...]``."""
+    dim = dataset.dim
+    theta = np.asarray(params[:dim], np.float64) - np.asarray(dataset.point, np.float64)
+    psi = np.asarray(params[dim:], np.float64)
+    return [
+        (M.EQ_PSI, float(np.linalg.norm(psi)), None, None),
+        (M.EQ_DISTANCE, float(np.sqrt(np.sum(theta**2) + np.sum(psi**2))), None, None),
+    ]
 
 
 # --------------------------------------------------------------------------- training
@@ -289,6 +307,10 @@ def train_group(
     del compiled  # the state is donated to the first chunk
 
     records = [RunRecord(spec) for spec in group.runs]
+    if program.trace:
+        initial = np.asarray(jax.device_get(jax.vmap(program.flat_params)(state)))
+        for i, rec in enumerate(records):
+            rec.trajectory.append(initial[i : i + 1])
     dataset = program.dataset
     metrics = spec0.metrics
     snapshots = metrics.snapshots and dataset.dim == 2
@@ -306,6 +328,8 @@ def train_group(
             for name, value in {**stats.mean, **stats.max}.items():
                 rec.rows.append((end, name, float(value[i]), None, None))
             bad = int(stats.first_nonfinite[i])
+            if stats.trajectory is not None:
+                rec.trajectory.append(stats.trajectory[i][: bad if bad >= 0 else None])
             if bad >= 0:
                 rec.diverge(start + bad + 1)
                 continue
@@ -318,6 +342,10 @@ def train_group(
                 for m, v, nr, nf in evaluate_samples(fake[i], real[i], dataset, metrics)
             ]
             rec.final = fake[i]
+            if stats.trajectory is not None:
+                rec.rows += [(end, m, v, nr, nf) for m, v, nr, nf in equilibrium_rows(
+                    stats.trajectory[i][-1], dataset
+                )]  # fmt: skip
             if ema is not None:
                 rec.rows += [
                     (end, M.EMA_PREFIX + m, v, nr, nf)
@@ -429,6 +457,8 @@ def run_plan(
             )
             if rec.final_ema is not None:
                 samples["ema_final"] = rec.final_ema.astype(np.float32)
+            if rec.trajectory:
+                samples["trajectory"] = np.concatenate(rec.trajectory).astype(np.float32)
             write_run(
                 plan.out,
                 rec.spec.suite,
