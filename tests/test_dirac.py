@@ -142,3 +142,23 @@ def test_wgan_gp_does_not_converge_to_the_equilibrium(tmp_path):
     assert distance(trajectory)[-1] > 0.5
     rows = {(s, m): v for (s, m, v, *_r) in record.rows}
     assert rows[(2000, M.EQ_DISTANCE)] > 0.5
+
+
+@pytest.mark.parametrize(
+    ("body", "max_real", "radius"),
+    [
+        # Unregularised: eigenvalues +-i/2, update map eigenvalues 1 +- ih/2.
+        ("", 0.0, math.sqrt(1 + H**2 / 4)),
+        # R1, gamma = 1: a double eigenvalue -1/2, update map 1 - h/2.
+        ('penalty = { name = "r1", weight = 1.0 }', -0.5, 1 - H / 2),
+        # Consensus (weight w) adds -w f'(0)^2 = -w/4 to the real part: -1/4 +- i/2.
+        ("consensus = { weight = 1.0 }", -0.25, abs(1 + H * complex(-0.25, 0.5))),
+    ],
+)
+def test_jacobian_spectrum_at_the_equilibrium(tmp_path, body, max_real, radius):
+    _, record = train(tmp_path, body, steps=1, init=1e-6)
+    rows = {m: v for (_, m, v, *_r) in record.rows}
+    assert rows[M.JAC_MAX_REAL] == pytest.approx(max_real, abs=1e-5)
+    assert rows[M.JAC_RADIUS] == pytest.approx(radius, abs=1e-5)
+    if not body:
+        assert rows[M.JAC_IMAG_RATIO] > 1e3  # purely imaginary up to float32 rounding

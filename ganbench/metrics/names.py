@@ -20,6 +20,12 @@ EQ_THETA = "eq_theta"
 EQ_PSI = "eq_psi"
 EQ_DISTANCE = "eq_distance"
 
+# Eigenvalues of the Jacobian of the game's gradient vector field (Mescheder et al. 2017),
+# computed at every evaluation for models small enough to trace (the Dirac-GAN).
+JAC_MAX_REAL = "jac_max_real"
+JAC_IMAG_RATIO = "jac_max_imag_ratio"
+JAC_RADIUS = "jac_update_radius"
+
 # Frechet distance in data space.
 FD = "fd"
 
@@ -63,6 +69,12 @@ DESCRIPTIONS = {
     "data point",
     EQ_PSI: "Dirac-GAN: |psi|, the linear discriminator's weight (0 at the equilibrium)",
     EQ_DISTANCE: "Dirac-GAN: distance of (theta, psi) to the equilibrium (x*, 0)",
+    JAC_MAX_REAL: "largest real part of the eigenvalues of the Jacobian of the game's gradient "
+    "vector field (traced models); > 0: locally repelling",
+    JAC_IMAG_RATIO: "largest |Im|/|Re| over those eigenvalues (inf: purely imaginary, rotation "
+    "without damping)",
+    JAC_RADIUS: "spectral radius of the plain gradient-step update map I + diag(lr) J; < 1: "
+    "locally convergent",
     MODE_COUNT_PREFIX + "<k>": "high-quality samples assigned to mode k (k = 0, 1, ... in the "
     "dataset's mode order)",
     LOSS_D: "discriminator loss without the penalty, chunk mean",

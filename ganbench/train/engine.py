@@ -457,6 +457,24 @@ class Program:
 
     # ------------------------------------------------------------------ one chunk
 
+    def jacobian(self, state: TrainState, hp: Hparams, seed: jax.Array) -> jax.Array:
+        """Jacobian (P, P) of the game's gradient vector field v = -(grad_G L_G, grad_D L_D) at
+        the state (Mescheder et al. 2017), generator parameters first; consensus, when on, is
+        part of the field. The batch is keyed by the seed and step, like ``evaluate``."""
+        key = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), KEY_EVAL), state.step)
+        field = self._field(state, hp, key)
+        x0, unravel = ravel_pytree((state.g_params, state.d_params))
+        return jax.jacfwd(lambda x: -ravel_pytree(field(unravel(x))[0])[0])(x0)
+
+    @property
+    def n_generator_params(self) -> int:
+        """Number of generator parameters (the first entries of :meth:`flat_params`)."""
+        z = jax.ShapeDtypeStruct((1, self.z_dim), jnp.float32)
+        shapes = jax.eval_shape(
+            lambda z: self.generator.init({"params": jax.random.key(0)}, z)["params"], z
+        )
+        return sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(shapes))
+
     def flat_params(self, state: TrainState) -> jax.Array:
         """Both players' parameters as one vector (generator first)."""
         return ravel_pytree((state.g_params, state.d_params))[0]

@@ -204,6 +204,31 @@ def equilibrium_rows(params: np.ndarray, dataset) -> list[tuple]:
     ]
 
 
+def spectrum_rows(jacobian: np.ndarray, config, program) -> list[tuple[str, float]]:
+    """Eigenvalue diagnostics of the game's Jacobian J (Mescheder et al. 2017, section 3):
+    max Re(lambda), max |Im|/|Re|, and the spectral radius of the plain gradient-step update map
+    I + diag(h) J with h = lr_g on generator and lr_d on discriminator parameters (for adaptive
+    optimisers this is the map of plain steps at those rates, not of the optimiser)."""
+    from ganbench.metrics.spectrum import summarize_spectrum
+
+    jac = np.asarray(jacobian, np.float64)
+    if not np.all(np.isfinite(jac)):
+        return [(M.JAC_MAX_REAL, math.nan), (M.JAC_IMAG_RATIO, math.nan), (M.JAC_RADIUS, math.nan)]
+    eigs = np.linalg.eigvals(jac)
+    summary = summarize_spectrum(eigs, 0.0)
+    n_g = program.n_generator_params
+    h = np.concatenate(
+        [np.full(n_g, config.optimizer.lr_g), np.full(jac.shape[0] - n_g, config.optimizer.lr_d)]
+    )
+    update = np.eye(jac.shape[0]) + h[:, None] * jac
+    radius = float(np.max(np.abs(np.linalg.eigvals(update))))
+    return [
+        (M.JAC_MAX_REAL, summary["max_real"]),
+        (M.JAC_IMAG_RATIO, summary["max_imag_ratio"]),
+        (M.JAC_RADIUS, radius),
+    ]
+
+
 # --------------------------------------------------------------------------- training
 
 
@@ -239,6 +264,7 @@ class CompiledGroup:
     chunk: Any  # compiled: (state, hparams) -> (state, ChunkStats); donates state
     evaluate: Any  # compiled: (state, seeds) -> {"fake", "real"[, "ema"]}
     compile_seconds: float
+    jacobian: Any = None  # compiled: (state, hparams, seeds) -> (R, P, P), traced models only
 
 
 def compile_group(group: Group, *, devices: list) -> CompiledGroup:
@@ -272,7 +298,11 @@ def compile_group(group: Group, *, devices: list) -> CompiledGroup:
         .compile()
     )
     evaluate = jax.jit(jax.vmap(program.evaluate)).lower(state, seeds).compile()
+    jacobian = None
+    if program.trace:
+        jacobian = jax.jit(jax.vmap(program.jacobian)).lower(state, hparams, seeds).compile()
     return CompiledGroup(
+        jacobian=jacobian,
         program=program,
         n_devices=n_dev,
         seeds=seeds,
@@ -303,6 +333,7 @@ def train_group(
         compiled.seeds,
     )
     chunk, evaluate, n_dev = compiled.chunk, compiled.evaluate, compiled.n_devices
+    jacobian = compiled.jacobian
     compile_seconds = compiled.compile_seconds
     del compiled  # the state is donated to the first chunk
 
@@ -320,6 +351,7 @@ def train_group(
         end = start + spec0.eval_every
         state, stats = chunk(state, hparams)
         samples = jax.device_get(evaluate(state, seeds))
+        jacobians = None if jacobian is None else np.asarray(jacobian(state, hparams, seeds))
         stats = jax.device_get(stats)
         fake, real, ema = samples["fake"], samples["real"], samples.get("ema")
         for i, rec in enumerate(records):
@@ -345,6 +377,10 @@ def train_group(
             if stats.trajectory is not None:
                 rec.rows += [(end, m, v, nr, nf) for m, v, nr, nf in equilibrium_rows(
                     stats.trajectory[i][-1], dataset
+                )]  # fmt: skip
+            if jacobians is not None:
+                rec.rows += [(end, m, v, None, None) for m, v in spectrum_rows(
+                    jacobians[i], rec.spec.config, program
                 )]  # fmt: skip
             if ema is not None:
                 rec.rows += [
