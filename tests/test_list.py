@@ -152,7 +152,21 @@ def _written_metric_names() -> set[str]:
     diagnostics = [row[0] for row in evaluate_samples(fake, real, dataset, MetricsSection())]
     assert f"{M.MODE_COUNT_PREFIX}7" in diagnostics
     step_stats = [*MEAN_ONLY, *(f"{k}_{s}" for k in WITH_MAX for s in ("mean", "max"))]
-    return {*diagnostics, *(M.EMA_PREFIX + m for m in diagnostics), *step_stats}
+    # The Dirac-GAN's evaluations: the point's distance, the equilibrium and the spectrum rows.
+    from ganbench.config import load_suite
+    from ganbench.train.engine import Program
+    from ganbench.train.runner import equilibrium_rows, spectrum_rows
+
+    dirac = get_dataset("dirac")
+    point = dirac.sample_numpy(np.random.default_rng(0), 4)
+    spec = load_suite("suites/dirac.toml").runs[0]
+    program = Program(spec.config, eval_every=spec.eval_every, samples=2)
+    dirac_rows = [
+        *(r[0] for r in evaluate_samples(point, point, dirac, MetricsSection())),
+        *(r[0] for r in equilibrium_rows(np.ones(2), dirac)),
+        *(r[0] for r in spectrum_rows(np.eye(2), spec.config, program)),
+    ]
+    return {*diagnostics, *(M.EMA_PREFIX + m for m in diagnostics), *step_stats, *dirac_rows}
 
 
 def _pattern(listed: str) -> re.Pattern:

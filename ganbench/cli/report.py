@@ -66,6 +66,7 @@ def report(
         summary_table,
         to_text,
         versus_baseline,
+        with_stability,
     )
 
     if fmt != "table" and fmt not in FORMATS:
@@ -82,7 +83,7 @@ def report(
     if ema == "rows":
         results = results.with_ema_rows()
     metrics = [m for item in metric for m in item.split(",") if m] if metric else None
-    summary = summarize(results, metrics)
+    summary = with_stability(summarize(results, metrics), results)
     if baseline is not None:
         summary = versus_baseline(
             summary, baseline, alpha=DEFAULT_ALPHA if alpha is None else alpha

@@ -106,12 +106,18 @@ def run(
                 f"{summary.failed} run(s) failed:\n  " + "\n  ".join(summary.failures)
             )
     if report:
-        from ganbench.report import read_results, summarize, summary_table, versus_baseline
+        from ganbench.report import (
+            read_results,
+            summarize,
+            summary_table,
+            versus_baseline,
+            with_stability,
+        )
 
         # Only this suite's runs: the folder may also hold runs of earlier settings.
         results = read_results(out_dir / spec.name).only({r.run_id for r in spec.runs})
         results = results.with_ema_rows()
-        summary = summarize(results)
+        summary = with_stability(summarize(results), results)
         if BASELINE in {r.variant for r in spec.runs}:
             # A suite with a variant named "baseline" is a comparison against it.
             summary = versus_baseline(summary, BASELINE)

@@ -28,6 +28,7 @@ from ganbench.report.aggregate import (
     summary_metrics,
     versus_baseline,
     welch_p_value,
+    with_stability,
 )
 from ganbench.report.render import (
     FORMATS,
@@ -64,4 +65,5 @@ __all__ = [
     "verdict_lines",
     "versus_baseline",
     "welch_p_value",
+    "with_stability",
 ]

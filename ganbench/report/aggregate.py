@@ -419,3 +419,42 @@ def _typical(counts: list[Any]) -> Any:
     tally = Counter(recorded)
     best = max(tally.values())
     return min(c for c, n in tally.items() if n == best)
+
+
+STABILITY = "stability"
+"""Summary column: the stability profile of a configuration in words (see
+:func:`with_stability`); the counts are in ``verdict_<label>`` columns."""
+
+
+def with_stability(summary: pd.DataFrame, results: Results) -> pd.DataFrame:
+    """The summary with each configuration's stability profile: how many of its runs ended
+    diverged, mode-collapsed, oscillating, converged or undecided (the rules and thresholds of
+    :mod:`ganbench.metrics.verdicts`).
+
+    Adds ``verdict_<label>`` count columns and a ``stability`` column such as
+    ``"3 converged, 1 oscillating"`` right after the run counts.
+    """
+    from ganbench.metrics.verdicts import LABELS, stability_profile, verdicts
+
+    keys = group_columns(results)
+    profile = stability_profile(verdicts(results), by=keys)
+    counts = {_point_key(tuple(row[k] for k in keys)): row for row in profile.to_dict("records")}
+    out = summary.copy()
+    at = list(out.columns).index("seeds") + 1 if "seeds" in out.columns else len(out.columns)
+    words, columns = [], {f"verdict_{lab}": [] for lab in LABELS}
+    for _, rec in out.iterrows():
+        row = counts.get(_point_key(tuple(rec[k] for k in keys)), {})
+        parts = []
+        for lab in LABELS:
+            n = int(row.get(lab, 0))
+            columns[f"verdict_{lab}"].append(n)
+            if n:
+                parts.append(f"{n} {lab}")
+        words.append(", ".join(parts) or MISSING_STABILITY)
+    out.insert(at, STABILITY, words)
+    for i, (name, values) in enumerate(columns.items()):
+        out.insert(at + 1 + i, name, pd.array(values, dtype="int64"))
+    return out
+
+
+MISSING_STABILITY = "-"

@@ -23,6 +23,7 @@ from ganbench.errors import ConfigError
 from ganbench.metrics import names
 from ganbench.report.aggregate import (
     BASELINE_VERDICT,
+    STABILITY,
     metric_direction,
     summary_keys,
     summary_metrics,
@@ -269,15 +270,19 @@ def _display(
     metrics = summary_metrics(summary)
     compared = set(_compared(summary))
     counts = [(c, h) for c, h in _COUNTS if c in summary.columns]
-    headers = [*keys, *(h for _, h in counts)]
+    stability = STABILITY in summary.columns
+    headers = [*keys, *(h for _, h in counts), *([STABILITY] if stability else [])]
     for m in metrics:
         headers += [_metric_header(m), *([f"Δ {m}"] if m in compared else [])]
-    numeric = [False] * len(keys) + [True] * (len(headers) - len(keys))
+    numeric = [False] * len(keys) + [True] * len(counts) + [False] * stability
+    numeric += [True] * (len(headers) - len(numeric))
     rows: list[list[str]] = []
     verdicts: list[list[str | None]] = []
     for _, rec in summary.iterrows():
         cells = [_key_text(rec[k]) for k in keys]
         cells += [str(int(rec[c])) for c, _ in counts]
+        if stability:
+            cells.append(str(rec[STABILITY]))
         marks: list[str | None] = [None] * len(cells)
         completed = int(rec["completed"]) if "completed" in summary.columns else None
         for m in metrics:
