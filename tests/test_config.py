@@ -160,9 +160,9 @@ def test_duplicate_variant_names(write_suite):
 def test_optimizer_knobs_are_checked_per_optimizer(write_suite):
     path = write_suite(
         '[[variants]]\nname = "s"\nloss = "hinge"\noptimizer = { name = "sgd", lr_g = 0.1, '
-        "lr_d = 0.1 }\n"
+        "lr_d = 0.1, b1 = 0.5 }\n"
     )
-    msgs = problems(path)  # b1 comes from the Adam defaults and is not an SGD knob
+    msgs = problems(path)  # b1 is an Adam knob, not an SGD one
     assert any("unknown key 'b1' for optimizer 'sgd'" in m and "momentum" in m for m in msgs)
     msgs = problems(
         write_suite(
