@@ -162,3 +162,19 @@ def test_jacobian_spectrum_at_the_equilibrium(tmp_path, body, max_real, radius):
     assert rows[M.JAC_RADIUS] == pytest.approx(radius, abs=1e-5)
     if not body:
         assert rows[M.JAC_IMAG_RATIO] > 1e3  # purely imaginary up to float32 rounding
+
+
+def test_update_ratios_are_the_relative_parameter_changes(tmp_path):
+    trajectory, record = train(tmp_path, 'updates = "alternating"', steps=20, eval_every=10)
+    rows = {(s, m): v for (s, m, v, *_r) in record.rows}
+    theta, psi = np.abs(trajectory[:, 0]), np.abs(trajectory[:, 1])
+    step_g = np.abs(np.diff(trajectory[:, 0])) / theta[:-1]
+    step_d = np.abs(np.diff(trajectory[:, 1])) / psi[:-1]
+    for end in (10, 20):
+        chunk = slice(end - 10, end)
+        assert rows[(end, M.UPDATE_RATIO_G + "_mean")] == pytest.approx(
+            step_g[chunk].mean(), rel=1e-4
+        )
+        assert rows[(end, M.UPDATE_RATIO_D + "_max")] == pytest.approx(
+            step_d[chunk].max(), rel=1e-4
+        )

@@ -47,7 +47,19 @@ INPUT_GRAD_FAKE = "input_grad_fake"
 STEP_STATS = (LOSS_D, LOSS_D_REAL, LOSS_D_FAKE, LOSS_G, PENALTY, D_REAL, D_FAKE)
 """Per-step statistics reported as their mean over a chunk."""
 
-NORM_STATS = (GRAD_NORM_D, GRAD_NORM_G, INPUT_GRAD_REAL, INPUT_GRAD_FAKE)
+# Update size relative to parameter size, per step: vanishing generator updates (the saturating
+# minimax loss) show as a ratio far below the discriminator's.
+UPDATE_RATIO_G = "update_ratio_g"
+UPDATE_RATIO_D = "update_ratio_d"
+
+NORM_STATS = (
+    GRAD_NORM_D,
+    GRAD_NORM_G,
+    INPUT_GRAD_REAL,
+    INPUT_GRAD_FAKE,
+    UPDATE_RATIO_G,
+    UPDATE_RATIO_D,
+)
 """Per-step norms reported as ``<name>_mean`` and ``<name>_max`` over a chunk."""
 
 HIGHER_IS_BETTER = {
@@ -92,6 +104,10 @@ DESCRIPTIONS = {
     INPUT_GRAD_REAL + "_max": "norm of D's gradient w.r.t. its input on real samples, chunk max",
     INPUT_GRAD_FAKE + "_mean": "norm of D's gradient w.r.t. its input on fake samples, chunk mean",
     INPUT_GRAD_FAKE + "_max": "norm of D's gradient w.r.t. its input on fake samples, chunk max",
+    UPDATE_RATIO_G + "_mean": "|G's parameter change in a step| / |G's parameters|, chunk mean",
+    UPDATE_RATIO_G + "_max": "|G's parameter change in a step| / |G's parameters|, chunk max",
+    UPDATE_RATIO_D + "_mean": "|D's parameter change in a step| / |D's parameters|, chunk mean",
+    UPDATE_RATIO_D + "_max": "|D's parameter change in a step| / |D's parameters|, chunk max",
     EMA_PREFIX + "<metric>": f"{MODES}, {HQ_FRACTION}, {REVERSE_KL}, {FD} and "
     f"{MODE_COUNT_PREFIX}<k> of the generator's exponential moving average (written when ema "
     "is on)",

@@ -85,6 +85,8 @@ class StepStats(NamedTuple):
     grad_norm_g: jax.Array
     input_grad_real: jax.Array  # mean over samples of |grad_x D(x)| on real samples
     input_grad_fake: jax.Array  # the same on generated samples
+    update_ratio_g: jax.Array  # |G's parameter change over the step| / |G's parameters|
+    update_ratio_d: jax.Array  # the same for D (all n_critic updates of the step)
 
 
 class ChunkStats(NamedTuple):
@@ -441,6 +443,8 @@ class Program:
             grad_norm_g=gn_g,
             input_grad_real=jnp.mean(norms[: self.batch]),
             input_grad_fake=jnp.mean(norms[self.batch :]),
+            update_ratio_g=_relative_change(state.g_params, g_params),
+            update_ratio_d=_relative_change(state.d_params, d_params),
         )
         new_state = TrainState(
             g_params=g_params,
@@ -513,6 +517,13 @@ class Program:
         if self.ema:
             out["ema"] = self.g_apply(state.g_ema, state.g_stats, z)
         return out
+
+
+def _relative_change(before, after) -> jax.Array:
+    """|after - before| / |before| over all leaves (0 for all-zero parameters)."""
+    delta = global_norm(jax.tree.map(jnp.subtract, after, before))
+    norm = global_norm(before)
+    return jnp.where(norm > 0, delta / jnp.where(norm > 0, norm, 1.0), 0.0)
 
 
 def _with_hyperparam(opt_state, name: str, value: float):
