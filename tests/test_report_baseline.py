@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from results_folder import write_run as write_run_folder
 from rich.console import Console
 from scipy import stats
 from typer.testing import CliRunner
@@ -79,37 +80,14 @@ VALUES: dict[tuple[str, str], dict[str, list[float]]] = {
 def write_run(
     out: Path, run_id: str, *, variant: str, seed: int, dataset: str, finals: dict[str, float]
 ) -> None:
-    """One completed run of suite ``stab`` (same layout as in test_report.py): an early and a
-    final evaluation, the final one at step 1000."""
-    run_dir = out / SUITE / "runs" / run_id
-    run_dir.mkdir(parents=True)
-    manifest = {
-        "schema": 1,
-        "run_id": run_id,
-        "suite": SUITE,
-        "variant": variant,
-        "seed": seed,
-        "grid_point": {"dataset": dataset},
-        "config": {"dataset": dataset, "loss": "non_saturating"},
-        "status": "completed",
-        "step": 1000,
-        "diverged_at": None,
-        "error": None,
-        "timing": {"wall_seconds": 1.0, "compile_seconds": 0.5},
-        "versions": {"ganbench": "0.1.0"},
-    }
-    (run_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    rows = [(500, m, -1.0) for m in finals] + [(1000, m, float(v)) for m, v in finals.items()]
-    frame = pd.DataFrame(
-        {
-            "step": pd.array([r[0] for r in rows], dtype="int64"),
-            "metric": pd.array([r[1] for r in rows], dtype="str"),
-            "value": pd.array([r[2] for r in rows], dtype="float64"),
-            "n_real": pd.array([None] * len(rows), dtype="Int64"),
-            "n_fake": pd.array([None] * len(rows), dtype="Int64"),
-        }
-    )
-    frame.to_parquet(run_dir / "metrics.parquet", index=False)
+    """One completed run of suite ``stab``: an early and a final evaluation, the final one at
+    step 1000."""
+    rows = [(500, m, -1.0, None, None) for m in finals]
+    rows += [(1000, m, float(v), None, None) for m, v in finals.items()]
+    write_run_folder(
+        out, run_id, suite=SUITE, variant=variant, seed=seed, dataset=dataset,
+        grid_point={"dataset": dataset}, rows=rows,
+    )  # fmt: skip
 
 
 @pytest.fixture

@@ -5,13 +5,13 @@ synthetic results folder.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from results_folder import write_run as write_run_folder
 
 from ganbench.metrics.verdicts import (
     LABELS,
@@ -252,33 +252,19 @@ def write_run(
     status: str = "completed",
     lr: float = 1e-4,
 ) -> None:
-    """One run folder of suite 'toy' (manifest.json, metrics.parquet), as the runner writes it."""
-    run_dir = out / "toy" / "runs" / run_id
-    run_dir.mkdir(parents=True)
+    """One run folder of suite 'toy' with an evaluation every 500 steps."""
     n = max((len(v) for v in trajectories.values()), default=0)
-    manifest = {
-        "schema": 1,
-        "run_id": run_id,
-        "suite": "toy",
-        "variant": variant,
-        "seed": seed,
-        "grid_point": {"dataset": dataset, "optimizer.lr_d": lr},
-        "config": {"dataset": dataset},
-        "status": status,
-        "step": 500 * n,
-        "diverged_at": 500 * n if status == "diverged" else None,
-    }
-    (run_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    # Rows written metric by metric, out of step order: the reader sorts them by step.
     rows = [
-        (500 * (i + 1), metric, float(value))
+        (500 * (i + 1), metric, float(value), None, None)
         for metric, values in trajectories.items()
         for i, value in enumerate(values)
     ]
-    step, metric, value = zip(*rows, strict=True)
-    # Rows written metric by metric, out of step order: the reader sorts them by step.
-    pd.DataFrame({"step": step, "metric": metric, "value": value}).to_parquet(
-        run_dir / "metrics.parquet", index=False
-    )
+    write_run_folder(
+        out, run_id, suite="toy", variant=variant, seed=seed, status=status, dataset=dataset,
+        grid_point={"dataset": dataset, "optimizer.lr_d": lr}, rows=rows, step=500 * n,
+        diverged_at=500 * n if status == "diverged" else None, config={"dataset": dataset},
+    )  # fmt: skip
 
 
 def with_modes(covered: float, n_modes: int = 8, **losses: np.ndarray) -> dict[str, np.ndarray]:

@@ -425,6 +425,9 @@ STABILITY = "stability"
 """Summary column: the stability profile of a configuration in words (see
 :func:`with_stability`); the counts are in ``verdict_<label>`` columns."""
 
+MISSING_STABILITY = "-"
+"""The stability cell of a configuration without runs to judge."""
+
 
 def with_stability(summary: pd.DataFrame, results: Results) -> pd.DataFrame:
     """The summary with each configuration's stability profile: how many of its runs ended
@@ -455,6 +458,3 @@ def with_stability(summary: pd.DataFrame, results: Results) -> pd.DataFrame:
     for i, (name, values) in enumerate(columns.items()):
         out.insert(at + 1 + i, name, pd.array(values, dtype="int64"))
     return out
-
-
-MISSING_STABILITY = "-"

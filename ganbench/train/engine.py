@@ -19,6 +19,7 @@ hyperparameters (learning rates, optimiser, loss, penalty and scheme knobs) are 
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, NamedTuple
 
@@ -470,7 +471,7 @@ class Program:
         x0, unravel = ravel_pytree((state.g_params, state.d_params))
         return jax.jacfwd(lambda x: -ravel_pytree(field(unravel(x))[0])[0])(x0)
 
-    @property
+    @functools.cached_property
     def n_generator_params(self) -> int:
         """Number of generator parameters (the first entries of :meth:`flat_params`)."""
         z = jax.ShapeDtypeStruct((1, self.z_dim), jnp.float32)

@@ -332,10 +332,7 @@ def train_group(
         compiled.hparams,
         compiled.seeds,
     )
-    chunk, evaluate, n_dev = compiled.chunk, compiled.evaluate, compiled.n_devices
-    jacobian = compiled.jacobian
-    compile_seconds = compiled.compile_seconds
-    del compiled  # the state is donated to the first chunk
+    compiled.state = None  # donated to the first chunk: only the local name may hold it
 
     records = [RunRecord(spec) for spec in group.runs]
     if program.trace:
@@ -349,9 +346,13 @@ def train_group(
     for c in range(n_chunks):
         start = c * spec0.eval_every
         end = start + spec0.eval_every
-        state, stats = chunk(state, hparams)
-        samples = jax.device_get(evaluate(state, seeds))
-        jacobians = None if jacobian is None else np.asarray(jacobian(state, hparams, seeds))
+        state, stats = compiled.chunk(state, hparams)
+        samples = jax.device_get(compiled.evaluate(state, seeds))
+        jacobians = (
+            None
+            if compiled.jacobian is None
+            else np.asarray(compiled.jacobian(state, hparams, seeds))
+        )
         stats = jax.device_get(stats)
         fake, real, ema = samples["fake"], samples["real"], samples.get("ema")
         for i, rec in enumerate(records):
@@ -395,10 +396,10 @@ def train_group(
             progress.log(f"every run of the group diverged by step {end}; stopping the group")
             break
     timing = {
-        "compile_seconds": compile_seconds,
+        "compile_seconds": compiled.compile_seconds,
         "wall_seconds": time.perf_counter() - t0,
         "group_runs": len(group.runs),
-        "group_devices": n_dev,
+        "group_devices": compiled.n_devices,
     }
     return records, timing
 
