@@ -190,3 +190,19 @@ def test_weighted_mixture_samples_follow_the_weights():
     uniform = mode_coverage(x, data.means_array(), data.stds_array())
     expected = float(np.sum(w * np.log(w * 8)))  # KL(w || uniform) in closed form
     assert uniform.reverse_kl == pytest.approx(expected, abs=0.01)
+
+
+def test_spectrum_setting_is_checked_and_stays_out_of_old_run_ids(write_suite):
+    text = '[[variants]]\nname = "v"\nloss = "hinge"\n'
+    off = load_suite(write_suite(text)).runs[0]
+    assert "spectrum" not in off.identity()["metrics"]  # run ids of earlier results stay
+    on_path = write_suite(text, name="dense.toml")
+    on_path.write_text(
+        on_path.read_text().replace("samples = 200", 'samples = 200\nspectrum = "dense"')
+    )
+    on = load_suite(on_path).runs[0]
+    assert on.identity()["metrics"]["spectrum"] == "dense" and on.run_id != off.run_id
+    bad = write_suite(text, name="bad.toml")
+    bad.write_text(bad.read_text().replace("samples = 200", 'samples = 200\nspectrum = "full"'))
+    (msg,) = problems(bad)
+    assert "unknown spectrum 'full'; allowed: off, dense" in msg

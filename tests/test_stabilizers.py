@@ -187,3 +187,25 @@ def test_remedies_compose(tmp_path, name):
     frame = frame[~frame["metric"].str.endswith(M.REVERSE_KL)]
     bad = frame[~np.isfinite(frame["value"].to_numpy(dtype=float))]
     assert bad.empty, bad[["step", "metric", "value"]]
+
+
+def test_dense_spectrum_of_a_small_mlp_game(tmp_path):
+    path = tmp_path / "suite.toml"
+    text = SUITE.format(body=NS).replace("samples = 64", 'samples = 64\nspectrum = "dense"')
+    path.write_text(text)
+    run_plan(make_plan(load_suite(path), tmp_path / "out"), devices=_devices(1))
+    frame = read_results(tmp_path / "out").metrics
+    values = dict(zip(frame["metric"], frame["value"], strict=False))
+    for metric in (M.JAC_MAX_REAL, M.JAC_RADIUS):
+        assert np.isfinite(values[metric]), metric
+    # A 2x8 MLP game with plain steps of 1e-3: the update map is I + 1e-3 J, radius near 1.
+    assert abs(values[M.JAC_RADIUS] - 1.0) < 0.1
+
+
+def test_dense_spectrum_refuses_large_models(tmp_path):
+    path = tmp_path / "suite.toml"
+    text = SUITE.format(body=NS + "generator = { width = 64, depth = 2 }\n")
+    path.write_text(text.replace("samples = 64", 'samples = 64\nspectrum = "dense"'))
+    summary = run_plan(make_plan(load_suite(path), tmp_path / "out"), devices=_devices(1))
+    assert summary.failed == 1
+    assert "at most 4096 parameters" in summary.failures[0]

@@ -264,7 +264,7 @@ def _identity(config: RunConfig, seed: int, steps: int, eval_every: int, metrics
         "seed": seed,
         "steps": steps,
         "eval_every": eval_every,
-        "metrics": metrics.model_dump(),
+        "metrics": metrics.identity(),
     }
 
 

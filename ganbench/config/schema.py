@@ -373,6 +373,30 @@ class MetricsSection(Strict):
     """HQ samples a mode needs to count as covered."""
     snapshots: bool = True
     """Store the generated samples of every evaluation (2-D data) in samples.npz."""
+    spectrum: str = "off"
+    """'dense': at every evaluation, the eigenvalues of the Jacobian of the game's gradient
+    vector field (all of them; models up to MAX_DENSE_SPECTRUM parameters). Traced models (the
+    Dirac-GAN) always get them."""
+
+    @field_validator("spectrum")
+    @classmethod
+    def _spectrum(cls, v: str) -> str:
+        if v not in SPECTRUM_MODES:
+            raise ValueError(f"unknown spectrum {v!r}; allowed: {', '.join(SPECTRUM_MODES)}")
+        return v
+
+    def identity(self) -> dict:
+        """The settings that define a run's measurements (its run id): settings added after the
+        first release are left out while they are at their default, so old run ids stay."""
+        d = self.model_dump()
+        if d["spectrum"] == "off":
+            del d["spectrum"]
+        return d
+
+
+SPECTRUM_MODES = ("off", "dense")
+MAX_DENSE_SPECTRUM = 4096
+"""Most parameters (both players) for which metrics.spectrum = 'dense' builds the Jacobian."""
 
 
 class SuiteFile(Strict):

@@ -472,13 +472,22 @@ class Program:
         return jax.jacfwd(lambda x: -ravel_pytree(field(unravel(x))[0])[0])(x0)
 
     @functools.cached_property
-    def n_generator_params(self) -> int:
-        """Number of generator parameters (the first entries of :meth:`flat_params`)."""
+    def n_player_params(self) -> tuple[int, int]:
+        """Numbers of generator and discriminator parameters (:meth:`flat_params` order)."""
+        key = jax.random.key(0)
         z = jax.ShapeDtypeStruct((1, self.z_dim), jnp.float32)
-        shapes = jax.eval_shape(
-            lambda z: self.generator.init({"params": jax.random.key(0)}, z)["params"], z
-        )
-        return sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(shapes))
+        x = jax.ShapeDtypeStruct((1, self.pack * self.dataset.dim), jnp.float32)
+        g = jax.eval_shape(lambda z: self.generator.init({"params": key}, z)["params"], z)
+        d = jax.eval_shape(lambda x: self.discriminator.init({"params": key}, x)["params"], x)
+        return _count(g), _count(d)
+
+    @property
+    def n_generator_params(self) -> int:
+        return self.n_player_params[0]
+
+    @property
+    def n_params(self) -> int:
+        return sum(self.n_player_params)
 
     def flat_params(self, state: TrainState) -> jax.Array:
         """Both players' parameters as one vector (generator first)."""
@@ -518,6 +527,10 @@ class Program:
         if self.ema:
             out["ema"] = self.g_apply(state.g_ema, state.g_stats, z)
         return out
+
+
+def _count(tree) -> int:
+    return sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(tree))
 
 
 def _relative_change(before, after) -> jax.Array:

@@ -21,7 +21,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from ganbench.config import RunSpec, Suite
+from ganbench.config.schema import MAX_DENSE_SPECTRUM
 from ganbench.data.dirac import PointMass
+from ganbench.errors import GanbenchError
 from ganbench.metrics import frechet_distance, mode_coverage
 from ganbench.metrics import names as M
 from ganbench.results.write import is_finished, run_dir, write_run, write_suite_file
@@ -280,6 +282,12 @@ def compile_group(group: Group, *, devices: list) -> CompiledGroup:
 
     spec0 = group.runs[0]
     program = Program(spec0.config, eval_every=spec0.eval_every, samples=spec0.metrics.samples)
+    if spec0.metrics.spectrum == "dense" and program.n_params > MAX_DENSE_SPECTRUM:
+        raise GanbenchError(
+            f"metrics.spectrum = 'dense' builds the {program.n_params} x {program.n_params} "
+            f"Jacobian of this group's game; at most {MAX_DENSE_SPECTRUM} parameters are allowed "
+            "(use smaller networks, or spectrum = 'off')"
+        )
     n_dev = _device_count(len(group.runs), devices)
     n_pad = math.ceil(len(group.runs) / n_dev) * n_dev
     padded = group.runs + [group.runs[-1]] * (n_pad - len(group.runs))
@@ -299,7 +307,7 @@ def compile_group(group: Group, *, devices: list) -> CompiledGroup:
     )
     evaluate = jax.jit(jax.vmap(program.evaluate)).lower(state, seeds).compile()
     jacobian = None
-    if program.trace:
+    if program.trace or spec0.metrics.spectrum == "dense":
         jacobian = jax.jit(jax.vmap(program.jacobian)).lower(state, hparams, seeds).compile()
     return CompiledGroup(
         jacobian=jacobian,
