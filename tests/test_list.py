@@ -145,7 +145,7 @@ def _written_metric_names() -> set[str]:
     from ganbench.train.engine import MEAN_ONLY, WITH_MAX, StepStats
     from ganbench.train.runner import evaluate_samples
 
-    assert set(StepStats._fields) == set(MEAN_ONLY) | set(WITH_MAX)
+    assert set(StepStats._fields) == set(MEAN_ONLY) | set(WITH_MAX) | {"layers"}
     dataset = get_dataset("ring8")
     real = dataset.sample_numpy(np.random.default_rng(0), 400)
     fake = dataset.sample_numpy(np.random.default_rng(1), 400)
@@ -166,12 +166,20 @@ def _written_metric_names() -> set[str]:
         *(r[0] for r in equilibrium_rows(np.ones(2), dirac)),
         *(r[0] for r in spectrum_rows(np.eye(2), spec.config, program)),
     ]
-    return {*diagnostics, *(M.EMA_PREFIX + m for m in diagnostics), *step_stats, *dirac_rows}
+    layer = f"{M.LAYER_GRAD_PREFIX}g/dense_0"  # with [metrics] layer_grads = true
+    return {
+        *diagnostics,
+        *(M.EMA_PREFIX + m for m in diagnostics),
+        *step_stats,
+        *dirac_rows,
+        layer,
+    }
 
 
 def _pattern(listed: str) -> re.Pattern:
     """A listed metric name as a pattern: ``<k>`` is a mode index, ``<metric>`` any metric."""
-    return re.compile(re.escape(listed).replace("<k>", r"\d+").replace("<metric>", ".+"))
+    pattern = re.escape(listed).replace("<k>", r"\d+")
+    return re.compile(re.sub(r"<[a-z]+>", ".+", pattern))
 
 
 def test_metrics_section_covers_every_metric_written_and_nothing_else(cli):

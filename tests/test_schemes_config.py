@@ -195,7 +195,8 @@ def test_weighted_mixture_samples_follow_the_weights():
 def test_spectrum_setting_is_checked_and_stays_out_of_old_run_ids(write_suite):
     text = '[[variants]]\nname = "v"\nloss = "hinge"\n'
     off = load_suite(write_suite(text)).runs[0]
-    assert "spectrum" not in off.identity()["metrics"]  # run ids of earlier results stay
+    # Settings added later stay out of run ids while off: earlier results keep their ids.
+    assert not {"spectrum", "layer_grads"} & set(off.identity()["metrics"])
     on_path = write_suite(text, name="dense.toml")
     on_path.write_text(
         on_path.read_text().replace("samples = 200", 'samples = 200\nspectrum = "dense"')

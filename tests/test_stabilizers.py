@@ -209,3 +209,21 @@ def test_dense_spectrum_refuses_large_models(tmp_path):
     summary = run_plan(make_plan(load_suite(path), tmp_path / "out"), devices=_devices(1))
     assert summary.failed == 1
     assert "at most 4096 parameters" in summary.failures[0]
+
+
+def test_layer_gradient_norms_compose_the_global_norm(tmp_path):
+    path = tmp_path / "suite.toml"
+    text = SUITE.format(body=NS).replace("eval_every = 2", "eval_every = 1")
+    path.write_text(text.replace("samples = 64", "samples = 64\nlayer_grads = true"))
+    run_plan(make_plan(load_suite(path), tmp_path / "out"), devices=_devices(1))
+    frame = read_results(tmp_path / "out").metrics
+    for step in (1, 2, 3, 4):  # one step per chunk: the chunk mean is that step's norm
+        at = frame[frame["step"] == step]
+        values = dict(zip(at["metric"], at["value"], strict=True))
+        for player in ("g", "d"):
+            layers = [
+                v for m, v in values.items() if m.startswith(f"{M.LAYER_GRAD_PREFIX}{player}/")
+            ]
+            assert len(layers) == 2  # depth 1: a hidden and an output layer
+            total = values[f"grad_norm_{player}_mean"]
+            assert np.sqrt(np.sum(np.square(layers))) == pytest.approx(total, rel=1e-5)

@@ -378,6 +378,9 @@ class MetricsSection(Strict):
     vector field (all of them; models up to MAX_DENSE_SPECTRUM parameters). Traced models (the
     Dirac-GAN) always get them."""
 
+    layer_grads: bool = False
+    """Also record each layer's gradient norm (layer_grad_norm/<player>/<layer>)."""
+
     @field_validator("spectrum")
     @classmethod
     def _spectrum(cls, v: str) -> str:
@@ -391,6 +394,8 @@ class MetricsSection(Strict):
         d = self.model_dump()
         if d["spectrum"] == "off":
             del d["spectrum"]
+        if not d["layer_grads"]:
+            del d["layer_grads"]
         return d
 
 

@@ -12,6 +12,10 @@ HQ_FRACTION = "hq_fraction"
 REVERSE_KL = "reverse_kl"
 MODE_COUNT_PREFIX = "mode_count/"  # + mode index: HQ samples assigned to that mode
 
+LAYER_GRAD_PREFIX = "layer_grad_norm/"
+"""Prefix of a per-layer gradient norm, ``layer_grad_norm/<player>/<layer>`` (player g or d),
+written when ``[metrics] layer_grads = true``."""
+
 EMA_PREFIX = "ema/"
 """Prefix of a diagnostic computed for the generator's exponential moving average."""
 
@@ -108,6 +112,9 @@ DESCRIPTIONS = {
     UPDATE_RATIO_G + "_max": "|G's parameter change in a step| / |G's parameters|, chunk max",
     UPDATE_RATIO_D + "_mean": "|D's parameter change in a step| / |D's parameters|, chunk mean",
     UPDATE_RATIO_D + "_max": "|D's parameter change in a step| / |D's parameters|, chunk max",
+    LAYER_GRAD_PREFIX + "<player>/<layer>": "L2 norm of one layer's parameter gradient (player g "
+    "or d; D's averaged over the n_critic updates of a step), chunk mean; with [metrics] "
+    "layer_grads = true",
     EMA_PREFIX + "<metric>": f"{MODES}, {HQ_FRACTION}, {REVERSE_KL}, {FD} and "
     f"{MODE_COUNT_PREFIX}<k> of the generator's exponential moving average (written when ema "
     "is on)",

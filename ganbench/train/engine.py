@@ -88,6 +88,7 @@ class StepStats(NamedTuple):
     input_grad_fake: jax.Array  # the same on generated samples
     update_ratio_g: jax.Array  # |G's parameter change over the step| / |G's parameters|
     update_ratio_d: jax.Array  # the same for D (all n_critic updates of the step)
+    layers: dict[str, jax.Array]  # "<player>/<layer>" -> gradient norm, when layer_grads is on
 
 
 class ChunkStats(NamedTuple):
@@ -164,8 +165,11 @@ def _mean_tuple(values) -> tuple:
 class Program:
     """The static structure shared by a group of runs, and its pure functions."""
 
-    def __init__(self, config: RunConfig, *, eval_every: int, samples: int) -> None:
+    def __init__(
+        self, config: RunConfig, *, eval_every: int, samples: int, layer_grads: bool = False
+    ) -> None:
         self.config = config
+        self.layer_grads = layer_grads
         self.dataset = get_dataset(config.dataset, config.weights)
         self.generator = build_generator(config.generator, out_dim=self.dataset.dim)
         self.discriminator = build_discriminator(config.discriminator)
@@ -252,6 +256,13 @@ class Program:
 
     def _sample_z(self, key, n):
         return jax.random.normal(key, (n, self.z_dim), jnp.float32)
+
+    def _layer_norms(self, grads, player: str) -> dict[str, jax.Array]:
+        """Gradient norm of each top-level parameter group (a layer), keyed "<player>/<name>";
+        empty unless ``layer_grads`` is on."""
+        if not self.layer_grads:
+            return {}
+        return {f"{player}/{name}": global_norm(sub) for name, sub in grads.items()}
 
     def _clip(self, d_params, hp: Hparams):
         c = hp.scheme["clip"]
@@ -355,9 +366,10 @@ class Program:
             d_params, d_stats, d_opt, grads, aux = self.d_update(
                 d_params, d_stats, d_opt, state.g_params, state.g_stats, k, hp, state.step
             )
-            return (d_params, d_stats, d_opt), (aux._replace(d_stats=None), global_norm(grads))
+            norms = (global_norm(grads), self._layer_norms(grads, "d"))
+            return (d_params, d_stats, d_opt), (aux._replace(d_stats=None), norms)
 
-        (d_params, d_stats, d_opt), (aux_seq, gn_seq) = jax.lax.scan(
+        (d_params, d_stats, d_opt), (aux_seq, (gn_seq, layers_seq)) = jax.lax.scan(
             critic,
             (state.d_params, state.d_stats, state.d_opt),
             jax.random.split(key_critic, self.n_critic),
@@ -368,7 +380,9 @@ class Program:
         )
         updates, g_opt = self._opt.update(g_grads, state.g_opt, state.g_params)
         g_params = optax.apply_updates(state.g_params, updates)
-        norms = (jnp.mean(gn_seq), global_norm(g_grads))
+        layers = {k: jnp.mean(v) for k, v in layers_seq.items()}
+        layers.update(self._layer_norms(g_grads, "g"))
+        norms = (jnp.mean(gn_seq), global_norm(g_grads), layers)
         return (g_params, d_params), (g_opt, d_opt), aux, lg, norms, (real, fake)
 
     def _field(self, state: TrainState, hp: Hparams, key):
@@ -406,7 +420,8 @@ class Program:
                 project,
                 field_half=self._field(state, hp, key_g),
             )
-        norms = (global_norm(grads[1]), global_norm(grads[0]))
+        layers = {**self._layer_norms(grads[1], "d"), **self._layer_norms(grads[0], "g")}
+        norms = (global_norm(grads[1]), global_norm(grads[0]), layers)
         return params, opt_states, aux, lg, norms, batch
 
     # ------------------------------------------------------------------ one step
@@ -419,7 +434,7 @@ class Program:
             step = self._alternating(state, hp, key_critic, key_g)
         else:
             step = self._joint(state, hp, key_critic, key_g)
-        (g_params, d_params), (g_opt, d_opt), aux, lg, (gn_d, gn_g), (real, fake) = step
+        (g_params, d_params), (g_opt, d_opt), aux, lg, (gn_d, gn_g, layers), (real, fake) = step
         d_stats = aux.d_stats
 
         g_ema = state.g_ema
@@ -446,6 +461,7 @@ class Program:
             input_grad_fake=jnp.mean(norms[self.batch :]),
             update_ratio_g=_relative_change(state.g_params, g_params),
             update_ratio_d=_relative_change(state.d_params, d_params),
+            layers=layers,
         )
         new_state = TrainState(
             g_params=g_params,
@@ -500,11 +516,14 @@ class Program:
 
         state, (seq, trajectory) = jax.lax.scan(body, state, None, length=self.eval_every)
         seq = seq._asdict()
-        finite = jnp.all(jnp.stack([jnp.isfinite(v) for v in seq.values()]), axis=0)
+        layers = seq.pop("layers")
+        values = [*seq.values(), *layers.values()]
+        finite = jnp.all(jnp.stack([jnp.isfinite(v) for v in values]), axis=0)
         first_bad = jnp.where(jnp.all(finite), -1, jnp.argmin(finite)).astype(jnp.int32)
         mean = {k: jnp.mean(seq[k]) for k in MEAN_ONLY}
         mean.update({f"{k}_mean": jnp.mean(seq[k]) for k in WITH_MAX})
         mx = {f"{k}_max": jnp.max(seq[k]) for k in WITH_MAX}
+        mean.update({f"{M.LAYER_GRAD_PREFIX}{k}": jnp.mean(v) for k, v in layers.items()})
         return state, ChunkStats(
             mean=mean, max=mx, first_nonfinite=first_bad, trajectory=trajectory
         )

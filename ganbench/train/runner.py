@@ -281,7 +281,12 @@ def compile_group(group: Group, *, devices: list) -> CompiledGroup:
     from ganbench.train.engine import Program, hparams_of
 
     spec0 = group.runs[0]
-    program = Program(spec0.config, eval_every=spec0.eval_every, samples=spec0.metrics.samples)
+    program = Program(
+        spec0.config,
+        eval_every=spec0.eval_every,
+        samples=spec0.metrics.samples,
+        layer_grads=spec0.metrics.layer_grads,
+    )
     if spec0.metrics.spectrum == "dense" and program.n_params > MAX_DENSE_SPECTRUM:
         raise GanbenchError(
             f"metrics.spectrum = 'dense' builds the {program.n_params} x {program.n_params} "
