@@ -227,3 +227,19 @@ def test_layer_gradient_norms_compose_the_global_norm(tmp_path):
             assert len(layers) == 2  # depth 1: a hidden and an output layer
             total = values[f"grad_norm_{player}_mean"]
             assert np.sqrt(np.sum(np.square(layers))) == pytest.approx(total, rel=1e-5)
+
+
+def test_iterative_spectrum_with_a_full_krylov_space_is_the_dense_one(tmp_path):
+    values = {}
+    for mode, extra in (("dense", ""), ("iterative", "\nspectrum_k = 1000")):  # k capped at P
+        path = tmp_path / f"{mode}.toml"
+        text = SUITE.format(body=NS).replace(
+            "samples = 64", f'samples = 64\nspectrum = "{mode}"{extra}'
+        )
+        path.write_text(text)
+        run_plan(make_plan(load_suite(path), tmp_path / mode), devices=_devices(1))
+        frame = read_results(tmp_path / mode).metrics
+        final = frame[frame["step"] == 4]
+        values[mode] = dict(zip(final["metric"], final["value"], strict=True))
+    for metric in (M.JAC_MAX_REAL, M.JAC_RADIUS):
+        assert values["iterative"][metric] == pytest.approx(values["dense"][metric], rel=1e-4)

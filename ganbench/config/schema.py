@@ -375,8 +375,11 @@ class MetricsSection(Strict):
     """Store the generated samples of every evaluation (2-D data) in samples.npz."""
     spectrum: str = "off"
     """'dense': at every evaluation, the eigenvalues of the Jacobian of the game's gradient
-    vector field (all of them; models up to MAX_DENSE_SPECTRUM parameters). Traced models (the
-    Dirac-GAN) always get them."""
+    vector field (all of them; models up to MAX_DENSE_SPECTRUM parameters); 'iterative': Ritz
+    values of spectrum_k Arnoldi steps on Jacobian-vector products (any size). Traced models
+    (the Dirac-GAN) always get the dense spectrum."""
+    spectrum_k: int = Field(20, ge=1, le=1000)
+    """Arnoldi steps (Jacobian-vector products per operator) of spectrum = 'iterative'."""
 
     layer_grads: bool = False
     """Also record each layer's gradient norm (layer_grad_norm/<player>/<layer>)."""
@@ -392,6 +395,8 @@ class MetricsSection(Strict):
         """The settings that define a run's measurements (its run id): settings added after the
         first release are left out while they are at their default, so old run ids stay."""
         d = self.model_dump()
+        if d["spectrum"] != "iterative":
+            del d["spectrum_k"]
         if d["spectrum"] == "off":
             del d["spectrum"]
         if not d["layer_grads"]:
@@ -399,7 +404,7 @@ class MetricsSection(Strict):
         return d
 
 
-SPECTRUM_MODES = ("off", "dense")
+SPECTRUM_MODES = ("off", "dense", "iterative")
 MAX_DENSE_SPECTRUM = 4096
 """Most parameters (both players) for which metrics.spectrum = 'dense' builds the Jacobian."""
 

@@ -356,3 +356,38 @@ def summarize_spectrum(eigs: np.ndarray, step_size: float, atol: float = 0.0) ->
         "max_stable_step": float(np.min(steps)),
         "n": int(eigs.size),
     }
+
+
+def batched_arnoldi_ritz(
+    matvec: Callable[[np.ndarray], np.ndarray], starts: np.ndarray, k: int
+) -> list[np.ndarray]:
+    """Ritz values of ``k`` Arnoldi steps for R operators at once (one per row of ``starts``).
+
+    ``matvec`` maps a batch of vectors (R, n) to the batch of products (R, n), row r with
+    operator r, so R runs of a vmapped program share each device call. Modified Gram-Schmidt
+    with one re-orthogonalisation pass, in float64 on the host, as :func:`arnoldi`; ``k`` is
+    capped at ``n``. A row whose Krylov space becomes invariant keeps its exact Ritz values
+    (later columns of its Hessenberg matrix are left at 0 and dropped).
+    """
+    starts = np.asarray(starts, np.float64)
+    if starts.ndim != 2:
+        raise ValueError(f"starts must be (R, n), got shape {starts.shape}")
+    r, n = starts.shape
+    k = max(1, min(int(k), n))
+    basis = np.zeros((r, k + 1, n))
+    hess = np.zeros((r, k + 1, k))
+    basis[:, 0] = starts / np.linalg.norm(starts, axis=1, keepdims=True)
+    size = np.full(r, k)
+    for j in range(k):
+        w = np.asarray(matvec(basis[:, j]), np.float64)
+        for _ in range(2):  # modified Gram-Schmidt, then one re-orthogonalisation pass
+            for i in range(j + 1):
+                h = np.sum(basis[:, i] * w, axis=1)
+                hess[:, i, j] += h
+                w -= h[:, None] * basis[:, i]
+        norm = np.linalg.norm(w, axis=1)
+        hess[:, j + 1, j] = norm
+        tiny = norm <= 1e-12 * np.maximum(1.0, np.abs(hess[:, : j + 1, j]).max(axis=1))
+        size = np.where(tiny & (size == k), j + 1, size)
+        basis[:, j + 1] = np.where(tiny[:, None], 0.0, w / np.where(tiny, 1.0, norm)[:, None])
+    return [_sorted(np.linalg.eigvals(hess[i, : size[i], : size[i]])) for i in range(r)]

@@ -478,14 +478,25 @@ class Program:
 
     # ------------------------------------------------------------------ one chunk
 
-    def jacobian(self, state: TrainState, hp: Hparams, seed: jax.Array) -> jax.Array:
-        """Jacobian (P, P) of the game's gradient vector field v = -(grad_G L_G, grad_D L_D) at
-        the state (Mescheder et al. 2017), generator parameters first; consensus, when on, is
-        part of the field. The batch is keyed by the seed and step, like ``evaluate``."""
+    def _flat_field(self, state: TrainState, hp: Hparams, seed: jax.Array):
+        """The game's gradient vector field v = -(grad_G L_G, grad_D L_D) (Mescheder et al.
+        2017) on the flat parameter vector (generator first), and the state's point x0.
+        Consensus, when on, is part of the field; the batch is keyed by the seed and step, like
+        ``evaluate``."""
         key = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), KEY_EVAL), state.step)
         field = self._field(state, hp, key)
         x0, unravel = ravel_pytree((state.g_params, state.d_params))
-        return jax.jacfwd(lambda x: -ravel_pytree(field(unravel(x))[0])[0])(x0)
+        return (lambda x: -ravel_pytree(field(unravel(x))[0])[0]), x0
+
+    def jacobian(self, state: TrainState, hp: Hparams, seed: jax.Array) -> jax.Array:
+        """The (P, P) Jacobian of the game's gradient vector field at the state."""
+        v_flat, x0 = self._flat_field(state, hp, seed)
+        return jax.jacfwd(v_flat)(x0)
+
+    def jvp(self, state: TrainState, hp: Hparams, seed: jax.Array, tangent: jax.Array):
+        """J @ tangent for the Jacobian of :meth:`jacobian`, without building J."""
+        v_flat, x0 = self._flat_field(state, hp, seed)
+        return jax.jvp(v_flat, (x0,), (tangent.astype(x0.dtype),))[1]
 
     @functools.cached_property
     def n_player_params(self) -> tuple[int, int]:

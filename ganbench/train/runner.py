@@ -211,24 +211,59 @@ def spectrum_rows(jacobian: np.ndarray, config, program) -> list[tuple[str, floa
     max Re(lambda), max |Im|/|Re|, and the spectral radius of the plain gradient-step update map
     I + diag(h) J with h = lr_g on generator and lr_d on discriminator parameters (for adaptive
     optimisers this is the map of plain steps at those rates, not of the optimiser)."""
-    from ganbench.metrics.spectrum import summarize_spectrum
-
     jac = np.asarray(jacobian, np.float64)
     if not np.all(np.isfinite(jac)):
+        return eigenvalue_rows(np.full(1, np.nan), np.full(1, np.nan))
+    h = step_sizes(config, program)
+    return eigenvalue_rows(np.linalg.eigvals(jac), np.linalg.eigvals(h[:, None] * jac))
+
+
+def step_sizes(config, program) -> np.ndarray:
+    """Per-parameter step sizes (P,): lr_g on the generator's, lr_d on the discriminator's."""
+    n_g, n_d = program.n_player_params
+    lr_g, lr_d = config.optimizer.lr_g, config.optimizer.lr_d
+    return np.concatenate([np.full(n_g, lr_g), np.full(n_d, lr_d)])
+
+
+def eigenvalue_rows(eigs: np.ndarray, update_eigs: np.ndarray) -> list[tuple[str, float]]:
+    """Rows from eigenvalues (or Ritz values) of J and of diag(h) J: the update map
+    I + diag(h) J has the eigenvalues 1 + mu."""
+    from ganbench.metrics.spectrum import summarize_spectrum
+
+    eigs = np.asarray(eigs, np.complex128)
+    if not np.all(np.isfinite(eigs)):
         return [(M.JAC_MAX_REAL, math.nan), (M.JAC_IMAG_RATIO, math.nan), (M.JAC_RADIUS, math.nan)]
-    eigs = np.linalg.eigvals(jac)
     summary = summarize_spectrum(eigs, 0.0)
-    n_g = program.n_generator_params
-    h = np.concatenate(
-        [np.full(n_g, config.optimizer.lr_g), np.full(jac.shape[0] - n_g, config.optimizer.lr_d)]
-    )
-    update = np.eye(jac.shape[0]) + h[:, None] * jac
-    radius = float(np.max(np.abs(np.linalg.eigvals(update))))
+    radius = float(np.max(np.abs(1.0 + np.asarray(update_eigs, np.complex128))))
     return [
         (M.JAC_MAX_REAL, summary["max_real"]),
         (M.JAC_IMAG_RATIO, summary["max_imag_ratio"]),
         (M.JAC_RADIUS, radius),
     ]
+
+
+def iterative_spectra(compiled, state, specs, k: int) -> list[list[tuple[str, float]]]:
+    """Spectrum rows of every run of a group from the Ritz values of k Arnoldi steps on J and on
+    diag(h) J (Jacobian-vector products only; all runs share each device call)."""
+    import jax.numpy as jnp
+
+    from ganbench.metrics.spectrum import batched_arnoldi_ritz
+
+    n = compiled.program.n_params
+    r = int(compiled.seeds.shape[0])
+    padded = specs + [specs[-1]] * (r - len(specs))
+    h = np.stack([step_sizes(spec.config, compiled.program) for spec in padded])
+    starts = np.random.default_rng(0).standard_normal((r, n))  # fixed: the same for every run
+
+    def matvec(tangents: np.ndarray) -> np.ndarray:
+        out = compiled.jvp(
+            state, compiled.hparams, compiled.seeds, jnp.asarray(tangents, "float32")
+        )
+        return np.asarray(out, np.float64)
+
+    ritz = batched_arnoldi_ritz(matvec, starts, k)
+    ritz_update = batched_arnoldi_ritz(lambda t: h * matvec(t), starts, k)
+    return [eigenvalue_rows(a, b) for a, b in zip(ritz, ritz_update, strict=True)][: len(specs)]
 
 
 # --------------------------------------------------------------------------- training
@@ -266,7 +301,8 @@ class CompiledGroup:
     chunk: Any  # compiled: (state, hparams) -> (state, ChunkStats); donates state
     evaluate: Any  # compiled: (state, seeds) -> {"fake", "real"[, "ema"]}
     compile_seconds: float
-    jacobian: Any = None  # compiled: (state, hparams, seeds) -> (R, P, P), traced models only
+    jacobian: Any = None  # compiled: (state, hparams, seeds) -> (R, P, P) (dense spectrum)
+    jvp: Any = None  # compiled: (state, hparams, seeds, (R, P)) -> (R, P) (iterative spectrum)
 
 
 def compile_group(group: Group, *, devices: list) -> CompiledGroup:
@@ -311,11 +347,15 @@ def compile_group(group: Group, *, devices: list) -> CompiledGroup:
         .compile()
     )
     evaluate = jax.jit(jax.vmap(program.evaluate)).lower(state, seeds).compile()
-    jacobian = None
+    jacobian = jvp = None
     if program.trace or spec0.metrics.spectrum == "dense":
         jacobian = jax.jit(jax.vmap(program.jacobian)).lower(state, hparams, seeds).compile()
+    elif spec0.metrics.spectrum == "iterative":
+        tangents = np.zeros((len(padded), program.n_params), np.float32)
+        jvp = jax.jit(jax.vmap(program.jvp)).lower(state, hparams, seeds, tangents).compile()
     return CompiledGroup(
         jacobian=jacobian,
+        jvp=jvp,
         program=program,
         n_devices=n_dev,
         seeds=seeds,
@@ -366,6 +406,9 @@ def train_group(
             if compiled.jacobian is None
             else np.asarray(compiled.jacobian(state, hparams, seeds))
         )
+        ritz_rows = None
+        if compiled.jvp is not None:
+            ritz_rows = iterative_spectra(compiled, state, group.runs, spec0.metrics.spectrum_k)
         stats = jax.device_get(stats)
         fake, real, ema = samples["fake"], samples["real"], samples.get("ema")
         for i, rec in enumerate(records):
@@ -392,6 +435,8 @@ def train_group(
                 rec.rows += [(end, m, v, nr, nf) for m, v, nr, nf in equilibrium_rows(
                     stats.trajectory[i][-1], dataset
                 )]  # fmt: skip
+            if ritz_rows is not None:
+                rec.rows += [(end, m, v, None, None) for m, v in ritz_rows[i]]
             if jacobians is not None:
                 rec.rows += [(end, m, v, None, None) for m, v in spectrum_rows(
                     jacobians[i], rec.spec.config, program
