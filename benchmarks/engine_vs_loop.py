@@ -93,26 +93,19 @@ def bench(args, size: str, width: int, batch: int) -> None:
         jax.block_until_ready(stats)
     rows.append(("loop", 1, compile_loop, time.perf_counter() - t0))
 
-    # (b, c) the engine, on one device and sharded over all host devices.
-    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+    # (b, c) the engine, on one device and sharded over all host devices, compiled as
+    # `ganbench run` compiles a group (compile time includes the evaluation program).
+    from ganbench.train.runner import Group, compile_group
 
     devices = jax.local_devices()
     for name, n_dev in (("engine-1", 1), ("engine", len(devices))):
         if name == "engine" and n_dev == 1:
             continue
-        mesh = Mesh(np.array(devices[:n_dev]), ("runs",))
-        shard = NamedSharding(mesh, PartitionSpec("runs"))
-        seeds = jax.device_put(np.arange(args.runs, dtype=np.int32), shard)
-        hp = jax.device_put(jax.tree.map(lambda *x: np.stack(x), *[hp1] * args.runs), shard)
+        compiled = compile_group(Group("bench", specs), devices=devices[:n_dev])
         t0 = time.perf_counter()
-        vinit = jax.jit(jax.vmap(program.init), out_shardings=shard).lower(seeds, hp).compile()
-        state = vinit(seeds, hp)
-        chunk = jax.jit(jax.vmap(program.chunk), donate_argnums=0).lower(state, hp).compile()
-        compile_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        state, stats = chunk(vinit(seeds, hp), hp)
+        state, stats = compiled.chunk(compiled.state, compiled.hparams)
         jax.block_until_ready(stats)
-        rows.append((name, n_dev, compile_s, time.perf_counter() - t0))
+        rows.append((name, n_dev, compiled.compile_seconds, time.perf_counter() - t0))
 
     work = args.runs * args.steps
     base = work / rows[0][3]

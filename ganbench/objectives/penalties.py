@@ -53,12 +53,12 @@ def input_gradients(d_fn: DFn, x: jax.Array) -> jax.Array:
     return jax.grad(lambda v: jnp.sum(d_fn(v)))(x)
 
 
-def per_sample_norm(g: jax.Array) -> jax.Array:
-    return jnp.sqrt(jnp.sum(jnp.reshape(g, (g.shape[0], -1)) ** 2, axis=1))
-
-
 def per_sample_sq_norm(g: jax.Array) -> jax.Array:
     return jnp.sum(jnp.reshape(g, (g.shape[0], -1)) ** 2, axis=1)
+
+
+def per_sample_norm(g: jax.Array) -> jax.Array:
+    return jnp.sqrt(per_sample_sq_norm(g))
 
 
 def _per_sample_uniform(key: jax.Array, x: jax.Array) -> jax.Array:

@@ -155,7 +155,7 @@ def hparams_of(config: RunConfig, steps: int) -> Hparams:
 
 def global_norm(tree) -> jax.Array:
     """Global L2 norm of all leaves of a pytree."""
-    return jnp.sqrt(sum(jnp.sum(jnp.square(x)) for x in jax.tree.leaves(tree)))
+    return jnp.sqrt(schemes.sq_norm(tree))
 
 
 def _mean_tuple(values) -> tuple:
