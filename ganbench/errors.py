@@ -34,3 +34,9 @@ class RunFailedError(GanbenchError):
     """One or more runs failed (not diverged: failed to execute). Exit code 1."""
 
     exit_code = 1
+
+
+class DataError(GanbenchError):
+    """A data file that is missing, unreadable, malformed or fails its checksum. Exit code 2."""
+
+    exit_code = 2

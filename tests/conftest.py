@@ -52,3 +52,13 @@ def write_suite(tmp_path: Path):
         return path
 
     return write
+
+
+@pytest.fixture
+def shared_mnist() -> Path:
+    """The real MNIST files (four .gz) at ../shared/data/mnist from the project root, for tests
+    only; the test is skipped where that folder is absent."""
+    path = Path(__file__).parents[2] / "shared" / "data" / "mnist"
+    if not path.is_dir():
+        pytest.skip(f"real MNIST not available: {path} does not exist")
+    return path

@@ -11,6 +11,7 @@ from ganbench.cli import listing as listing_cmd
 from ganbench.cli import report as report_cmd
 from ganbench.cli import run as run_cmd
 from ganbench.cli import validate as validate_cmd
+from ganbench.cli.data import data_app
 
 app = typer.Typer(
     name="ganbench",
@@ -42,6 +43,7 @@ app.command("run")(run_cmd.run)
 app.command("validate")(validate_cmd.validate)
 app.command("report")(report_cmd.report)
 app.command("list")(listing_cmd.list_items)
+app.add_typer(data_app, name="data")
 
 
 def main() -> None:  # pragma: no cover - console entry point

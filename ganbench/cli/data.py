@@ -1,0 +1,129 @@
+"""``ganbench data``: datasets kept on disk (MNIST): fetch, import, status.
+
+The data directory is ``$GANBENCH_DATA``, else ``$XDG_CACHE_HOME/ganbench``, else
+``~/.cache/ganbench`` (:mod:`ganbench.data.store`). The synthetic datasets (ring8, grid25, ...)
+are generated during training and need no files.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ganbench.cli.console import err, handle_errors, out
+
+DATASETS = ("mnist",)
+"""Datasets with files on disk."""
+
+data_app = typer.Typer(
+    name="data",
+    help="Datasets kept on disk (MNIST): fetch them, import files you have, show their status.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DatasetArg = Annotated[
+    str, typer.Argument(help=f"The dataset: {', '.join(DATASETS)}.", show_default=False)
+]
+
+
+def _check_dataset(name: str) -> str:
+    from ganbench.errors import ConfigError
+    from ganbench.knobs import did_you_mean
+
+    key = name.strip().lower()
+    if key in DATASETS:
+        return key
+    raise ConfigError(
+        f"unknown dataset {name!r}{did_you_mean(key, list(DATASETS))} allowed: "
+        f"{', '.join(DATASETS)} (the synthetic datasets, such as ring8, need no files)"
+    )
+
+
+def _log(message: str) -> None:
+    err.print(message, highlight=False, markup=False)
+
+
+@data_app.command("fetch")
+@handle_errors
+def fetch(
+    dataset: DatasetArg,
+    mirror: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mirror",
+            help="Download from this base URL instead of the default mirrors (repeatable; tried "
+            "in order; file:// works).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Download DATASET from public mirrors, verify its checksums, store it in the data dir."""
+    from ganbench.data import mnist
+
+    _check_dataset(dataset)
+    paths = mnist.fetch_mnist(mirrors=mirror or None, log=_log)
+    out.print(f"mnist: {len(paths)} files verified in {mnist.mnist_dir()}", markup=False)
+
+
+@data_app.command("import")
+@handle_errors
+def import_(
+    dataset: DatasetArg,
+    src: Annotated[
+        str,
+        typer.Argument(
+            metavar="DIR",
+            help="A folder holding the files (any usual naming, gzip-compressed or not).",
+            show_default=False,
+        ),
+    ],
+) -> None:
+    """Import DATASET from files you already have in DIR (verified before anything is written)."""
+    from ganbench.data import mnist
+
+    _check_dataset(dataset)
+    paths = mnist.import_mnist(src)
+    out.print(f"mnist: {len(paths)} files verified and stored in {mnist.mnist_dir()}", markup=False)
+
+
+@data_app.command("status")
+@handle_errors
+def status(
+    dataset: Annotated[
+        str | None,
+        typer.Argument(help="Only this dataset (default: all).", show_default=False),
+    ] = None,
+) -> None:
+    """The data directory, and for each file: present, verified (checksum), path."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from ganbench.data import mnist
+    from ganbench.data.store import data_dir, data_dir_source
+
+    if dataset is not None:
+        _check_dataset(dataset)
+    out.print(Text(f"data directory: {data_dir()} ({data_dir_source()})"))
+    rows = mnist.status()
+    table = Table()
+    for column in ("dataset", "file", "present", "verified"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("path", overflow="fold")
+    for row in rows:
+        verified = "yes" if row.verified else ("NO" if row.present else "-")
+        table.add_row(
+            Text(row.dataset),
+            Text(row.name),
+            "yes" if row.present else "no",
+            verified,
+            Text(str(row.path)),
+        )
+    out.print(table)
+    for row in rows:
+        if row.problem:
+            _log(f"{row.name}: {row.problem}")
+    if not all(r.verified for r in rows):
+        _log(mnist.how_to_get(mnist.mnist_dir()))

@@ -1,0 +1,125 @@
+"""``ganbench data``: status, import, fetch through the real typer app (no network: the fetch
+test points the mirrors at a closed loopback port)."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import socket
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from ganbench.cli import app
+from ganbench.data import idx, mnist
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    path = tmp_path / "data"
+    monkeypatch.setenv("GANBENCH_DATA", str(path))
+    return path
+
+
+@pytest.fixture
+def cli(store):
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(app, list(args), env={"COLUMNS": "200", "GANBENCH_DATA": str(store)})
+
+    return invoke
+
+
+def _tiny_src(folder, plant=None):
+    """Tiny fake MNIST .gz files in ``folder``; with ``plant`` (monkeypatch) their hashes become
+    the expected ones."""
+    folder.mkdir()
+    for key in mnist.FILES:
+        n = 3 if key.startswith("train") else 2
+        shape = (n, 28, 28) if key.endswith("images") else (n,)
+        raw = idx.encode_idx(np.zeros(shape, dtype=np.uint8))
+        (folder / f"{mnist.NAMES[key]}.gz").write_bytes(gzip.compress(raw))
+        if plant is not None:
+            plant.setitem(mnist.SHA256, key, hashlib.sha256(raw).hexdigest())
+    return folder
+
+
+def test_help_lists_the_data_commands(cli):
+    assert "data" in cli("--help").output
+    out = cli("data", "--help").output
+    for command in ("fetch", "import", "status"):
+        assert command in out
+
+
+def test_status_of_an_empty_data_dir(cli, store):
+    res = cli("data", "status")
+    assert res.exit_code == 0, res.output
+    assert f"data directory: {store} ($GANBENCH_DATA)" in res.output
+    for name in mnist.NAMES.values():
+        assert name in res.output
+    assert "│ no " in res.output and "yes" not in res.output
+    assert "ganbench data fetch mnist" in res.output
+    assert not store.exists()  # status creates nothing
+
+
+def test_import_from_a_bad_dir_exits_2_and_writes_nothing(cli, store, tmp_path):
+    res = cli("data", "import", "mnist", str(tmp_path / "nowhere"))
+    assert res.exit_code == 2, res.output
+    assert "is not a directory" in res.output and "Traceback" not in res.output
+
+    src = _tiny_src(tmp_path / "src")  # real MNIST hashes: these files fail them
+    res = cli("data", "import", "mnist", str(src))
+    assert res.exit_code == 2, res.output
+    assert "nothing was written" in res.output
+    assert f"{src / 'train-images-idx3-ubyte.gz'}: SHA-256 mismatch" in res.output
+    assert mnist.SHA256["train-images"] in res.output
+    assert not store.exists()
+
+
+def test_import_then_status_verified(cli, store, tmp_path, monkeypatch):
+    src = _tiny_src(tmp_path / "src", plant=monkeypatch)
+    res = cli("data", "import", "mnist", str(src))
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (store / "mnist").iterdir()) == sorted(mnist.NAMES.values())
+    res = cli("data", "status", "mnist")
+    assert res.exit_code == 0, res.output
+    assert res.output.count("│ yes     │ yes ") == 4
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("fetch", "cifar10"), ("import", "mnits", "."), ("status", "ring8")],
+    ids=["fetch", "import", "status"],
+)
+def test_unknown_dataset_exits_2_with_the_allowed_names(cli, args):
+    res = cli("data", *args)
+    assert res.exit_code == 2, res.output
+    assert f"unknown dataset {args[1]!r}" in res.output
+    assert "allowed: mnist" in res.output
+    if args[1] == "mnits":
+        assert "did you mean 'mnist'?" in res.output
+
+
+def test_fetch_without_network_exits_2_with_both_ways(cli, store, monkeypatch):
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    with socket.socket() as s:  # a port nobody listens on: connections are refused at once
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mirror = f"http://127.0.0.1:{port}/mnist/"
+    monkeypatch.setattr(mnist, "MIRRORS", (mirror,))
+    res = cli("data", "fetch", "mnist")
+    assert res.exit_code == 2, res.output
+    assert "no mirror could be reached (is this machine offline?)" in res.output
+    assert f"{mirror}train-images-idx3-ubyte.gz: cannot reach the server" in res.output
+    assert "ganbench data fetch mnist" in res.output
+    assert "ganbench data import mnist DIR" in res.output
+    assert "Traceback" not in res.output
+    assert not (store / "mnist" / "train-images-idx3-ubyte").exists()
+
+    res = cli("data", "fetch", "mnist", "--mirror", f"http://127.0.0.1:{port}/other")
+    assert res.exit_code == 2, res.output
+    assert f"http://127.0.0.1:{port}/other/train-images-idx3-ubyte.gz" in res.output
+    assert mirror not in res.output
