@@ -66,6 +66,19 @@ class GaussianMixture:
         k = rng.choice(self.n_modes, size=n, p=self.weights_array())
         return self.means_array()[k] + self.stds_array()[k] * rng.standard_normal((n, self.dim))
 
+    def plot_extent(self) -> tuple[float, float, float, float]:
+        """A square (x_lo, x_hi, y_lo, y_hi) around the means of 2-D data with a margin of a
+        quarter of their spread plus 6 standard deviations: the plane the report draws."""
+        means, stds = self.means_array(), self.stds_array()
+        centre = (means.max(axis=0) + means.min(axis=0)) / 2.0
+        half = 1.25 * float(np.max(np.abs(means - centre))) + 6.0 * float(stds.max())
+        return (
+            float(centre[0] - half),
+            float(centre[0] + half),
+            float(centre[1] - half),
+            float(centre[1] + half),
+        )
+
     def describe(self) -> dict:
         """Effective means, standard deviations and weights, stored in every manifest."""
         return {

@@ -166,7 +166,13 @@ class Program:
     """The static structure shared by a group of runs, and its pure functions."""
 
     def __init__(
-        self, config: RunConfig, *, eval_every: int, samples: int, layer_grads: bool = False
+        self,
+        config: RunConfig,
+        *,
+        eval_every: int,
+        samples: int,
+        layer_grads: bool = False,
+        heatmap: int = 0,
     ) -> None:
         self.config = config
         self.layer_grads = layer_grads
@@ -181,6 +187,8 @@ class Program:
         self.z_dim = config.z_dim
         self.eval_every = eval_every
         self.samples = samples
+        # D's output over a heatmap x heatmap grid of the plane (2-D data, unpacked D only).
+        self.heatmap = heatmap if self.dataset.dim == 2 and config.pack == 1 else 0
         self.updates = config.updates
         self.unroll = config.unroll
         self.clip = config.clip_value() is not None
@@ -488,10 +496,30 @@ class Program:
         x0, unravel = ravel_pytree((state.g_params, state.d_params))
         return (lambda x: -ravel_pytree(field(unravel(x))[0])[0]), x0
 
+    jac_block = 64
+    """Columns of the Jacobian computed together (one batched Jacobian-vector product each):
+    peak memory grows with the block, not with the number of parameters."""
+
     def jacobian(self, state: TrainState, hp: Hparams, seed: jax.Array) -> jax.Array:
-        """The (P, P) Jacobian of the game's gradient vector field at the state."""
+        """The (P, P) Jacobian of the game's gradient vector field at the state.
+
+        Forward mode, ``jac_block`` columns at a time under ``lax.map`` (J e_j for a block of
+        unit vectors e_j), so a game of a few thousand parameters does not hold thousands of
+        tangent copies of its activations at once; small games take one block (``jacfwd``).
+        """
         v_flat, x0 = self._flat_field(state, hp, seed)
-        return jax.jacfwd(v_flat)(x0)
+        n, block = x0.shape[0], self.jac_block
+        if n <= block:
+            return jax.jacfwd(v_flat)(x0)
+
+        def columns(start: jax.Array) -> jax.Array:
+            # Unit vectors e_start .. e_{start+block-1}; indices past n give zero rows.
+            tangents = jax.nn.one_hot(start + jnp.arange(block), n, dtype=x0.dtype)
+            return jax.vmap(lambda t: jax.jvp(v_flat, (x0,), (t,))[1])(tangents)
+
+        starts = jnp.arange(0, n, block)
+        blocks = jax.lax.map(columns, starts)  # (n_blocks, block, n): rows are columns of J
+        return jnp.reshape(blocks, (-1, n))[:n].T
 
     def jvp(self, state: TrainState, hp: Hparams, seed: jax.Array, tangent: jax.Array):
         """J @ tangent for the Jacobian of :meth:`jacobian`, without building J."""
@@ -545,7 +573,8 @@ class Program:
         """``samples`` generated and real samples, keyed by the run's seed and step only.
 
         Returns ``{"fake", "real"}``, plus ``"ema"`` (the EMA generator on the same latents)
-        when EMA is on.
+        when EMA is on, and ``"d_grid"`` (D's output on :meth:`heatmap_points`, as a
+        (heatmap, heatmap) array indexed [y, x]) when the heat map is on.
         """
         key = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), KEY_EVAL), state.step)
         key_z, key_real = jax.random.split(key)
@@ -556,7 +585,20 @@ class Program:
         }
         if self.ema:
             out["ema"] = self.g_apply(state.g_ema, state.g_stats, z)
+        if self.heatmap:
+            points = jnp.asarray(self.heatmap_points(), jnp.float32)
+            d = self.d_apply(state.d_params, state.d_stats, points)
+            out["d_grid"] = jnp.reshape(d, (self.heatmap, self.heatmap))
         return out
+
+    def heatmap_points(self) -> np.ndarray:
+        """The (heatmap**2, 2) grid of the plane, row-major with y outer: point [i * n + j] is
+        (xs[j], ys[i]) over the dataset's :meth:`plot_extent`."""
+        x_lo, x_hi, y_lo, y_hi = self.dataset.plot_extent()
+        xs = np.linspace(x_lo, x_hi, self.heatmap)
+        ys = np.linspace(y_lo, y_hi, self.heatmap)
+        gx, gy = np.meshgrid(xs, ys)
+        return np.stack([gx.ravel(), gy.ravel()], axis=1)
 
 
 def _count(tree) -> int:

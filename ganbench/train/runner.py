@@ -207,15 +207,25 @@ def equilibrium_rows(params: np.ndarray, dataset) -> list[tuple]:
 
 
 def spectrum_rows(jacobian: np.ndarray, config, program) -> list[tuple[str, float]]:
-    """Eigenvalue diagnostics of the game's Jacobian J (Mescheder et al. 2017, section 3):
-    max Re(lambda), max |Im|/|Re|, and the spectral radius of the plain gradient-step update map
-    I + diag(h) J with h = lr_g on generator and lr_d on discriminator parameters (for adaptive
-    optimisers this is the map of plain steps at those rates, not of the optimiser)."""
+    """Eigenvalue diagnostics of the game's Jacobian J; see :func:`jacobian_spectrum`."""
+    return jacobian_spectrum(jacobian, config, program)[1]
+
+
+def jacobian_spectrum(
+    jacobian: np.ndarray, config, program
+) -> tuple[np.ndarray, list[tuple[str, float]]]:
+    """The eigenvalues of the game's Jacobian J and their diagnostics (Mescheder et al. 2017,
+    section 3): max Re(lambda), max |Im|/|Re|, and the spectral radius of the plain
+    gradient-step update map I + diag(h) J with h = lr_g on generator and lr_d on discriminator
+    parameters (for adaptive optimisers this is the map of plain steps at those rates, not of
+    the optimiser)."""
     jac = np.asarray(jacobian, np.float64)
     if not np.all(np.isfinite(jac)):
-        return eigenvalue_rows(np.full(1, np.nan), np.full(1, np.nan))
+        nan = np.full(1, np.nan, np.complex128)
+        return nan, eigenvalue_rows(nan, nan)
     h = step_sizes(config, program)
-    return eigenvalue_rows(np.linalg.eigvals(jac), np.linalg.eigvals(h[:, None] * jac))
+    eigs = np.linalg.eigvals(jac)
+    return eigs, eigenvalue_rows(eigs, np.linalg.eigvals(h[:, None] * jac))
 
 
 def step_sizes(config, program) -> np.ndarray:
@@ -242,8 +252,10 @@ def eigenvalue_rows(eigs: np.ndarray, update_eigs: np.ndarray) -> list[tuple[str
     ]
 
 
-def iterative_spectra(compiled, state, specs, k: int) -> list[list[tuple[str, float]]]:
-    """Spectrum rows of every run of a group from the Ritz values of k Arnoldi steps on J and on
+def iterative_spectra(
+    compiled, state, specs, k: int
+) -> list[tuple[np.ndarray, list[tuple[str, float]]]]:
+    """Ritz values and spectrum rows of every run of a group from k Arnoldi steps on J and on
     diag(h) J (Jacobian-vector products only; all runs share each device call)."""
     import jax.numpy as jnp
 
@@ -263,7 +275,9 @@ def iterative_spectra(compiled, state, specs, k: int) -> list[list[tuple[str, fl
 
     ritz = batched_arnoldi_ritz(matvec, starts, k)
     ritz_update = batched_arnoldi_ritz(lambda t: h * matvec(t), starts, k)
-    return [eigenvalue_rows(a, b) for a, b in zip(ritz, ritz_update, strict=True)][: len(specs)]
+    return [(a, eigenvalue_rows(a, b)) for a, b in zip(ritz, ritz_update, strict=True)][
+        : len(specs)
+    ]
 
 
 # --------------------------------------------------------------------------- training
@@ -322,6 +336,7 @@ def compile_group(group: Group, *, devices: list) -> CompiledGroup:
         eval_every=spec0.eval_every,
         samples=spec0.metrics.samples,
         layer_grads=spec0.metrics.layer_grads,
+        heatmap=HEATMAP_SIZE if spec0.metrics.snapshots else 0,
     )
     if spec0.metrics.spectrum == "dense" and program.n_params > MAX_DENSE_SPECTRUM:
         raise GanbenchError(
@@ -365,6 +380,11 @@ def compile_group(group: Group, *, devices: list) -> CompiledGroup:
         evaluate=evaluate,
         compile_seconds=time.perf_counter() - t0,
     )
+
+
+HEATMAP_SIZE = 64
+"""Points per axis of the grid on which D's output is stored at every evaluation of 2-D data
+(with ``metrics.snapshots``), for the report's heat maps."""
 
 
 def train_group(
@@ -435,12 +455,14 @@ def train_group(
                 rec.rows += [(end, m, v, nr, nf) for m, v, nr, nf in equilibrium_rows(
                     stats.trajectory[i][-1], dataset
                 )]  # fmt: skip
+            spectrum = None
             if ritz_rows is not None:
-                rec.rows += [(end, m, v, None, None) for m, v in ritz_rows[i]]
-            if jacobians is not None:
-                rec.rows += [(end, m, v, None, None) for m, v in spectrum_rows(
-                    jacobians[i], rec.spec.config, program
-                )]  # fmt: skip
+                spectrum = ritz_rows[i]
+            elif jacobians is not None:
+                spectrum = jacobian_spectrum(jacobians[i], rec.spec.config, program)
+            if spectrum is not None:
+                rec.rows += [(end, m, v, None, None) for m, v in spectrum[1]]
+                rec.snapshots[f"eigenvalues_step_{end}"] = spectrum[0].astype(np.complex64)
             if ema is not None:
                 rec.rows += [
                     (end, M.EMA_PREFIX + m, v, nr, nf)
@@ -449,6 +471,9 @@ def train_group(
                 rec.final_ema = ema[i]
             if snapshots:
                 rec.snapshots[f"step_{end}"] = fake[i].astype(np.float32)
+            if "d_grid" in samples:
+                rec.snapshots[f"d_grid_step_{end}"] = samples["d_grid"][i].astype(np.float32)
+                rec.snapshots["d_grid_extent"] = np.asarray(dataset.plot_extent(), np.float32)
         progress.advance(spec0.eval_every, _chunk_info(records))
         if not any(r.alive for r in records):
             progress.log(f"every run of the group diverged by step {end}; stopping the group")
