@@ -30,7 +30,7 @@ def slow(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     session.install("ruff")
     session.run("ruff", "check", ".")
-    session.run("ruff", "format", "--check", "ganbench", "tests", "benchmarks")
+    session.run("ruff", "format", "--check", "ganbench", "tests", "benchmarks", "scripts")
 
 
 @nox.session
@@ -42,3 +42,17 @@ def suites(session: nox.Session) -> None:
     tmp = session.create_tmp()
     session.run("ganbench", "run", "suites/smoke.toml", "--out", tmp)
     session.run("ganbench", "report", tmp, "--format", "markdown")
+
+
+@nox.session
+def html(session: nox.Session) -> None:
+    """The HTML report of the smoke suite, opened in headless Chromium (needs `chromium` on the
+    PATH; on Debian: apt-get install chromium). Writes report.html and report.png to the
+    session's tmp folder."""
+    session.install("-e", ".")
+    tmp = session.create_tmp()
+    results = f"{tmp}/results"
+    session.run("ganbench", "run", "suites/smoke.toml", "--out", results, "--force")
+    page = f"{tmp}/report.html"
+    session.run("ganbench", "report", results, "--html", page, "--format", "markdown")
+    session.run("python", "scripts/check_html.py", page, "--screenshot", f"{tmp}/report.png")

@@ -55,19 +55,78 @@ def report(
             show_default=False,
         ),
     ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="Comma-separated columns that make a row (default: suite, variant, dataset and "
+            "the grid keys), e.g. 'variant' pools every dataset of a variant.",
+        ),
+    ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--where",
+            "-w",
+            metavar="KEY=VALUE",
+            help="Keep runs whose column KEY equals VALUE ('|' separates alternatives); "
+            "repeatable, e.g. --where dataset=grid25 --where 'variant=wgan-gp|hinge'.",
+        ),
+    ] = None,
+    step: Annotated[
+        str,
+        typer.Option(
+            "--step",
+            help="Which value of each run: 'final' (last recorded), 'best' (best over the "
+            "evaluations, by the metric's direction) or a step number.",
+        ),
+    ] = "final",
+    sort: Annotated[
+        str | None,
+        typer.Option(
+            "--sort",
+            metavar="COLUMN",
+            help="Sort rows by a metric (best first) or a column (ascending).",
+        ),
+    ] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            metavar="FILE",
+            help="Also write one self-contained HTML report (tables, stability profiles, "
+            "figures embedded) to FILE.",
+        ),
+    ] = None,
+    plots: Annotated[
+        Path | None,
+        typer.Option(
+            "--plots",
+            metavar="DIR",
+            help="Also write every figure to DIR as files (see --plot-format).",
+        ),
+    ] = None,
+    plot_format: Annotated[
+        str, typer.Option("--plot-format", help="File format of --plots: png or svg.")
+    ] = "png",
 ) -> None:
-    """Final metrics per suite x variant x grid point, aggregated over seeds."""
+    """Final metrics per suite x variant x grid point, aggregated over seeds; optionally an HTML
+    page and figure files."""
     from ganbench.errors import ConfigError
     from ganbench.report import (
         DEFAULT_ALPHA,
         FORMATS,
+        filter_results,
+        parse_step,
         read_results,
+        sort_summary,
         summarize,
         summary_table,
         to_text,
         versus_baseline,
         with_stability,
     )
+    from ganbench.report.plots import FORMATS as PLOT_FORMATS
 
     if fmt != "table" and fmt not in FORMATS:
         raise ConfigError(f"--format {fmt!r}: allowed: table, {', '.join(FORMATS)}")
@@ -77,21 +136,65 @@ def report(
         raise ConfigError(f"--alpha {alpha:g}: must be between 0 and 1 (exclusive), e.g. 0.05")
     if alpha is not None and baseline is None:
         err.print("warning: --alpha has no effect without --baseline", highlight=False)
+    if plot_format not in PLOT_FORMATS:
+        raise ConfigError(f"--plot-format {plot_format!r}: allowed: {', '.join(PLOT_FORMATS)}")
+    step_choice = parse_step(step)
+    keys = [k.strip() for k in by.split(",") if k.strip()] if by is not None else None
+    if baseline is not None and keys is not None and "variant" not in keys:
+        raise ConfigError(f"--baseline needs 'variant' among the --by columns (got {by!r})")
+    for target, name in ((html, "--html"), (plots, "--plots")):
+        if target is not None and _inside(target, path):
+            raise ConfigError(
+                f"{name} {target}: is inside the results folder {path}; write it elsewhere"
+            )
     results = read_results(path)
     for warning in [*results.warnings, *stale_run_warnings(results)]:
         err.print(f"warning: {warning}", highlight=False)
+    if where:
+        results = filter_results(results, where)
     if ema == "rows":
         results = results.with_ema_rows()
     metrics = [m for item in metric for m in item.split(",") if m] if metric else None
-    summary = with_stability(summarize(results, metrics), results)
+    summary = with_stability(
+        summarize(results, metrics, by=keys, step=step_choice), results, by=keys
+    )
     if baseline is not None:
         summary = versus_baseline(
             summary, baseline, alpha=DEFAULT_ALPHA if alpha is None else alpha
         )
+    if sort is not None:
+        summary = sort_summary(summary, sort)
     if fmt == "table":
         out.print(summary_table(summary))
     else:
         typer.echo(to_text(summary, fmt), nl=False)
+    if html is not None or plots is not None:
+        _pictures(results, summary, html=html, plots=plots, plot_format=plot_format)
+
+
+def _inside(target: Path, folder: Path) -> bool:
+    """Whether writing ``target`` would put a file among the results (which report reads)."""
+    try:
+        return target.resolve().is_relative_to(folder.resolve())
+    except OSError:
+        return False
+
+
+def _pictures(results, summary, *, html: Path | None, plots: Path | None, plot_format: str):
+    from ganbench.report.html import render_html, write_html
+    from ganbench.report.plots import close, figures, write_figures
+
+    with err.status("drawing figures"):
+        figs = figures(results)
+    try:
+        if plots is not None:
+            paths = write_figures(figs, plots, plot_format)
+            err.print(f"wrote {len(paths)} figure(s) to {plots}", highlight=False)
+        if html is not None:
+            write_html(render_html(results, summary, figs), html)
+            err.print(f"wrote {html} ({html.stat().st_size / 1e6:.1f} MB)", highlight=False)
+    finally:
+        close(figs)
 
 
 def stale_run_warnings(results) -> list[str]:

@@ -58,6 +58,24 @@ def group_columns(results: Results) -> list[str]:
     return ["suite", "variant", "dataset", *results.grid_keys]
 
 
+def check_by(results: Results, by: Sequence[str] | None) -> list[str]:
+    """The grouping columns: ``by`` checked against the run columns, or :func:`group_columns`.
+
+    Raises:
+        ConfigError: for an unknown column (the message lists the allowed ones).
+    """
+    if by is None:
+        return group_columns(results)
+    allowed = group_columns(results)
+    bad = [k for k in by if k not in allowed]
+    if bad or not by:
+        raise ConfigError(
+            f"--by {','.join(by)!r}: allowed columns: {', '.join(allowed)}"
+            + (f" (unknown: {', '.join(bad)})" if bad else "")
+        )
+    return list(dict.fromkeys(by))
+
+
 def resolve_metrics(results: Results, metrics: str | Iterable[str] | None) -> list[str]:
     """Check requested metric names against those recorded and expand glob patterns.
 
@@ -86,21 +104,40 @@ def resolve_metrics(results: Results, metrics: str | Iterable[str] | None) -> li
     return resolved
 
 
-def final_values(
-    results: Results, metrics: str | Iterable[str] | None = None, *, wide: bool = False
-) -> pd.DataFrame:
-    """Each run's value of each metric at the last step where the run recorded it.
+STEP_CHOICES = "final, best or a step number"
+"""What ``step`` accepts in :func:`final_values` and :func:`summarize`."""
 
-    Long by default: one row per (run, metric) the run recorded, with the run's identity
-    columns and ``step``, ``value``, ``n_real``, ``n_fake``. With ``wide=True``: one row per run
-    (all runs, in :attr:`Results.runs` order, with its columns) and one column per metric (NaN
-    where the run did not record it).
+
+def final_values(
+    results: Results,
+    metrics: str | Iterable[str] | None = None,
+    *,
+    wide: bool = False,
+    step: str | int = "final",
+) -> pd.DataFrame:
+    """Each run's value of each metric at one step.
+
+    ``step``: ``"final"`` (default) takes the value at the last step where the run recorded the
+    metric; ``"best"`` the best value over the run's evaluations by the metric's direction
+    (:func:`metric_direction`; the final value for metrics without one), ``step`` is then the
+    step where it was reached; an integer, the value recorded at exactly that step (runs that did
+    not record it have none).
+
+    Long by default: one row per (run, metric) with a value, with the run's identity columns and
+    ``step``, ``value``, ``n_real``, ``n_fake``. With ``wide=True``: one row per run (all runs, in
+    :attr:`Results.runs` order, with its columns) and one column per metric (NaN where the run has
+    no value).
 
     Raises:
-        ConfigError: for a requested metric that was not recorded.
+        ConfigError: for a requested metric that was not recorded, or a bad ``step``.
     """
     chosen = resolve_metrics(results, metrics)
+    step = parse_step(step)
     measured = results.metrics[results.metrics["metric"].isin(chosen)]
+    if isinstance(step, int):
+        measured = measured[measured["step"] == step]
+    elif step == "best":
+        measured = _best_rows(measured)
     rank = {m: i for i, m in enumerate(chosen)}
     last = (
         measured.assign(_run=_run_index(results, measured), _metric=measured["metric"].map(rank))
@@ -118,10 +155,125 @@ def final_values(
     return out.reset_index(drop=True)
 
 
-def summarize(results: Results, metrics: str | Iterable[str] | None = None) -> pd.DataFrame:
+def parse_step(step: str | int) -> str | int:
+    """``"final"``, ``"best"`` or a non-negative step number (from an int or its text)."""
+    if isinstance(step, int) and not isinstance(step, bool) and step >= 0:
+        return step
+    text = str(step).strip()
+    if text in ("final", "best"):
+        return text
+    if text.isdigit():
+        return int(text)
+    raise ConfigError(f"--step {step!r}: allowed: {STEP_CHOICES} (e.g. 5000)")
+
+
+def _best_rows(measured: pd.DataFrame) -> pd.DataFrame:
+    """Per run and metric, the row with the best finite value (ties: the later step); the
+    last row for metrics without a direction."""
+    keep = []
+    for metric, rows in measured.groupby("metric", sort=False):
+        direction = metric_direction(str(metric))
+        if direction is None:
+            keep.append(rows)
+            continue
+        finite = rows[np.isfinite(rows["value"].to_numpy())]
+        # Best value first (highest or lowest), the later step first among equal values.
+        best = finite.sort_values(
+            ["value", "step"], ascending=[direction is False, False], kind="stable"
+        ).drop_duplicates(["suite", "run_id"], keep="first")
+        keep.append(best.sort_values("step", kind="stable"))
+    if not keep:
+        return measured
+    # One row per run and metric is left, so the caller's "last row" rule picks it.
+    return pd.concat(keep).sort_index(kind="stable")
+
+
+def filter_results(results: Results, where: Iterable[str]) -> Results:
+    """The runs whose columns match every ``KEY=VALUE`` (``VALUE`` may list alternatives
+    separated by ``|``; numbers compare as numbers), e.g. ``dataset=grid25``,
+    ``variant=wgan-gp|hinge``, ``optimizer.lr_d=0.0002``.
+
+    Raises:
+        ConfigError: for a malformed condition or an unknown column (the message lists them).
+    """
+    runs = results.runs
+    allowed = ["suite", "variant", "dataset", "seed", "status", "run_id", *results.grid_keys]
+    mask = pd.Series(True, index=runs.index)
+    for condition in where:
+        key, sep, value = condition.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--where {condition!r}: expected KEY=VALUE, e.g. dataset=grid25")
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"--where {condition!r}: unknown key {key!r}{hint} known: "
+                              f"{', '.join(allowed)}")  # fmt: skip
+        wanted = [v.strip() for v in value.split("|")]
+        mask &= runs[key].map(lambda cell, wanted=wanted: _matches(cell, wanted))
+    kept = set(runs.loc[mask, "run_id"])
+    if not kept:
+        raise ConfigError(
+            f"--where {' '.join(where)}: no run matches (values of the keys: "
+            + "; ".join(
+                f"{k}: {', '.join(map(str, dict.fromkeys(runs[k].tolist())))}"
+                for k in dict.fromkeys(c.partition("=")[0].strip() for c in where)
+            )
+            + ")"
+        )
+    return results.only(kept)
+
+
+def _matches(cell: Any, wanted: list[str]) -> bool:
+    for text in wanted:
+        if str(cell) == text:
+            return True
+        try:
+            if not isinstance(cell, str) and float(text) == float(cell):
+                return True
+        except (TypeError, ValueError):
+            pass
+    return False
+
+
+def sort_summary(summary: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Rows sorted by a metric's mean, best first by its direction (descending without one),
+    or by a configuration column; ties and missing values keep their order, missing last.
+
+    Raises:
+        ConfigError: for a key that is neither a summary metric nor a column.
+    """
+    metrics = summary_metrics(summary)
+    if key in metrics:
+        direction = metric_direction(key)
+        column, ascending = f"{key}_mean", direction is False
+    elif key in summary.columns:
+        column, ascending = key, True
+    else:
+        known = [*summary_keys(summary), *metrics]
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"--sort {key!r}: not a column of the report{hint} known: "
+                          f"{', '.join(known)}")  # fmt: skip
+    out = summary.sort_values(column, ascending=ascending, kind="stable", na_position="last")
+    out.attrs.update(summary.attrs)
+    return out.reset_index(drop=True)
+
+
+def summarize(
+    results: Results,
+    metrics: str | Iterable[str] | None = None,
+    *,
+    by: Sequence[str] | None = None,
+    step: str | int = "final",
+) -> pd.DataFrame:
     """One row per configuration: run counts and mean, std and n of each metric's final value.
 
-    Columns: :func:`group_columns`, then ``n_runs``, ``completed``, ``diverged``, ``failed``,
+    ``by`` replaces the configuration columns (default :func:`group_columns`), e.g.
+    ``["variant"]`` pools every dataset and grid point of a variant; ``step`` picks the value of
+    each run as in :func:`final_values`.
+
+    Columns: the configuration columns, then ``n_runs``, ``completed``, ``diverged``, ``failed``,
     ``seeds`` (comma-separated), then for each metric ``m``: ``m_mean``, ``m_std`` (sample std,
     ddof=1; NaN below two values), ``m_n`` (values averaged) and, when the metric recorded them,
     ``m_n_real`` and ``m_n_fake`` (the most common sample counts behind the values).
@@ -141,7 +293,7 @@ def summarize(results: Results, metrics: str | Iterable[str] | None = None) -> p
     else:
         chosen = resolve_metrics(results, metrics)
 
-    finals = final_values(results, chosen) if chosen else None
+    finals = final_values(results, chosen, step=step) if chosen else None
     lookup: dict[tuple[str, str, str], tuple[float, Any, Any]] = {}
     has_counts: dict[str, dict[str, bool]] = {m: {"n_real": False, "n_fake": False} for m in chosen}
     if finals is not None:
@@ -151,7 +303,7 @@ def summarize(results: Results, metrics: str | Iterable[str] | None = None) -> p
                 if not pd.isna(getattr(row, col)):
                     has_counts[row.metric][col] = True
 
-    keys = group_columns(results)
+    keys = check_by(results, by)
     rows: list[dict[str, Any]] = []
     for _, group in results.runs.groupby(keys, sort=False, dropna=False):
         first = group.iloc[0]
@@ -193,6 +345,51 @@ def summarize(results: Results, metrics: str | Iterable[str] | None = None) -> p
             if has_counts[metric][col]:
                 summary[f"{metric}_{col}"] = summary[f"{metric}_{col}"].astype("Int64")
     return summary
+
+
+CURVE_COLUMNS = ("metric", "step", "mean", "std", "n", "ci_low", "ci_high")
+"""Columns of :func:`curves` after the :func:`group_columns`."""
+
+
+def curves(
+    results: Results, metrics: str | Iterable[str] | None = None, *, level: float = 0.95
+) -> pd.DataFrame:
+    """Each configuration's metric trajectories over training, aggregated over seeds.
+
+    One row per configuration (:func:`group_columns`) x metric x step with the ``mean``, the
+    sample ``std`` (ddof=1; NaN below two values), ``n`` (finite values averaged at that step)
+    and a two-sided Student-t confidence interval ``mean -/+ t_{(1+level)/2, n-1} std/sqrt(n)``
+    (``ci_low``, ``ci_high``; NaN below two values). Runs that failed are left out; a diverged
+    run contributes the steps it recorded, so ``n`` can fall along a curve.
+
+    Raises:
+        ConfigError: for a requested metric that was not recorded.
+    """
+    from scipy import stats
+
+    chosen = resolve_metrics(results, metrics)
+    keys = group_columns(results)
+    measured = results.metrics[
+        results.metrics["metric"].isin(chosen) & (results.metrics["status"] != "failed")
+    ]
+    measured = measured[np.isfinite(measured["value"].to_numpy())]
+    if measured.empty:
+        return pd.DataFrame(columns=[*keys, *CURVE_COLUMNS])
+    grouped = measured.groupby([*keys, "metric", "step"], sort=False, dropna=False)["value"]
+    table = grouped.agg(mean="mean", std=lambda v: v.std(ddof=1), n="count").reset_index()
+    n = table["n"].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(n > 1, stats.t.ppf((1.0 + level) / 2.0, np.maximum(n - 1, 1)), np.nan)
+        half = t * table["std"].to_numpy() / np.sqrt(n)
+    table["ci_low"] = table["mean"] - half
+    table["ci_high"] = table["mean"] + half
+    order = {m: i for i, m in enumerate(chosen)}
+    table["_rank"] = table["metric"].map(order)
+    configs = results.runs[keys].drop_duplicates().reset_index(drop=True)
+    configs["_config"] = range(len(configs))
+    table = table.merge(configs, on=keys, how="left")
+    table = table.sort_values(["_config", "_rank", "step"], kind="stable")
+    return table.drop(columns=["_rank", "_config"]).reset_index(drop=True)
 
 
 def metric_direction(metric: str) -> bool | None:
@@ -429,7 +626,9 @@ MISSING_STABILITY = "-"
 """The stability cell of a configuration without runs to judge."""
 
 
-def with_stability(summary: pd.DataFrame, results: Results) -> pd.DataFrame:
+def with_stability(
+    summary: pd.DataFrame, results: Results, by: Sequence[str] | None = None
+) -> pd.DataFrame:
     """The summary with each configuration's stability profile: how many of its runs ended
     diverged, mode-collapsed, oscillating, converged or undecided (the rules and thresholds of
     :mod:`ganbench.metrics.verdicts`).
@@ -439,7 +638,7 @@ def with_stability(summary: pd.DataFrame, results: Results) -> pd.DataFrame:
     """
     from ganbench.metrics.verdicts import LABELS, stability_profile, verdicts
 
-    keys = group_columns(results)
+    keys = check_by(results, by)
     profile = stability_profile(verdicts(results), by=keys)
     counts = {_point_key(tuple(row[k] for k in keys)): row for row in profile.to_dict("records")}
     out = summary.copy()

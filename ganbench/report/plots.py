@@ -1,0 +1,464 @@
+"""Figures of a results folder (matplotlib, drawn off-screen).
+
+Every figure is built from the results layout only (metrics.parquet, samples.npz, manifest.json)
+and states the number of seeds behind it. :func:`figures` decides which figures a folder
+supports and returns them as :class:`Figure` records; :func:`write_figures` saves them as PNG or
+SVG files and the HTML report embeds them.
+
+- ``curves``: per suite and grid point, one panel per metric over training steps, a line per
+  variant with the mean over seeds and a band of one standard deviation (the legend gives the
+  number of seeds).
+- ``samples``: 2-D data: generated samples of one seed at up to five evaluations, over the
+  discriminator's output on the plane (a heat map) and the mode centres (crosses).
+- ``modes``: the per-mode histogram of high-quality samples at the final evaluation, the mean
+  over seeds per variant, against the data's mode weights.
+- ``dirac``: Dirac-GAN trajectories in the (theta, psi) plane, every seed, with the equilibrium
+  (Mescheder et al. 2018, Figure 1).
+- ``spectrum``: eigenvalues (or Ritz values) of the game's Jacobian at the last evaluation in the
+  complex plane, every seed (Mescheder et al. 2017, Figure 2).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ganbench.metrics import names as M
+from ganbench.results.read import MANIFEST, Results
+
+SAMPLES_FILE = "samples.npz"
+
+CURVE_METRICS = (
+    M.LOSS_D,
+    M.LOSS_G,
+    M.D_REAL,
+    M.D_FAKE,
+    f"{M.GRAD_NORM_D}_mean",
+    f"{M.GRAD_NORM_G}_mean",
+    M.MODES,
+    M.HQ_FRACTION,
+    M.REVERSE_KL,
+    M.FD,
+    M.EQ_DISTANCE,
+    M.JAC_MAX_REAL,
+    M.JAC_RADIUS,
+)
+"""Metrics drawn as curves when recorded, in panel order."""
+
+KINDS = ("curves", "samples", "modes", "dirac", "spectrum")
+FORMATS = ("png", "svg")
+MAX_SNAPSHOTS = 5
+MAX_VARIANTS_PER_FIGURE = 16
+_DPI = 110
+
+
+@dataclass
+class Figure:
+    """One figure: what it shows, where it belongs, and the matplotlib figure."""
+
+    kind: str
+    suite: str
+    point: dict[str, Any]  # dataset and grid values
+    title: str
+    caption: str
+    figure: Any  # matplotlib.figure.Figure
+
+    @property
+    def slug(self) -> str:
+        parts = [self.suite, *(f"{k}-{v}" for k, v in self.point.items()), self.kind]
+        return re.sub(r"[^A-Za-z0-9_.=-]+", "_", "__".join(str(p) for p in parts))
+
+    def to_bytes(self, fmt: str = "png") -> bytes:
+        buf = io.BytesIO()
+        self.figure.savefig(buf, format=fmt, dpi=_DPI, bbox_inches="tight")
+        return buf.getvalue()
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def figures(results: Results, kinds: Iterable[str] = KINDS) -> list[Figure]:
+    """Every figure of ``kinds`` that the results support, by suite and grid point."""
+    from ganbench.report.aggregate import curves, group_columns
+
+    kinds = list(kinds)
+    out: list[Figure] = []
+    point_keys = [k for k in group_columns(results) if k not in ("suite", "variant")]
+    available = set(results.metrics["metric"].unique())
+    curve_metrics = [m for m in CURVE_METRICS if m in available]
+    trajectories = curves(results, curve_metrics) if curve_metrics and "curves" in kinds else None
+    for (suite, *values), runs in results.runs.groupby(
+        ["suite", *point_keys], sort=False, dropna=False
+    ):
+        point = {k: v for k, v in zip(point_keys, values, strict=True) if not _missing(v)}
+        if trajectories is not None:
+            mask = trajectories["suite"] == suite
+            for k, v in zip(point_keys, values, strict=True):
+                mask &= trajectories[k].isna() if _missing(v) else trajectories[k] == v
+            if mask.any():
+                out.append(_curves_figure(trajectories[mask], runs, suite, point))
+        samples = _Samples(runs)
+        if "samples" in kinds and samples.has_snapshots:
+            out.append(_samples_figure(samples, suite, point))
+        if "modes" in kinds:
+            fig = _modes_figure(results, runs, samples, suite, point)
+            if fig is not None:
+                out.append(fig)
+        if "dirac" in kinds and samples.has("trajectory"):
+            out.append(_dirac_figure(samples, suite, point))
+        if "spectrum" in kinds and samples.has_prefix("eigenvalues_step_"):
+            out.append(_spectrum_figure(samples, suite, point))
+    return out
+
+
+def write_figures(figs: list[Figure], folder: Path, fmt: str = "png") -> list[Path]:
+    """Save each figure as ``<folder>/<slug>.<fmt>``; returns the paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fig in figs:
+        path = folder / f"{fig.slug}.{fmt}"
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(fig.to_bytes(fmt))
+        tmp.replace(path)
+        paths.append(path)
+    return paths
+
+
+def close(figs: list[Figure]) -> None:
+    plt = _pyplot()
+    for fig in figs:
+        plt.close(fig.figure)
+
+
+# --------------------------------------------------------------------------- run files
+
+
+class _Samples:
+    """Lazy access to the samples.npz and manifest.json of a set of runs."""
+
+    def __init__(self, runs: pd.DataFrame) -> None:
+        self.runs = runs.reset_index(drop=True)
+        self._files: dict[str, dict[str, np.ndarray] | None] = {}
+        self._keys: dict[str, list[str]] = {}
+        for path in self.runs["path"]:
+            try:
+                with np.load(Path(path) / SAMPLES_FILE) as z:
+                    self._keys[path] = list(z.files)
+            except (OSError, ValueError):
+                self._keys[path] = []
+
+    def has(self, key: str) -> bool:
+        return any(key in keys for keys in self._keys.values())
+
+    def has_prefix(self, prefix: str) -> bool:
+        return any(k.startswith(prefix) for keys in self._keys.values() for k in keys)
+
+    @property
+    def has_snapshots(self) -> bool:
+        return self.has_prefix("step_")
+
+    def load(self, path: str) -> dict[str, np.ndarray]:
+        if path not in self._files:
+            try:
+                with np.load(Path(path) / SAMPLES_FILE) as z:
+                    self._files[path] = {k: z[k] for k in z.files}
+            except (OSError, ValueError):
+                self._files[path] = {}
+        return self._files[path] or {}
+
+    def manifest(self, path: str) -> dict[str, Any]:
+        try:
+            return json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def by_variant(self) -> list[tuple[str, pd.DataFrame]]:
+        return list(self.runs.groupby("variant", sort=False))
+
+
+def _steps_of(keys: Iterable[str], prefix: str) -> list[int]:
+    return sorted(int(k[len(prefix) :]) for k in keys if re.fullmatch(rf"{prefix}\d+", k))
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _point_text(suite: str, point: dict[str, Any]) -> str:
+    where = ", ".join(f"{k}={v}" for k, v in point.items())
+    return f"{suite}" + (f" · {where}" if where else "")
+
+
+def _seeds_text(runs: pd.DataFrame) -> str:
+    counts = runs.groupby("variant", sort=False)["seed"].nunique()
+    low, high = int(counts.min()), int(counts.max())
+    return f"{low} seed{'s' * (low != 1)}" if low == high else f"{low}-{high} seeds"
+
+
+def _grid_shape(n: int, max_cols: int = 4) -> tuple[int, int]:
+    cols = min(n, max_cols)
+    return math.ceil(n / cols), cols
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _curves_figure(table: pd.DataFrame, runs: pd.DataFrame, suite: str, point: dict) -> Figure:
+    plt = _pyplot()
+    metrics = list(dict.fromkeys(table["metric"]))
+    rows, cols = _grid_shape(len(metrics))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.7 * rows), squeeze=False)
+    variants = list(dict.fromkeys(runs["variant"]))[:MAX_VARIANTS_PER_FIGURE]
+    colours = plt.get_cmap("tab10" if len(variants) <= 10 else "tab20")
+    seeds = runs.groupby("variant", sort=False)["seed"].nunique()
+    for ax, metric in zip(axes.flat, metrics, strict=False):
+        rows_m = table[table["metric"] == metric]
+        for i, variant in enumerate(variants):
+            line = rows_m[rows_m["variant"] == variant]
+            if line.empty:
+                continue
+            colour = colours(i % colours.N)
+            steps = line["step"].to_numpy()
+            mean, std = line["mean"].to_numpy(), line["std"].to_numpy()
+            ax.plot(steps, mean, color=colour, lw=1.4, label=f"{variant} (n={seeds[variant]})")
+            band = np.nan_to_num(std)
+            ax.fill_between(steps, mean - band, mean + band, color=colour, alpha=0.18, lw=0)
+        direction = M.HIGHER_IS_BETTER.get(metric.removesuffix("_mean"))
+        arrow = "" if direction is None else (" ↑" if direction else " ↓")
+        ax.set_title(metric + arrow, fontsize=9)
+        ax.set_xlabel("step", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+        if metric in (M.FD, M.EQ_DISTANCE) and (rows_m["mean"] > 0).all():
+            ax.set_yscale("log")
+    for ax in list(axes.flat)[len(metrics) :]:
+        ax.axis("off")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8,
+               bbox_to_anchor=(0.5, -0.02 - 0.03 * math.ceil(len(labels) / 4)))  # fmt: skip
+    title = f"{_point_text(suite, point)}: metrics over training"
+    fig.suptitle(f"{title} (mean ± 1 std over {_seeds_text(runs)})", fontsize=10)
+    fig.tight_layout()
+    caption = (
+        f"Lines: mean over seeds at each evaluation; bands: ± one sample standard deviation; "
+        f"n = seeds per variant ({_seeds_text(runs)}). Diverged runs contribute the steps they "
+        "recorded. ↑ higher is better, ↓ lower is better."
+    )
+    return Figure("curves", suite, point, title, caption, fig)
+
+
+def _samples_figure(samples: _Samples, suite: str, point: dict) -> Figure:
+    plt = _pyplot()
+    groups = samples.by_variant()[:MAX_VARIANTS_PER_FIGURE]
+    first = [(variant, runs.sort_values("seed").iloc[0]) for variant, runs in groups]
+    all_steps = sorted(
+        {s for _, run in first for s in _steps_of(samples.load(run["path"]), "step_")}
+    )
+    shown = _spread(all_steps, MAX_SNAPSHOTS)
+    fig, axes = plt.subplots(
+        len(first), len(shown), figsize=(2.3 * len(shown), 2.3 * len(first)), squeeze=False
+    )
+    shown_n: set[int] = set()
+    for r, (variant, run) in enumerate(first):
+        data = samples.load(run["path"])
+        dataset = samples.manifest(run["path"]).get("dataset", {})
+        means = np.asarray(dataset.get("means", []), np.float64).reshape(-1, 2)
+        extent = data.get("d_grid_extent")
+        for c, step in enumerate(shown):
+            ax = axes[r, c]
+            grid = data.get(f"d_grid_step_{step}")
+            if grid is not None and extent is not None:
+                low, high = _clim(grid)
+                ax.imshow(grid, origin="lower", extent=tuple(extent), cmap="RdBu_r", alpha=0.75,
+                          aspect="auto", vmin=low, vmax=high)  # fmt: skip
+            x = data.get(f"step_{step}")
+            if x is not None and x.size:
+                shown_n.add(int(x.shape[0]))
+                ax.scatter(x[:, 0], x[:, 1], s=1.5, c="k", alpha=0.5, lw=0, rasterized=True)
+            if means.size:
+                ax.scatter(means[:, 0], means[:, 1], s=18, marker="x", c="#e6550d", lw=1)
+            if extent is not None:
+                ax.set_xlim(extent[0], extent[1])
+                ax.set_ylim(extent[2], extent[3])
+            elif means.size:
+                pad = 0.25 * float(np.ptp(means)) + 0.5
+                ax.set_xlim(means[:, 0].min() - pad, means[:, 0].max() + pad)
+                ax.set_ylim(means[:, 1].min() - pad, means[:, 1].max() + pad)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(f"step {step}", fontsize=9)
+            if c == 0:
+                ax.set_ylabel(f"{variant}\nseed {run['seed']}", fontsize=8)
+    title = f"{_point_text(suite, point)}: generated samples"
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    counts = ", ".join(str(n) for n in sorted(shown_n)) or "no"
+    caption = (
+        f"One seed per variant (the lowest): {counts} generated samples per panel (dots) at "
+        "evaluations spread over training, over the discriminator's output on the plane (red: "
+        "higher D, blue: lower; each panel's colour scale spans its 1st to 99th percentile, since only D's shape "
+        "matters for some losses) and the mode centres (crosses)."
+    )
+    return Figure("samples", suite, point, title, caption, fig)
+
+
+def _clim(grid: np.ndarray) -> tuple[float, float]:
+    finite = grid[np.isfinite(grid)]
+    if not finite.size:
+        return -1.0, 1.0
+    low, high = (float(v) for v in np.percentile(finite, [1, 99]))
+    return (low, high) if high > low else (low - 1.0, high + 1.0)
+
+
+def _spread(values: list[int], k: int) -> list[int]:
+    if len(values) <= k:
+        return values
+    idx = np.unique(np.round(np.linspace(0, len(values) - 1, k)).astype(int))
+    return [values[i] for i in idx]
+
+
+def _modes_figure(
+    results: Results, runs: pd.DataFrame, samples: _Samples, suite: str, point: dict
+) -> Figure | None:
+    from ganbench.report.aggregate import final_values
+
+    metrics = results.metrics
+    run_ids = set(runs["run_id"])
+    counts = metrics[
+        metrics["run_id"].isin(run_ids)
+        & metrics["metric"].str.startswith(M.MODE_COUNT_PREFIX)
+        & (metrics["suite"] == suite)
+        & (metrics["status"] == "completed")
+    ]
+    if counts.empty:
+        return None
+    finals = final_values(results.only(run_ids), sorted(set(counts["metric"])))
+    finals = finals[finals["suite"] == suite]
+    finals = finals.assign(mode=finals["metric"].str.slice(len(M.MODE_COUNT_PREFIX)).astype(int))
+    n_modes = int(finals["mode"].max()) + 1
+    manifest = samples.manifest(runs.iloc[0]["path"])
+    weights = np.asarray(manifest.get("dataset", {}).get("weights", []), np.float64)
+    plt = _pyplot()
+    variants = list(dict.fromkeys(runs["variant"]))[:MAX_VARIANTS_PER_FIGURE]
+    rows, cols = _grid_shape(len(variants))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.3 * rows), squeeze=False)
+    for ax, variant in zip(axes.flat, variants, strict=False):
+        mine = finals[finals["variant"] == variant]
+        table = mine.pivot_table(index="mode", columns="run_id", values="value")
+        table = table.reindex(range(n_modes))
+        mean = table.mean(axis=1).to_numpy()
+        total = np.nansum(mean)
+        ax.bar(range(n_modes), mean, color="#3182bd", width=0.8)
+        if weights.size == n_modes and total > 0:
+            ax.step(np.arange(n_modes + 1) - 0.5, np.append(weights, weights[-1]) * total,
+                    where="post", color="#e6550d", lw=1)  # fmt: skip
+        ax.set_title(f"{variant} (n={table.shape[1]})", fontsize=9)
+        ax.set_xlabel("mode", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(variants) :]:
+        ax.axis("off")
+    title = f"{_point_text(suite, point)}: high-quality samples per mode"
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    caption = (
+        "Bars: high-quality samples assigned to each mode at the final evaluation, mean over the "
+        "completed seeds (n per panel); line: the count each mode would get under the data's "
+        "mode weights with the same total."
+    )
+    return Figure("modes", suite, point, title, caption, fig)
+
+
+def _dirac_figure(samples: _Samples, suite: str, point: dict) -> Figure:
+    plt = _pyplot()
+    groups = samples.by_variant()[:MAX_VARIANTS_PER_FIGURE]
+    rows, cols = _grid_shape(len(groups))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 3.0 * rows), squeeze=False)
+    for ax, (variant, runs) in zip(axes.flat, groups, strict=False):
+        lim = 0.0
+        for _, run in runs.sort_values("seed").iterrows():
+            path = samples.load(run["path"]).get("trajectory")
+            if path is None or path.ndim != 2 or path.shape[1] < 2:
+                continue
+            theta, psi = path[:, 0], path[:, path.shape[1] // 2]
+            finite = np.isfinite(theta) & np.isfinite(psi)
+            theta, psi = theta[finite], psi[finite]
+            if not theta.size:
+                continue
+            ax.plot(theta, psi, lw=0.8, alpha=0.8)
+            ax.plot(theta[:1], psi[:1], "o", ms=3, color="k")
+            lim = max(lim, float(np.max(np.abs(theta))), float(np.max(np.abs(psi))))
+        lim = min(max(lim, 0.5) * 1.1, 10.0)
+        ax.plot([0], [0], "*", ms=9, color="#e6550d")
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+        ax.set_aspect("equal")
+        ax.set_title(f"{variant} (n={runs['seed'].nunique()})", fontsize=9)
+        ax.set_xlabel("θ", fontsize=8)
+        ax.set_ylabel("ψ", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(groups) :]:
+        ax.axis("off")
+    title = f"{_point_text(suite, point)}: Dirac-GAN trajectories"
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    caption = (
+        "The generator's θ and the discriminator's ψ at every step, one line per seed from its "
+        "start (dot); the star is the equilibrium (θ, ψ) = (0, 0). Axes clipped to ±10."
+    )
+    return Figure("dirac", suite, point, title, caption, fig)
+
+
+def _spectrum_figure(samples: _Samples, suite: str, point: dict) -> Figure:
+    plt = _pyplot()
+    groups = samples.by_variant()[:MAX_VARIANTS_PER_FIGURE]
+    rows, cols = _grid_shape(len(groups))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 2.8 * rows), squeeze=False)
+    for ax, (variant, runs) in zip(axes.flat, groups, strict=False):
+        step = None
+        for _, run in runs.sort_values("seed").iterrows():
+            data = samples.load(run["path"])
+            steps = _steps_of(data, "eigenvalues_step_")
+            if not steps:
+                continue
+            step = steps[-1]
+            eigs = np.asarray(data[f"eigenvalues_step_{step}"]).astype(np.complex128)
+            eigs = eigs[np.isfinite(eigs)]
+            ax.scatter(eigs.real, eigs.imag, s=16, alpha=0.7, lw=0)
+        ax.axvline(0.0, color="#e6550d", lw=0.8)
+        ax.axhline(0.0, color="0.6", lw=0.5)
+        where = f", step {step}" if step is not None else ""
+        ax.set_title(f"{variant} (n={runs['seed'].nunique()}{where})", fontsize=9)
+        ax.set_xlabel("Re λ", fontsize=8)
+        ax.set_ylabel("Im λ", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(groups) :]:
+        ax.axis("off")
+    title = f"{_point_text(suite, point)}: Jacobian eigenvalues"
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    caption = (
+        "Eigenvalues (metrics.spectrum = 'dense', and the Dirac-GAN) or Ritz values ('iterative') "
+        "of the Jacobian of the game's vector field at the last evaluation, every seed (colours). "
+        "Eigenvalues right of the vertical line (Re λ > 0) push plain gradient steps away from "
+        "the stationary point; large |Im λ| relative to |Re λ| means rotation (Mescheder et al. "
+        "2017)."
+    )
+    return Figure("spectrum", suite, point, title, caption, fig)
