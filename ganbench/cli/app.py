@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 import ganbench
+from ganbench.cli import compare as compare_cmd
 from ganbench.cli import listing as listing_cmd
 from ganbench.cli import report as report_cmd
 from ganbench.cli import run as run_cmd
@@ -42,6 +43,7 @@ def _root(
 app.command("run")(run_cmd.run)
 app.command("validate")(validate_cmd.validate)
 app.command("report")(report_cmd.report)
+app.command("compare")(compare_cmd.compare)
 app.command("list")(listing_cmd.list_items)
 app.add_typer(data_app, name="data")
 
