@@ -8,9 +8,11 @@ import os
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
 os.environ.setdefault("JAX_NUMPY_RANK_PROMOTION", "raise")
 
+import hashlib
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 TINY_SUITE = """
@@ -62,3 +64,41 @@ def shared_mnist() -> Path:
     if not path.is_dir():
         pytest.skip(f"real MNIST not available: {path} does not exist")
     return path
+
+
+N_TRAIN, N_TEST = 400, 200
+
+
+def _digits(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Class c: a bright 6 x 6 square at one of ten positions, on noise."""
+    labels = rng.integers(0, 10, n).astype(np.uint8)
+    images = rng.integers(0, 40, (n, 28, 28)).astype(np.uint8)
+    for i, c in enumerate(labels):
+        r, q = divmod(int(c), 5)
+        images[i, 4 + 12 * r : 10 + 12 * r, 2 + 5 * q : 8 + 5 * q] = 250
+    return images, labels
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path, monkeypatch) -> Path:
+    """A data directory holding a tiny MNIST (hashes and sizes planted) and a quick classifier."""
+    from ganbench.data import idx, mnist
+    from ganbench.train import image_eval
+
+    rng = np.random.default_rng(0)
+    arrays = {}
+    arrays["train-images"], arrays["train-labels"] = _digits(rng, N_TRAIN)
+    arrays["t10k-images"], arrays["t10k-labels"] = _digits(rng, N_TEST)
+    store = tmp_path / "data"
+    (store / "mnist").mkdir(parents=True)
+    for key, array in arrays.items():
+        raw = idx.encode_idx(array)
+        (store / "mnist" / mnist.NAMES[key]).write_bytes(raw)
+        monkeypatch.setitem(mnist.SHA256, key, hashlib.sha256(raw).hexdigest())
+    monkeypatch.setitem(mnist.EXAMPLES, "train", N_TRAIN)
+    monkeypatch.setitem(mnist.EXAMPLES, "test", N_TEST)
+    monkeypatch.setattr(
+        image_eval, "CLASSIFIER_SETTINGS", {"seed": 0, "epochs": 2, "batch_size": 50, "lr": 3e-3}
+    )
+    monkeypatch.setenv("GANBENCH_DATA", str(store))
+    return store

@@ -166,12 +166,27 @@ def _written_metric_names() -> set[str]:
         *(r[0] for r in equilibrium_rows(np.ones(2), dirac)),
         *(r[0] for r in spectrum_rows(np.eye(2), spec.config, program)),
     ]
+    # Image runs: the evaluator's rows for MNIST and Stacked MNIST (an untrained classifier
+    # names the same metrics as a trained one).
+    from ganbench.extractors import mnist_cnn
+    from ganbench.train.image_eval import ImageEvaluator
+
+    evaluator = ImageEvaluator(mnist_cnn.init_params(0), kid_subsets=2)
+    rng = np.random.default_rng(0)
+    image_rows = [
+        row[0]
+        for c in (1, 3)
+        for row in evaluator.rows(
+            rng.uniform(-1, 1, (40, 28, 28, c)), rng.uniform(-1, 1, (40, 28, 28, c))
+        )
+    ]
     layer = f"{M.LAYER_GRAD_PREFIX}g/dense_0"  # with [metrics] layer_grads = true
     return {
         *diagnostics,
         *(M.EMA_PREFIX + m for m in diagnostics),
         *step_stats,
         *dirac_rows,
+        *image_rows,
         layer,
     }
 

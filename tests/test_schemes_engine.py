@@ -163,3 +163,32 @@ def test_blocked_jacobian_equals_jacfwd(write_suite):
         program.jac_block = block
         got = np.asarray(jax.jit(program.jacobian)(state, hp, seed))
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_sub_chunks_merge_to_the_chunk(write_suite):
+    """Running a chunk as loop-free sub-chunks (image programs on CPU) gives the same state and
+    statistics as one scanned chunk."""
+    from ganbench.train.engine import merge_chunk_stats
+
+    program, hp, _ = program_of(write_suite, "")
+    state = jax.jit(program.init)(jnp.int32(0), hp)
+    whole_state, whole = jax.jit(program.chunk)(state, hp)
+    n = program.eval_every
+    program.split_chunks(n // 2)
+    parts, s = [], state
+    for _ in range(2):
+        s, stats = jax.jit(program.chunk)(s, hp)
+        parts.append(jax.tree.map(lambda x: x[None], stats))
+    merged = jax.tree.map(lambda x: x[0], merge_chunk_stats(parts, n // 2))
+    for a, b in zip(
+        jax.tree.leaves(whole_state.g_params), jax.tree.leaves(s.g_params), strict=True
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    for key in whole.mean:
+        np.testing.assert_allclose(merged.mean[key], whole.mean[key], rtol=1e-5, atol=1e-6)
+    for key in whole.max:
+        np.testing.assert_allclose(merged.max[key], whole.max[key], rtol=1e-5, atol=1e-6)
+    assert int(merged.first_nonfinite) == int(whole.first_nonfinite) == -1
+    # A non-finite value in the second half is reported at its step in the whole chunk.
+    bad = parts[1]._replace(first_nonfinite=jnp.array([3], jnp.int32))
+    assert int(merge_chunk_stats([parts[0], bad], n // 2).first_nonfinite[0]) == n // 2 + 3

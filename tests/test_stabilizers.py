@@ -59,8 +59,13 @@ EXAMPLES: dict[str, dict[str, str]] = {
             for name in DATASETS.names()
         },
         "dirac": NS + DIRAC,
+        # Images (a tiny MNIST written by the test): MLPs on the flattened pixels.
+        "mnist": NS + 'dataset = "mnist"\n',
+        "stacked_mnist": NS + 'dataset = "stacked_mnist"\n',
     },
     "arch": {
+        "dcgan": NS + 'dataset = "mnist"\ngenerator = { arch = "dcgan", channels = 4 }\n'
+        'discriminator = { arch = "dcgan", channels = 4 }\n',
         "mlp": NS + 'generator = { arch = "mlp" }\n',
         "point": NS + 'generator = { arch = "point", init = 0.5 }\n',  # a point on ring8
         "linear": NS + DIRAC,
@@ -103,7 +108,10 @@ name = "item"
 
 
 @pytest.mark.parametrize(("kind", "name"), CASES, ids=[f"{k}:{n}" for k, n in CASES])
-def test_item_trains_through_the_engine(tmp_path, kind, name):
+def test_item_trains_through_the_engine(tmp_path, kind, name, request):
+    image = "mnist" in EXAMPLES[kind][name]
+    if image:
+        request.getfixturevalue("tiny_mnist")
     path = tmp_path / "suite.toml"
     path.write_text(SUITE.format(body=EXAMPLES[kind][name]))
     suite = load_suite(path)
@@ -115,6 +123,8 @@ def test_item_trains_through_the_engine(tmp_path, kind, name):
     values = dict(zip(final["metric"], final["value"], strict=True))
     dirac = "dirac" in EXAMPLES[kind][name]
     sample_metrics = (M.EQ_THETA, M.EQ_DISTANCE) if dirac else (M.HQ_FRACTION, M.FD)
+    if image:
+        sample_metrics = (M.FID_MNIST, M.KID_MNIST, M.CLASSES)
     for metric in (M.LOSS_D, M.LOSS_G, M.GRAD_NORM_D + "_mean", *sample_metrics):
         assert np.isfinite(values[metric]), metric
     if kind == "scheme" and name == "ema":

@@ -224,15 +224,15 @@ def _deep_merge(base: dict, over: dict) -> dict:
     """``over`` merged into ``base``, tables recursively.
 
     A table that names a different registry item than the one it overrides (an optimizer or
-    penalty with another ``name``) replaces it: the old item's knobs mean nothing to the new one.
+    penalty with another ``name``, a model with another ``arch``) replaces it: the old item's
+    knobs mean nothing to the new one.
     """
     out = copy.deepcopy(base)
     for k, v in over.items():
         if (
             isinstance(v, dict)
             and isinstance(out.get(k), dict)
-            and "name" in v
-            and v["name"] != out[k].get("name", v["name"])
+            and any(tag in v and v[tag] != out[k].get(tag, v[tag]) for tag in ("name", "arch"))
         ):
             out[k] = copy.deepcopy(v)
         elif isinstance(v, dict) and isinstance(out.get(k), dict):

@@ -51,14 +51,20 @@ class ModelConfig(Strict):
     spectral_norm: bool = False
     init: float | None = Field(None, ge=-1e3, le=1e3)
     """Initial parameter value of the Dirac-GAN architectures ('point', 'linear')."""
+    channels: int | None = Field(None, ge=1, le=4096)
+    """Base channel count of arch 'dcgan' (default 64, the tutorial's)."""
 
     @model_validator(mode="after")
     def _arch_knobs(self) -> ModelConfig:
         arch = ARCHS.get(self.arch)
         if self.init is not None and not arch.uses_init:
             raise ValueError(f"init is a setting of archs 'point' and 'linear', not {self.arch!r}")
-        if self.spectral_norm and self.arch != "mlp":
-            raise ValueError(f"spectral_norm is a setting of arch 'mlp', not {self.arch!r}")
+        if self.spectral_norm and self.arch not in ("mlp", "dcgan"):
+            raise ValueError(
+                f"spectral_norm is a setting of archs 'mlp' and 'dcgan', not {self.arch!r}"
+            )
+        if self.channels is not None and self.arch != "dcgan":
+            raise ValueError(f"channels is a setting of arch 'dcgan', not {self.arch!r}")
         return self
 
     @field_validator("arch")
@@ -258,6 +264,18 @@ class RunConfig(Strict):
             mode_weights(self.weights, get_dataset(self.dataset).n_modes)
         except ValueError as exc:
             problems.append(f"weights: {exc}")
+        is_image = getattr(get_dataset(self.dataset), "is_image", False)
+        for role in ("generator", "discriminator"):
+            arch = getattr(self, role).arch
+            if ARCHS.get(arch).images and not is_image:
+                problems.append(
+                    f"{role}.arch {arch!r} is an image network; dataset {self.dataset!r} is not "
+                    "an image dataset (use arch 'mlp', or dataset 'mnist' or 'stacked_mnist')"
+                )
+            if is_image and ARCHS.get(arch).uses_init:
+                problems.append(f"{role}.arch {arch!r} is the Dirac-GAN's; not for images")
+        if is_image and self.weights != "uniform":
+            problems.append(f"weights: dataset {self.dataset!r} takes only 'uniform'")
         if self.clip is not None and self.loss not in CLIPPED_LOSSES:
             problems.append(
                 f"clip is the weight-clipping bound of loss 'wasserstein_clip'; loss "

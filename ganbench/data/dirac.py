@@ -25,10 +25,10 @@ class PointMass:
     def shape(self) -> tuple[int, ...]:
         return (self.dim,)
 
-    def sample(self, key, n: int):
+    def sample(self, key, n: int, data=None):
         import jax.numpy as jnp
 
-        del key  # deterministic
+        del key, data  # deterministic
         return jnp.broadcast_to(jnp.asarray(self.point, jnp.float32), (n, self.dim))
 
     def sample_numpy(self, rng: np.random.Generator, n: int) -> np.ndarray:

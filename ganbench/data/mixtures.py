@@ -48,7 +48,7 @@ class GaussianMixture:
     def weights_array(self) -> np.ndarray:
         return np.asarray(self.weights, dtype=np.float64)
 
-    def sample(self, key, n: int):
+    def sample(self, key, n: int, data=None):
         """Draw ``n`` samples inside a traced computation (float32)."""
         import jax
         import jax.numpy as jnp
@@ -198,6 +198,32 @@ DATASETS.add(
     _dirac,
     help="point mass at 0 in R^1, the Dirac-GAN's data (Mescheder et al. 2018, section 2.2); "
     "pair it with generator arch 'point' and discriminator arch 'linear'",
+)
+
+
+def _mnist():
+    from ganbench.data.images import mnist
+
+    return mnist()
+
+
+def _stacked_mnist():
+    from ganbench.data.images import stacked_mnist
+
+    return stacked_mnist()
+
+
+DATASETS.add(
+    "mnist",
+    _mnist,
+    help="MNIST training digits, 28 x 28 x 1 in [-1, 1] (needs the files: ganbench data fetch "
+    "mnist, or ganbench data import mnist DIR)",
+)
+DATASETS.add(
+    "stacked_mnist",
+    _stacked_mnist,
+    help="three MNIST digits as the channels of one 28 x 28 x 3 image, 1000 modes (Metz et al. "
+    "2017; VEEGAN; PacGAN)",
 )
 
 

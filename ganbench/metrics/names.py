@@ -33,6 +33,18 @@ JAC_RADIUS = "jac_update_radius"
 # Frechet distance in data space.
 FD = "fd"
 
+# Images (MNIST): metrics in the feature space of ganbench's own MNIST classifier
+# (ganbench.extractors.mnist_cnn); never called plain "FID", which means Inception features.
+FID_MNIST = "fid_mnist_cnn"
+KID_MNIST = "kid_mnist_cnn"
+KID_MNIST_STD = "kid_mnist_cnn_std"
+PRECISION = "precision"
+RECALL = "recall"
+DENSITY = "density"
+COVERAGE = "coverage"
+CLASSES = "classes"
+CLASS_KL = "class_kl"
+
 # In-scan statistics, aggregated per evaluation chunk (mean over the chunk's steps).
 LOSS_D = "loss_d"
 LOSS_D_REAL = "loss_d_real"
@@ -67,6 +79,14 @@ NORM_STATS = (
 """Per-step norms reported as ``<name>_mean`` and ``<name>_max`` over a chunk."""
 
 HIGHER_IS_BETTER = {
+    FID_MNIST: False,
+    KID_MNIST: False,
+    PRECISION: True,
+    RECALL: True,
+    DENSITY: True,
+    COVERAGE: True,
+    CLASSES: True,
+    CLASS_KL: False,
     MODES: True,
     HQ_FRACTION: True,
     REVERSE_KL: False,
@@ -81,6 +101,20 @@ DESCRIPTIONS = {
     HQ_FRACTION: "fraction of samples within the HQ threshold of their nearest mode",
     REVERSE_KL: "KL(generated mode histogram || true mode weights), nats",
     FD: "Frechet distance between real and generated samples in data space",
+    FID_MNIST: "images: Frechet distance in the 128-d penultimate features of ganbench's MNIST "
+    "classifier (not Inception FID)",
+    KID_MNIST: "images: kernel distance (unbiased MMD^2, cubic kernel; Binkowski et al. 2018) in "
+    "the same features, mean over subsets",
+    KID_MNIST_STD: "images: standard deviation of the KID estimate over its subsets",
+    PRECISION: "images: improved precision, k = 3 (Kynkaanniemi et al. 2019): generated samples "
+    "inside the real manifold",
+    RECALL: "images: improved recall, k = 3: real samples inside the generated manifold",
+    DENSITY: "images: density, k = 5 (Naeem et al. 2020); 1 for samples of the data distribution",
+    COVERAGE: "images: coverage, k = 5 (Naeem et al. 2020): real neighbourhoods holding a "
+    "generated sample",
+    CLASSES: "images: digit classes (MNIST, of 10) or digit triples (Stacked MNIST, of 1000) "
+    "the classifier finds in the generated samples",
+    CLASS_KL: "images: KL(generated class histogram || uniform), nats",
     EQ_THETA: "point-mass data (Dirac-GAN): |theta - x*|, the generated point's distance to the "
     "data point",
     EQ_PSI: "Dirac-GAN: |psi|, the linear discriminator's weight (0 at the equilibrium)",

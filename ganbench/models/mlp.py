@@ -11,6 +11,7 @@ updated only when asked (Miyato et al. 2018, Algorithm 1: one power iteration pe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -57,30 +58,72 @@ class MLP(nn.Module):
 
 @dataclass(frozen=True)
 class Arch:
-    """How to build a network of one architecture, and for which player."""
+    """How to build an architecture's generator and discriminator (None: not for that player).
 
-    build: Callable[..., nn.Module]  # (ModelConfig, out_dim) -> module
-    roles: tuple[str, ...]  # "generator", "discriminator"
+    Builders take ``(ModelConfig, shape)``: the generator the shape of one sample (a flat
+    ``(dim,)`` or an image ``(H, W, C)``), the discriminator the shape of one (packed) input.
+    """
+
+    generator: Callable[..., nn.Module] | None
+    discriminator: Callable[..., nn.Module] | None
     uses_init: bool = False  # reads ModelConfig.init (the initial parameter value)
+    images: bool = False  # takes or makes (H, W, C) images rather than flat vectors
+    train_flag: bool = False  # its __call__ takes ``train`` (batch norm, dropout)
+    batch_norm: bool = False  # its generator keeps batch-norm running averages (batch_stats)
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return tuple(
+            role
+            for role, build in (
+                ("generator", self.generator),
+                ("discriminator", self.discriminator),
+            )
+            if build is not None
+        )
 
 
-def _mlp(cfg, out_dim: int) -> nn.Module:
-    return MLP(cfg.width, cfg.depth, out_dim, cfg.activation, cfg.spectral_norm)
+def _size(shape: tuple[int, ...]) -> int:
+    return int(math.prod(shape))
 
 
-def _point(cfg, out_dim: int) -> nn.Module:
-    return PointGenerator(out_dim, 1.0 if cfg.init is None else cfg.init)
+def _mlp_g(cfg, shape: tuple[int, ...]) -> nn.Module:
+    return MLP(cfg.width, cfg.depth, _size(shape), cfg.activation, cfg.spectral_norm)
 
 
-def _linear(cfg, out_dim: int) -> nn.Module:
+def _mlp_d(cfg, shape: tuple[int, ...]) -> nn.Module:
+    return MLP(cfg.width, cfg.depth, 1, cfg.activation, cfg.spectral_norm)
+
+
+def _point(cfg, shape: tuple[int, ...]) -> nn.Module:
+    return PointGenerator(_size(shape), 1.0 if cfg.init is None else cfg.init)
+
+
+def _linear(cfg, shape: tuple[int, ...]) -> nn.Module:
     return LinearDiscriminator(1.0 if cfg.init is None else cfg.init)
+
+
+DCGAN_BASE = 64
+"""The DCGAN's base channel count (its discriminator's first convolution) by default."""
+
+
+def _dcgan_g(cfg, shape: tuple[int, ...]) -> nn.Module:
+    from ganbench.models.dcgan import Generator
+
+    return Generator(channels=shape[-1], base=cfg.channels or DCGAN_BASE)
+
+
+def _dcgan_d(cfg, shape: tuple[int, ...]) -> nn.Module:
+    from ganbench.models.dcgan import Discriminator
+
+    return Discriminator(base=cfg.channels or DCGAN_BASE, spectral_norm=cfg.spectral_norm)
 
 
 ARCHS: Registry[Arch] = Registry("architecture")
 ARCHS.add(
     "mlp",
-    Arch(_mlp, ("generator", "discriminator")),
-    help="fully connected network",
+    Arch(_mlp_g, _mlp_d),
+    help="fully connected network (on images: flattened pixels)",
     knobs={
         "width": "int, hidden units per layer",
         "depth": "int, number of hidden layers",
@@ -90,23 +133,35 @@ ARCHS.add(
 )
 ARCHS.add(
     "point",
-    Arch(_point, ("generator",), uses_init=True),
+    Arch(_point, None, uses_init=True),
     help="generator that is a single point theta, ignoring z: the Dirac-GAN's generator "
     "(Mescheder et al. 2018, section 2.2)",
     knobs={"init": "float, initial theta (every coordinate), default 1"},
 )
 ARCHS.add(
     "linear",
-    Arch(_linear, ("discriminator",), uses_init=True),
+    Arch(None, _linear, uses_init=True),
     help="linear discriminator D(x) = psi^T x without bias: the Dirac-GAN's discriminator "
     "(Mescheder et al. 2018, section 2.2)",
     knobs={"init": "float, initial psi (every coordinate), default 1"},
 )
+ARCHS.add(
+    "dcgan",
+    Arch(_dcgan_g, _dcgan_d, images=True, train_flag=True, batch_norm=True),
+    help="the DCGAN of the TensorFlow DCGAN tutorial, for 28 x 28 images: G dense, batch "
+    "norm and 3 transposed convolutions; D 2 strided convolutions with dropout 0.3",
+    knobs={
+        "channels": f"int, base channel count (default {DCGAN_BASE}: D 64-128, G 256-128-64)",
+        "spectral_norm": "bool, spectral normalisation of every D layer (Miyato et al. 2018)",
+    },
+)
 
 
-def build_generator(cfg, out_dim: int) -> nn.Module:
-    return ARCHS.get(cfg.arch).build(cfg, out_dim)
+def build_generator(cfg, shape: tuple[int, ...]) -> nn.Module:
+    """G for samples of ``shape`` (a flat ``(dim,)`` or an image ``(H, W, C)``)."""
+    return ARCHS.get(cfg.arch).generator(cfg, tuple(shape))
 
 
-def build_discriminator(cfg) -> nn.Module:
-    return ARCHS.get(cfg.arch).build(cfg, 1)
+def build_discriminator(cfg, shape: tuple[int, ...]) -> nn.Module:
+    """D for inputs of ``shape`` (after packing)."""
+    return ARCHS.get(cfg.arch).discriminator(cfg, tuple(shape))

@@ -16,6 +16,8 @@ SVG files and the HTML report embeds them.
   (Mescheder et al. 2018, Figure 1).
 - ``spectrum``: eigenvalues (or Ritz values) of the game's Jacobian at the last evaluation in the
   complex plane, every seed (Mescheder et al. 2017, Figure 2).
+- ``images``: image runs: the grid of generated samples (``samples_step_<N>.png``) of each
+  variant's lowest seed at the last evaluation.
 """
 
 from __future__ import annotations
@@ -48,13 +50,19 @@ CURVE_METRICS = (
     M.HQ_FRACTION,
     M.REVERSE_KL,
     M.FD,
+    M.FID_MNIST,
+    M.KID_MNIST,
+    M.PRECISION,
+    M.RECALL,
+    M.COVERAGE,
+    M.CLASSES,
     M.EQ_DISTANCE,
     M.JAC_MAX_REAL,
     M.JAC_RADIUS,
 )
 """Metrics drawn as curves when recorded, in panel order."""
 
-KINDS = ("curves", "samples", "modes", "dirac", "spectrum")
+KINDS = ("curves", "samples", "modes", "dirac", "spectrum", "images")
 FORMATS = ("png", "svg")
 MAX_SNAPSHOTS = 5
 MAX_VARIANTS_PER_FIGURE = 16
@@ -123,6 +131,10 @@ def figures(results: Results, kinds: Iterable[str] = KINDS) -> list[Figure]:
             out.append(_dirac_figure(samples, suite, point))
         if "spectrum" in kinds and samples.has_prefix("eigenvalues_step_"):
             out.append(_spectrum_figure(samples, suite, point))
+        if "images" in kinds:
+            fig = _images_figure(samples, suite, point)
+            if fig is not None:
+                out.append(fig)
     return out
 
 
@@ -462,3 +474,35 @@ def _spectrum_figure(samples: _Samples, suite: str, point: dict) -> Figure:
         "2017)."
     )
     return Figure("spectrum", suite, point, title, caption, fig)
+
+
+def _images_figure(samples: _Samples, suite: str, point: dict) -> Figure | None:
+    grids = []
+    for variant, runs in samples.by_variant()[:MAX_VARIANTS_PER_FIGURE]:
+        run = runs.sort_values("seed").iloc[0]
+        steps = _steps_of(
+            (p.stem for p in Path(run["path"]).glob("samples_step_*.png")), "samples_step_"
+        )
+        if steps:
+            path = Path(run["path"]) / f"samples_step_{steps[-1]}.png"
+            grids.append((variant, int(run["seed"]), steps[-1], path))
+    if not grids:
+        return None
+    plt = _pyplot()
+    rows, cols = _grid_shape(len(grids))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 3.2 * rows), squeeze=False)
+    for ax, (variant, seed, step, path) in zip(axes.flat, grids, strict=False):
+        image = plt.imread(path)
+        ax.imshow(image, cmap="gray" if image.ndim == 2 else None, interpolation="nearest")
+        ax.set_title(f"{variant}\nseed {seed}, step {step}", fontsize=9)
+        ax.axis("off")
+    for ax in list(axes.flat)[len(grids) :]:
+        ax.axis("off")
+    title = f"{_point_text(suite, point)}: generated images"
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    caption = (
+        "64 generated images of each variant's lowest seed at its last evaluation (the run "
+        "folder holds one such grid per evaluation, samples_step_<N>.png)."
+    )
+    return Figure("images", suite, point, title, caption, fig)

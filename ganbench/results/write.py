@@ -88,8 +88,10 @@ def write_run(
     manifest: dict[str, Any],
     metric_rows: list[tuple],
     samples: dict[str, np.ndarray],
+    files: dict[str, bytes] | None = None,
 ) -> Path:
-    """Write one run folder atomically; replaces an existing folder of the same run."""
+    """Write one run folder atomically; replaces an existing folder of the same run. ``files``:
+    extra files by name (for example PNG sample grids)."""
     import pyarrow.parquet as pq
 
     final = run_dir(out, suite_name, run_id)
@@ -102,6 +104,10 @@ def write_run(
         np.savez_compressed(buf, **samples)
         (tmp / SAMPLES).write_bytes(buf.getvalue())
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
+        for name, data in (files or {}).items():
+            if "/" in name or name.startswith(".") or name in (METRICS, SAMPLES, MANIFEST):
+                raise ValueError(f"bad extra file name {name!r}")
+            (tmp / name).write_bytes(data)
         for f in tmp.iterdir():
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())

@@ -42,7 +42,7 @@ from ganbench.train.optim import OPTIMIZERS, make_optimizer
 KEY_INIT_G, KEY_INIT_D, KEY_TRAIN, KEY_EVAL = 0, 1, 2, 3
 # Tags folded into a step's keys for streams that only some schemes use, so switching a scheme
 # on does not move the streams the others draw from.
-TAG_NOISE, TAG_UNROLL = 101, 102
+TAG_NOISE, TAG_UNROLL, TAG_DROPOUT = 101, 102, 103
 
 # Optimisers whose update divides by sqrt(v): differentiating through them (unrolling) needs
 # eps_root > 0 inside the square root, or a zero gradient entry gives 0 * inf = NaN.
@@ -58,6 +58,8 @@ class Hparams(NamedTuple):
     opt: dict[str, jax.Array]  # optimiser knobs other than the learning rate
     penalty: dict[str, jax.Array]  # the penalty's knobs (weight, ...)
     scheme: dict[str, jax.Array]  # clip, ema_*, noise_*, consensus_weight (those in use)
+    data: Any = None  # the dataset's arrays (images), shared by every run of a group: not
+    # stacked, mapped with in_axes None (see :func:`hparams_axes`); None for synthetic data
 
 
 class TrainState(NamedTuple):
@@ -153,6 +155,12 @@ def hparams_of(config: RunConfig, steps: int) -> Hparams:
     )
 
 
+def hparams_axes() -> Hparams:
+    """``in_axes`` of :class:`Hparams` for ``jax.vmap`` over a group's runs: every knob is
+    stacked along the run axis, the dataset's arrays are shared."""
+    return Hparams(lr_g=0, lr_d=0, opt=0, penalty=0, scheme=0, data=None)
+
+
 def global_norm(tree) -> jax.Array:
     """Global L2 norm of all leaves of a pytree."""
     return jnp.sqrt(schemes.sq_norm(tree))
@@ -177,8 +185,12 @@ class Program:
         self.config = config
         self.layer_grads = layer_grads
         self.dataset = get_dataset(config.dataset, config.weights)
-        self.generator = build_generator(config.generator, out_dim=self.dataset.dim)
-        self.discriminator = build_discriminator(config.discriminator)
+        self.image = getattr(self.dataset, "is_image", False)
+        self.shape = tuple(self.dataset.shape)  # one sample's shape
+        self.g_arch = ARCHS.get(config.generator.arch)
+        self.d_arch = ARCHS.get(config.discriminator.arch)
+        self.generator = build_generator(config.generator, self.shape)
+        self.discriminator = build_discriminator(config.discriminator, self._d_input_shape(config))
         self.loss_fn = LOSSES.get(config.loss)
         self.penalty_fn = PENALTIES.get(config.penalty.name).fn
         self.n_critic = config.n_critic
@@ -215,33 +227,88 @@ class Program:
 
     # ------------------------------------------------------------------ networks
 
-    def g_apply(self, params, stats, z):
-        return self.generator.apply({"params": params, **stats}, z)
+    def _d_input_shape(self, config: RunConfig) -> tuple[int, ...]:
+        """One discriminator input: packed images stack along channels for image networks;
+        everything else sees flat vectors of pack * dim numbers."""
+        if self.image and ARCHS.get(config.discriminator.arch).images:
+            h, w, c = self.shape
+            return (h, w, config.pack * c)
+        return (config.pack * self.dataset.dim,)
 
-    def d_apply(self, params, stats, x, *, update_stats: bool = False):
-        """D outputs (B,) on packed inputs; with ``update_stats`` also the new spectral-norm state."""
+    def _train_kwargs(self, arch, train: bool) -> dict[str, bool]:
+        return {"train": train} if arch.train_flag else {}
+
+    def g_apply(self, params, stats, z):
+        """Generated samples (n, *shape) in inference mode (batch norm: running averages)."""
+        out = self.generator.apply(
+            {"params": params, **stats}, z, **self._train_kwargs(self.g_arch, False)
+        )
+        return jnp.reshape(out, (z.shape[0], *self.shape))
+
+    def g_apply_train(self, params, stats, z):
+        """Generated samples in training mode, and G's state after the call: batch norm
+        normalises with the batch's statistics and updates its running averages (the
+        ``batch_stats`` collection); other generators return their state unchanged."""
+        if not self.g_arch.batch_norm:
+            return self.g_apply(params, stats, z), stats
+        out, new = self.generator.apply(
+            {"params": params, **stats}, z, train=True, mutable=["batch_stats"]
+        )
+        return jnp.reshape(out, (z.shape[0], *self.shape)), {**stats, **dict(new)}
+
+    def d_apply(self, params, stats, x, *, update_stats: bool = False, key=None):
+        """D outputs (B,) on packed inputs; with ``update_stats`` also the new spectral-norm
+        state. ``key`` switches on D's training-mode randomness (dropout) where it has any."""
         variables = {"params": params, **stats}
+        x = jnp.reshape(x, (x.shape[0], *self._d_in))
+        kwargs: dict[str, Any] = self._train_kwargs(self.d_arch, key is not None)
+        if key is not None and self.d_arch.train_flag:
+            kwargs["rngs"] = {"dropout": key}
         if update_stats and stats:
             out, new_stats = self.discriminator.apply(
-                variables, x, update_stats=True, mutable=list(stats)
+                variables, x, update_stats=True, mutable=list(stats), **kwargs
             )
             return out[:, 0], dict(new_stats)
-        out = self.discriminator.apply(variables, x)
+        out = self.discriminator.apply(variables, x, **kwargs)
         return (out[:, 0], stats) if update_stats else out[:, 0]
 
     def pack_samples(self, x: jax.Array) -> jax.Array:
-        """(pack * B, D) samples -> (B, pack * D) discriminator inputs; consecutive samples share
-        an input (PacGAN). The identity when pack = 1."""
-        return x if self.pack == 1 else jnp.reshape(x, (x.shape[0] // self.pack, -1))
+        """(pack * B, *shape) samples -> (B, *D input) discriminator inputs; consecutive samples
+        share an input (PacGAN): flat vectors are concatenated, images stacked along channels.
+        The identity when pack = 1."""
+        if self.pack == 1:
+            return x
+        b = x.shape[0] // self.pack
+        if len(self._d_in) == 3:
+            h, w, c = self.shape
+            x = jnp.reshape(x, (b, self.pack, h, w, c))
+            return jnp.reshape(jnp.transpose(x, (0, 2, 3, 1, 4)), (b, h, w, self.pack * c))
+        return jnp.reshape(x, (b, -1))
+
+    @property
+    def _d_in(self) -> tuple[int, ...]:
+        return self._d_input_shape(self.config)
 
     # ------------------------------------------------------------------ init
 
     def init(self, seed: jax.Array, hp: Hparams) -> TrainState:
         root = jax.random.key(seed)
         z = jnp.zeros((1, self.z_dim), jnp.float32)
-        x = jnp.zeros((1, self.pack * self.dataset.dim), jnp.float32)
-        g_vars = dict(self.generator.init({"params": jax.random.fold_in(root, KEY_INIT_G)}, z))
-        d_vars = dict(self.discriminator.init({"params": jax.random.fold_in(root, KEY_INIT_D)}, x))
+        x = jnp.zeros((1, *self._d_in), jnp.float32)
+        g_vars = dict(
+            self.generator.init(
+                {"params": jax.random.fold_in(root, KEY_INIT_G)},
+                z,
+                **self._train_kwargs(self.g_arch, False),
+            )
+        )
+        d_vars = dict(
+            self.discriminator.init(
+                {"params": jax.random.fold_in(root, KEY_INIT_D)},
+                x,
+                **self._train_kwargs(self.d_arch, False),
+            )
+        )
         g_params, d_params = g_vars.pop("params"), d_vars.pop("params")
         opt = make_optimizer(self.optimizer_name)
         g_opt = opt(learning_rate=hp.lr_g, **hp.opt, **self._opt_extra).init(g_params)
@@ -291,13 +358,18 @@ class Program:
         sigma = hp.scheme["noise_std"] * frac
         return x + sigma * jax.random.normal(key, x.shape, x.dtype)
 
-    def _batch(self, key, g_params, g_stats):
-        """A real and a generated batch of pack * batch_size samples each (unpacked)."""
+    def _batch(self, key, g_params, g_stats, hp: Hparams):
+        """A real and a generated batch of pack * batch_size samples each (unpacked), and G's
+        state after generating in training mode (see :meth:`g_apply_train`)."""
         key_data, key_z = jax.random.split(key)
         n = self.pack * self.batch
-        real = self.dataset.sample(key_data, n)
-        fake = self.g_apply(g_params, g_stats, self._sample_z(key_z, n))
-        return real, fake
+        real = self.dataset.sample(key_data, n, hp.data)
+        fake, g_stats = self.g_apply_train(g_params, g_stats, self._sample_z(key_z, n))
+        return real, fake, g_stats
+
+    def _dropout_key(self, key):
+        """D's dropout stream of a step (None when D has no training-mode randomness)."""
+        return jax.random.fold_in(key, TAG_DROPOUT) if self.d_arch.train_flag else None
 
     def _inputs(self, real, fake, key, hp: Hparams, step):
         """The discriminator's inputs: instance noise on every sample, then packing."""
@@ -310,18 +382,24 @@ class Program:
     def d_objective(self, d_params, d_stats, g_params, g_stats, key, hp: Hparams, step):
         """The discriminator's loss plus penalty on a fresh batch; differentiable in D and G."""
         key_batch, key_pen = jax.random.split(key)
-        real, fake = self._batch(key_batch, g_params, g_stats)
+        real, fake, _ = self._batch(key_batch, g_params, g_stats, hp)
         real_in, fake_in = self._inputs(real, fake, key, hp, step)
+        drop = self._dropout_key(key)
         logits, new_stats = self.d_apply(
-            d_params, d_stats, jnp.concatenate([real_in, fake_in]), update_stats=True
+            d_params, d_stats, jnp.concatenate([real_in, fake_in]), update_stats=True, key=drop
         )
         r, f = logits[: self.batch], logits[self.batch :]
         out = self.loss_fn(r, f)
         if self.penalty_fn is None:
             pen = jnp.zeros((), jnp.float32)
         else:
+            pen_drop = self._dropout_key(key_pen)
             pen = self.penalty_fn(
-                lambda v: self.d_apply(d_params, d_stats, v), real_in, fake_in, key_pen, hp.penalty
+                lambda v: self.d_apply(d_params, d_stats, v, key=pen_drop),
+                real_in,
+                fake_in,
+                key_pen,
+                hp.penalty,
             )
         aux = DAux(out.d_loss, out.d_real, out.d_fake, pen, jnp.mean(r), jnp.mean(f), new_stats)
         return out.d_loss + pen, aux
@@ -360,11 +438,13 @@ class Program:
             d_params, d_stats, d_opt, g_params, g_stats, key, hp, step
         )
         key_batch, _ = jax.random.split(key)  # the batch d_objective draws from the same key
-        real, fake = self._batch(key_batch, g_params, g_stats)
+        real, fake, new_g_stats = self._batch(key_batch, g_params, g_stats, hp)
         real_in, fake_in = self._inputs(real, fake, key, hp, step)
-        logits = self.d_apply(d_params, d_stats, jnp.concatenate([real_in, fake_in]))
+        logits = self.d_apply(
+            d_params, d_stats, jnp.concatenate([real_in, fake_in]), key=self._dropout_key(key)
+        )
         out = self.loss_fn(logits[: self.batch], logits[self.batch :])
-        return out.g_loss, (real, fake)
+        return out.g_loss, (real, fake, new_g_stats)
 
     # ------------------------------------------------------------------ update rules
 
@@ -383,7 +463,7 @@ class Program:
             jax.random.split(key_critic, self.n_critic),
         )
         aux = DAux(*_mean_tuple(aux_seq[:-1]), d_stats)
-        (lg, (real, fake)), g_grads = jax.value_and_grad(self.g_objective, has_aux=True)(
+        (lg, batch), g_grads = jax.value_and_grad(self.g_objective, has_aux=True)(
             state.g_params, state.g_stats, d_params, d_stats, d_opt, key_g, hp, state.step
         )
         updates, g_opt = self._opt.update(g_grads, state.g_opt, state.g_params)
@@ -391,7 +471,7 @@ class Program:
         layers = {k: jnp.mean(v) for k, v in layers_seq.items()}
         layers.update(self._layer_norms(g_grads, "g"))
         norms = (jnp.mean(gn_seq), global_norm(g_grads), layers)
-        return (g_params, d_params), (g_opt, d_opt), aux, lg, norms, (real, fake)
+        return (g_params, d_params), (g_opt, d_opt), aux, lg, norms, batch
 
     def _field(self, state: TrainState, hp: Hparams, key):
         """The game's vector field at (G, D) on one batch: each player's descent gradient."""
@@ -442,7 +522,8 @@ class Program:
             step = self._alternating(state, hp, key_critic, key_g)
         else:
             step = self._joint(state, hp, key_critic, key_g)
-        (g_params, d_params), (g_opt, d_opt), aux, lg, (gn_d, gn_g, layers), (real, fake) = step
+        (g_params, d_params), (g_opt, d_opt), aux, lg, (gn_d, gn_g, layers), batch = step
+        real, fake, g_stats = batch
         d_stats = aux.d_stats
 
         g_ema = state.g_ema
@@ -475,7 +556,7 @@ class Program:
             g_params=g_params,
             d_params=d_params,
             d_stats=d_stats,
-            g_stats=state.g_stats,
+            g_stats=g_stats,
             g_opt=g_opt,
             d_opt=d_opt,
             g_ema=g_ema,
@@ -495,6 +576,26 @@ class Program:
         field = self._field(state, hp, key)
         x0, unravel = ravel_pytree((state.g_params, state.d_params))
         return (lambda x: -ravel_pytree(field(unravel(x))[0])[0]), x0
+
+    scan_unroll: int | bool = 1
+    """``unroll`` of the chunk's ``lax.scan`` over steps (1: a plain loop; True: no loop)."""
+
+    @property
+    def chunk_steps(self) -> int:
+        """Steps per call of :meth:`chunk`: ``eval_every``, unless :meth:`split_chunks` set a
+        shorter sub-chunk."""
+        return getattr(self, "_chunk_steps", self.eval_every)
+
+    def split_chunks(self, steps: int) -> None:
+        """Make :meth:`chunk` ``steps`` fully unrolled steps (``steps`` divides eval_every); the
+        caller runs eval_every / steps of them per evaluation and merges their statistics
+        (:func:`merge_chunk_stats`). XLA:CPU runs convolution gradients several times slower
+        inside a loop than outside one (measured 2.5x for the DCGAN at channels 16), so image
+        programs on CPU trade a little dispatch for loop-free sub-chunks."""
+        if self.eval_every % steps:
+            raise ValueError(f"sub-chunk of {steps} steps does not divide {self.eval_every}")
+        self._chunk_steps = steps
+        self.scan_unroll = True
 
     jac_block = 64
     """Columns of the Jacobian computed together (one batched Jacobian-vector product each):
@@ -531,9 +632,12 @@ class Program:
         """Numbers of generator and discriminator parameters (:meth:`flat_params` order)."""
         key = jax.random.key(0)
         z = jax.ShapeDtypeStruct((1, self.z_dim), jnp.float32)
-        x = jax.ShapeDtypeStruct((1, self.pack * self.dataset.dim), jnp.float32)
-        g = jax.eval_shape(lambda z: self.generator.init({"params": key}, z)["params"], z)
-        d = jax.eval_shape(lambda x: self.discriminator.init({"params": key}, x)["params"], x)
+        x = jax.ShapeDtypeStruct((1, *self._d_in), jnp.float32)
+        g_kw, d_kw = self._train_kwargs(self.g_arch, False), self._train_kwargs(self.d_arch, False)
+        g = jax.eval_shape(lambda z: self.generator.init({"params": key}, z, **g_kw)["params"], z)
+        d = jax.eval_shape(
+            lambda x: self.discriminator.init({"params": key}, x, **d_kw)["params"], x
+        )
         return _count(g), _count(d)
 
     @property
@@ -553,7 +657,9 @@ class Program:
             s, stats = self.train_step(s, hp)
             return s, (stats, self.flat_params(s) if self.trace else None)
 
-        state, (seq, trajectory) = jax.lax.scan(body, state, None, length=self.eval_every)
+        state, (seq, trajectory) = jax.lax.scan(
+            body, state, None, length=self.chunk_steps, unroll=self.scan_unroll
+        )
         seq = seq._asdict()
         layers = seq.pop("layers")
         values = [*seq.values(), *layers.values()]
@@ -569,7 +675,7 @@ class Program:
 
     # ------------------------------------------------------------------ evaluation
 
-    def evaluate(self, state: TrainState, seed: jax.Array) -> dict[str, jax.Array]:
+    def evaluate(self, state: TrainState, seed: jax.Array, data=None) -> dict[str, jax.Array]:
         """``samples`` generated and real samples, keyed by the run's seed and step only.
 
         Returns ``{"fake", "real"}``, plus ``"ema"`` (the EMA generator on the same latents)
@@ -581,7 +687,7 @@ class Program:
         z = self._sample_z(key_z, self.samples)
         out = {
             "fake": self.g_apply(state.g_params, state.g_stats, z),
-            "real": self.dataset.sample(key_real, self.samples),
+            "real": self.dataset.sample(key_real, self.samples, data),
         }
         if self.ema:
             out["ema"] = self.g_apply(state.g_ema, state.g_stats, z)
@@ -599,6 +705,24 @@ class Program:
         ys = np.linspace(y_lo, y_hi, self.heatmap)
         gx, gy = np.meshgrid(xs, ys)
         return np.stack([gx.ravel(), gy.ravel()], axis=1)
+
+
+def merge_chunk_stats(parts: list[ChunkStats], steps: int) -> ChunkStats:
+    """The statistics of consecutive sub-chunks of ``steps`` steps each (leading run axis) as
+    those of one chunk: means of equal-length means, maxima of maxima, the first non-finite
+    step counted from the first sub-chunk, trajectories concatenated."""
+    if len(parts) == 1:
+        return parts[0]
+    mean = {k: jnp.mean(jnp.stack([p.mean[k] for p in parts]), axis=0) for k in parts[0].mean}
+    mx = {k: jnp.max(jnp.stack([p.max[k] for p in parts]), axis=0) for k in parts[0].max}
+    first = jnp.full_like(parts[0].first_nonfinite, -1)
+    for i in reversed(range(len(parts))):
+        bad = parts[i].first_nonfinite
+        first = jnp.where(bad >= 0, bad + i * steps, first)
+    trajectory = None
+    if parts[0].trajectory is not None:
+        trajectory = jnp.concatenate([p.trajectory for p in parts], axis=1)
+    return ChunkStats(mean=mean, max=mx, first_nonfinite=first, trajectory=trajectory)
 
 
 def _count(tree) -> int:

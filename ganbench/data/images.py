@@ -1,0 +1,92 @@
+"""Image datasets for the compiled loop: MNIST and Stacked MNIST.
+
+The dataset objects are small and hashable (they pick the compiled program); the pixels are
+not part of them. :meth:`ImageData.arrays` loads the training images from the data directory
+(:mod:`ganbench.data.mnist`) on the host; the runner places them on the devices once and passes
+them to the compiled functions as an argument shared by every run of a group, so no program
+embeds 47 MB of constants. :meth:`ImageData.sample` draws a batch inside the loop.
+
+Pixels are scaled to [-1, 1] (x / 127.5 - 1), the range of the generator's tanh output, as in
+the TensorFlow DCGAN tutorial this project's image suite follows.
+
+- ``mnist``: 28 x 28 x 1, 10 classes; a sample is a uniformly drawn training image.
+- ``stacked_mnist``: 28 x 28 x 3, 1000 modes (Metz et al. 2017, "Unrolled Generative
+  Adversarial Networks", section 3.3; Srivastava et al. 2017, VEEGAN, section 5.2; Lin et al.
+  2018, PacGAN, section 5): each channel is an independently drawn training image, and the mode
+  is the triple of their digits (100 d0 + 10 d1 + d2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ImageData:
+    """An image dataset whose samples are ``channels`` independent MNIST digits stacked."""
+
+    name: str
+    channels: int = 1
+    weights: tuple[float, ...] = ()
+
+    height = 28
+    width = 28
+    is_image = True
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.height, self.width, self.channels)
+
+    @property
+    def dim(self) -> int:
+        return self.height * self.width * self.channels
+
+    @property
+    def n_modes(self) -> int:
+        return 10**self.channels
+
+    def weights_array(self) -> np.ndarray:
+        return np.full(self.n_modes, 1.0 / self.n_modes)
+
+    def arrays(self, data_dir=None) -> dict[str, np.ndarray]:
+        """The training images (uint8, (60000, 28, 28)) from the data directory.
+
+        Raises:
+            DataError: when MNIST is missing (the message says how to get it).
+        """
+        from ganbench.data.mnist import load_mnist
+
+        images, labels = load_mnist("train", data_dir)
+        return {"images": images, "labels": labels}
+
+    def sample(self, key, n: int, data=None):
+        """``n`` images (n, 28, 28, channels) in [-1, 1], each channel a uniformly drawn
+        training image."""
+        import jax
+        import jax.numpy as jnp
+
+        if data is None:
+            raise ValueError(f"dataset {self.name!r} samples need its arrays (see arrays())")
+        images = data["images"]
+        idx = jax.random.randint(key, (n, self.channels), 0, images.shape[0])
+        x = images[idx].astype(jnp.float32) / 127.5 - 1.0  # (n, channels, 28, 28)
+        return jnp.transpose(x, (0, 2, 3, 1))
+
+    def describe(self) -> dict:
+        return {
+            "name": self.name,
+            "kind": "image",
+            "shape": list(self.shape),
+            "n_modes": self.n_modes,
+            "source": "MNIST training images (LeCun, Cortes and Burges), scaled to [-1, 1]",
+        }
+
+
+def mnist() -> ImageData:
+    return ImageData("mnist", 1)
+
+
+def stacked_mnist() -> ImageData:
+    return ImageData("stacked_mnist", 3)
