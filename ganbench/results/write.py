@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from ganbench.data.store import atomic_write_bytes
+
 FINISHED = ("completed", "diverged")
 MANIFEST = "manifest.json"
 METRICS = "metrics.parquet"
@@ -44,20 +46,6 @@ def read_status(path: Path) -> str | None:
 
 def is_finished(path: Path) -> bool:
     return read_status(path) in FINISHED
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_suite_file(out: Path, suite_name: str, raw: dict[str, Any]) -> None:
