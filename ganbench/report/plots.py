@@ -227,14 +227,29 @@ def _grid_shape(n: int, max_cols: int = 4) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
+def _panels(n: int, width: float, height: float):
+    """A figure with ``n`` panels, up to four per row, each ``width`` x ``height`` inches; the
+    unused cells of the last row are blank."""
+    plt = _pyplot()
+    rows, cols = _grid_shape(n)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    return fig, axes
+
+
+def _finish(fig, title: str) -> None:
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+
+
 # --------------------------------------------------------------------------- figures
 
 
 def _curves_figure(table: pd.DataFrame, runs: pd.DataFrame, suite: str, point: dict) -> Figure:
     plt = _pyplot()
     metrics = list(dict.fromkeys(table["metric"]))
-    rows, cols = _grid_shape(len(metrics))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.7 * rows), squeeze=False)
+    fig, axes = _panels(len(metrics), 3.6, 2.7)
     variants = list(dict.fromkeys(runs["variant"]))[:MAX_VARIANTS_PER_FIGURE]
     colours = plt.get_cmap("tab10" if len(variants) <= 10 else "tab20")
     seeds = runs.groupby("variant", sort=False)["seed"].nunique()
@@ -258,8 +273,6 @@ def _curves_figure(table: pd.DataFrame, runs: pd.DataFrame, suite: str, point: d
         ax.grid(alpha=0.3)
         if metric in (M.FD, M.EQ_DISTANCE) and (rows_m["mean"] > 0).all():
             ax.set_yscale("log")
-    for ax in list(axes.flat)[len(metrics) :]:
-        ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8,
                bbox_to_anchor=(0.5, -0.02 - 0.03 * math.ceil(len(labels) / 4)))  # fmt: skip
@@ -318,8 +331,7 @@ def _samples_figure(samples: _Samples, suite: str, point: dict) -> Figure:
             if c == 0:
                 ax.set_ylabel(f"{variant}\nseed {run['seed']}", fontsize=8)
     title = f"{_point_text(suite, point)}: generated samples"
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    _finish(fig, title)
     counts = ", ".join(str(n) for n in sorted(shown_n)) or "no"
     caption = (
         f"One seed per variant (the lowest): {counts} generated samples per panel (dots) at "
@@ -366,10 +378,8 @@ def _modes_figure(
     n_modes = int(finals["mode"].max()) + 1
     manifest = samples.manifest(runs.iloc[0]["path"])
     weights = np.asarray(manifest.get("dataset", {}).get("weights", []), np.float64)
-    plt = _pyplot()
     variants = list(dict.fromkeys(runs["variant"]))[:MAX_VARIANTS_PER_FIGURE]
-    rows, cols = _grid_shape(len(variants))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.3 * rows), squeeze=False)
+    fig, axes = _panels(len(variants), 3.6, 2.3)
     for ax, variant in zip(axes.flat, variants, strict=False):
         mine = finals[finals["variant"] == variant]
         table = mine.pivot_table(index="mode", columns="run_id", values="value")
@@ -383,11 +393,8 @@ def _modes_figure(
         ax.set_title(f"{variant} (n={table.shape[1]})", fontsize=9)
         ax.set_xlabel("mode", fontsize=8)
         ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[len(variants) :]:
-        ax.axis("off")
     title = f"{_point_text(suite, point)}: high-quality samples per mode"
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    _finish(fig, title)
     caption = (
         "Bars: high-quality samples assigned to each mode at the final evaluation, mean over the "
         "completed seeds (n per panel); line: the count each mode would get under the data's "
@@ -397,10 +404,8 @@ def _modes_figure(
 
 
 def _dirac_figure(samples: _Samples, suite: str, point: dict) -> Figure:
-    plt = _pyplot()
     groups = samples.by_variant()[:MAX_VARIANTS_PER_FIGURE]
-    rows, cols = _grid_shape(len(groups))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 3.0 * rows), squeeze=False)
+    fig, axes = _panels(len(groups), 3.0, 3.0)
     for ax, (variant, runs) in zip(axes.flat, groups, strict=False):
         lim = 0.0
         for _, run in runs.sort_values("seed").iterrows():
@@ -425,11 +430,8 @@ def _dirac_figure(samples: _Samples, suite: str, point: dict) -> Figure:
         ax.set_ylabel("ψ", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(groups) :]:
-        ax.axis("off")
     title = f"{_point_text(suite, point)}: Dirac-GAN trajectories"
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    _finish(fig, title)
     caption = (
         "The generator's θ and the discriminator's ψ at every step, one line per seed from its "
         "start (dot); the star is the equilibrium (θ, ψ) = (0, 0). Axes clipped to ±10."
@@ -438,10 +440,8 @@ def _dirac_figure(samples: _Samples, suite: str, point: dict) -> Figure:
 
 
 def _spectrum_figure(samples: _Samples, suite: str, point: dict) -> Figure:
-    plt = _pyplot()
     groups = samples.by_variant()[:MAX_VARIANTS_PER_FIGURE]
-    rows, cols = _grid_shape(len(groups))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 2.8 * rows), squeeze=False)
+    fig, axes = _panels(len(groups), 3.0, 2.8)
     for ax, (variant, runs) in zip(axes.flat, groups, strict=False):
         step = None
         for _, run in runs.sort_values("seed").iterrows():
@@ -461,11 +461,8 @@ def _spectrum_figure(samples: _Samples, suite: str, point: dict) -> Figure:
         ax.set_ylabel("Im λ", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(groups) :]:
-        ax.axis("off")
     title = f"{_point_text(suite, point)}: Jacobian eigenvalues"
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    _finish(fig, title)
     caption = (
         "Eigenvalues (metrics.spectrum = 'dense', and the Dirac-GAN) or Ritz values ('iterative') "
         "of the Jacobian of the game's vector field at the last evaluation, every seed (colours). "
@@ -489,18 +486,14 @@ def _images_figure(samples: _Samples, suite: str, point: dict) -> Figure | None:
     if not grids:
         return None
     plt = _pyplot()
-    rows, cols = _grid_shape(len(grids))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 3.2 * rows), squeeze=False)
+    fig, axes = _panels(len(grids), 3.0, 3.2)
     for ax, (variant, seed, step, path) in zip(axes.flat, grids, strict=False):
         image = plt.imread(path)
         ax.imshow(image, cmap="gray" if image.ndim == 2 else None, interpolation="nearest")
         ax.set_title(f"{variant}\nseed {seed}, step {step}", fontsize=9)
         ax.axis("off")
-    for ax in list(axes.flat)[len(grids) :]:
-        ax.axis("off")
     title = f"{_point_text(suite, point)}: generated images"
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    _finish(fig, title)
     caption = (
         "64 generated images of each variant's lowest seed at its last evaluation (the run "
         "folder holds one such grid per evaluation, samples_step_<N>.png)."
