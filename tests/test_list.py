@@ -180,6 +180,18 @@ def _written_metric_names() -> set[str]:
             rng.uniform(-1, 1, (40, 28, 28, c)), rng.uniform(-1, 1, (40, 28, 28, c))
         )
     ]
+    # With [metrics] inception_weights, the Inception rows too (the network replaced by a
+    # stand-in of the same signature; tests/test_inception.py runs the real one).
+    from ganbench.extractors import inception
+
+    def stand_in(params, images, *, batch_size=32):
+        return rng.standard_normal((len(images), 8))
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(inception, "inception_features", stand_in)
+        with_inception = ImageEvaluator(mnist_cnn.init_params(0), kid_subsets=2, inception={})
+        x = rng.uniform(-1, 1, (40, 28, 28, 1))
+        image_rows += [row[0] for row in with_inception.rows(x, x)]
     layer = f"{M.LAYER_GRAD_PREFIX}g/dense_0"  # with [metrics] layer_grads = true
     return {
         *diagnostics,

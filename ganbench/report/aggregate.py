@@ -28,6 +28,8 @@ DEFAULT_METRICS: tuple[str, ...] = (
     names.FD,
     names.FID_MNIST,
     names.KID_MNIST,
+    names.FID_INCEPTION,
+    names.KID_INCEPTION,
     names.PRECISION,
     names.RECALL,
     names.DENSITY,

@@ -19,6 +19,11 @@ The real set of an evaluation is a fresh draw from MNIST train of the same size 
 set. :meth:`ImageEvaluator.floor_rows` gives the same metrics between MNIST train and MNIST test
 draws of that size: what a generator that reproduced the data distribution would score, given the
 estimator biases at that sample count.
+
+Optionally (``[metrics] inception_weights``), the same real and generated sets are also measured
+in the 2048-d pool3 features of the FID Inception-v3 (:mod:`ganbench.extractors.inception`),
+from a weights file the user converted once: ``fid_inception`` and ``kid_inception`` (+ ``_std``).
+The file is loaded and checked by :func:`load_extractor` before anything is written.
 """
 
 from __future__ import annotations
@@ -45,6 +50,12 @@ class ImageEvaluator:
     info: dict[str, Any] = field(default_factory=dict)
     kid_subsets: int = 100
     kid_subset_size: int = 1000
+    inception: Any = None
+    """Variables of the FID Inception-v3 (:func:`ganbench.extractors.inception.load_inception`);
+    None: no Inception metrics."""
+    inception_info: dict[str, Any] = field(default_factory=dict)
+    """``path`` and ``sha256`` of the Inception weights file."""
+    inception_batch: int = 32
 
     def _embed(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Features (N, 128 * C) and per-channel digit labels (N, C) of (N, 28, 28, C) images."""
@@ -71,7 +82,10 @@ class ImageEvaluator:
         nr, nf = int(real.shape[0]), int(fake.shape[0])
         if not np.all(np.isfinite(fake)):
             nan = float("nan")
-            return [(m, nan, nr, nf) for m in (M.FID_MNIST, M.KID_MNIST, M.CLASSES)]
+            names = [M.FID_MNIST, M.KID_MNIST, M.CLASSES]
+            if self.inception is not None:
+                names += [M.FID_INCEPTION, M.KID_INCEPTION]
+            return [(m, nan, nr, nf) for m in names]
         f_real, _ = self._embed(real)
         f_fake, labels = self._embed(fake)
         kid_mean, kid_std = kid(
@@ -100,7 +114,27 @@ class ImageEvaluator:
                 (M.CLASSES, float(modes["modes"]), None, nf),
                 (M.CLASS_KL, float(modes["kl"]), None, nf),
             ]
+        if self.inception is not None:
+            rows += self._inception_rows(fake, real)
         return rows
+
+    def _inception_rows(self, fake: np.ndarray, real: np.ndarray) -> list[tuple]:
+        """``fid_inception``, ``kid_inception`` and its ``_std`` in the FID Inception-v3's pool3
+        features."""
+        from ganbench.extractors.inception import inception_features
+        from ganbench.metrics import frechet_distance, kid
+
+        nr, nf = int(real.shape[0]), int(fake.shape[0])
+        f_real = inception_features(self.inception, real, batch_size=self.inception_batch)
+        f_fake = inception_features(self.inception, fake, batch_size=self.inception_batch)
+        kid_mean, kid_std = kid(
+            f_real, f_fake, subsets=self.kid_subsets, subset_size=self.kid_subset_size
+        )
+        return [
+            (M.FID_INCEPTION, frechet_distance(f_real, f_fake), nr, nf),
+            (M.KID_INCEPTION, kid_mean, nr, nf),
+            (M.KID_INCEPTION_STD, kid_std, nr, nf),
+        ]
 
     def floor_rows(self, images: dict[str, np.ndarray], n: int, channels: int) -> list[tuple]:
         """The metrics between ``n`` MNIST train and ``n`` MNIST test images (each image's
@@ -118,22 +152,40 @@ class ImageEvaluator:
         return self.rows(draw(test), real)
 
     def sample_warning(self, n: int, channels: int) -> str | None:
+        from ganbench.extractors.inception import FEATURE_DIM
         from ganbench.metrics import fd_sample_warning
 
-        return fd_sample_warning(n, 128 * channels)
+        warnings = [fd_sample_warning(n, 128 * channels)]
+        if self.inception is not None:
+            warnings.append(fd_sample_warning(n, FEATURE_DIM))
+        found = [w for w in warnings if w]
+        return "; ".join(found) if found else None
 
 
-def load_extractor(data_dir=None, log=None) -> ImageEvaluator:
-    """The cached MNIST classifier, trained (minutes on a CPU) when missing or stale.
+def load_extractor(data_dir=None, log=None, inception_weights=None) -> ImageEvaluator:
+    """The cached MNIST classifier, trained (minutes on a CPU) when missing or stale, and, when
+    ``inception_weights`` names a file, the FID Inception-v3 loaded from it (checked first, so a
+    bad file fails before any training).
 
     Raises:
-        DataError: when MNIST is missing (the message says how to get it).
+        DataError: when MNIST is missing (the message says how to get it), or the Inception
+            weights file is missing or malformed (the message names the file and the problem).
     """
     from ganbench.data import mnist as mnist_data
     from ganbench.data.store import data_dir as default_data_dir
     from ganbench.extractors import mnist_cnn
     from ganbench.extractors.cache import load_or_train
 
+    inception, inception_info = None, {}
+    if inception_weights is not None:
+        from ganbench.extractors.inception import load_inception
+
+        inception, inception_info = load_inception(inception_weights)
+        if log is not None:
+            log(
+                f"Inception-v3 (FID) weights: {inception_info['path']} "
+                f"(sha256 {inception_info['sha256']})"
+            )
     root = default_data_dir() if data_dir is None else data_dir
     train_x, train_y = mnist_data.load_mnist("train", root)
     fingerprint = "mnist:" + ",".join(mnist_data.SHA256[k] for k in mnist_data.FILES)
@@ -153,4 +205,4 @@ def load_extractor(data_dir=None, log=None) -> ImageEvaluator:
         name="mnist_cnn",
         settings={**CLASSIFIER_SETTINGS, "recipe": CLASSIFIER_RECIPE},
     )
-    return ImageEvaluator(params, info)
+    return ImageEvaluator(params, info, inception=inception, inception_info=inception_info)

@@ -1,0 +1,431 @@
+"""The optional FID Inception-v3 extractor: its key/shape table, its layers against hand
+computations, loading (and refusing) weights files, and the opt-in wiring into suites and image
+metrics. The network runs on random weights at batch 2 (one compiled shape for the module)."""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+import textwrap
+import zipfile
+from pathlib import Path
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from ganbench.cli import app
+from ganbench.errors import ConfigError, DataError
+from ganbench.extractors import inception as I
+from ganbench.metrics import names as M
+
+BATCH = 2
+
+
+def random_weights(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Every expected key with its shape: He-scaled kernels, batch norm near the identity (so
+    activations stay of order one through 94 layers), plus the FID network's 1008-class fc."""
+    arrays = {}
+    for key, shape in I.expected_shapes().items():
+        if key.endswith(".conv.weight"):
+            scale = math.sqrt(2.0 / math.prod(shape[1:]))
+            arrays[key] = rng.standard_normal(shape, dtype=np.float32) * np.float32(scale)
+        elif key.endswith((".bn.weight", ".bn.running_var")):
+            arrays[key] = rng.uniform(0.5, 1.5, shape).astype(np.float32)
+        else:
+            arrays[key] = (0.1 * rng.standard_normal(shape)).astype(np.float32)
+    arrays["fc.weight"] = np.zeros((1008, 2048), np.float32)
+    arrays["fc.bias"] = np.zeros((1008,), np.float32)
+    return arrays
+
+
+@pytest.fixture(scope="module")
+def weights_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("inception") / "pt_inception.npz"
+    np.savez(path, **random_weights(np.random.default_rng(0)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def loaded(weights_file):
+    return I.load_inception(weights_file)
+
+
+def tiny_arrays(**replace) -> dict[str, np.ndarray]:
+    """Every expected key with a placeholder array (the loader stops at the first bad key)."""
+    arrays = {key: np.zeros(1, np.float32) for key in I.expected_shapes()}
+    arrays.update(replace)
+    return arrays
+
+
+# ------------------------------------------------------------------------ the key/shape table
+
+
+def test_table_has_the_fid_network_parameter_count():
+    shapes = I.expected_shapes()
+    # torchvision's documented inception_v3 parameter count, less its auxiliary classifier
+    # (conv0 1x1 768->128 + BN, conv1 5x5 128->768 + BN, fc 768->1000) and its fc 2048->1000.
+    aux = 768 * 128 + 2 * 128 + 128 * 768 * 25 + 2 * 768 + 768 * 1000 + 1000
+    fc = 2048 * 1000 + 1000
+    assert (aux, fc) == (3_326_696, 2_049_000)
+    assert 27_161_264 - aux - fc == 21_785_568 == I.TRAINABLE_PARAMETERS
+    trainable = sum(
+        math.prod(shape)
+        for key, shape in shapes.items()
+        if not key.endswith((".running_mean", ".running_var"))
+    )
+    assert trainable == 21_785_568 == I.trainable_count(shapes)
+    assert len(shapes) == 94 * 5
+    assert shapes["Conv2d_1a_3x3.conv.weight"] == (32, 3, 3, 3)
+    assert shapes["Mixed_5b.branch5x5_2.conv.weight"] == (64, 48, 5, 5)
+    assert shapes["Mixed_5b.branch_pool.conv.weight"] == (32, 192, 1, 1)
+    assert shapes["Mixed_6b.branch7x7_2.conv.weight"] == (128, 128, 1, 7)
+    assert shapes["Mixed_6e.branch7x7dbl_2.conv.weight"] == (192, 192, 7, 1)
+    assert shapes["Mixed_7c.branch3x3dbl_1.conv.weight"] == (448, 2048, 1, 1)
+    assert shapes["Mixed_7c.branch_pool.bn.running_var"] == (192,)
+
+
+# ------------------------------------------------------------------------ layers by hand
+
+
+def _torch_conv_bn_relu(x, w, gamma, beta, mean, var, stride, pad):
+    """PyTorch's BasicConv2d on (C, H, W) by explicit loops: cross-correlation of the zero-padded
+    input with the (O, I, kh, kw) weight, batch norm with epsilon 1e-3, ReLU."""
+    c, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    xp = np.zeros((c, h + 2 * pad[0], wd + 2 * pad[1]))
+    xp[:, pad[0] : pad[0] + h, pad[1] : pad[1] + wd] = x
+    ho = (xp.shape[1] - kh) // stride + 1
+    wo = (xp.shape[2] - kw) // stride + 1
+    out = np.zeros((o, ho, wo))
+    for oc in range(o):
+        for i in range(ho):
+            for j in range(wo):
+                patch = xp[:, i * stride : i * stride + kh, j * stride : j * stride + kw]
+                out[oc, i, j] = np.sum(patch * w[oc])
+    y = (out - mean[:, None, None]) / np.sqrt(var[:, None, None] + 1e-3)
+    return np.maximum(gamma[:, None, None] * y + beta[:, None, None], 0.0)
+
+
+@pytest.mark.parametrize(
+    ("kernel", "stride", "pad"), [((1, 3), 1, (0, 1)), ((3, 1), 1, (1, 0)), ((3, 3), 2, (0, 0))]
+)
+def test_basic_conv_matches_a_hand_implementation(kernel, stride, pad):
+    rng = np.random.default_rng(1)
+    cin, cout = 2, 3
+    x = rng.standard_normal((cin, 5, 6))
+    w = rng.standard_normal((cout, cin, *kernel))  # PyTorch's OIHW
+    gamma, beta = rng.uniform(0.5, 2, cout), rng.standard_normal(cout)
+    mean, var = rng.standard_normal(cout), rng.uniform(0.1, 2, cout)
+    variables = {
+        "params": {
+            "conv": {"kernel": jnp.asarray(I.conv_kernel_from_oihw(w), jnp.float32)},
+            "bn": {"scale": jnp.asarray(gamma, jnp.float32), "bias": jnp.asarray(beta, jnp.float32)},
+        },
+        "batch_stats": {"bn": {"mean": jnp.asarray(mean, jnp.float32), "var": jnp.asarray(var, jnp.float32)}},
+    }  # fmt: skip
+    layer = I.BasicConv(cout, kernel, stride=stride, padding=pad)
+    got = layer.apply(variables, jnp.asarray(x.transpose(1, 2, 0)[None], jnp.float32))[0]
+    want = _torch_conv_bn_relu(x, w, gamma, beta, mean, var, stride, pad)
+    assert got.shape == want.transpose(1, 2, 0).shape
+    np.testing.assert_allclose(np.asarray(got), want.transpose(1, 2, 0), rtol=1e-4, atol=1e-5)
+
+
+def test_average_pool_excludes_padding_from_the_count():
+    x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
+    got = np.asarray(I.avg_pool_exclude_pad(jnp.asarray(x)))[0, :, :, 0]
+    img = x[0, :, :, 0]
+    # Corner (0, 0): the window holds pixels (0..1, 0..1) of the image, 4 of its 9 cells.
+    assert got[0, 0] == pytest.approx((0 + 1 + 4 + 5) / 4)
+    assert got[0, 0] != pytest.approx((0 + 1 + 4 + 5) / 9)  # what counting the padding gives
+    assert got[0, 1] == pytest.approx(img[0:2, 0:3].sum() / 6)  # an edge: 6 pixels
+    assert got[3, 3] == pytest.approx((10 + 11 + 14 + 15) / 4)
+    assert got[1, 2] == pytest.approx(img[0:3, 1:4].mean())  # inside: 9 pixels
+
+
+def test_resize_is_pytorch_bilinear_without_align_corners():
+    """Upsampling follows F.interpolate(mode="bilinear", align_corners=False): source
+    coordinate (i + 0.5) * in / out - 0.5, clamped at 0, linear between neighbours."""
+    rng = np.random.default_rng(2)
+    img = rng.uniform(-1, 1, (28, 28)).astype(np.float32)
+
+    def axis_weights(n_in: int, n_out: int) -> np.ndarray:
+        w = np.zeros((n_out, n_in))
+        for i in range(n_out):
+            src = max((i + 0.5) * n_in / n_out - 0.5, 0.0)
+            i0 = min(int(np.floor(src)), n_in - 1)
+            i1 = min(i0 + 1, n_in - 1)
+            lam = src - i0
+            w[i, i0] += 1 - lam
+            w[i, i1] += lam
+        return w
+
+    a = axis_weights(28, 299)
+    want = a @ img.astype(np.float64) @ a.T
+    got = np.asarray(I.resize_to_input(jnp.asarray(img[None, :, :, None])))[0, :, :, 0]
+    assert got.shape == (299, 299)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+# ------------------------------------------------------------------------ features
+
+
+def test_features_shape_finiteness_gray_and_padding(loaded):
+    variables, info = loaded
+    assert len(info["sha256"]) == 64 and Path(info["path"]).is_absolute()
+    rng = np.random.default_rng(3)
+    gray = rng.uniform(-1, 1, (3, 28, 28, 1)).astype(np.float32)
+    # Three images at batch 2: the second batch is padded, so one compiled shape serves both.
+    f_gray = I.inception_features(variables, gray, batch_size=BATCH)
+    assert f_gray.shape == (3, 2048) and f_gray.dtype == np.float64
+    assert np.all(np.isfinite(f_gray)) and np.all(f_gray >= 0)  # averages of ReLU outputs
+    assert np.std(f_gray) > 0
+    rgb = np.repeat(gray[:2], 3, axis=-1)
+    f_rgb = I.inception_features(variables, rgb, batch_size=BATCH)
+    np.testing.assert_array_equal(f_rgb, f_gray[:2])
+    # The padded last batch gives the same features as the same image in a full batch.
+    f_last = I.inception_features(variables, gray[1:], batch_size=BATCH)
+    np.testing.assert_allclose(f_last[1], f_gray[2], rtol=1e-5, atol=1e-6)
+    assert I.inception_features(variables, gray[:0]).shape == (0, 2048)
+    with pytest.raises(ValueError, match="1 or 3"):
+        I.inception_features(variables, np.zeros((1, 28, 28, 2), np.float32))
+
+
+def test_evaluator_adds_inception_rows(loaded, monkeypatch):
+    import ganbench.metrics
+    from ganbench.extractors import mnist_cnn
+    from ganbench.train.image_eval import ImageEvaluator
+
+    # The Frechet distance itself is tested elsewhere; its two 2048 x 2048 eigendecompositions
+    # take seconds on a small CPU, so here a stand-in records what it was given.
+    seen = []
+
+    def mean_distance(x, y):
+        seen.append((x, y))
+        return float(np.sum((x.mean(axis=0) - y.mean(axis=0)) ** 2))
+
+    monkeypatch.setattr(ganbench.metrics, "frechet_distance", mean_distance)
+    variables, _ = loaded
+    evaluator = ImageEvaluator(
+        mnist_cnn.init_params(0), inception=variables, inception_batch=BATCH, kid_subsets=3
+    )
+    rng = np.random.default_rng(4)
+    real = rng.uniform(-1, 1, (2, 28, 28, 3)).astype(np.float32)  # Stacked MNIST's shape
+    fake = rng.uniform(-1, 1, (2, 28, 28, 3)).astype(np.float32)
+    rows = {m: (v, nr, nf) for m, v, nr, nf in evaluator.rows(fake, real)}
+    for name in (M.FID_INCEPTION, M.KID_INCEPTION, M.KID_INCEPTION_STD):
+        value, nr, nf = rows[name]
+        assert np.isfinite(value) and (nr, nf) == (2, 2), name
+    x, y = seen[-1]  # real, then fake, in the Inception features
+    np.testing.assert_array_equal(x, I.inception_features(variables, real, batch_size=BATCH))
+    np.testing.assert_array_equal(y, I.inception_features(variables, fake, batch_size=BATCH))
+    assert rows[M.FID_INCEPTION][0] == mean_distance(x, y) > 0
+    assert M.FID_MNIST in rows  # the classifier's metrics are still there
+    nan = {m: v for m, v, *_ in evaluator.rows(np.full_like(fake, np.nan), real)}
+    assert math.isnan(nan[M.FID_INCEPTION]) and math.isnan(nan[M.KID_INCEPTION])
+    assert "dim=2048" in evaluator.sample_warning(2, 3)
+    for name in (M.FID_INCEPTION, M.KID_INCEPTION):
+        assert M.HIGHER_IS_BETTER[name] is False and "Inception" in M.DESCRIPTIONS[name]
+
+
+# ------------------------------------------------------------------------ refused files
+
+
+def _error(path: Path) -> str:
+    with pytest.raises(DataError) as info:
+        I.load_inception(path)
+    assert info.value.exit_code == 2
+    assert str(path) in str(info.value)
+    return str(info.value)
+
+
+def test_missing_file(tmp_path):
+    assert "no such Inception weights file" in _error(tmp_path / "nope.npz")
+
+
+def test_missing_key_is_named_and_counted(tmp_path):
+    arrays = tiny_arrays()
+    del arrays["Mixed_6c.branch7x7_2.bn.running_var"]
+    del arrays["Mixed_7c.branch_pool.conv.weight"]
+    np.savez(tmp_path / "w.npz", **arrays)
+    message = _error(tmp_path / "w.npz")
+    assert "'Mixed_6c.branch7x7_2.bn.running_var'" in message
+    assert "and 1 more" in message and "2 of the 470 keys" in message
+
+
+def test_wrong_shape_names_key_expected_and_got(tmp_path):
+    arrays = tiny_arrays(**{"Conv2d_1a_3x3.conv.weight": np.zeros((32, 3, 5, 5), np.float32)})
+    np.savez(tmp_path / "w.npz", **arrays)
+    message = _error(tmp_path / "w.npz")
+    assert "'Conv2d_1a_3x3.conv.weight'" in message
+    assert "(32, 3, 5, 5)" in message and "(32, 3, 3, 3)" in message
+
+
+def test_non_finite_values(tmp_path):
+    bad = np.zeros((32, 3, 3, 3), np.float32)
+    bad[0, 0, 0, 0] = np.nan
+    np.savez(tmp_path / "w.npz", **tiny_arrays(**{"Conv2d_1a_3x3.conv.weight": bad}))
+    assert "non-finite" in _error(tmp_path / "w.npz")
+
+
+def test_object_array_is_refused_not_unpickled(tmp_path):
+    obj = np.empty(1, dtype=object)
+    obj[0] = {"anything": 1}
+    np.savez(tmp_path / "w.npz", **tiny_arrays(**{"Conv2d_1a_3x3.conv.weight": obj}))
+    assert "pickled object array" in _error(tmp_path / "w.npz")
+
+
+class _Tripwire:
+    """Unpickling it writes a file: the test shows it is never unpickled."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+
+    def __reduce__(self):
+        return (Path.write_text, (self.target, "unpickled"))
+
+
+def test_pickle_file_is_refused_not_loaded(tmp_path):
+    tripwire = tmp_path / "tripwire"
+    path = tmp_path / "pt_inception.pth"
+    path.write_bytes(pickle.dumps({"Conv2d_1a_3x3.conv.weight": _Tripwire(tripwire)}))
+    message = _error(path)
+    assert "not an .npz archive" in message and "numpy.savez" in message
+    assert not tripwire.exists()
+
+
+def test_pytorch_zip_checkpoint_and_npy_are_refused(tmp_path):
+    pth = tmp_path / "new_format.pth"
+    with zipfile.ZipFile(pth, "w") as z:
+        z.writestr("archive/data.pkl", b"\x80\x02}q\x00.")
+        z.writestr("archive/version", b"3\n")
+    assert "PyTorch checkpoint" in _error(pth)
+    np.save(tmp_path / "one.npy", np.zeros(3))
+    assert "one array (.npy)" in _error(tmp_path / "one.npy")
+
+
+def test_torchvision_imagenet_weights_are_refused(tmp_path):
+    arrays = tiny_arrays(**{"fc.weight": np.zeros((1000, 2048), np.float32)})
+    np.savez(tmp_path / "w.npz", **arrays)
+    assert "torchvision's ImageNet" in _error(tmp_path / "w.npz")
+
+
+# ------------------------------------------------------------------------ suites
+
+
+IMAGE_SUITE = """
+[suite]
+name = "tiny_images"
+seeds = 1
+steps = 2
+eval_every = 2
+
+[defaults]
+dataset = "mnist"
+batch_size = 8
+z_dim = 16
+generator = {{ arch = "dcgan", channels = 4 }}
+discriminator = {{ arch = "dcgan", channels = 4 }}
+optimizer = {{ name = "adam", lr_g = 1e-4, lr_d = 1e-4 }}
+
+[metrics]
+samples = 8
+{extra}
+
+[[variants]]
+name = "ns"
+loss = "non_saturating"
+{variant_extra}
+"""
+
+
+def _suite(folder: Path, extra: str = "", variant_extra: str = "", name="s.toml") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    text = IMAGE_SUITE.format(extra=extra, variant_extra=variant_extra)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_weights_path_resolution_and_run_identity(tmp_path, monkeypatch):
+    from ganbench.config import load_suite
+
+    plain = load_suite(_suite(tmp_path / "a"))
+    relative = load_suite(_suite(tmp_path / "a", 'inception_weights = "w/pt.npz"', name="r.toml"))
+    assert relative.runs[0].metrics.inception_weights == str(tmp_path / "a" / "w" / "pt.npz")
+    assert relative.raw["metrics"]["inception_weights"] == str(tmp_path / "a" / "w" / "pt.npz")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    home = load_suite(_suite(tmp_path / "b", 'inception_weights = "~/pt.npz"'))
+    assert home.runs[0].metrics.inception_weights == str(tmp_path / "home" / "pt.npz")
+    monkeypatch.chdir(tmp_path)
+    cli = load_suite(_suite(tmp_path / "c"), overrides=["metrics.inception_weights=x/pt.npz"])
+    assert cli.runs[0].metrics.inception_weights == str(tmp_path / "x" / "pt.npz")
+    # Unset: no trace in the identity (old run ids stay). Set: the run id says "with Inception
+    # metrics", whatever the path.
+    assert "inception" not in plain.runs[0].identity()["metrics"]
+    assert "inception_weights" not in relative.runs[0].identity()["metrics"]
+    assert relative.runs[0].run_id != plain.runs[0].run_id
+    assert relative.runs[0].run_id == home.runs[0].run_id == cli.runs[0].run_id
+
+
+def test_mixed_suite_keeps_toy_run_ids(tmp_path):
+    from ganbench.config import load_suite
+
+    toy = 'dataset = "ring8"\ngenerator = { arch = "mlp" }\ndiscriminator = { arch = "mlp" }\n'
+    toy += "z_dim = 2"
+    variants = f'\n[[variants]]\nname = "toy"\nloss = "hinge"\n{toy}\n'
+    a = load_suite(_suite(tmp_path, variant_extra=variants))
+    b = load_suite(_suite(tmp_path, 'inception_weights = "/w.npz"', variants, name="b.toml"))
+    ids = {r.variant: r.run_id for r in a.runs}
+    ids_b = {r.variant: r.run_id for r in b.runs}
+    assert ids["toy"] == ids_b["toy"] and ids["ns"] != ids_b["ns"]
+
+
+def test_inception_weights_need_an_image_dataset(write_suite):
+    from ganbench.config import load_suite
+
+    path = write_suite()
+    text = path.read_text().replace("samples = 200", 'samples = 200\ninception_weights = "w.npz"')
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_suite(path)
+    message = str(info.value)
+    line = text.splitlines().index('inception_weights = "w.npz"') + 1
+    assert f"{path}:{line}: metrics.inception_weights:" in message
+    assert "image dataset" in message
+
+
+def test_bad_weights_file_is_bad_input_and_writes_nothing(tmp_path, monkeypatch):
+    """Checked before MNIST, the classifier or any folder: exit 2 naming the file."""
+    monkeypatch.setenv("GANBENCH_DATA", str(tmp_path / "no-data"))
+    suite = _suite(tmp_path, 'inception_weights = "missing.npz"')
+    out = tmp_path / "results"
+    result = CliRunner().invoke(app, ["run", str(suite), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert str(tmp_path / "missing.npz") in result.output
+    assert not out.exists() or not any(out.rglob("*"))
+
+
+@pytest.mark.slow
+def test_image_suite_with_inception_end_to_end(tiny_mnist, weights_file, tmp_path):
+    import pandas as pd
+
+    suite = _suite(tmp_path, f'inception_weights = "{weights_file}"')
+    out = tmp_path / "results"
+    runner = CliRunner()
+    result = runner.invoke(app, ["run", str(suite), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    manifests = [json.loads(p.read_text()) for p in out.rglob("manifest.json")]
+    assert {m["variant"] for m in manifests} == {"ns", "floor: MNIST train vs test"}
+    for m in manifests:
+        folder = out / "tiny_images" / "runs" / m["run_id"]
+        metrics = pd.read_parquet(folder / "metrics.parquet")
+        fid = metrics[metrics["metric"] == M.FID_INCEPTION].iloc[-1]
+        assert np.isfinite(fid["value"]) and fid["n_real"] == 8 and fid["n_fake"] == 8
+        assert M.KID_INCEPTION_STD in set(metrics["metric"])
+    run = next(m for m in manifests if m["variant"] == "ns")
+    assert run["protocol"]["metrics"]["inception_weights"] == str(weights_file)
+    report = runner.invoke(app, ["report", str(out), "-f", "csv"])
+    assert report.exit_code == 0 and M.FID_INCEPTION in report.stdout
