@@ -72,7 +72,12 @@ def check_knobs(
             continue
         value = data[key]
         if isinstance(value, bool) or not isinstance(value, int | float):
-            problems.append(f"{key} must be a number, got {value!r}")
+            problems.append(f"{key} must be a number, got {_short(value)}")
+        elif isinstance(value, int) and abs(value) > 2**1000:
+            # Beyond a float's range (float() would raise OverflowError): out of every range.
+            problems.append(
+                f"{key} must be in {knob.range()}, got an integer of {value.bit_length()} bits"
+            )
         elif not math.isfinite(value):
             problems.append(f"{key} must be finite, got {value!r}")
         elif problem := knob.check(float(value)):
@@ -80,3 +85,9 @@ def check_knobs(
         else:
             out[key] = float(value)
     return out, problems
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters (suite values may be huge)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

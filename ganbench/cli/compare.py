@@ -100,7 +100,7 @@ def compare(
         base_variant = new_variant = None
     for results in {id(base_results): base_results, id(new_results): new_results}.values():
         for warning in results.warnings:
-            err.print(f"warning: {warning}", highlight=False)
+            err.print(f"warning: {warning}", highlight=False, markup=False)
     if where:
         base_results = filter_results(base_results, where)
         new_results = filter_results(new_results, where)
@@ -126,5 +126,7 @@ def compare(
             f"{r['metric']} ({', '.join(str(r[k]) for k in table.attrs['keys'] if k in r)})"
             for r in worse.to_dict("records")
         )
-        err.print(f"regression: {len(worse)} significantly worse: {items}", highlight=False)
+        err.print(
+            f"regression: {len(worse)} significantly worse: {items}", highlight=False, markup=False
+        )
         raise typer.Exit(1)

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from ganbench.errors import GanbenchError
 
@@ -28,7 +29,8 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except GanbenchError as exc:
-            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            # The message quotes user input (paths, names, values): never read it as markup.
+            err.print(Text("error:", style="bold red") + Text(f" {exc}"), highlight=False)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err.print("interrupted; finished runs are kept, unfinished runs left no files")

@@ -149,7 +149,7 @@ def report(
             )
     results = read_results(path)
     for warning in [*results.warnings, *stale_run_warnings(results)]:
-        err.print(f"warning: {warning}", highlight=False)
+        err.print(f"warning: {warning}", highlight=False, markup=False)
     if where:
         results = filter_results(results, where)
     if ema == "rows":
@@ -189,10 +189,12 @@ def _pictures(results, summary, *, html: Path | None, plots: Path | None, plot_f
     try:
         if plots is not None:
             paths = write_figures(figs, plots, plot_format)
-            err.print(f"wrote {len(paths)} figure(s) to {plots}", highlight=False)
+            err.print(f"wrote {len(paths)} figure(s) to {plots}", highlight=False, markup=False)
         if html is not None:
             write_html(render_html(results, summary, figs), html)
-            err.print(f"wrote {html} ({html.stat().st_size / 1e6:.1f} MB)", highlight=False)
+            err.print(
+                f"wrote {html} ({html.stat().st_size / 1e6:.1f} MB)", highlight=False, markup=False
+            )
     finally:
         close(figs)
 

@@ -21,4 +21,5 @@ def validate(
         f"{suite}: ok — suite {spec.name!r}: {variants} variants x {points} grid points x "
         f"{len(spec.file.suite.seed_list())} seeds = {len(spec.runs)} runs",
         highlight=False,
+        markup=False,
     )

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import hashlib
 import itertools
 import json
+import math
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -20,7 +23,17 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ganbench.config.schema import MetricsSection, RunConfig, SuiteFile, SuiteSection
+from ganbench.config.schema import (
+    MAX_EXPANDED_VALUES,
+    MAX_NESTING,
+    MAX_RUNS,
+    MAX_SEEDS,
+    MAX_SUITE_BYTES,
+    MetricsSection,
+    RunConfig,
+    SuiteFile,
+    SuiteSection,
+)
 from ganbench.errors import ConfigError
 
 
@@ -46,7 +59,8 @@ class RunSpec:
 class Suite:
     path: Path
     raw: dict[str, Any]
-    """The suite document after command-line overrides (written as suite.toml)."""
+    """The suite document after command-line overrides (written as suite.toml), with
+    ``metrics.inception_weights`` made absolute."""
     file: SuiteFile
     runs: list[RunSpec] = field(default_factory=list)
 
@@ -61,15 +75,28 @@ class Suite:
 def parse_override(text: str) -> tuple[list[str], Any]:
     """``a.b.c=value`` -> (["a", "b", "c"], value); the value is read as TOML when it can be."""
     if "=" not in text:
-        raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. defaults.batch_size=512")
+        raise ConfigError(f"--set {_short(text)}: expected KEY=VALUE, e.g. defaults.batch_size=512")
     key, _, value_text = text.partition("=")
     key = key.strip()
     if not key or any(not part for part in key.split(".")):
-        raise ConfigError(f"--set {text!r}: empty key; expected KEY=VALUE")
+        raise ConfigError(f"--set {_short(text)}: empty key; expected KEY=VALUE")
+    if key.count(".") >= MAX_NESTING:
+        raise ConfigError(
+            f"--set {_short(text)}: key of more than {MAX_NESTING} parts; a suite nests at most "
+            f"{MAX_NESTING} levels"
+        )
+    _check_key_chains(value_text, f"--set {_short(text)}")
     try:
         value = tomllib.loads(f"v = {value_text.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = value_text.strip()  # a bare word, e.g. --set defaults.loss=hinge
+    except ValueError as exc:  # e.g. an integer of more than 4300 decimal digits
+        raise ConfigError(f"--set {_short(text)}: not a valid value: {exc}") from None
+    except RecursionError:
+        raise ConfigError(
+            f"--set {_short(text)}: value nested too deeply; at most {MAX_NESTING} levels of "
+            "arrays and tables"
+        ) from None
     return key.split("."), value
 
 
@@ -78,6 +105,11 @@ def apply_override(raw: dict[str, Any], path: list[str], value: Any, source: str
     node: Any = raw
     for i, part in enumerate(path[:-1]):
         if isinstance(node, list):
+            if path[:i] != ["variants"]:
+                raise ConfigError(
+                    f"{source}: {'.'.join(path[:i])} is an array; only variants.<name or "
+                    "index> addresses an array element (set the whole array instead)"
+                )
             node = _variant(node, part, source)
             continue
         if part not in node:
@@ -92,15 +124,17 @@ def apply_override(raw: dict[str, Any], path: list[str], value: Any, source: str
 
 
 def _variant(variants: list, part: str, source: str) -> dict:
-    if part.isdigit() and int(part) < len(variants):
+    if part.isascii() and part.isdigit() and int(part) < len(variants):
+        if not isinstance(variants[int(part)], dict):
+            raise ConfigError(f"{source}: variants[{part}] is not a table")
         return variants[int(part)]
     for v in variants:
         if isinstance(v, dict) and v.get("name") == part:
             return v
-    names = [str(v.get("name")) for v in variants if isinstance(v, dict)]
+    names = [_clip(str(v.get("name"))) for v in variants if isinstance(v, dict)][:50]
     close = difflib.get_close_matches(part, names, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise ConfigError(f"{source}: no variant {part!r}{hint} variants: {', '.join(names)}")
+    raise ConfigError(f"{source}: no variant {_short(part)}{hint} variants: {', '.join(names)}")
 
 
 # --------------------------------------------------------------------------- locations
@@ -154,14 +188,25 @@ def find_line(text: str, section: str, index: int | None, keys: list[str]) -> in
 # --------------------------------------------------------------------------- validation
 
 
+MAX_PROBLEMS = 100
+"""Most problems listed in one error (a hostile file could have millions)."""
+
+
 class _Problems:
     def __init__(self, path: Path, text: str, overrides: set[str]) -> None:
         self.path, self.text, self.overrides = path, text, overrides
         self.items: list[str] = []
 
+    @property
+    def full(self) -> bool:
+        return len(self.items) >= MAX_PROBLEMS
+
     def add(
         self, message: str, section: str | None, index: int | None, keys: list[str], label: str
     ) -> None:
+        if self.full:
+            return
+        keys = [_clip(k, 40) for k in keys]
         dotted = ".".join([label, *keys]) if keys else label
         line = None
         full = ".".join([section or "", *keys]) if section else ""
@@ -189,13 +234,48 @@ def _message(err: dict, model: type[BaseModel] | None) -> str:
         return f"unknown key {key!r}{hint} allowed: {', '.join(allowed)}"
     if kind == "missing":
         return "required key is missing"
+    if kind in _BOUND_ERRORS and (allowed := _allowed_range(model, err["loc"])):
+        return f"{msg} (allowed: {allowed}; got {_short(err.get('input'))})"
     if (
         "input" in err
         and kind not in ("value_error", "assertion_error")
         and not isinstance(err["input"], dict)
     ):
-        msg = f"{msg} (got {err['input']!r})"
-    return msg
+        msg = f"{msg} (got {_short(err['input'])})"
+    return _clip(msg, 2000)
+
+
+_BOUND_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
+
+
+def _allowed_range(model: type[BaseModel] | None, loc: tuple) -> str | None:
+    """The allowed interval of the numeric field at ``loc``, e.g. ``[1, 16384]``."""
+    current: Any = model
+    info = None
+    for part in loc:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        info = current.model_fields.get(str(part))
+        if info is None:
+            return None
+        current = info.annotation
+    if info is None:
+        return None
+    low, high = "(-inf", "inf)"
+    for item in info.metadata:
+        if (bound := getattr(item, "ge", None)) is not None:
+            low = f"[{_number(bound)}"
+        if (bound := getattr(item, "gt", None)) is not None:
+            low = f"({_number(bound)}"
+        if (bound := getattr(item, "le", None)) is not None:
+            high = f"{_number(bound)}]"
+        if (bound := getattr(item, "lt", None)) is not None:
+            high = f"{_number(bound)})"
+    return f"{low}, {high}"
+
+
+def _number(value: float) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
 
 
 def _allowed_keys(model: type[BaseModel] | None, loc: tuple) -> list[str]:
@@ -264,8 +344,33 @@ def _identity(config: RunConfig, seed: int, steps: int, eval_every: int, metrics
         "seed": seed,
         "steps": steps,
         "eval_every": eval_every,
-        "metrics": metrics.identity(),
+        "metrics": metrics.identity(image_data=_is_image(config.dataset)),
     }
+
+
+@functools.cache
+def _is_image(dataset: str) -> bool:
+    from ganbench.data import get_dataset
+
+    return bool(getattr(get_dataset(dataset), "is_image", False))
+
+
+INCEPTION_KEY = "metrics.inception_weights"
+
+
+def _resolve_inception(suite_file: SuiteFile, path: Path, overrides: set[str]) -> SuiteFile:
+    """``[metrics] inception_weights`` made absolute: ``~`` expanded, a relative path taken
+    relative to the suite file's folder, or to the working directory when it came from
+    ``--set``. The file itself is checked when it is loaded (``load_extractor``)."""
+    weights = suite_file.metrics.inception_weights
+    if weights is None:
+        return suite_file
+    target = Path(weights).expanduser()
+    if not target.is_absolute():
+        from_cli = INCEPTION_KEY in overrides or "metrics" in overrides
+        target = (Path.cwd() if from_cli else path.parent) / target
+    metrics = suite_file.metrics.model_copy(update={"inception_weights": os.path.abspath(target)})
+    return suite_file.model_copy(update={"metrics": metrics})
 
 
 def make_run_id(identity: dict) -> str:
@@ -289,7 +394,7 @@ def _validate_variants(
         if not isinstance(variant, dict):
             continue  # reported by the top-level validation
         vname = variant.get("name")
-        label = f"variants[{i}]" + (f" ({vname})" if isinstance(vname, str) else "")
+        label = f"variants[{i}]" + (f" ({_display(vname)})" if isinstance(vname, str) else "")
         if isinstance(vname, str):
             if vname in names:
                 problems.add(
@@ -300,9 +405,13 @@ def _validate_variants(
                     label,
                 )
             names.setdefault(vname, i)
+        if problems.full:
+            break  # the error lists MAX_PROBLEMS already; stop spending time on a bad suite
         merged = _deep_merge(defaults, variant)
         seen: set[tuple] = set()
         for point in grid_points:
+            if problems.full:
+                break
             resolved = copy.deepcopy(merged)
             for key, value in point.items():
                 _set_path(resolved, key.split("."), value)
@@ -356,9 +465,28 @@ def validate_document(
     grid = raw.get("grid") if isinstance(raw.get("grid"), dict) else {}
     if any(not isinstance(v, list) or not v for v in grid.values()):
         grid = {}
+    _check_size(raw, defaults, variants, grid, problems)
     configs = _validate_variants(defaults, variants, grid, problems)
+    if (
+        suite_file is not None
+        and suite_file.metrics.inception_weights is not None
+        and configs
+        and not any(_is_image(config.dataset) for config, _ in configs)
+    ):
+        problems.add(
+            "Inception features measure images, and no run of this suite trains on an image "
+            "dataset (mnist, stacked_mnist); remove inception_weights",
+            "metrics",
+            None,
+            ["inception_weights"],
+            "metrics",
+        )
     _raise(problems)
     assert suite_file is not None
+    suite_file = _resolve_inception(suite_file, path, overrides or set())
+    if suite_file.metrics.inception_weights is not None and isinstance(raw.get("metrics"), dict):
+        # suite.toml beside the results names the file that was used, from any folder.
+        raw["metrics"]["inception_weights"] = suite_file.metrics.inception_weights
     runs: list[RunSpec] = []
     section = suite_file.suite
     for config, point in configs:
@@ -393,10 +521,85 @@ def validate_document(
     return Suite(path=path, raw=raw, file=suite_file, runs=runs)
 
 
+def _check_size(
+    raw: dict[str, Any], defaults: dict, variants: list, grid: dict, problems: _Problems
+) -> None:
+    """Refuse a suite that expands to more than :data:`MAX_RUNS` runs, or whose expansion would
+    copy more than :data:`MAX_EXPANDED_VALUES` values, from the sizes alone (before the grid is
+    expanded). Raises with every problem found so far."""
+    for key in grid:  # a grid key's dotted parts nest tables (a quoted key escapes the parser)
+        if key.count(".") >= MAX_NESTING:
+            problems.add(
+                f"a grid key of {key.count('.') + 1} dotted parts; at most {MAX_NESTING} parts",
+                "grid",
+                None,
+                [key],
+                "grid",
+            )
+            _raise(problems)
+    tables = [v for v in variants if isinstance(v, dict)]
+    points = math.prod(len(v) for v in grid.values())
+    section = raw.get("suite") if isinstance(raw.get("suite"), dict) else {}
+    seeds = section.get("seeds", 3)
+    if isinstance(seeds, list):
+        n_seeds = len(seeds)
+    elif isinstance(seeds, int) and not isinstance(seeds, bool) and 1 <= seeds <= MAX_SEEDS:
+        n_seeds = seeds
+    else:
+        n_seeds = 1  # a bad seed count is reported by the schema
+    runs = len(tables) * points * n_seeds
+    shape = f"{len(tables)} variants x {points:,} grid points x {n_seeds:,} seeds"
+    if runs > MAX_RUNS:
+        section_name, keys = (
+            ("grid", [])
+            if points > 1
+            else ("suite", ["seeds"])
+            if n_seeds > 1
+            else ("variants", [])
+        )
+        problems.add(
+            f"the suite expands to {runs:,} runs ({shape}); at most {MAX_RUNS:,} runs per suite "
+            "are allowed (split it into several suites, or use fewer grid values or seeds)",
+            section_name,
+            None,
+            keys,
+            section_name,
+        )
+        _raise(problems)
+    size = _count_values(defaults) + max((_count_values(v) for v in tables), default=0)
+    size += sum(max(_count_values(x) for x in values) for values in grid.values())
+    if len(tables) * points * size > MAX_EXPANDED_VALUES:
+        problems.add(
+            f"the suite expands to {len(tables) * points:,} run configurations of up to "
+            f"{size:,} values each; at most {MAX_EXPANDED_VALUES:,} values in all are allowed "
+            "(shorten long lists such as weights, or use fewer grid values)",
+            "grid" if points > 1 else "defaults",
+            None,
+            [],
+            "grid" if points > 1 else "defaults",
+        )
+        _raise(problems)
+
+
+def _count_values(value: Any) -> int:
+    """Tables, arrays and scalars in ``value`` (iteratively)."""
+    count, stack = 0, [value]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return count
+
+
 def _raise(problems: _Problems) -> None:
     if problems.items:
         n = len(problems.items)
         head = f"{problems.path}: {n} problem{'s' if n > 1 else ''} in suite"
+        if problems.full:
+            head = f"{problems.path}: {n} or more problems in suite (the first {n} are listed)"
         raise ConfigError(head + "\n  " + "\n  ".join(problems.items), problems=problems.items)
 
 
@@ -407,32 +610,136 @@ def load_suite(
     seeds: int | None = None,
     steps: int | None = None,
 ) -> Suite:
-    """Read, override, validate and expand a suite file."""
+    """Read, override, validate and expand a suite file.
+
+    The file is untrusted text: it is parsed as TOML only (nothing in it is executed), and every
+    problem, including a file over :data:`MAX_SUITE_BYTES`, nesting deeper than
+    :data:`MAX_NESTING` or a suite of more than :data:`MAX_RUNS` runs, raises
+    :class:`ConfigError` before anything is allocated for the runs or written.
+    """
     path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"{path}: no such suite file")
-    if path.is_dir():
-        raise ConfigError(f"{path}: is a folder; expected a .toml suite file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read suite file: {exc}") from None
+    text = read_suite_text(path)
+    _check_key_chains(text, f"{path}")
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: arrays or tables nested too deeply to parse; a suite nests at most "
+            f"{MAX_NESTING} levels"
+        ) from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 decimal digits
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    _check_document(raw, path, "")
     touched: set[str] = set()
     for item in overrides or []:
         keys, value = parse_override(item)
-        apply_override(raw, keys, value, f"--set {item}")
+        _check_document(value, path, "--set ", depth=len(keys), key=_clip(".".join(keys)))
+        apply_override(raw, keys, value, f"--set {_clip(item)}")
         touched.add(".".join(keys))
-    if seeds is not None:
-        raw.setdefault("suite", {})["seeds"] = seeds
-        touched.add("suite.seeds")
-    if steps is not None:
-        raw.setdefault("suite", {})["steps"] = steps
-        touched.add("suite.steps")
+    for key, value in (("seeds", seeds), ("steps", steps)):
+        if value is None:
+            continue
+        section = raw.setdefault("suite", {})
+        if not isinstance(section, dict):
+            raise ConfigError(
+                f"{path}: suite: must be a table, such as [suite] (cannot set --{key})"
+            )
+        _check_document(value, path, f"--{key}")
+        section[key] = value
+        touched.add(f"suite.{key}")
     return validate_document(raw, path=path, text=text, overrides=touched)
+
+
+def read_suite_text(path: Path) -> str:
+    """The text of a suite file: at most :data:`MAX_SUITE_BYTES` bytes of UTF-8."""
+    if not path.exists():
+        raise ConfigError(f"{path}: no such suite file")
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder; expected a .toml suite file")
+    limit = f"a suite file is at most {MAX_SUITE_BYTES:,} bytes ({MAX_SUITE_BYTES >> 20} MiB)"
+    try:
+        size = path.stat().st_size
+        if size > MAX_SUITE_BYTES:
+            raise ConfigError(f"{path}: file is {size:,} bytes; {limit}")
+        with open(path, "rb") as fh:  # also bounds pipes and devices, whose size is unknown
+            data = fh.read(MAX_SUITE_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read suite file: {exc}") from None
+    if len(data) > MAX_SUITE_BYTES:
+        raise ConfigError(f"{path}: file is larger than {MAX_SUITE_BYTES:,} bytes; {limit}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: cannot read suite file: not UTF-8 text ({exc})") from None
+
+
+_KEY_PART = r"""(?>[A-Za-z0-9_-]++|"[^"\n]*+"|'[^'\n]*+')"""
+_KEY_CHAIN = re.compile(
+    rf"(?<![A-Za-z0-9_-]){_KEY_PART}(?:[ \t]*+\.[ \t]*+{_KEY_PART}){{{MAX_NESTING}}}"
+)
+"""A dotted key of more than MAX_NESTING parts (possessive and atomic: linear time)."""
+
+
+def _check_key_chains(text: str, where: str) -> None:
+    """Refuse dotted keys of more than :data:`MAX_NESTING` parts before parsing: Python's TOML
+    reader takes time quadratic in a key's length (a 200 KB key takes minutes). A chain of that
+    many dotted words inside a string is refused too; no suite has one."""
+    match = _KEY_CHAIN.search(text)
+    if match:
+        line = text.count("\n", 0, match.start()) + 1
+        raise ConfigError(
+            f"{where}:{line}: a dotted key of more than {MAX_NESTING} parts "
+            f"({_short(match.group(), 40)}); a suite nests tables at most {MAX_NESTING} levels"
+        )
+
+
+def _check_document(value: Any, path: Path, where: str, *, depth: int = 0, key: str = "") -> None:
+    """Refuse arrays and tables nested deeper than :data:`MAX_NESTING`, and integers outside
+    TOML's 64-bit range (Python's TOML reader accepts any size). Iterative: a deep document must
+    not exhaust the stack of the code that walks it."""
+    stack: list[tuple[Any, int, str]] = [(value, depth, key)]
+    while stack:
+        node, level, key = stack.pop()
+        if (
+            isinstance(node, int)
+            and not isinstance(node, bool)
+            and not INT64[0] <= node <= INT64[1]
+        ):
+            raise ConfigError(
+                f"{path}: {where}{_clip(key, 80)}: integer of {node.bit_length()} bits "
+                "is out of range; TOML integers are 64-bit, in [-2**63, 2**63 - 1]"
+            )
+        if not isinstance(node, dict | list):
+            continue
+        if level >= MAX_NESTING:
+            raise ConfigError(
+                f"{path}: {where}{_clip(key, 80) or 'document'}: arrays and tables nested more than "
+                f"{MAX_NESTING} levels deep; a suite nests at most {MAX_NESTING} levels"
+            )
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for k, v in items:
+            if isinstance(v, dict | list | int):
+                stack.append((v, level + 1, f"{key}.{k}" if key else str(k)))
+
+
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    """``text`` cut to ``limit`` characters (messages quote untrusted input)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters."""
+    return _clip(repr(value), limit)
+
+
+def _display(name: str) -> str:
+    """A variant name as shown in messages: as is when short and printable, else its repr."""
+    return name if name.isprintable() and len(name) <= 40 else _short(name, 40)
 
 
 __all__ = ["RunSpec", "Suite", "SuiteSection", "load_suite", "make_run_id", "parse_override"]

@@ -7,6 +7,7 @@ and every registry name is checked against its registry, so a typo fails validat
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -29,8 +30,42 @@ MAX_BATCH = 1 << 20
 MAX_Z_DIM = 65_536
 MAX_SAMPLES = 10_000_000
 MAX_SEEDS = 100_000
-NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
+MAX_NAME_LENGTH = 100
+NAME_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$"
+"""Variant names: ASCII letters, digits, '_', '-' and '.', not starting with '.' (so never '.',
+'..' or a hidden file name)."""
 SUITE_NAME_PATTERN = r"^[a-z0-9_-]+$"
+"""Suite names: the folder under the output directory, so one plain path component."""
+
+# Limits of the suite file itself, checked before (or while) it is parsed.
+MAX_SUITE_BYTES = 1 << 20
+"""Largest suite file read (1 MiB); the shipped suites are a few KiB."""
+MAX_NESTING = 16
+"""Deepest nesting of tables and arrays in a suite (the shipped suites use 5 levels)."""
+MAX_RUNS = 100_000
+"""Most runs one suite may expand to (variants x grid points x seeds), checked before the grid
+is expanded."""
+MAX_EXPANDED_VALUES = 10_000_000
+"""Most values the expansion may copy: run configurations (variants x grid points) times the
+values in each; refuses a long list (say weights) repeated over a large grid."""
+
+
+SUITE_NAME_HELP = f"1-{MAX_NAME_LENGTH} characters of lower-case letters, digits, '_' and '-'"
+VARIANT_NAME_HELP = (
+    f"1-{MAX_NAME_LENGTH} characters of ASCII letters, digits, '_', '-' and '.', not starting "
+    "with '.'"
+)
+
+
+def check_name(value: str, pattern: str, help_text: str) -> str:
+    """``value`` when it is a safe name (one plain path component); else a ValueError that says
+    what is allowed."""
+    if len(value) > MAX_NAME_LENGTH or not re.fullmatch(pattern, value):
+        shown = (
+            repr(value) if len(value) <= 40 else repr(value[:40]) + f"... ({len(value)} characters)"
+        )
+        raise ValueError(f"String should match pattern '{pattern}': {help_text} (got {shown})")
+    return value
 
 
 class Strict(BaseModel):
@@ -202,7 +237,7 @@ LIPSCHITZ_PENALTIES = frozenset({"gp", "gp_one_sided"})
 class RunConfig(Strict):
     """One variant after merging over [defaults] and applying a grid point."""
 
-    name: str = Field(pattern=NAME_PATTERN, max_length=100)
+    name: str
     dataset: str
     loss: str
     batch_size: int = Field(ge=1, le=MAX_BATCH)
@@ -222,6 +257,11 @@ class RunConfig(Strict):
     ema: EmaConfig | None = None
     instance_noise: InstanceNoiseConfig | None = None
     consensus: ConsensusConfig | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return check_name(v, NAME_PATTERN, VARIANT_NAME_HELP)
 
     @field_validator("dataset")
     @classmethod
@@ -346,21 +386,30 @@ class RunConfig(Strict):
 
 
 class SuiteSection(Strict):
-    name: str = Field(pattern=SUITE_NAME_PATTERN, max_length=100)
+    name: str
     description: str = ""
     seeds: int | list[int] = 3
     steps: int = Field(ge=1, le=MAX_STEPS)
     eval_every: int = Field(ge=1, le=MAX_STEPS)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return check_name(v, SUITE_NAME_PATTERN, SUITE_NAME_HELP)
 
     @field_validator("seeds")
     @classmethod
     def _seeds(cls, v: int | list[int]) -> int | list[int]:
         if isinstance(v, int):
             if not 1 <= v <= MAX_SEEDS:
-                raise ValueError(f"a seed count must be in [1, {MAX_SEEDS}], got {v}")
+                raise ValueError(f"a seed count must be in [1, {MAX_SEEDS:,}], got {v}")
             return v
         if not v:
             raise ValueError("an explicit seed list must not be empty")
+        if len(v) > MAX_SEEDS:
+            raise ValueError(
+                f"an explicit seed list holds at most {MAX_SEEDS:,} seeds, got {len(v):,}"
+            )
         if len(set(v)) != len(v):
             raise ValueError(f"seeds must be unique, got {v}")
         if any(not 0 <= s < 2**31 for s in v):
@@ -387,7 +436,7 @@ class MetricsSection(Strict):
     """Generated (and real) samples per evaluation."""
     hq_threshold: float = Field(3.0, gt=0.0, le=1e3)
     """Standardised distance under which a sample is high quality (VEEGAN/PacGAN: 3)."""
-    min_count: int = Field(1, ge=1)
+    min_count: int = Field(1, ge=1, le=MAX_SAMPLES)
     """HQ samples a mode needs to count as covered."""
     snapshots: bool = True
     """Store the generated samples of every evaluation (2-D data) in samples.npz."""
@@ -402,6 +451,12 @@ class MetricsSection(Strict):
     layer_grads: bool = False
     """Also record each layer's gradient norm (layer_grad_norm/<player>/<layer>)."""
 
+    inception_weights: str | None = Field(None, min_length=1, max_length=4096)
+    """The FID Inception-v3 weights (.npz converted from pytorch-fid's .pth; see
+    ganbench.extractors.inception): image runs then also record fid_inception and
+    kid_inception. ``~`` is expanded; a relative path is relative to the suite file's folder
+    (to the working directory when given with ``--set``); the loader stores it absolute."""
+
     @field_validator("spectrum")
     @classmethod
     def _spectrum(cls, v: str) -> str:
@@ -409,9 +464,10 @@ class MetricsSection(Strict):
             raise ValueError(f"unknown spectrum {v!r}; allowed: {', '.join(SPECTRUM_MODES)}")
         return v
 
-    def identity(self) -> dict:
+    def identity(self, *, image_data: bool = True) -> dict:
         """The settings that define a run's measurements (its run id): settings added after the
-        first release are left out while they are at their default, so old run ids stay."""
+        first release are left out while they are at their default, so old run ids stay.
+        ``image_data``: whether the run trains on images (Inception metrics apply only there)."""
         d = self.model_dump()
         if d["spectrum"] != "iterative":
             del d["spectrum_k"]
@@ -419,6 +475,13 @@ class MetricsSection(Strict):
             del d["spectrum"]
         if not d["layer_grads"]:
             del d["layer_grads"]
+        # A path is not a measurement setting: moving or renaming the weights file keeps the
+        # run ids (the manifest's protocol records the path; load_extractor logs the file's
+        # sha256). Whether Inception metrics are measured is one: on image data it changes the
+        # run id, so turning them on re-runs completed runs instead of skipping them.
+        weights = d.pop("inception_weights")
+        if weights is not None and image_data:
+            d["inception"] = True
         return d
 
 
@@ -448,5 +511,10 @@ class SuiteFile(Strict):
 
 
 def _a_divisor(steps: int, near: int) -> int:
-    divisors = [d for d in range(1, min(steps, 10**6) + 1) if steps % d == 0]
+    divisors = set()
+    d = 1
+    while d * d <= steps:  # at most 10**4 steps for steps <= MAX_STEPS
+        if steps % d == 0:
+            divisors.update((d, steps // d))
+        d += 1
     return min(divisors, key=lambda d: (abs(d - near), d))

@@ -358,7 +358,8 @@ def comparison_table(table: pd.DataFrame):
         out.add_column(h, justify="right" if h.startswith(("p ", "Δ")) else "left")
     styles = {"↑ better": "bold green", "↓ worse": "bold red"}
     for row in rows:
-        out.add_row(*row[:-1], Text(row[-1], style=styles.get(row[-1], "")))
+        # Text cells: variant names and grid values come from results folders; never markup.
+        out.add_row(*(Text(c) for c in row[:-1]), Text(row[-1], style=styles.get(row[-1], "")))
     return out
 
 

@@ -187,11 +187,14 @@ _VERDICT_TEXT = {
 def _description(runs: pd.DataFrame) -> str:
     for path in runs["path"]:
         suite_file = Path(path).parent.parent / SUITE_FILE
+        if not suite_file.is_file():  # also not a FIFO, which would block
+            continue
         try:
             data: dict[str, Any] = tomllib.loads(suite_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):  # results folders are untrusted
             continue
-        return str(data.get("suite", {}).get("description", ""))
+        section = data.get("suite")
+        return str(section.get("description", "")) if isinstance(section, dict) else ""
     return ""
 
 

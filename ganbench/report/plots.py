@@ -22,6 +22,7 @@ SVG files and the HTML report embeds them.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
@@ -67,6 +68,8 @@ FORMATS = ("png", "svg")
 MAX_SNAPSHOTS = 5
 MAX_VARIANTS_PER_FIGURE = 16
 _DPI = 110
+MAX_SLUG = 150
+"""Longest figure file name stem (file systems take 255 bytes)."""
 
 
 @dataclass
@@ -83,7 +86,11 @@ class Figure:
     @property
     def slug(self) -> str:
         parts = [self.suite, *(f"{k}-{v}" for k, v in self.point.items()), self.kind]
-        return re.sub(r"[^A-Za-z0-9_.=-]+", "_", "__".join(str(p) for p in parts))
+        slug = re.sub(r"[^A-Za-z0-9_.=-]+", "_", "__".join(str(p) for p in parts))
+        if len(slug) > MAX_SLUG:  # long names from a results folder: keep file names legal
+            digest = hashlib.sha256(slug.encode()).hexdigest()[:12]
+            slug = f"{slug[: MAX_SLUG - 30]}-{digest}__{self.kind}"
+        return slug
 
     def to_bytes(self, fmt: str = "png") -> bytes:
         buf = io.BytesIO()
@@ -161,7 +168,11 @@ def close(figs: list[Figure]) -> None:
 
 
 class _Samples:
-    """Lazy access to the samples.npz and manifest.json of a set of runs."""
+    """Lazy access to the samples.npz and manifest.json of a set of runs.
+
+    Results folders are untrusted: arrays are read with ``allow_pickle=False``, and a file that
+    cannot be read (truncated, not a zip, an object array) counts as holding no samples.
+    """
 
     def __init__(self, runs: pd.DataFrame) -> None:
         self.runs = runs.reset_index(drop=True)
@@ -169,9 +180,9 @@ class _Samples:
         self._keys: dict[str, list[str]] = {}
         for path in self.runs["path"]:
             try:
-                with np.load(Path(path) / SAMPLES_FILE) as z:
+                with np.load(Path(path) / SAMPLES_FILE, allow_pickle=False) as z:
                     self._keys[path] = list(z.files)
-            except (OSError, ValueError):
+            except Exception:  # untrusted bytes: zipfile, zlib and numpy raise many types
                 self._keys[path] = []
 
     def has(self, key: str) -> bool:
@@ -187,28 +198,57 @@ class _Samples:
     def load(self, path: str) -> dict[str, np.ndarray]:
         if path not in self._files:
             try:
-                with np.load(Path(path) / SAMPLES_FILE) as z:
-                    self._files[path] = {k: z[k] for k in z.files}
-            except (OSError, ValueError):
+                with np.load(Path(path) / SAMPLES_FILE, allow_pickle=False) as z:
+                    files = {k: z[k] for k in z.files}
+                self._files[path] = {k: v for k, v in files.items() if _numeric(v)}
+            except Exception:  # untrusted bytes: zipfile, zlib and numpy raise many types
                 self._files[path] = {}
         return self._files[path] or {}
 
     def manifest(self, path: str) -> dict[str, Any]:
         try:
-            return json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            manifest = json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
             return {}
+        return manifest if isinstance(manifest, dict) else {}
 
     def by_variant(self) -> list[tuple[str, pd.DataFrame]]:
         return list(self.runs.groupby("variant", sort=False))
 
 
+def _numeric(array: np.ndarray) -> bool:
+    """Arrays the figures can draw: booleans, integers, floats and complex numbers."""
+    return isinstance(array, np.ndarray) and array.dtype.kind in "biufc"
+
+
+def _points(array: np.ndarray | None) -> np.ndarray | None:
+    """A stored (n, 2+) array of 2-D points as float64, or None when it is not one."""
+    if array is None or array.ndim != 2 or array.shape[1] < 2 or array.dtype.kind == "c":
+        return None
+    return array.astype(np.float64)
+
+
+def _extent(array: np.ndarray | None) -> tuple[float, float, float, float] | None:
+    """A stored (x_lo, x_hi, y_lo, y_hi) with finite, increasing bounds, or None."""
+    if array is None or array.shape != (4,) or array.dtype.kind == "c":
+        return None
+    x_lo, x_hi, y_lo, y_hi = (float(v) for v in array)
+    ok = all(math.isfinite(v) for v in (x_lo, x_hi, y_lo, y_hi)) and x_lo < x_hi and y_lo < y_hi
+    return (x_lo, x_hi, y_lo, y_hi) if ok else None
+
+
 def _steps_of(keys: Iterable[str], prefix: str) -> list[int]:
-    return sorted(int(k[len(prefix) :]) for k in keys if re.fullmatch(rf"{prefix}\d+", k))
+    return sorted(int(k[len(prefix) :]) for k in keys if re.fullmatch(rf"{prefix}\d{{1,15}}", k))
 
 
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _mpl(text: str) -> str:
+    """Text for a matplotlib label: names and grid values come from results folders, and a '$'
+    in them must not start mathtext (a malformed formula fails when the figure is drawn)."""
+    return text.replace("$", r"\$")
 
 
 def _point_text(suite: str, point: dict[str, Any]) -> str:
@@ -239,7 +279,7 @@ def _panels(n: int, width: float, height: float):
 
 
 def _finish(fig, title: str) -> None:
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(_mpl(title), fontsize=10)
     fig.tight_layout()
 
 
@@ -262,7 +302,9 @@ def _curves_figure(table: pd.DataFrame, runs: pd.DataFrame, suite: str, point: d
             colour = colours(i % colours.N)
             steps = line["step"].to_numpy()
             mean, std = line["mean"].to_numpy(), line["std"].to_numpy()
-            ax.plot(steps, mean, color=colour, lw=1.4, label=f"{variant} (n={seeds[variant]})")
+            ax.plot(
+                steps, mean, color=colour, lw=1.4, label=_mpl(f"{variant} (n={seeds[variant]})")
+            )
             band = np.nan_to_num(std)
             ax.fill_between(steps, mean - band, mean + band, color=colour, alpha=0.18, lw=0)
         direction = M.HIGHER_IS_BETTER.get(metric.removesuffix("_mean"))
@@ -277,7 +319,7 @@ def _curves_figure(table: pd.DataFrame, runs: pd.DataFrame, suite: str, point: d
     fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8,
                bbox_to_anchor=(0.5, -0.02 - 0.03 * math.ceil(len(labels) / 4)))  # fmt: skip
     title = f"{_point_text(suite, point)}: metrics over training"
-    fig.suptitle(f"{title} (mean ± 1 std over {_seeds_text(runs)})", fontsize=10)
+    fig.suptitle(_mpl(f"{title} (mean ± 1 std over {_seeds_text(runs)})"), fontsize=10)
     fig.tight_layout()
     caption = (
         f"Lines: mean over seeds at each evaluation; bands: ± one sample standard deviation; "
@@ -301,17 +343,22 @@ def _samples_figure(samples: _Samples, suite: str, point: dict) -> Figure:
     shown_n: set[int] = set()
     for r, (variant, run) in enumerate(first):
         data = samples.load(run["path"])
-        dataset = samples.manifest(run["path"]).get("dataset", {})
-        means = np.asarray(dataset.get("means", []), np.float64).reshape(-1, 2)
-        extent = data.get("d_grid_extent")
+        means = _means(samples.manifest(run["path"]))
+        extent = _extent(data.get("d_grid_extent"))
         for c, step in enumerate(shown):
             ax = axes[r, c]
             grid = data.get(f"d_grid_step_{step}")
-            if grid is not None and extent is not None:
+            if (
+                grid is not None
+                and grid.ndim == 2
+                and grid.dtype.kind != "c"
+                and extent is not None
+            ):
+                grid = grid.astype(np.float64)
                 low, high = _clim(grid)
-                ax.imshow(grid, origin="lower", extent=tuple(extent), cmap="RdBu_r", alpha=0.75,
+                ax.imshow(grid, origin="lower", extent=extent, cmap="RdBu_r", alpha=0.75,
                           aspect="auto", vmin=low, vmax=high)  # fmt: skip
-            x = data.get(f"step_{step}")
+            x = _points(data.get(f"step_{step}"))
             if x is not None and x.size:
                 shown_n.add(int(x.shape[0]))
                 ax.scatter(x[:, 0], x[:, 1], s=1.5, c="k", alpha=0.5, lw=0, rasterized=True)
@@ -329,7 +376,7 @@ def _samples_figure(samples: _Samples, suite: str, point: dict) -> Figure:
             if r == 0:
                 ax.set_title(f"step {step}", fontsize=9)
             if c == 0:
-                ax.set_ylabel(f"{variant}\nseed {run['seed']}", fontsize=8)
+                ax.set_ylabel(_mpl(f"{variant}\nseed {run['seed']}"), fontsize=8)
     title = f"{_point_text(suite, point)}: generated samples"
     _finish(fig, title)
     counts = ", ".join(str(n) for n in sorted(shown_n)) or "no"
@@ -340,6 +387,26 @@ def _samples_figure(samples: _Samples, suite: str, point: dict) -> Figure:
         "matters for some losses) and the mode centres (crosses)."
     )
     return Figure("samples", suite, point, title, caption, fig)
+
+
+def _means(manifest: dict[str, Any]) -> np.ndarray:
+    """The dataset's mode centres from a manifest, as (K, 2); empty when absent or malformed."""
+    dataset = manifest.get("dataset")
+    try:
+        means = np.asarray(dataset.get("means", []), np.float64).reshape(-1, 2)
+    except (AttributeError, TypeError, ValueError, OverflowError):
+        return np.zeros((0, 2))
+    return means[np.isfinite(means).all(axis=1)]
+
+
+def _weights(manifest: dict[str, Any]) -> np.ndarray:
+    """The dataset's mode weights from a manifest; empty when absent or malformed."""
+    dataset = manifest.get("dataset")
+    try:
+        weights = np.asarray(dataset.get("weights", []), np.float64).reshape(-1)
+    except (AttributeError, TypeError, ValueError, OverflowError):
+        return np.zeros(0)
+    return weights if np.isfinite(weights).all() else np.zeros(0)
 
 
 def _clim(grid: np.ndarray) -> tuple[float, float]:
@@ -366,7 +433,7 @@ def _modes_figure(
     run_ids = set(runs["run_id"])
     counts = metrics[
         metrics["run_id"].isin(run_ids)
-        & metrics["metric"].str.startswith(M.MODE_COUNT_PREFIX)
+        & metrics["metric"].str.fullmatch(rf"{re.escape(M.MODE_COUNT_PREFIX)}\d{{1,4}}")
         & (metrics["suite"] == suite)
         & (metrics["status"] == "completed")
     ]
@@ -376,8 +443,7 @@ def _modes_figure(
     finals = finals[finals["suite"] == suite]
     finals = finals.assign(mode=finals["metric"].str.slice(len(M.MODE_COUNT_PREFIX)).astype(int))
     n_modes = int(finals["mode"].max()) + 1
-    manifest = samples.manifest(runs.iloc[0]["path"])
-    weights = np.asarray(manifest.get("dataset", {}).get("weights", []), np.float64)
+    weights = _weights(samples.manifest(runs.iloc[0]["path"]))
     variants = list(dict.fromkeys(runs["variant"]))[:MAX_VARIANTS_PER_FIGURE]
     fig, axes = _panels(len(variants), 3.6, 2.3)
     for ax, variant in zip(axes.flat, variants, strict=False):
@@ -390,7 +456,7 @@ def _modes_figure(
         if weights.size == n_modes and total > 0:
             ax.step(np.arange(n_modes + 1) - 0.5, np.append(weights, weights[-1]) * total,
                     where="post", color="#e6550d", lw=1)  # fmt: skip
-        ax.set_title(f"{variant} (n={table.shape[1]})", fontsize=9)
+        ax.set_title(_mpl(f"{variant} (n={table.shape[1]})"), fontsize=9)
         ax.set_xlabel("mode", fontsize=8)
         ax.tick_params(labelsize=7)
     title = f"{_point_text(suite, point)}: high-quality samples per mode"
@@ -410,7 +476,7 @@ def _dirac_figure(samples: _Samples, suite: str, point: dict) -> Figure:
         lim = 0.0
         for _, run in runs.sort_values("seed").iterrows():
             path = samples.load(run["path"]).get("trajectory")
-            if path is None or path.ndim != 2 or path.shape[1] < 2:
+            if path is None or path.ndim != 2 or path.shape[1] < 2 or path.dtype.kind == "c":
                 continue
             theta, psi = path[:, 0], path[:, path.shape[1] // 2]
             finite = np.isfinite(theta) & np.isfinite(psi)
@@ -425,7 +491,7 @@ def _dirac_figure(samples: _Samples, suite: str, point: dict) -> Figure:
         ax.set_xlim(-lim, lim)
         ax.set_ylim(-lim, lim)
         ax.set_aspect("equal")
-        ax.set_title(f"{variant} (n={runs['seed'].nunique()})", fontsize=9)
+        ax.set_title(_mpl(f"{variant} (n={runs['seed'].nunique()})"), fontsize=9)
         ax.set_xlabel("θ", fontsize=8)
         ax.set_ylabel("ψ", fontsize=8)
         ax.tick_params(labelsize=7)
@@ -456,7 +522,7 @@ def _spectrum_figure(samples: _Samples, suite: str, point: dict) -> Figure:
         ax.axvline(0.0, color="#e6550d", lw=0.8)
         ax.axhline(0.0, color="0.6", lw=0.5)
         where = f", step {step}" if step is not None else ""
-        ax.set_title(f"{variant} (n={runs['seed'].nunique()}{where})", fontsize=9)
+        ax.set_title(_mpl(f"{variant} (n={runs['seed'].nunique()}{where})"), fontsize=9)
         ax.set_xlabel("Re λ", fontsize=8)
         ax.set_ylabel("Im λ", fontsize=8)
         ax.tick_params(labelsize=7)
@@ -482,15 +548,19 @@ def _images_figure(samples: _Samples, suite: str, point: dict) -> Figure | None:
         )
         if steps:
             path = Path(run["path"]) / f"samples_step_{steps[-1]}.png"
-            grids.append((variant, int(run["seed"]), steps[-1], path))
+            if not path.is_file():  # also not a FIFO, which would block
+                continue
+            try:
+                image = _pyplot().imread(path)
+            except Exception:  # an unreadable or corrupt PNG (PIL and OSError types): no grid
+                continue
+            grids.append((variant, int(run["seed"]), steps[-1], image))
     if not grids:
         return None
-    plt = _pyplot()
     fig, axes = _panels(len(grids), 3.0, 3.2)
-    for ax, (variant, seed, step, path) in zip(axes.flat, grids, strict=False):
-        image = plt.imread(path)
+    for ax, (variant, seed, step, image) in zip(axes.flat, grids, strict=False):
         ax.imshow(image, cmap="gray" if image.ndim == 2 else None, interpolation="nearest")
-        ax.set_title(f"{variant}\nseed {seed}, step {step}", fontsize=9)
+        ax.set_title(_mpl(f"{variant}\nseed {seed}, step {step}"), fontsize=9)
         ax.axis("off")
     title = f"{_point_text(suite, point)}: generated images"
     _finish(fig, title)

@@ -210,7 +210,8 @@ def summary_table(summary: pd.DataFrame, *, title: str | None = None) -> Table:
         title = f"ganbench: {suites[0]}" if len(suites) == 1 else "ganbench summary"
     lines = [*verdict_lines(summary), *summary_notes(summary)]
     caption = Text("\n".join(lines), style="table.caption")
-    table = Table(title=title, caption=caption, caption_justify="left")
+    # A Text title: suite names come from results folders and are never read as markup.
+    table = Table(title=Text(title), caption=caption, caption_justify="left")
     for header, is_numeric in zip(headers, numeric, strict=True):
         table.add_column(header, justify="right" if is_numeric else "left")
     for row, marks in zip(rows, verdicts, strict=True):

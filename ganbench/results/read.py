@@ -11,6 +11,10 @@ The layout read here is the results contract (DESIGN.md, "Results layout")::
 skipped and reported in :attr:`Results.warnings`, never raised, so one broken run does not hide a
 suite. Only a path that does not exist or holds no valid run raises :class:`ResultsError`.
 
+Results folders are untrusted input: a truncated, corrupt or hostile file (JSON nested too deeply,
+integers out of range, a manifest over :data:`MAX_MANIFEST_BYTES`, a link loop, a folder where a
+file belongs) makes its run a skipped one, with the reason; nothing is unpickled or executed.
+
 Row order (used by the report too): suites by name; within a suite, variants in the order of the
 suite's ``suite.toml`` (``[[variants]]``), then grid values in the order of its ``[grid]`` lists,
 then seeds ascending. Values the ``suite.toml`` does not list (or every value, when it is missing)
@@ -23,12 +27,15 @@ import json
 import math
 import os
 import tomllib
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from numpy.lib import format as npy_format
 
 from ganbench.errors import ResultsError
 from ganbench.metrics.names import EMA_PREFIX
@@ -38,10 +45,16 @@ EMA_VARIANT_SUFFIX = " (EMA G)"
 
 MANIFEST = "manifest.json"
 METRICS = "metrics.parquet"
+SAMPLES = "samples.npz"
+MAX_SAMPLE_ARRAYS = 10_000
+"""Most arrays a samples.npz may hold (ganbench writes one per evaluation and kind)."""
 SUITE_FILE = "suite.toml"
 RUNS_DIR = "runs"
 SCHEMA_VERSION = 1
 STATUSES = ("completed", "diverged", "failed")
+MAX_MANIFEST_BYTES = 16 << 20
+"""Largest manifest.json (or suite.toml) read; ganbench writes a few KiB."""
+INT64 = (-(2**63), 2**63 - 1)
 
 RUN_COLUMNS = (
     "suite",
@@ -171,6 +184,8 @@ def read_results(path: str | os.PathLike[str]) -> Results:
         try:
             manifest = _read_manifest(run_dir / MANIFEST)
             frame = _read_metrics(run_dir, manifest["status"])
+            _check_samples(run_dir)
+            record = _run_record(manifest, run_dir)
         except _Invalid as exc:
             warnings.append(f"skipped {run_dir}: {exc}")
             continue
@@ -186,7 +201,6 @@ def read_results(path: str | os.PathLike[str]) -> Results:
             warnings.append(
                 f"{run_dir}: completed run has no metric values ({METRICS} missing or empty)"
             )
-        record = _run_record(manifest, run_dir)
         for grid_key in record["_grid"]:
             if grid_key not in grid_keys:
                 grid_keys.append(grid_key)
@@ -227,7 +241,12 @@ def _find_run_dirs(root: Path, warnings: list[str]) -> list[Path]:
             found.append(here)
             dirnames[:] = []  # a run folder holds no runs
         elif here.parent.name == RUNS_DIR and here != root:
-            warnings.append(f"skipped {here}: no {MANIFEST} (not a run folder)")
+            reason = (
+                f"{MANIFEST} is a folder, not a file"
+                if MANIFEST in dirnames
+                else f"no {MANIFEST} (not a run folder)"
+            )
+            warnings.append(f"skipped {here}: {reason}")
     return found
 
 
@@ -236,14 +255,21 @@ def _find_run_dirs(root: Path, warnings: list[str]) -> list[Path]:
 
 def _read_manifest(path: Path) -> dict[str, Any]:
     """Load and check one manifest.json."""
+    if not path.is_file():  # a FIFO or device would block or never end
+        reason = "a broken or looping link" if path.is_symlink() else "not a regular file"
+        raise _Invalid(f"{MANIFEST} is {reason}")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = _read_text(path)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise _Invalid(f"cannot read {MANIFEST} ({exc})") from exc
+    if not text.strip():
+        raise _Invalid(f"{MANIFEST} is empty")
     try:
         manifest = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _Invalid(f"corrupt {MANIFEST} ({exc})") from exc
+    except (RecursionError, ValueError) as exc:  # nested too deeply; a huge integer
+        raise _Invalid(f"corrupt {MANIFEST} ({type(exc).__name__}: {_clip(str(exc))})") from exc
     if not isinstance(manifest, dict):
         raise _Invalid(f"{MANIFEST} is not a JSON object")
 
@@ -261,10 +287,12 @@ def _read_manifest(path: Path) -> dict[str, Any]:
             raise _Invalid(f"{MANIFEST} key '{key}' must be a non-empty string")
     for key in ("seed", "step"):
         if not _is_int(manifest[key]):
-            raise _Invalid(f"{MANIFEST} key '{key}' must be an integer, got {manifest[key]!r}")
-    if manifest["status"] not in STATUSES:
+            raise _Invalid(
+                f"{MANIFEST} key '{key}' must be a 64-bit integer, got {_short(manifest[key])}"
+            )
+    if not isinstance(manifest["status"], str) or manifest["status"] not in STATUSES:
         raise _Invalid(
-            f"{MANIFEST} status {manifest['status']!r} is not one of {', '.join(STATUSES)}"
+            f"{MANIFEST} status {_short(manifest['status'])} is not one of {', '.join(STATUSES)}"
         )
     if not isinstance(manifest["grid_point"], dict):
         raise _Invalid(f"{MANIFEST} key 'grid_point' must be an object")
@@ -284,11 +312,15 @@ def _read_metrics(run_dir: Path, status: str) -> pd.DataFrame | None:
     """Load one metrics.parquet with normalised dtypes; ``None`` when the run has none."""
     path = run_dir / METRICS
     if not path.exists():
+        if path.is_symlink():
+            raise _Invalid(f"{METRICS} is a broken or looping link")
         return None
+    if not path.is_file():
+        raise _Invalid(f"{METRICS} is not a file")
     try:
         frame = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises several types for truncated/corrupt files
-        raise _Invalid(f"corrupt {METRICS} ({type(exc).__name__}: {exc})") from exc
+        raise _Invalid(f"corrupt {METRICS} ({type(exc).__name__}: {_clip(str(exc))})") from exc
     missing = [c for c in ("step", "metric", "value") if c not in frame.columns]
     if missing:
         raise _Invalid(f"{METRICS} lacks column(s) {', '.join(missing)}")
@@ -302,10 +334,55 @@ def _read_metrics(run_dir: Path, status: str) -> pd.DataFrame | None:
                 "n_fake": _counts(frame, "n_fake"),
             }
         )
-    except (TypeError, ValueError) as exc:
-        raise _Invalid(f"{METRICS} has a column of the wrong type ({exc})") from exc
+    except Exception as exc:  # TypeError, ValueError, OverflowError, pyarrow's own types
+        raise _Invalid(f"{METRICS} has a column of the wrong type ({_clip(str(exc))})") from exc
     out = out.sort_values("step", kind="stable", ignore_index=True)
     return out if len(out) else None
+
+
+def _check_samples(run_dir: Path) -> None:
+    """A samples.npz, when present, must be a readable .npz archive of plain (non-object)
+    arrays. Only the archive's index and each array's header are read: cheap, and nothing is
+    unpickled. (A missing samples.npz is allowed: the report's tables do not need it.)"""
+    path = run_dir / SAMPLES
+    if not path.exists() and not path.is_symlink():
+        return
+    hint = f"; delete {SAMPLES} to report the run without its samples"
+    if not path.is_file():
+        raise _Invalid(f"{SAMPLES} is not a readable file{hint}")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_SAMPLE_ARRAYS:
+                raise _Invalid(
+                    f"{SAMPLES} holds {len(members):,} arrays (at most {MAX_SAMPLE_ARRAYS:,}){hint}"
+                )
+            for info in members:
+                if not info.filename.endswith(".npy"):
+                    raise _Invalid(f"{SAMPLES} holds {info.filename!r}, not an array{hint}")
+                with archive.open(info) as fh:
+                    dtype = _npy_dtype(fh)
+                if dtype.hasobject:
+                    raise _Invalid(
+                        f"{SAMPLES} array {info.filename[:-4]!r} holds Python objects (a pickle); "
+                        f"refused, never unpickled{hint}"
+                    )
+    except _Invalid:
+        raise
+    except Exception as exc:  # untrusted bytes: zipfile, zlib and numpy raise many types
+        raise _Invalid(
+            f"corrupt {SAMPLES} ({type(exc).__name__}: {_clip(str(exc))}){hint}"
+        ) from exc
+
+
+def _npy_dtype(fh) -> np.dtype:
+    """The dtype in a .npy header (the array's data is not read)."""
+    version = npy_format.read_magic(fh)
+    if version == (1, 0):
+        return npy_format.read_array_header_1_0(fh)[2]
+    if version == (2, 0):
+        return npy_format.read_array_header_2_0(fh)[2]
+    raise ValueError(f".npy format version {version} is not one ganbench writes")
 
 
 def _counts(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -324,7 +401,10 @@ def _run_record(manifest: dict[str, Any], run_dir: Path) -> dict[str, Any]:
             continue  # the dataset column (from the resolved config) already holds it
         if name in _RESERVED:
             name = f"grid.{name}"
-        grid[name] = _scalar(value)
+        try:
+            grid[name] = _scalar(value)
+        except (RecursionError, ValueError) as exc:
+            raise _Invalid(f"{MANIFEST} grid value {name!r} is unreadable ({exc})") from exc
     timing = manifest.get("timing") or {}
     return {
         "suite": manifest["suite"],
@@ -358,20 +438,23 @@ class _SuiteOrder:
         if run_dir.parent.name != RUNS_DIR:
             return cls()
         path = run_dir.parent.parent / SUITE_FILE
-        if not path.exists():
+        if not path.is_file():
             return cls()
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            warnings.append(f"{path}: cannot read ({exc}); rows are sorted by name instead")
+            data = tomllib.loads(_read_text(path))
+            grid_table = data.get("grid", {})
+            grid = _flatten(grid_table) if isinstance(grid_table, dict) else {}
+        except (OSError, ValueError, RecursionError) as exc:  # ValueError: UTF-8, TOML
+            warnings.append(
+                f"{path}: cannot read ({_clip(str(exc))}); rows are sorted by name instead"
+            )
             return cls()
+        listed = data.get("variants")
         variants = [
             v["name"]
-            for v in data.get("variants", [])
+            for v in (listed if isinstance(listed, list) else [])
             if isinstance(v, dict) and isinstance(v.get("name"), str)
         ]
-        grid_table = data.get("grid", {})
-        grid = _flatten(grid_table) if isinstance(grid_table, dict) else {}
         return cls(variants, {k: v for k, v in grid.items() if isinstance(v, list)})
 
 
@@ -421,7 +504,7 @@ def _value_key(value: Any) -> tuple[int, float, str]:
     if isinstance(value, bool):
         return (1, 0.0, str(value))
     if isinstance(value, int | float):
-        return (0, float(value), "")
+        return (0, _float_or_nan(value) if isinstance(value, int) else value, "")
     return (1, 0.0, str(value))
 
 
@@ -470,13 +553,38 @@ def _metrics_frame(
 
 
 def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    """A (64-bit) integer: what the int64 columns of the tables can hold."""
+    return isinstance(value, int) and not isinstance(value, bool) and INT64[0] <= value <= INT64[1]
 
 
 def _float_or_nan(value: Any) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond a float's range
+            return math.copysign(math.inf, value)
     return math.nan
+
+
+def _read_text(path: Path, limit: int = MAX_MANIFEST_BYTES) -> str:
+    """A small text file (UTF-8), refusing one over ``limit`` bytes (raises ValueError)."""
+    with open(path, "rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"larger than {limit:,} bytes")
+    return data.decode("utf-8")
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _short(value: Any) -> str:
+    """``repr(value)`` for messages, cut short (a manifest may hold anything)."""
+    try:
+        return _clip(repr(value), 60)
+    except ValueError:  # an integer too long for str()
+        return "an integer of more than 4300 digits"
 
 
 def _scalar(value: Any) -> Any:

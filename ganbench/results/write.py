@@ -3,6 +3,12 @@
 A run is written into ``runs/.tmp-<run_id>-<random>/`` and renamed to ``runs/<run_id>/`` only when
 every file is complete, so a folder named after a run id is always a whole result. Re-runs skip
 folders whose manifest says completed or diverged.
+
+Every path written here is one plain name (suite, run id, extra file) below the output folder:
+a name that is empty, ``.`` or ``..``, holds a separator, a NUL or a control character, or
+starts with ``.`` raises :class:`ResultsError` before anything is written, and so does a
+computed path that would leave the output folder (checked on the absolute, normalised path; links
+inside the output folder are the user's and are not followed by the check).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ganbench.data.store import atomic_write_bytes
+from ganbench.errors import ResultsError
 
 FINISHED = ("completed", "diverged")
 MANIFEST = "manifest.json"
@@ -26,12 +33,44 @@ SAMPLES = "samples.npz"
 SCHEMA_VERSION = 1
 
 
+MAX_NAME_BYTES = 200
+"""Longest name (UTF-8 bytes) of a suite, run or extra file: file systems take 255, and the
+temporary run folder adds a prefix and a suffix."""
+
+
+def safe_name(name: str, what: str) -> str:
+    """``name`` when it is one plain file name (see the module docstring), else ResultsError."""
+    if (
+        not isinstance(name, str)
+        or not name
+        or name.startswith(".")
+        or any(c in name for c in "/\\")
+        or not name.isprintable()  # also refuses NUL, newlines and lone surrogates
+        or len(name.encode("utf-8")) > MAX_NAME_BYTES
+    ):
+        shown = repr(name) if len(repr(name)) <= 80 else repr(name)[:77] + "..."
+        raise ResultsError(
+            f"refusing to write {what} {shown}: not a plain file name (no separators, NUL or "
+            f"control characters, not starting with '.', 1-{MAX_NAME_BYTES} bytes)"
+        )
+    return name
+
+
+def inside(out: Path, path: Path) -> Path:
+    """``path`` when it lies inside ``out`` (absolute, normalised paths), else ResultsError."""
+    base = os.path.normpath(os.path.abspath(out))
+    target = os.path.normpath(os.path.abspath(path))
+    if os.path.commonpath([base, target]) != base or target == base:
+        raise ResultsError(f"refusing to write {path}: it is not inside the output folder {out}")
+    return path
+
+
 def suite_dir(out: Path, suite_name: str) -> Path:
-    return Path(out) / suite_name
+    return inside(out, Path(out) / safe_name(suite_name, "suite folder"))
 
 
 def run_dir(out: Path, suite_name: str, run_id: str) -> Path:
-    return suite_dir(out, suite_name) / "runs" / run_id
+    return inside(out, suite_dir(out, suite_name) / "runs" / safe_name(run_id, "run folder"))
 
 
 def read_status(path: Path) -> str | None:
@@ -93,9 +132,10 @@ def write_run(
         (tmp / SAMPLES).write_bytes(buf.getvalue())
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
         for name, data in (files or {}).items():
-            if "/" in name or name.startswith(".") or name in (METRICS, SAMPLES, MANIFEST):
-                raise ValueError(f"bad extra file name {name!r}")
-            (tmp / name).write_bytes(data)
+            safe_name(name, "extra file")
+            if name in (METRICS, SAMPLES, MANIFEST):
+                raise ResultsError(f"refusing to write extra file {name!r}: a reserved name")
+            (inside(tmp, tmp / name)).write_bytes(data)
         for f in tmp.iterdir():
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
