@@ -3,6 +3,7 @@ written by the test (the real files are used only by the slow test at the end)."
 
 from __future__ import annotations
 
+import io
 import json
 import textwrap
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import N_TRAIN
 from typer.testing import CliRunner
@@ -117,6 +119,8 @@ def _check_image_results(out: Path, data: Path) -> list[dict]:
     floors = [m for m in manifests if m["variant"].startswith("floor")]
     assert "mnist" in [m["config"]["dataset"] for m in floors]
     run = next(m for m in manifests if m["variant"] == "ns")
+    assert len(run["extractor"]["sha256"]) == 64 and 0 < run["extractor"]["test_accuracy"] <= 1
+    assert "inception" not in run["extractor"]  # only with a weights file
     folder = suite_dir / run["run_id"]
     assert (folder / "samples_step_2.png").read_bytes()[:4] == b"\x89PNG"
     assert (folder / "samples_step_4.png").exists()
@@ -150,6 +154,9 @@ def test_image_suite_end_to_end(tiny_mnist, tmp_path):
     report = runner.invoke(app, ["report", str(out), "-f", "csv", "-m", "fid_mnist_cnn,classes"])
     assert report.exit_code == 0, report.output
     assert "floor: MNIST train vs test" in report.stdout
+    table = pd.read_csv(io.StringIO(report.stdout))
+    floor = table[table["variant"].str.startswith("floor: ")]
+    assert list(floor["stability"]) == ["-"]  # nothing trained: no verdict
     from ganbench.report import read_results
     from ganbench.report.plots import close, figures
 

@@ -45,6 +45,16 @@ COVERAGE = "coverage"
 CLASSES = "classes"
 CLASS_KL = "class_kl"
 
+# Images, opt-in ([metrics] inception_weights): the pool3 features of the FID Inception-v3
+# (ganbench.extractors.inception), from a weights file the user provides.
+FID_INCEPTION = "fid_inception"
+KID_INCEPTION = "kid_inception"
+KID_INCEPTION_STD = "kid_inception_std"
+
+REFERENCE_PREFIX = "floor: "
+"""Variant names of reference rows that train nothing (e.g. image metrics between MNIST train
+and test draws): they carry metrics but no training to judge, so they get no stability verdict."""
+
 # In-scan statistics, aggregated per evaluation chunk (mean over the chunk's steps).
 LOSS_D = "loss_d"
 LOSS_D_REAL = "loss_d_real"
@@ -81,6 +91,8 @@ NORM_STATS = (
 HIGHER_IS_BETTER = {
     FID_MNIST: False,
     KID_MNIST: False,
+    FID_INCEPTION: False,
+    KID_INCEPTION: False,
     PRECISION: True,
     RECALL: True,
     DENSITY: True,
@@ -106,6 +118,15 @@ DESCRIPTIONS = {
     KID_MNIST: "images: kernel distance (unbiased MMD^2, cubic kernel; Binkowski et al. 2018) in "
     "the same features, mean over subsets",
     KID_MNIST_STD: "images: standard deviation of the KID estimate over its subsets",
+    FID_INCEPTION: "images, with [metrics] inception_weights: Frechet distance in the 2048-d pool3 "
+    "features of the FID Inception-v3 (pt_inception-2015-12-05); images resized to 299 x 299 "
+    "with JAX's bilinear resize, which differs slightly from the reference implementations' "
+    "(TensorFlow, PyTorch), so close to but not identical with published FIDs; biased upward "
+    "at small N",
+    KID_INCEPTION: "images, with [metrics] inception_weights: kernel distance (unbiased MMD^2, "
+    "cubic kernel; Binkowski et al. 2018) in the same Inception features, mean over subsets",
+    KID_INCEPTION_STD: "images, with [metrics] inception_weights: standard deviation of "
+    "kid_inception over its subsets",
     PRECISION: "images: improved precision, k = 3 (Kynkaanniemi et al. 2019): generated samples "
     "inside the real manifold",
     RECALL: "images: improved recall, k = 3: real samples inside the generated manifold",

@@ -80,6 +80,8 @@ CONVERGED = "converged"
 UNDECIDED = "undecided"
 
 LABELS: tuple[str, ...] = (DIVERGED, MODE_COLLAPSED, OSCILLATING, CONVERGED, UNDECIDED)
+REFERENCE = "reference"
+"""The label of reference rows (``names.REFERENCE_PREFIX``): not a verdict, not counted."""
 """Every verdict, in order of precedence (also the column order of :func:`stability_profile`)."""
 
 NAN_ALLOWED: frozenset[str] = frozenset({names.REVERSE_KL, names.JAC_IMAG_RATIO})
@@ -518,6 +520,10 @@ def verdicts(
     labels: list[str] = []
     reasons: list[str] = []
     for run in results.runs.to_dict("records"):
+        if str(run["variant"]).startswith(names.REFERENCE_PREFIX):
+            labels.append(REFERENCE)
+            reasons.append("a reference row: nothing was trained, so there is nothing to judge")
+            continue
         trajectories = per_run.get((run["suite"], run["run_id"]), {})
         diverged_at = run.get("diverged_at")
         v = verdict(
@@ -557,7 +563,7 @@ def stability_profile(verdict_frame: pd.DataFrame, by: Sequence[str] | None = No
     missing = [c for c in [*keys, "verdict"] if c not in verdict_frame.columns]
     if missing:
         raise ValueError(f"verdict frame lacks column(s) {', '.join(missing)}")
-    unknown = sorted(set(verdict_frame["verdict"]) - set(LABELS))
+    unknown = sorted(set(verdict_frame["verdict"]) - {*LABELS, REFERENCE})
     if unknown:
         raise ValueError(f"unknown verdict(s) {unknown}; expected one of {', '.join(LABELS)}")
     columns = [*keys, "n_runs", *LABELS]
