@@ -1,7 +1,12 @@
-"""Progress on stderr: rich bars on a terminal, plain lines otherwise."""
+"""Progress on stderr: rich bars on a terminal, plain lines otherwise.
+
+Groups that run side by side (one thread each) report through the same object: the group a
+call refers to is the one its thread started.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
 
 from rich.progress import (
@@ -29,7 +34,7 @@ class RichProgress:
             transient=False,
         )
         self._groups = self._progress.add_task("groups", total=n_groups, info="")
-        self._steps = None
+        self._local = threading.local()  # .steps: this thread's group task
 
     def __enter__(self) -> RichProgress:
         self._progress.__enter__()
@@ -39,15 +44,18 @@ class RichProgress:
         self._progress.__exit__(*exc)
 
     def start_group(self, index: int, total: int, label: str, steps: int) -> None:
-        if self._steps is not None:
-            self._progress.remove_task(self._steps)
-        self._steps = self._progress.add_task(f"  {label}", total=steps, info="compiling")
+        old = getattr(self._local, "steps", None)
+        if old is not None:
+            self._progress.remove_task(old)
+        self._local.steps = self._progress.add_task(f"  {label}", total=steps, info="compiling")
 
     def advance(self, steps: int, info: str) -> None:
-        self._progress.update(self._steps, advance=steps, info=info)
+        self._progress.update(self._local.steps, advance=steps, info=info)
 
     def end_group(self, message: str) -> None:
         self._progress.advance(self._groups)
+        self._progress.remove_task(self._local.steps)
+        self._local.steps = None
         self._progress.console.print(f"  {message}", highlight=False)
 
     def log(self, message: str) -> None:
@@ -59,10 +67,7 @@ class PlainProgress:
 
     def __init__(self, n_groups: int) -> None:
         self._n = n_groups
-        self._label = ""
-        self._done = 0
-        self._total = 0
-        self._t0 = time.perf_counter()
+        self._local = threading.local()  # this thread's group: label, done, total, t0
 
     def __enter__(self) -> PlainProgress:
         return self
@@ -71,15 +76,16 @@ class PlainProgress:
         pass
 
     def start_group(self, index: int, total: int, label: str, steps: int) -> None:
-        self._label, self._done, self._total = label, 0, steps
-        self._t0 = time.perf_counter()
+        g = self._local
+        g.label, g.done, g.total, g.t0 = label, 0, steps, time.perf_counter()
         err.print(f"[group {index + 1}/{total}] {label}: compiling", highlight=False)
 
     def advance(self, steps: int, info: str) -> None:
-        self._done += steps
-        dt = time.perf_counter() - self._t0
+        g = self._local
+        g.done += steps
+        dt = time.perf_counter() - g.t0
         note = f" ({info})" if info else ""
-        err.print(f"  step {self._done}/{self._total}{note} {dt:.1f}s", highlight=False)
+        err.print(f"  step {g.done}/{g.total}{note} {dt:.1f}s", highlight=False)
 
     def end_group(self, message: str) -> None:
         err.print(f"  {message}", highlight=False)

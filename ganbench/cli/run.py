@@ -60,6 +60,66 @@ def run(
         bool,
         typer.Option("--report/--no-report", help="Print the suite's summary table at the end."),
     ] = True,
+    checkpoint_every: Annotated[
+        float,
+        typer.Option(
+            "--checkpoint-every",
+            min=0.0,
+            help="Seconds between checkpoints of a group's training, taken at evaluation "
+            "boundaries (0: at every one). A killed run resumes from its last checkpoint.",
+        ),
+    ] = 60.0,
+    max_runs: Annotated[
+        int | None,
+        typer.Option(
+            "--max-runs",
+            min=1,
+            help="Most runs per compiled group (default: as many as fit in device memory).",
+        ),
+    ] = None,
+    exact_runs: Annotated[
+        bool,
+        typer.Option(
+            "--exact-runs",
+            help="Loop over each device's runs instead of vectorising them: a run's numbers "
+            "are then bit-identical whatever its group or the device count (slower for "
+            "small networks).",
+        ),
+    ] = False,
+    coordinator: Annotated[
+        str | None,
+        typer.Option(
+            "--coordinator",
+            help="Multi-host: HOST:PORT of process 0 (or $JAX_COORDINATOR_ADDRESS).",
+            rich_help_panel="Several hosts",
+        ),
+    ] = None,
+    num_processes: Annotated[
+        int | None,
+        typer.Option(
+            "--num-processes",
+            min=1,
+            help="Multi-host: number of processes (or $JAX_NUM_PROCESSES).",
+            rich_help_panel="Several hosts",
+        ),
+    ] = None,
+    process_id: Annotated[
+        int | None,
+        typer.Option(
+            "--process-id",
+            min=0,
+            help="Multi-host: this process's index (or $JAX_PROCESS_ID).",
+            rich_help_panel="Several hosts",
+        ),
+    ] = None,
+    distributed: Annotated[
+        bool,
+        typer.Option(
+            "--distributed",
+            help="Multi-host: let jax.distributed detect the cluster (SLURM, Open MPI, TPU pod).",
+            rich_help_panel="Several hosts",
+        ),
+    ] = False,
 ) -> None:
     """Train every run of SUITE (variants x grid x seeds) and write its results."""
     from ganbench.train.devices import configure_host_devices
@@ -67,27 +127,52 @@ def run(
     configure_host_devices(devices)
     spec = load(suite, set_, seeds, steps)  # validates everything before any file is written
 
+    from ganbench.train import distributed as dist
+
+    procs = dist.initialize(coordinator, num_processes, process_id, auto=distributed)
+
     import jax
 
     from ganbench.errors import RunFailedError
+    from ganbench.train.memory import device_budget
     from ganbench.train.runner import make_plan, run_plan
 
-    plan = make_plan(spec, out_dir, force=force)
     local = jax.local_devices()
+    plan = make_plan(
+        spec,
+        out_dir,
+        force=force,
+        max_runs=max_runs,
+        budget=device_budget(local),
+        n_devices=len(local),
+        process=procs.index,
+        processes=procs.count,
+    )
+    plan.checkpoint_every = checkpoint_every
+    plan.exact = exact_runs
     if dry_run:
-        print_plan(plan, local)
+        print_plan(plan, local, procs)
         return
+    where = f"process {procs.index} of {procs.count}: " if procs.multi else ""
+    summary = None
     if not plan.groups:
         err.print(
-            f"nothing to do: all {len(plan.skipped)} runs of {spec.name!r} are finished in "
-            f"{out_dir / spec.name} (use --force to retrain)",
+            where
+            + (
+                f"nothing to do: all {len(plan.skipped)} runs of {spec.name!r} are finished in "
+                f"{out_dir / spec.name} (use --force to retrain)"
+                if not plan.elsewhere
+                else f"nothing to do here; {len(plan.elsewhere)} groups are other processes'"
+            ),
             highlight=False,
         )
     else:
         err.print(
-            f"{spec.name}: {plan.todo} runs in {len(plan.groups)} compiled groups on "
+            f"{where}{spec.name}: {plan.todo} runs in {len(plan.groups)} compiled groups on "
             f"{len(local)} {local[0].platform} device(s)"
-            + (f"; {len(plan.skipped)} finished runs skipped" if plan.skipped else ""),
+            + (f"; {len(plan.skipped)} finished runs skipped" if plan.skipped else "")
+            + (f"; {plan.resumed} group(s) resume from a checkpoint" if plan.resumed else "")
+            + (f"; {len(plan.elsewhere)} groups on other processes" if plan.elsewhere else ""),
             highlight=False,
         )
         from ganbench.cli.progress import PlainProgress, RichProgress
@@ -96,16 +181,22 @@ def run(
         with bar:
             summary = run_plan(plan, devices=local, progress=bar)
         err.print(
-            f"done in {summary.wall_seconds:.1f}s: {summary.completed} completed, "
-            f"{summary.diverged} diverged, {summary.failed} failed, {summary.skipped} skipped; "
-            f"results in {out_dir / spec.name}",
+            f"{where}done in {summary.wall_seconds:.1f}s: {summary.completed} completed, "
+            f"{summary.diverged} diverged, {summary.failed} failed, {summary.skipped} skipped"
+            + (
+                f", {summary.claimed_elsewhere} being trained by another process"
+                if summary.claimed_elsewhere
+                else ""
+            )
+            + f"; results in {out_dir / spec.name}",
             highlight=False,
         )
-        if summary.failed:
-            raise RunFailedError(
-                f"{summary.failed} run(s) failed:\n  " + "\n  ".join(summary.failures)
-            )
-    if report:
+    if procs.multi:
+        err.print(f"{where}waiting for the other processes", highlight=False)
+        dist.wait_for_all(f"ganbench run {spec.name}")
+    if summary is not None and summary.failed:
+        raise RunFailedError(f"{summary.failed} run(s) failed:\n  " + "\n  ".join(summary.failures))
+    if report and procs.index == 0:
         from ganbench.report import (
             read_results,
             summarize,
@@ -117,11 +208,11 @@ def run(
         # Only this suite's runs: the folder may also hold runs of earlier settings.
         results = read_results(out_dir / spec.name).only({r.run_id for r in spec.runs})
         results = results.with_ema_rows()
-        summary = with_stability(summarize(results), results)
+        table = with_stability(summarize(results), results)
         if BASELINE in {r.variant for r in spec.runs}:
             # A suite with a variant named "baseline" is a comparison against it.
-            summary = versus_baseline(summary, BASELINE)
-        out.print(summary_table(summary, title=spec.name))
+            table = versus_baseline(table, BASELINE)
+        out.print(summary_table(table, title=spec.name))
 
 
 BASELINE = "baseline"
@@ -147,7 +238,7 @@ def scheme_label(config) -> str:
     return ", ".join(parts) or "-"
 
 
-def print_plan(plan, devices) -> None:
+def print_plan(plan, devices, procs=None) -> None:
     from rich.table import Table
 
     suite = plan.suite
@@ -185,6 +276,12 @@ def print_plan(plan, devices) -> None:
         f"{len(suite.runs)} runs: {plan.todo} to train in {len(plan.groups)} compiled groups, "
         f"{len(plan.skipped)} already finished; {s.steps} steps each, evaluated every "
         f"{s.eval_every}; devices: {len(devices)} x {', '.join(kinds)} ({devices[0].platform}); "
-        f"output: {plan.out / suite.name}",
+        f"output: {plan.out / suite.name}"
+        + (
+            f"; process {procs.index} of {procs.count} (another {len(plan.elsewhere)} groups "
+            "on the other processes)"
+            if procs is not None and procs.multi
+            else ""
+        ),
         highlight=False,
     )

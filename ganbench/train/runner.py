@@ -7,10 +7,12 @@ of a group, sharded over the local devices along the run axis.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import platform
 import subprocess
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -26,15 +28,21 @@ from ganbench.data.dirac import PointMass
 from ganbench.errors import GanbenchError
 from ganbench.metrics import frechet_distance, mode_coverage
 from ganbench.metrics import names as M
-from ganbench.results.write import is_finished, run_dir, write_run, write_suite_file
+from ganbench.results.claims import Claim
+from ganbench.results.write import is_finished, run_dir, suite_dir, write_run, write_suite_file
 
 # --------------------------------------------------------------------------- plan
 
 
 @dataclass
 class Group:
+    """Runs trained together as one compiled program (same static structure)."""
+
     key: str
     runs: list[RunSpec]
+    keep: set[str] = field(default_factory=set)
+    """Run ids of the group that are already finished: trained again only so that the group's
+    composition (and so its numbers) stays that of its checkpoint, and never rewritten."""
 
     @property
     def label(self) -> str:
@@ -47,6 +55,22 @@ class Group:
     def key_hash(self) -> str:
         return hashlib.sha256(self.key.encode()).hexdigest()[:8]
 
+    @property
+    def id(self) -> str:
+        """Names the group's checkpoint and claim: its structure and its runs, in order."""
+        text = self.key + "|" + ",".join(r.run_id for r in self.runs)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @property
+    def cost(self) -> int:
+        """Relative work: runs x steps x (critic updates + 1)."""
+        c = self.runs[0].config
+        return len(self.runs) * self.runs[0].steps * (c.n_critic + 1)
+
+    @property
+    def to_write(self) -> list[RunSpec]:
+        return [r for r in self.runs if r.run_id not in self.keep]
+
 
 @dataclass
 class Plan:
@@ -54,25 +78,129 @@ class Plan:
     out: Path
     groups: list[Group]
     skipped: list[RunSpec]
+    elsewhere: list[Group] = field(default_factory=list)
+    """Groups that other processes of a multi-process run train (see :func:`split_groups`)."""
+    resumed: int = 0
+    """Groups that continue from a checkpoint."""
+    force: bool = False
+    """Retrain finished runs and ignore checkpoints."""
+    checkpoint_every: float = 60.0
+    """Seconds between checkpoints of a group's training (0: at every chunk boundary)."""
+    exact: bool = False
+    """Loop over each device's runs instead of vectorising them (see :func:`map_runs`)."""
 
     @property
     def todo(self) -> int:
-        return sum(len(g.runs) for g in self.groups)
+        return sum(len(g.to_write) for g in self.groups)
+
+    @property
+    def suite_folder(self) -> Path:
+        return suite_dir(self.out, self.suite.name)
 
 
-def make_plan(suite: Suite, out: Path, *, force: bool = False) -> Plan:
-    """Group the runs still to do by their static structure (one compiled program per group)."""
+def make_plan(
+    suite: Suite,
+    out: Path,
+    *,
+    force: bool = False,
+    max_runs: int | None = None,
+    budget: int | None = None,
+    n_devices: int = 1,
+    process: int = 0,
+    processes: int = 1,
+) -> Plan:
+    """Group the runs still to do by their static structure (one compiled program per group).
+
+    Groups hold at most ``max_runs`` runs (consecutive runs in suite order) and, given a
+    per-device memory ``budget`` in bytes, at most as many as fit on ``n_devices`` devices by
+    :func:`ganbench.train.memory.run_memory`; a run that cannot fit alone is a ConfigError,
+    raised before anything is compiled or allocated. A group that has a
+    checkpoint keeps the checkpoint's composition, so it resumes exactly. With ``processes > 1``
+    the groups are shared out deterministically (:func:`split_groups`) and ``groups`` holds this
+    ``process``'s share.
+    """
+    from ganbench.train.checkpoint import CHECKPOINTS_DIR, read_header
     from ganbench.train.engine import static_key
 
-    groups: dict[str, Group] = {}
+    out = Path(out)
+    by_id = {spec.run_id: spec for spec in suite.runs}
+    finished = {
+        spec.run_id
+        for spec in suite.runs
+        if not force and is_finished(run_dir(out, spec.suite, spec.run_id))
+    }
+    groups: list[Group] = []
+    taken: set[str] = set()
+    folder = suite_dir(out, suite.name) / CHECKPOINTS_DIR
+    resumed = 0
+    for path in sorted(folder.glob("*.npz")) if folder.is_dir() and not force else []:
+        try:
+            ids = read_header(path)["run_ids"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # unreadable: the group it belonged to starts over (and overwrites it)
+        runs = [by_id.get(i) for i in ids]
+        if (
+            not runs
+            or any(r is None for r in runs)
+            or taken & set(ids)
+            or set(ids) <= finished
+            or len({static_key(r.config) for r in runs}) != 1
+        ):
+            continue
+        groups.append(Group(static_key(runs[0].config), runs, keep=set(ids) & finished))
+        taken |= set(ids)
+        resumed += 1
+    pending: dict[str, list[RunSpec]] = {}
     skipped: list[RunSpec] = []
     for spec in suite.runs:
-        if not force and is_finished(run_dir(out, spec.suite, spec.run_id)):
+        if spec.run_id in taken:
+            continue
+        if spec.run_id in finished:
             skipped.append(spec)
             continue
-        key = static_key(spec.config)
-        groups.setdefault(key, Group(key, [])).runs.append(spec)
-    return Plan(suite, Path(out), list(groups.values()), skipped)
+        pending.setdefault(static_key(spec.config), []).append(spec)
+    for key, runs in pending.items():
+        size = min(max_runs or len(runs), len(runs))
+        if budget is not None:
+            size = min(size, _runs_that_fit(runs[0], budget, n_devices, suite.path))
+        groups += [Group(key, runs[i : i + size]) for i in range(0, len(runs), size)]
+    skipped += [by_id[i] for g in groups for i in sorted(g.keep)]
+    mine, elsewhere = split_groups(groups, process, processes)
+    return Plan(suite, out, mine, skipped, elsewhere=elsewhere, resumed=resumed, force=force)
+
+
+def _runs_that_fit(spec: RunSpec, budget: int, n_devices: int, path) -> int:
+    from ganbench.errors import ConfigError
+    from ganbench.train.memory import gib, run_memory
+
+    need = run_memory(spec)
+    if need.total > budget:
+        raise ConfigError(
+            f"{path}: variant {spec.variant!r} does not fit in memory: one run needs about "
+            f"{gib(need.total)} (training state {gib(need.state)}, activations of a step "
+            f"{gib(need.activations)}), and a device has {gib(budget)} for runs; use smaller "
+            "networks, batch_size or metrics.samples"
+        )
+    return max(1, budget // need.total) * n_devices
+
+
+def split_groups(
+    groups: list[Group], process: int, processes: int
+) -> tuple[list[Group], list[Group]]:
+    """Share groups out among ``processes``: largest cost first, each to the process with the
+    least work so far (ties to the lowest index). Every process computes the same split from the
+    same plan. Returns (this process's groups in plan order, the others' groups)."""
+    if processes <= 1:
+        return groups, []
+    load = [0] * processes
+    owner: dict[int, int] = {}
+    order = sorted(range(len(groups)), key=lambda i: (-groups[i].cost, groups[i].id))
+    for i in order:
+        p = min(range(processes), key=lambda q: (load[q], q))
+        owner[i] = p
+        load[p] += groups[i].cost
+    mine = [g for i, g in enumerate(groups) if owner[i] == process]
+    return mine, [g for i, g in enumerate(groups) if owner[i] != process]
 
 
 # --------------------------------------------------------------------------- progress
@@ -225,7 +353,9 @@ def jacobian_spectrum(
     gradient-step update map I + diag(h) J with h = lr_g on generator and lr_d on discriminator
     parameters (for adaptive optimisers this is the map of plain steps at those rates, not of
     the optimiser)."""
-    jac = np.asarray(jacobian, np.float64)
+    # A fresh array: LAPACK's results can depend on the memory alignment of its input, and a
+    # slice of the group's stacked Jacobians is aligned differently for different group sizes.
+    jac = np.array(jacobian, np.float64, copy=True, order="C")
     if not np.all(np.isfinite(jac)):
         nan = np.full(1, np.nan, np.complex128)
         return nan, eigenvalue_rows(nan, nan)
@@ -295,6 +425,8 @@ class RunSummary:
     diverged: int = 0
     failed: int = 0
     skipped: int = 0
+    claimed_elsewhere: int = 0
+    """Runs skipped because another process was training them."""
     wall_seconds: float = 0.0
     failures: list[str] = field(default_factory=list)
 
@@ -324,6 +456,7 @@ class CompiledGroup:
     jacobian: Any = None  # compiled: (state, hparams, seeds) -> (R, P, P) (dense spectrum)
     jvp: Any = None  # compiled: (state, hparams, seeds, (R, P)) -> (R, P) (iterative spectrum)
     data: Any = None  # the dataset's arrays on the devices (images), or None
+    exact: bool = False  # runs looped over per device (map_runs), not vectorised
 
 
 CPU_IMAGE_SUBCHUNK = 10
@@ -344,11 +477,48 @@ def _sub_chunks(chunk, n: int, steps: int):
     return run
 
 
-def compile_group(group: Group, *, devices: list) -> CompiledGroup:
+class _Mark:
+    """Where an argument's subtree goes in :func:`map_runs`: mapped (index into the mapped
+    list) or shared (index into the shared list)."""
+
+    def __init__(self, mapped: bool, index: int) -> None:
+        self.mapped, self.index = mapped, index
+
+
+def map_runs(fn, in_axes):
+    """Like ``jax.vmap(fn, in_axes)`` with in_axes 0 or None, but a ``lax.map``: one run at a
+    time, so each run is computed by the same compiled body whatever the number of runs beside
+    it (a vmapped program's float rounding can depend on the batch of runs)."""
+    import jax
+
+    def run(*args):
+        mapped, shared = [], []
+
+        def split(ax, sub):
+            target = shared if ax is None else mapped
+            target.append(sub)
+            return _Mark(ax is not None, len(target) - 1)
+
+        marks = jax.tree.map(split, tuple(in_axes), tuple(args), is_leaf=lambda x: x is None)
+
+        def body(ms):
+            def join(mark):
+                return ms[mark.index] if mark.mapped else shared[mark.index]
+
+            return fn(*jax.tree.map(join, marks, is_leaf=lambda x: isinstance(x, _Mark)))
+
+        return jax.lax.map(body, mapped)
+
+    return run
+
+
+def compile_group(group: Group, *, devices: list, exact: bool = False) -> CompiledGroup:
     """Compile a group's init, chunk and evaluate for its runs and initialise them.
 
     The run axis is padded to a multiple of the device count (the last run repeated) and
-    sharded over ``devices``; padded runs are trained and ignored.
+    sharded over ``devices``; padded runs are trained and ignored. With ``exact``, each device
+    loops over its runs (:func:`map_runs`) instead of vectorising them, so that a run's numbers
+    do not depend on its group or the device count.
     """
     import jax
     from jax.sharding import Mesh, NamedSharding, PartitionSpec
@@ -397,14 +567,16 @@ def compile_group(group: Group, *, devices: list) -> CompiledGroup:
         under plain sharding XLA gathers around the batched image lookups (measured: 1260
         all-gathers in a 10-step DCGAN chunk), which both slows the loop and can exceed XLA:CPU's
         rendezvous timeout on a loaded machine."""
-        if data is None:
+        if data is None and not exact:
             return fn
         return jax.shard_map(fn, mesh=mesh, in_specs=in_specs, out_specs=runs)
+
+    batched = map_runs if exact else (lambda fn, in_axes: jax.vmap(fn, in_axes=in_axes))
 
     t0 = time.perf_counter()
     init = (
         jax.jit(
-            per_device(jax.vmap(program.init, in_axes=(0, axes)), (runs, hp_specs)),
+            per_device(batched(program.init, (0, axes)), (runs, hp_specs)),
             out_shardings=shard,
         )
         .lower(seeds, hparams)
@@ -413,7 +585,7 @@ def compile_group(group: Group, *, devices: list) -> CompiledGroup:
     state = init(seeds, hparams)
     chunk = (
         jax.jit(
-            per_device(jax.vmap(program.chunk, in_axes=(0, axes)), (runs, hp_specs)),
+            per_device(batched(program.chunk, (0, axes)), (runs, hp_specs)),
             donate_argnums=0,
             out_shardings=shard,
         )
@@ -425,7 +597,7 @@ def compile_group(group: Group, *, devices: list) -> CompiledGroup:
     evaluate = (
         jax.jit(
             per_device(
-                jax.vmap(program.evaluate, in_axes=(0, 0, None)),
+                batched(program.evaluate, (0, 0, None)),
                 (runs, runs, None if data is None else same),
             )
         )
@@ -435,18 +607,27 @@ def compile_group(group: Group, *, devices: list) -> CompiledGroup:
     jacobian = jvp = None
     if program.trace or spec0.metrics.spectrum == "dense":
         jacobian = (
-            jax.jit(jax.vmap(program.jacobian, in_axes=(0, axes, 0)))
+            jax.jit(
+                per_device(batched(program.jacobian, (0, axes, 0)), (runs, hp_specs, runs))
+                if exact
+                else jax.vmap(program.jacobian, in_axes=(0, axes, 0))
+            )
             .lower(state, hparams, seeds)
             .compile()
         )
     elif spec0.metrics.spectrum == "iterative":
         tangents = np.zeros((len(padded), program.n_params), np.float32)
         jvp = (
-            jax.jit(jax.vmap(program.jvp, in_axes=(0, axes, 0, 0)))
+            jax.jit(
+                per_device(batched(program.jvp, (0, axes, 0, 0)), (runs, hp_specs, runs, runs))
+                if exact
+                else jax.vmap(program.jvp, in_axes=(0, axes, 0, 0))
+            )
             .lower(state, hparams, seeds, tangents)
             .compile()
         )
     return CompiledGroup(
+        exact=exact,
         data=data,
         jacobian=jacobian,
         jvp=jvp,
@@ -466,19 +647,97 @@ HEATMAP_SIZE = 64
 (with ``metrics.snapshots``), for the report's heat maps."""
 
 
+def checkpoint_header(group: Group, compiled: CompiledGroup, chunk: int) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed: the group, and the settings under which the
+    compiled programs give the same numbers (versions, platform, devices, padding)."""
+    import jax
+
+    import ganbench
+
+    spec0 = group.runs[0]
+    return {
+        "group": group.id,
+        "run_ids": [r.run_id for r in group.runs],
+        "chunk": chunk,
+        "steps": spec0.steps,
+        "eval_every": spec0.eval_every,
+        "ganbench": ganbench.__version__,
+        "jax": jax.__version__,
+        "platform": jax.default_backend(),
+        "devices": compiled.n_devices,
+        "padded_runs": int(compiled.seeds.shape[0]),
+        "exact_runs": compiled.exact,
+    }
+
+
+@dataclass
+class Checkpointing:
+    """Where and how often a group's training is checkpointed (None path: never)."""
+
+    path: Path | None = None
+    every_seconds: float = 60.0
+    resume: bool = True
+
+
+def _restore_records(records: list[RunRecord], saved: list[dict]) -> None:
+    if [d["run_id"] for d in saved] != [r.spec.run_id for r in records]:
+        raise ValueError("its runs are not this group's")
+    for rec, data in zip(records, saved, strict=True):
+        rec.status, rec.step = data["status"], data["step"]
+        rec.diverged_at, rec.error = data["diverged_at"], data["error"]
+        rec.rows = list(data["rows"])
+        rec.snapshots = dict(data["snapshots"])
+        rec.files = dict(data["files"])
+        rec.final, rec.final_ema = data["final"], data["final_ema"]
+        rec.trajectory = [] if data["trajectory"] is None else [data["trajectory"]]
+
+
+def _resume(group, compiled, state, records, ckpt: Checkpointing, progress) -> tuple[Any, int]:
+    """The state and first chunk to train: from the group's checkpoint when there is a matching
+    one, else the initial state and chunk 0."""
+    from ganbench.train import checkpoint as cp
+
+    if ckpt.path is None or not ckpt.resume or not ckpt.path.exists():
+        return state, 0
+    try:
+        saved = cp.read(ckpt.path)
+        expect = checkpoint_header(group, compiled, saved.chunk)
+        diff = [k for k, v in expect.items() if saved.header.get(k) != v]
+        if diff:
+            raise ValueError("it was written under other settings: " + ", ".join(diff))
+        restored = cp.restore_state(state, saved)
+        _restore_records(records, saved.records)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        progress.log(f"ignoring checkpoint {ckpt.path}: {exc}; training {group.label} afresh")
+        return state, 0
+    progress.log(
+        f"resuming {group.label} from its checkpoint at step {saved.chunk * group.runs[0].eval_every}"
+    )
+    return restored, saved.chunk
+
+
 def train_group(
     group: Group,
     *,
     devices: list,
     progress: Progress,
     evaluator=None,
+    checkpointing: Checkpointing | None = None,
+    exact: bool = False,
 ) -> tuple[list[RunRecord], dict[str, Any]]:
-    """Train every run of a group; returns per-run records and group timing."""
+    """Train every run of a group; returns per-run records and group timing.
+
+    With ``checkpointing``, the state and the records are saved at chunk boundaries (at most
+    every ``every_seconds``) and a matching checkpoint is resumed from.
+    """
     import jax
 
+    from ganbench.train import checkpoint as cp
+
+    ckpt = checkpointing or Checkpointing()
     spec0 = group.runs[0]
     t0 = time.perf_counter()
-    compiled = compile_group(group, devices=devices)
+    compiled = compile_group(group, devices=devices, exact=exact)
     program, state, hparams, seeds = (
         compiled.program,
         compiled.state,
@@ -492,6 +751,10 @@ def train_group(
         initial = np.asarray(jax.device_get(jax.vmap(program.flat_params)(state)))
         for i, rec in enumerate(records):
             rec.trajectory.append(initial[i : i + 1])
+    state, first = _resume(group, compiled, state, records, ckpt, progress)
+    if first:
+        progress.advance(first * spec0.eval_every, "resumed")
+    last_save = time.monotonic()
     dataset = program.dataset
     metrics = spec0.metrics
     snapshots = metrics.snapshots and dataset.dim == 2
@@ -501,7 +764,7 @@ def train_group(
         if warning:
             progress.log(f"note: {warning}")
     n_chunks = spec0.steps // spec0.eval_every
-    for c in range(n_chunks):
+    for c in range(first, n_chunks):
         start = c * spec0.eval_every
         end = start + spec0.eval_every
         state, stats = compiled.chunk(state, hparams)
@@ -567,11 +830,19 @@ def train_group(
         if not any(r.alive for r in records):
             progress.log(f"every run of the group diverged by step {end}; stopping the group")
             break
+        if (
+            ckpt.path is not None
+            and c + 1 < n_chunks
+            and time.monotonic() - last_save >= ckpt.every_seconds
+        ):
+            cp.save(ckpt.path, checkpoint_header(group, compiled, c + 1), state, records)
+            last_save = time.monotonic()
     timing = {
         "compile_seconds": compiled.compile_seconds,
         "wall_seconds": time.perf_counter() - t0,
         "group_runs": len(group.runs),
         "group_devices": compiled.n_devices,
+        "exact_runs": exact,
     }
     return records, timing
 
@@ -579,7 +850,7 @@ def train_group(
 IMAGE_GRID = 64
 """Generated images in the sample grid written at every evaluation of an image run (8 x 8)."""
 
-FLOOR_VARIANT = "floor: MNIST train vs test"
+FLOOR_VARIANT = M.REFERENCE_PREFIX + "MNIST train vs test"
 """The variant name of the reference rows of image suites (see :func:`_write_floor`)."""
 
 
@@ -624,7 +895,7 @@ def _write_floor(plan: Plan, group: Group, evaluator, env: dict) -> None:
     spec = group.runs[0]
     dataset = get_dataset(spec.config.dataset)
     n = spec.metrics.samples
-    key = f"floor|{dataset.name}|{n}|{spec.steps}"
+    key = f"floor|{dataset.name}|{n}|{spec.steps}" + _inception_key(evaluator)
     run_id = "floor-" + hashlib.sha256(key.encode()).hexdigest()[:10]
     if is_finished(run_dir(plan.out, spec.suite, run_id)):
         return
@@ -654,9 +925,24 @@ def _write_floor(plan: Plan, group: Group, evaluator, env: dict) -> None:
             "finished": _now(),
         },
         "environment": env,
-        "extractor": {k: evaluator.info.get(k) for k in ("sha256", "test_accuracy")},
+        "extractor": extractor_info(evaluator),
     }
     write_run(plan.out, spec.suite, run_id, manifest, rows, {"final": np.zeros((0, 0))})
+
+
+def _inception_key(evaluator) -> str:
+    info = getattr(evaluator, "inception_info", None) or {}
+    return f"|inception:{info['sha256']}" if info.get("sha256") else ""
+
+
+def extractor_info(evaluator) -> dict[str, Any]:
+    """What an image run's metrics were measured with: the MNIST classifier's checksum and test
+    accuracy, and the Inception weights' checksum when they were given."""
+    info = {k: evaluator.info.get(k) for k in ("sha256", "test_accuracy")}
+    inception = getattr(evaluator, "inception_info", None) or {}
+    if inception:
+        info["inception"] = {k: inception.get(k) for k in ("path", "sha256")}
+    return info
 
 
 def _chunk_info(records: list[RunRecord]) -> str:
@@ -677,7 +963,13 @@ def _chunk_info(records: list[RunRecord]) -> str:
 
 
 def _manifest(
-    rec: RunRecord, suite: Suite, timing: dict, env: dict, group: Group, started: str
+    rec: RunRecord,
+    suite: Suite,
+    timing: dict,
+    env: dict,
+    group: Group,
+    started: str,
+    evaluator=None,
 ) -> dict[str, Any]:
     from ganbench.data import get_dataset
 
@@ -705,6 +997,11 @@ def _manifest(
         "environment": env,
         "group": {"key": group.key_hash, "runs": len(group.runs)},
         "suite_file": str(suite.path),
+        **(
+            {"extractor": extractor_info(evaluator)}
+            if evaluator is not None and getattr(dataset, "is_image", False)
+            else {}
+        ),
     }
 
 
@@ -728,70 +1025,204 @@ def run_plan(
         from ganbench.train.image_eval import load_extractor
 
         # Before anything is written: missing MNIST is bad input (exit 2), not a failed run.
-        evaluator = load_extractor(log=progress.log)
+        evaluator = load_extractor(
+            log=progress.log,
+            inception_weights=image_groups[0].runs[0].metrics.inception_weights,
+        )
         acc = evaluator.info.get("test_accuracy")
         if acc is not None:
             progress.log(f"MNIST feature classifier: test accuracy {100 * acc:.2f}%")
     write_suite_file(plan.out, plan.suite.name, plan.suite.raw)
     for group in image_groups:
         _write_floor(plan, group, evaluator, env)
-    for gi, group in enumerate(plan.groups):
-        started = _now()
-        spec0 = group.runs[0]
-        progress.start_group(gi, len(plan.groups), group.label, spec0.steps)
+    run = functools.partial(
+        _claim_and_train,
+        plan,
+        progress=progress,
+        evaluator=evaluator,
+        env=env,
+        summary=summary,
+        lock=threading.Lock(),
+    )
+    needs = [min(len(g.runs), len(devices)) for g in plan.groups]
+    if all(n == len(devices) for n in needs):
+        for gi in range(len(plan.groups)):
+            run(gi, devices)
+    else:
+        _run_side_by_side(run, needs, devices)
+    summary.wall_seconds = time.perf_counter() - t_start
+    return summary
+
+
+def _run_side_by_side(run, needs: list[int], devices: list) -> None:
+    """Run groups that need fewer devices than there are side by side, each on its own devices
+    (a group of R runs takes min(R, devices) of them, so its numbers do not depend on the
+    schedule): the first group in plan order that fits in the free devices starts next."""
+    cond = threading.Condition()
+    free = list(devices)
+    pending = list(range(len(needs)))
+    errors: list[BaseException] = []
+
+    def worker(gi: int, mine: list) -> None:
         try:
-            records, timing = train_group(
-                group, devices=devices, progress=progress, evaluator=evaluator
-            )
-        except Exception as exc:  # a failed group is recorded; the suite goes on
-            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            records = [RunRecord(s, status="failed", error=detail) for s in group.runs]
-            timing = {
-                "compile_seconds": None,
-                "wall_seconds": None,
-                "group_runs": len(group.runs),
-                "group_devices": None,
-            }
+            run(gi, mine)
+        except BaseException as exc:  # re-raised in the calling thread
+            errors.append(exc)
+        finally:
+            with cond:
+                free.extend(mine)
+                free.sort(key=lambda d: d.id)
+                cond.notify_all()
+
+    with cond:
+        while pending and not errors:
+            gi = next((i for i in pending if needs[i] <= len(free)), None)
+            if gi is None:
+                cond.wait()
+                continue
+            pending.remove(gi)
+            mine, free[:] = free[: needs[gi]], free[needs[gi] :]
+            threading.Thread(target=worker, args=(gi, mine), daemon=True).start()
+        while len(free) < len(devices):
+            cond.wait()
+    if errors:
+        raise errors[0]
+
+
+def _claim_and_train(
+    plan: Plan,
+    gi: int,
+    devices: list,
+    *,
+    progress: Progress,
+    evaluator,
+    env: dict,
+    summary: RunSummary,
+    lock: threading.Lock,
+) -> None:
+    group = plan.groups[gi]
+    claim = Claim(plan.suite_folder, group.id)
+    if not claim.acquire():
+        with lock:
+            summary.claimed_elsewhere += len(group.to_write)
+        progress.log(f"skipped {group.label}: being trained by {claim.holder}")
+        return
+    with claim:
+        # Finished meanwhile (by a process that claimed, trained and released it)?
+        todo = {r.run_id for r in group.to_write}
+        done = {r.run_id for r in group.to_write if is_finished(_run_path(plan, r))}
+        if not plan.force and done == todo:
+            with lock:
+                summary.skipped += len(todo)
+            progress.log(f"skipped {group.label}: finished by another process")
+            return
+        _train_and_write(plan, group, gi, devices, progress, evaluator, env, summary, lock)
+
+
+def _run_path(plan: Plan, spec: RunSpec) -> Path:
+    return run_dir(plan.out, spec.suite, spec.run_id)
+
+
+def _train_and_write(
+    plan: Plan,
+    group: Group,
+    gi: int,
+    devices: list,
+    progress: Progress,
+    evaluator,
+    env: dict,
+    summary: RunSummary,
+    lock: threading.Lock,
+) -> None:
+    """Train one claimed group (resuming its checkpoint), write its runs, drop the checkpoint."""
+    from ganbench.train.checkpoint import checkpoint_path
+
+    ckpt = Checkpointing(
+        checkpoint_path(plan.suite_folder, group.id),
+        every_seconds=plan.checkpoint_every,
+        resume=not plan.force,
+    )
+    started = _now()
+    spec0 = group.runs[0]
+    progress.start_group(gi, len(plan.groups), group.label, spec0.steps)
+    try:
+        records, timing = train_group(
+            group,
+            devices=devices,
+            progress=progress,
+            evaluator=evaluator,
+            checkpointing=ckpt,
+            exact=plan.exact,
+        )
+    except Exception as exc:  # a failed group is recorded; the suite goes on
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        records = [RunRecord(s, status="failed", error=detail) for s in group.runs]
+        timing = {
+            "compile_seconds": None,
+            "wall_seconds": None,
+            "group_runs": len(group.runs),
+            "group_devices": None,
+            "exact_runs": plan.exact,
+        }
+        with lock:
             summary.failures.append(f"{group.label}: {detail}")
-            progress.log(f"group failed: {group.label}: {detail}")
-        for rec in records:
-            samples: dict[str, np.ndarray] = dict(rec.snapshots)
-            samples["final"] = (
-                rec.final.astype(np.float32)
-                if rec.final is not None
-                else np.zeros((0, 0), np.float32)
-            )
+        progress.log(f"group failed: {group.label}: {detail}")
+    _remove_partial_folders(plan, group)
+    keep = set() if plan.force else group.keep
+    records = [rec for rec in records if rec.spec.run_id not in keep]
+    for rec in records:
+        samples: dict[str, np.ndarray] = dict(rec.snapshots)
+        samples["final"] = (
+            rec.final.astype(np.float32) if rec.final is not None else np.zeros((0, 0), np.float32)
+        )
+        if rec.final_ema is not None:
+            samples["ema_final"] = rec.final_ema.astype(np.float32)
+        if rec.final is not None and rec.final.ndim == 4:  # images: as 8-bit pixels
+            samples["final"] = to_uint8(rec.final)
             if rec.final_ema is not None:
-                samples["ema_final"] = rec.final_ema.astype(np.float32)
-            if rec.final is not None and rec.final.ndim == 4:  # images: as 8-bit pixels
-                samples["final"] = to_uint8(rec.final)
-                if rec.final_ema is not None:
-                    samples["ema_final"] = to_uint8(rec.final_ema)
-            if rec.trajectory:
-                samples["trajectory"] = np.concatenate(rec.trajectory).astype(np.float32)
-            write_run(
-                plan.out,
-                rec.spec.suite,
-                rec.spec.run_id,
-                _manifest(rec, plan.suite, timing, env, group, started),
-                rec.rows,
-                samples,
-                files=rec.files,
-            )
+                samples["ema_final"] = to_uint8(rec.final_ema)
+        if rec.trajectory:
+            samples["trajectory"] = np.concatenate(rec.trajectory).astype(np.float32)
+        write_run(
+            plan.out,
+            rec.spec.suite,
+            rec.spec.run_id,
+            _manifest(rec, plan.suite, timing, env, group, started, evaluator),
+            rec.rows,
+            samples,
+            files=rec.files,
+        )
+        with lock:
             if rec.status == "completed":
                 summary.completed += 1
             elif rec.status == "diverged":
                 summary.diverged += 1
             else:
                 summary.failed += 1
-        counts = {
-            s: sum(r.status == s for r in records) for s in ("completed", "diverged", "failed")
-        }
-        wall = timing["wall_seconds"]
-        progress.end_group(
-            f"{group.label}: "
-            + ", ".join(f"{v} {k}" for k, v in counts.items() if v)
-            + (f" in {wall:.1f}s (compile {timing['compile_seconds']:.1f}s)" if wall else "")
-        )
-    summary.wall_seconds = time.perf_counter() - t_start
-    return summary
+    if ckpt.path is not None:
+        ckpt.path.unlink(missing_ok=True)  # every run is written: nothing left to resume
+    counts = {s: sum(r.status == s for r in records) for s in ("completed", "diverged", "failed")}
+    wall = timing["wall_seconds"]
+    progress.end_group(
+        f"{group.label}: "
+        + ", ".join(f"{v} {k}" for k, v in counts.items() if v)
+        + (f" in {wall:.1f}s (compile {timing['compile_seconds']:.1f}s)" if wall else "")
+    )
+
+
+def _remove_partial_folders(plan: Plan, group: Group) -> None:
+    """Remove what a killed writer of this group left behind (``runs/.tmp-<run id>-*``,
+    ``runs/.old-<run id>-*``, temporary checkpoint files); safe while the group is claimed. Readers never take these
+    hidden folders for results."""
+    import shutil
+
+    from ganbench.train.checkpoint import CHECKPOINTS_DIR
+
+    for path in (plan.suite_folder / CHECKPOINTS_DIR).glob(f".{group.id}.npz.*.tmp"):
+        path.unlink(missing_ok=True)
+    for spec in group.runs:
+        runs = _run_path(plan, spec).parent
+        if runs.is_dir():
+            for pattern in (f".tmp-{spec.run_id}-*", f".old-{spec.run_id}-*"):
+                for path in runs.glob(pattern):
+                    shutil.rmtree(path, ignore_errors=True)
