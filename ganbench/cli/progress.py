@@ -24,10 +24,10 @@ from ganbench.cli.console import err
 class RichProgress:
     def __init__(self, n_groups: int) -> None:
         self._progress = Progress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[info]}"),
+            TextColumn("{task.fields[info]}", markup=False),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=err,
@@ -56,10 +56,10 @@ class RichProgress:
         self._progress.advance(self._groups)
         self._progress.remove_task(self._local.steps)
         self._local.steps = None
-        self._progress.console.print(f"  {message}", highlight=False)
+        self._progress.console.print(f"  {message}", highlight=False, markup=False)
 
     def log(self, message: str) -> None:
-        self._progress.console.print(message, highlight=False)
+        self._progress.console.print(message, highlight=False, markup=False)
 
 
 class PlainProgress:
@@ -78,17 +78,17 @@ class PlainProgress:
     def start_group(self, index: int, total: int, label: str, steps: int) -> None:
         g = self._local
         g.label, g.done, g.total, g.t0 = label, 0, steps, time.perf_counter()
-        err.print(f"[group {index + 1}/{total}] {label}: compiling", highlight=False)
+        err.print(f"[group {index + 1}/{total}] {label}: compiling", highlight=False, markup=False)
 
     def advance(self, steps: int, info: str) -> None:
         g = self._local
         g.done += steps
         dt = time.perf_counter() - g.t0
         note = f" ({info})" if info else ""
-        err.print(f"  step {g.done}/{g.total}{note} {dt:.1f}s", highlight=False)
+        err.print(f"  step {g.done}/{g.total}{note} {dt:.1f}s", highlight=False, markup=False)
 
     def end_group(self, message: str) -> None:
-        err.print(f"  {message}", highlight=False)
+        err.print(f"  {message}", highlight=False, markup=False)
 
     def log(self, message: str) -> None:
-        err.print(message, highlight=False)
+        err.print(message, highlight=False, markup=False)

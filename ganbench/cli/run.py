@@ -165,6 +165,7 @@ def run(
                 else f"nothing to do here; {len(plan.elsewhere)} groups are other processes'"
             ),
             highlight=False,
+            markup=False,
         )
     else:
         err.print(
@@ -174,6 +175,7 @@ def run(
             + (f"; {plan.resumed} group(s) resume from a checkpoint" if plan.resumed else "")
             + (f"; {len(plan.elsewhere)} groups on other processes" if plan.elsewhere else ""),
             highlight=False,
+            markup=False,
         )
         from ganbench.cli.progress import PlainProgress, RichProgress
 
@@ -190,9 +192,10 @@ def run(
             )
             + f"; results in {out_dir / spec.name}",
             highlight=False,
+            markup=False,
         )
     if procs.multi:
-        err.print(f"{where}waiting for the other processes", highlight=False)
+        err.print(f"{where}waiting for the other processes", highlight=False, markup=False)
         dist.wait_for_all(f"ganbench run {spec.name}")
     if summary is not None and summary.failed:
         raise RunFailedError(f"{summary.failed} run(s) failed:\n  " + "\n  ".join(summary.failures))
@@ -243,7 +246,9 @@ def print_plan(plan, devices, procs=None) -> None:
 
     suite = plan.suite
     s = suite.file.suite
-    table = Table(title=f"plan: {suite.name} ({suite.path})", title_justify="left")
+    from rich.text import Text
+
+    table = Table(title=Text(f"plan: {suite.name} ({suite.path})"), title_justify="left")
     columns = (
         "group",
         "variants",
@@ -284,4 +289,5 @@ def print_plan(plan, devices, procs=None) -> None:
             else ""
         ),
         highlight=False,
+        markup=False,
     )
