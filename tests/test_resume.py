@@ -121,6 +121,30 @@ def test_groups_smaller_than_the_device_count_run_side_by_side(write_suite, tmp_
     assert b[0] <= a[1]  # the second group started before the first finished
 
 
+def test_four_host_devices_with_exact_runs_match_one_device(write_suite, tmp_path):
+    """The CLI in fresh processes (XLA's device count is fixed when JAX starts): 3 runs per
+    group sharded over 4 host devices, and over 1, give identical results with --exact-runs."""
+    path = write_suite(TWO_VARIANTS)
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    env.pop("XLA_FLAGS", None)
+    for n in (4, 1):
+        args = ["--out", str(tmp_path / str(n)), "--no-report", "--seeds", "3", "--exact-runs"]
+        res = subprocess.run(
+            _cli("run", str(path), *args, "--host-devices", str(n)),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert res.returncode == 0, res.stderr
+        assert f"on {n} cpu device(s)" in res.stderr
+    _assert_identical(tmp_path / "4", tmp_path / "1")
+    manifest = json.loads(
+        next((tmp_path / "4" / "tiny" / "runs").glob("*/manifest.json")).read_text()
+    )
+    assert manifest["timing"]["group_devices"] == 3 and manifest["timing"]["exact_runs"] is True
+
+
 # --------------------------------------------------------------------------- checkpoints
 
 

@@ -107,7 +107,19 @@ name = "item"
 """
 
 
-@pytest.mark.parametrize(("kind", "name"), CASES, ids=[f"{k}:{n}" for k, n in CASES])
+IMAGE_CASES = {("arch", "dcgan"), ("dataset", "mnist"), ("dataset", "stacked_mnist")}
+"""Image items compile convolutional programs (15-25 s each on a 2-core CPU): marked slow here;
+the default run trains them in tests/test_images_engine.py."""
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [
+        pytest.param(k, n, marks=pytest.mark.slow) if (k, n) in IMAGE_CASES else (k, n)
+        for k, n in CASES
+    ],
+    ids=[f"{k}:{n}" for k, n in CASES],
+)
 def test_item_trains_through_the_engine(tmp_path, kind, name, request):
     image = "mnist" in EXAMPLES[kind][name]
     if image:

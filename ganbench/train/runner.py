@@ -1036,13 +1036,7 @@ def run_plan(
     for group in image_groups:
         _write_floor(plan, group, evaluator, env)
     run = functools.partial(
-        _claim_and_train,
-        plan,
-        progress=progress,
-        evaluator=evaluator,
-        env=env,
-        summary=summary,
-        lock=threading.Lock(),
+        _claim_and_train, _Context(plan, progress, evaluator, env, summary, threading.Lock())
     )
     needs = [min(len(g.runs), len(devices)) for g in plan.groups]
     if all(n == len(devices) for n in needs):
@@ -1089,17 +1083,21 @@ def _run_side_by_side(run, needs: list[int], devices: list) -> None:
         raise errors[0]
 
 
-def _claim_and_train(
-    plan: Plan,
-    gi: int,
-    devices: list,
-    *,
-    progress: Progress,
-    evaluator,
-    env: dict,
-    summary: RunSummary,
-    lock: threading.Lock,
-) -> None:
+@dataclass
+class _Context:
+    """What every group of a plan is trained and written with (shared by the threads of groups
+    that run side by side; ``lock`` guards ``summary``)."""
+
+    plan: Plan
+    progress: Progress
+    evaluator: Any
+    env: dict
+    summary: RunSummary
+    lock: threading.Lock
+
+
+def _claim_and_train(ctx: _Context, gi: int, devices: list) -> None:
+    plan, progress, summary, lock = ctx.plan, ctx.progress, ctx.summary, ctx.lock
     group = plan.groups[gi]
     claim = Claim(plan.suite_folder, group.id)
     if not claim.acquire():
@@ -1116,25 +1114,17 @@ def _claim_and_train(
                 summary.skipped += len(todo)
             progress.log(f"skipped {group.label}: finished by another process")
             return
-        _train_and_write(plan, group, gi, devices, progress, evaluator, env, summary, lock)
+        _train_and_write(ctx, group, gi, devices)
 
 
 def _run_path(plan: Plan, spec: RunSpec) -> Path:
     return run_dir(plan.out, spec.suite, spec.run_id)
 
 
-def _train_and_write(
-    plan: Plan,
-    group: Group,
-    gi: int,
-    devices: list,
-    progress: Progress,
-    evaluator,
-    env: dict,
-    summary: RunSummary,
-    lock: threading.Lock,
-) -> None:
+def _train_and_write(ctx: _Context, group: Group, gi: int, devices: list) -> None:
     """Train one claimed group (resuming its checkpoint), write its runs, drop the checkpoint."""
+    plan, progress, evaluator, env = ctx.plan, ctx.progress, ctx.evaluator, ctx.env
+    summary, lock = ctx.summary, ctx.lock
     from ganbench.train.checkpoint import checkpoint_path
 
     ckpt = Checkpointing(
