@@ -223,3 +223,13 @@ def test_image_archs_need_image_data(tmp_path):
     result = CliRunner().invoke(app, ["validate", str(_suite(tmp_path, bad))])
     assert result.exit_code == 2
     assert "image network" in result.output
+
+
+def test_image_suites_need_six_samples_for_the_nearest_neighbour_metrics(tmp_path):
+    from ganbench.config import load_suite
+    from ganbench.errors import ConfigError
+
+    path = _suite(tmp_path, ONE_VARIANT)
+    with pytest.raises(ConfigError, match=r"metrics\.samples.*at least 6 samples.*got 5"):
+        load_suite(path, overrides=["metrics.samples=5"])
+    assert load_suite(path, overrides=["metrics.samples=6"]).runs

@@ -355,6 +355,10 @@ def _is_image(dataset: str) -> bool:
     return bool(getattr(get_dataset(dataset), "is_image", False))
 
 
+MIN_IMAGE_SAMPLES = 6
+"""Smallest metrics.samples for image datasets: density/coverage (Naeem et al. 2020, k = 5)
+need k + 1 real samples."""
+
 INCEPTION_KEY = "metrics.inception_weights"
 
 
@@ -479,6 +483,20 @@ def validate_document(
             "metrics",
             None,
             ["inception_weights"],
+            "metrics",
+        )
+    if (
+        suite_file is not None
+        and suite_file.metrics.samples < MIN_IMAGE_SAMPLES
+        and any(_is_image(config.dataset) for config, _ in configs)
+    ):
+        problems.add(
+            f"image metrics need at least {MIN_IMAGE_SAMPLES} samples per evaluation "
+            f"(density and coverage use k = 5 nearest neighbours among the real samples); "
+            f"got {suite_file.metrics.samples}",
+            "metrics",
+            None,
+            ["samples"],
             "metrics",
         )
     _raise(problems)
