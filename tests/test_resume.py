@@ -106,6 +106,7 @@ def test_exact_runs_do_not_depend_on_their_group_or_the_device_count(write_suite
         np.testing.assert_array_equal(other.final, results[0].final)
 
 
+@pytest.mark.slow  # subprocesses or threads of full runs: see `nox -s slow`
 def test_groups_smaller_than_the_device_count_run_side_by_side(write_suite, tmp_path):
     suite = load_suite(write_suite(TWO_VARIANTS), seeds=1)
     summary = run_plan(make_plan(suite, tmp_path / "two"), devices=_devices(2))
@@ -121,6 +122,7 @@ def test_groups_smaller_than_the_device_count_run_side_by_side(write_suite, tmp_
     assert b[0] <= a[1]  # the second group started before the first finished
 
 
+@pytest.mark.slow  # subprocesses or threads of full runs: see `nox -s slow`
 def test_four_host_devices_with_exact_runs_match_one_device(write_suite, tmp_path):
     """The CLI in fresh processes (XLA's device count is fixed when JAX starts): 3 runs per
     group sharded over 4 host devices, and over 1, give identical results with --exact-runs."""
@@ -420,6 +422,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow  # subprocesses or threads of full runs: see `nox -s slow`
 def test_two_processes_share_a_suite_and_match_one_process(write_suite, tmp_path):
     path = write_suite(TWO_VARIANTS)
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
