@@ -14,9 +14,11 @@ TEST_ENV = {"JAX_NUMPY_RANK_PROMOTION": "raise", "JAX_PLATFORMS": "cpu"}
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Fast tests (slow ones deselected)."""
+    """Fast tests (slow ones deselected), in two worker processes (pytest-xdist): most of the
+    run is XLA compiling, which is single-threaded, so two workers on a 2-core machine finish
+    in about 7.5 minutes instead of 9.5."""
     session.install("-e", ".[test]")
-    session.run("pytest", *session.posargs, env=TEST_ENV)
+    session.run("pytest", "-n", "2", *session.posargs, env=TEST_ENV)
 
 
 @nox.session
