@@ -36,29 +36,18 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-SUITE = """
-[suite]
-name = "scaling"
-seeds = {runs}
-steps = {steps}
-eval_every = {steps}
+from engine_vs_loop import SUITE as ENGINE_SUITE
 
-[defaults]
-dataset = "ring8"
-batch_size = {batch}
-z_dim = 2
-generator = {{ width = {width}, depth = 2 }}
-discriminator = {{ width = {width}, depth = 2 }}
-optimizer = {{ name = "adam", lr_g = 1e-4, lr_d = 1e-4, b1 = 0.5 }}
-
+# The workload of engine_vs_loop.py (same networks, loss and data), evaluated as the
+# mode_collapse suite is, without stored snapshots.
+SUITE = (
+    ENGINE_SUITE
+    + """
 [metrics]
 samples = 2500
 snapshots = false
-
-[[variants]]
-name = "ns"
-loss = "non_saturating"
 """
+)
 
 
 def cell(
