@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from ganbench.config import load_suite
 from ganbench.metrics import names as M
@@ -150,3 +151,172 @@ def test_a_diverging_run_is_data_and_its_group_goes_on(write_suite):
     assert all(s <= boom.diverged_at + 19 for (s, *_r) in boom.rows)
     assert calm.status == "completed" and calm.step == 200
     assert np.isfinite(final(calm, M.FD))
+
+
+SHARED_SUITE = """
+[suite]
+name = "shared"
+seeds = 1
+steps = {steps}
+eval_every = {steps}
+
+[defaults]
+dataset = "{dataset}"
+batch_size = 16
+z_dim = 2
+generator = {{ width = 16, depth = 2 }}
+discriminator = {{ width = 16, depth = 2 }}
+optimizer = {{ name = "adam", lr_g = 1e-3, lr_d = 1e-3, b1 = 0.5 }}
+
+[metrics]
+samples = 50
+
+[[variants]]
+name = "v"
+{body}
+"""
+
+
+def _program(tmp_path, body, *, dataset="grid25", steps=4):
+    path = tmp_path / "shared.toml"
+    path.write_text(SHARED_SUITE.format(steps=steps, dataset=dataset, body=body))
+    spec = load_suite(path).runs[0]
+    return Program(spec.config, eval_every=spec.eval_every, samples=50), spec
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        'loss = "non_saturating"',
+        'loss = "minimax"',
+        'loss = "least_squares"',
+        'loss = "hinge"\ndiscriminator = { width = 16, depth = 2, spectral_norm = true }',
+        'loss = "non_saturating"\npack = 2',
+        'loss = "wasserstein"\npenalty = { name = "gp", weight = 1.0 }',
+    ],
+)
+def test_shared_generator_step_equals_the_generator_objective(tmp_path, body):
+    """One backward pass through D with unit cotangents, scaled per sample by dL/dD, is the
+    generator's gradient (D maps each input on its own): the shared step must give
+    g_objective's value and gradient, and the input-gradient norms of a separate pass."""
+    from ganbench.objectives.penalties import input_gradients, per_sample_norm
+
+    program, spec = _program(tmp_path, body)
+    assert program.shares_input_gradients
+    hp = hparams_of(spec.config, spec.steps)
+    state = jax.jit(program.init)(np.int32(3), hp)
+    # Move D off its initialisation so the cotangents are not all alike.
+    state = jax.jit(program.train_step)(state, hp)[0]
+    key = jax.random.key(7)
+    args = (state.g_params, state.g_stats, state.d_params, state.d_stats)
+    lg, grads, (real, fake, _), norms = jax.jit(program.g_step_shared)(*args, key, hp)
+    (lg_ref, _), grads_ref = jax.jit(jax.value_and_grad(program.g_objective, has_aux=True))(
+        *args, state.d_opt, key, hp, state.step
+    )
+    np.testing.assert_allclose(lg, lg_ref, rtol=1e-6)
+    for a, b in zip(jax.tree.leaves(grads), jax.tree.leaves(grads_ref), strict=True):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-7)
+    x = jnp.concatenate([program.pack_samples(real), program.pack_samples(fake)])
+    d_fn = lambda v: program.d_apply(state.d_params, state.d_stats, v)  # noqa: E731
+    np.testing.assert_allclose(norms, per_sample_norm(input_gradients(d_fn, x)), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        'loss = "non_saturating"\nunroll = 1',
+        'loss = "non_saturating"\ninstance_noise = { std = 0.1 }',
+        'loss = "non_saturating"\nupdates = "simultaneous"',
+    ],
+)
+def test_generator_steps_that_see_another_d_do_not_share(tmp_path, body):
+    # Unrolled D, noisy inputs or the pre-update D: the diagnostic needs its own pass.
+    program, _ = _program(tmp_path, body)
+    assert not program.shares_input_gradients
+
+
+def test_input_gradient_diagnostic_is_the_updated_discriminators_slope(tmp_path):
+    """Dirac-GAN with alternating steps: D(x) = psi x, so |grad_x D| = |psi| of the step's
+    updated D on every input, real or generated; the trajectory holds psi after every step."""
+    path = tmp_path / "dirac.toml"
+    path.write_text(
+        """
+[suite]
+name = "dirac"
+seeds = 1
+steps = 40
+eval_every = 20
+
+[defaults]
+dataset = "dirac"
+loss = "minimax"
+batch_size = 8
+z_dim = 1
+generator = { arch = "point", init = 1.0 }
+discriminator = { arch = "linear", init = 1.0 }
+optimizer = { name = "sgd", lr_g = 0.1, lr_d = 0.1 }
+updates = "alternating"
+
+[metrics]
+samples = 2
+snapshots = false
+
+[[variants]]
+name = "v"
+"""
+    )
+    suite = load_suite(path)
+    (rec,), _ = train_group(
+        group_of(suite.runs), devices=jax.local_devices()[:1], progress=NullProgress()
+    )
+    psi = np.abs(np.concatenate(rec.trajectory)[1:, 1])  # after steps 1..40
+    rows = {(s, m): v for (s, m, v, *_r) in rec.rows}
+    for end in (20, 40):
+        chunk = psi[end - 20 : end]
+        for side in ("real", "fake"):
+            np.testing.assert_allclose(rows[(end, f"input_grad_{side}_mean")], chunk.mean(), 1e-6)
+            np.testing.assert_allclose(rows[(end, f"input_grad_{side}_max")], chunk.max(), 1e-6)
+
+
+def test_mixtures_share_a_program_and_each_run_keeps_its_numbers(write_suite):
+    """ring8 and grid25 runs train in one compiled program (the planner groups them), each
+    sampling its own mixture: a run's numbers equal those it gets in a group of its dataset
+    alone (same group size and device), bit for bit."""
+    from ganbench.train.runner import make_plan
+
+    path = write_suite(
+        """
+        [[variants]]
+        name = "ns"
+        loss = "non_saturating"
+
+        [grid]
+        dataset = ["ring8", "grid25"]
+        """
+    )
+    suite = load_suite(path, seeds=2)
+    plan = make_plan(suite, path.parent / "out")
+    assert [len(g.runs) for g in plan.groups] == [4]
+    assert plan.groups[0].dataset_names == "ring8+grid25"
+    ring = [r for r in suite.runs if r.config.dataset == "ring8"]
+    grid = [r for r in suite.runs if r.config.dataset == "grid25"]
+    one = jax.local_devices()[:1]
+
+    def rows(runs):
+        recs, _ = train_group(group_of(runs), devices=one, progress=NullProgress())
+        return {r.spec.run_id: r for r in recs}
+
+    mixed = rows([ring[0], grid[0]])
+    for alone in (rows(ring), rows(grid)):
+        for run_id, rec in alone.items():
+            if run_id in mixed:
+                a, b = mixed[run_id].rows, rec.rows
+                assert [r[:2] + r[3:] for r in a] == [r[:2] + r[3:] for r in b]
+                np.testing.assert_array_equal([r[2] for r in a], [r[2] for r in b])  # NaN == NaN
+                np.testing.assert_array_equal(mixed[run_id].final, rec.final)
+                for key, snap in rec.snapshots.items():
+                    np.testing.assert_array_equal(mixed[run_id].snapshots[key], snap)
+    g = mixed[grid[0].run_id]
+    assert any(m == "mode_count/24" for (_, m, *_r) in g.rows)
+    extent = g.snapshots["d_grid_extent"]
+    assert extent[1] - extent[0] > 8  # grid25's plane, not ring8's

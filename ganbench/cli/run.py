@@ -267,7 +267,7 @@ def print_plan(plan, devices, procs=None) -> None:
         table.add_row(
             str(i + 1),
             ", ".join(sorted({r.variant for r in g.runs})),
-            c.dataset,
+            g.dataset_names,
             c.loss + (" + SN" if c.discriminator.spectral_norm else ""),
             c.penalty.name,
             str(c.n_critic),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import jax
@@ -31,6 +32,7 @@ from jax.flatten_util import ravel_pytree
 
 from ganbench.config.schema import RunConfig
 from ganbench.data import get_dataset
+from ganbench.data.mixtures import GaussianMixture
 from ganbench.metrics import names as M
 from ganbench.models import ARCHS, build_discriminator, build_generator
 from ganbench.objectives import LOSSES, PENALTIES
@@ -60,6 +62,7 @@ class Hparams(NamedTuple):
     scheme: dict[str, jax.Array]  # clip, ema_*, noise_*, consensus_weight (those in use)
     data: Any = None  # the dataset's arrays (images), shared by every run of a group: not
     # stacked, mapped with in_axes None (see :func:`hparams_axes`); None for synthetic data
+    dataset: Any = 0  # int32: the run's dataset among its program's ``datasets``
 
 
 class TrainState(NamedTuple):
@@ -118,9 +121,16 @@ WITH_MAX = tuple(M.NORM_STATS)
 
 
 def static_key(config: RunConfig) -> str:
-    """What picks the compiled program: the resolved config without its numeric knobs."""
+    """What picks the compiled program: the resolved config without its numeric knobs.
+
+    Mixtures of Gaussians of one dimension share a program whatever their modes and weights:
+    which mixture a run samples is a traced index (see :meth:`Program.sample_data`)."""
     d = config.resolved()
     d.pop("name")
+    dataset = get_dataset(config.dataset, config.weights)
+    if isinstance(dataset, GaussianMixture):
+        d["dataset"] = f"mixture of Gaussians in R^{dataset.dim}"
+        d.pop("weights", None)
     d["optimizer"] = {"name": d["optimizer"]["name"]}
     d["penalty"] = {"name": d["penalty"]["name"]}
     d.pop("clip", None)
@@ -131,7 +141,8 @@ def static_key(config: RunConfig) -> str:
 
 
 def hparams_of(config: RunConfig, steps: int) -> Hparams:
-    """A run of ``steps`` generator steps: its numeric hyperparameters as float32 scalars."""
+    """A run of ``steps`` generator steps: its numeric hyperparameters as float32 scalars
+    (``dataset`` 0: the runner sets a run's index among its program's datasets)."""
     f32 = np.float32
     scheme: dict[str, Any] = {}
     if (clip := config.clip_value()) is not None:
@@ -152,13 +163,14 @@ def hparams_of(config: RunConfig, steps: int) -> Hparams:
         opt={k: f32(v) for k, v in config.optimizer.knobs().items()},
         penalty={k: f32(v) for k, v in config.penalty.knobs().items()},
         scheme=scheme,
+        dataset=np.int32(0),
     )
 
 
 def hparams_axes() -> Hparams:
     """``in_axes`` of :class:`Hparams` for ``jax.vmap`` over a group's runs: every knob is
     stacked along the run axis, the dataset's arrays are shared."""
-    return Hparams(lr_g=0, lr_d=0, opt=0, penalty=0, scheme=0, data=None)
+    return Hparams(lr_g=0, lr_d=0, opt=0, penalty=0, scheme=0, data=None, dataset=0)
 
 
 def global_norm(tree) -> jax.Array:
@@ -181,10 +193,16 @@ class Program:
         samples: int,
         layer_grads: bool = False,
         heatmap: int = 0,
+        datasets: Sequence[Any] = (),
     ) -> None:
         self.config = config
         self.layer_grads = layer_grads
         self.dataset = get_dataset(config.dataset, config.weights)
+        self.datasets: tuple[Any, ...] = tuple(datasets) or (self.dataset,)
+        """The datasets of the program's runs (mixtures of one dimension), in the order of
+        :attr:`Hparams.dataset`; ``config``'s own is one of them."""
+        if self.dataset not in self.datasets:
+            raise ValueError(f"dataset {config.dataset!r} is not among the program's datasets")
         self.image = getattr(self.dataset, "is_image", False)
         self.shape = tuple(self.dataset.shape)  # one sample's shape
         self.g_arch = ARCHS.get(config.generator.arch)
@@ -358,13 +376,32 @@ class Program:
         sigma = hp.scheme["noise_std"] * frac
         return x + sigma * jax.random.normal(key, x.shape, x.dtype)
 
+    def dataset_index(self, config: RunConfig) -> int:
+        """A run's :attr:`Hparams.dataset`: its dataset's position in :attr:`datasets`."""
+        return self.datasets.index(get_dataset(config.dataset, config.weights))
+
+    def sample_data(self, key, n: int, data=None, index=0):
+        """``n`` samples of the dataset at ``index`` (traced) among :attr:`datasets`.
+
+        Every dataset draws from the same key and the run's is selected, so a run's samples are
+        bit for bit those of its dataset alone: sharing a program costs a few small draws per
+        step (the group planner caps the datasets of a program), not a change of numbers."""
+        if len(self.datasets) == 1:
+            return self.dataset.sample(key, n, data)
+        draws = [dataset.sample(key, n, data) for dataset in self.datasets]
+        return jax.lax.select_n(jnp.asarray(index, jnp.int32), *draws)
+
+    def _real_and_z(self, key, hp: Hparams):
+        """A real batch of pack * batch_size samples and the latent codes of a generated one."""
+        key_data, key_z = jax.random.split(key)
+        n = self.pack * self.batch
+        return self.sample_data(key_data, n, hp.data, hp.dataset), self._sample_z(key_z, n)
+
     def _batch(self, key, g_params, g_stats, hp: Hparams):
         """A real and a generated batch of pack * batch_size samples each (unpacked), and G's
         state after generating in training mode (see :meth:`g_apply_train`)."""
-        key_data, key_z = jax.random.split(key)
-        n = self.pack * self.batch
-        real = self.dataset.sample(key_data, n, hp.data)
-        fake, g_stats = self.g_apply_train(g_params, g_stats, self._sample_z(key_z, n))
+        real, z = self._real_and_z(key, hp)
+        fake, g_stats = self.g_apply_train(g_params, g_stats, z)
         return real, fake, g_stats
 
     def _dropout_key(self, key):
@@ -446,6 +483,48 @@ class Program:
         out = self.loss_fn(logits[: self.batch], logits[self.batch :])
         return out.g_loss, (real, fake, new_g_stats)
 
+    @property
+    def shares_input_gradients(self) -> bool:
+        """Whether the generator's step also yields the input-gradient diagnostic.
+
+        The diagnostic is |grad_x D(x)| of the updated discriminator on the generator step's
+        clean batch. When the generator's loss sees exactly that D on exactly those inputs (no
+        unrolling, no instance noise, no dropout), one backward pass through D with unit
+        cotangents gives grad_x D(x) for every input, and the generator's input cotangent is
+        that gradient scaled per sample by dL/dD(x): D maps each (packed) input on its own, so
+        the chain rule needs nothing else. That saves a forward and a backward pass through D
+        per step (a fifth of a plain GAN step) and changes results only by float rounding."""
+        return (
+            self.share_input_gradients
+            and self.updates == "alternating"
+            and not (self.unroll or self.noise or self.d_arch.train_flag)
+        )
+
+    share_input_gradients: bool = True
+    """Switch for :attr:`shares_input_gradients` (tests compare both paths)."""
+
+    def g_step_shared(self, g_params, g_stats, d_params, d_stats, key, hp: Hparams):
+        """The generator's loss and gradient, its batch, and the input-gradient norms (2B,) on
+        that batch (real first), from one forward and one backward pass through D (see
+        :attr:`shares_input_gradients`); equal to :meth:`g_objective`'s value and gradient."""
+        key_batch, _ = jax.random.split(key)  # as g_objective
+        real, z = self._real_and_z(key_batch, hp)
+
+        def generate(params):
+            fake, new_stats = self.g_apply_train(params, g_stats, z)
+            return self.pack_samples(fake), (fake, new_stats)
+
+        fake_in, g_vjp, (fake, new_g_stats) = jax.vjp(generate, g_params, has_aux=True)
+        x = jnp.concatenate([self.pack_samples(real), fake_in])
+        logits, d_vjp = jax.vjp(lambda v: self.d_apply(d_params, d_stats, v), x)
+        (grad_x,) = d_vjp(jnp.ones_like(logits))
+        lg, dlogits = jax.value_and_grad(
+            lambda out: self.loss_fn(out[: self.batch], out[self.batch :]).g_loss
+        )(logits)
+        scale = jnp.reshape(dlogits[self.batch :], (self.batch,) + (1,) * (x.ndim - 1))
+        (g_grads,) = g_vjp(scale * grad_x[self.batch :])
+        return lg, g_grads, (real, fake, new_g_stats), per_sample_norm(grad_x)
+
     # ------------------------------------------------------------------ update rules
 
     def _alternating(self, state: TrainState, hp: Hparams, key_critic, key_g):
@@ -463,15 +542,21 @@ class Program:
             jax.random.split(key_critic, self.n_critic),
         )
         aux = DAux(*_mean_tuple(aux_seq[:-1]), d_stats)
-        (lg, batch), g_grads = jax.value_and_grad(self.g_objective, has_aux=True)(
-            state.g_params, state.g_stats, d_params, d_stats, d_opt, key_g, hp, state.step
-        )
+        if self.shares_input_gradients:
+            lg, g_grads, batch, input_norms = self.g_step_shared(
+                state.g_params, state.g_stats, d_params, d_stats, key_g, hp
+            )
+        else:
+            (lg, batch), g_grads = jax.value_and_grad(self.g_objective, has_aux=True)(
+                state.g_params, state.g_stats, d_params, d_stats, d_opt, key_g, hp, state.step
+            )
+            input_norms = None
         updates, g_opt = self._opt.update(g_grads, state.g_opt, state.g_params)
         g_params = optax.apply_updates(state.g_params, updates)
         layers = {k: jnp.mean(v) for k, v in layers_seq.items()}
         layers.update(self._layer_norms(g_grads, "g"))
         norms = (jnp.mean(gn_seq), global_norm(g_grads), layers)
-        return (g_params, d_params), (g_opt, d_opt), aux, lg, norms, batch
+        return (g_params, d_params), (g_opt, d_opt), aux, lg, norms, (*batch, input_norms)
 
     def _field(self, state: TrainState, hp: Hparams, key):
         """The game's vector field at (G, D) on one batch: each player's descent gradient."""
@@ -510,7 +595,7 @@ class Program:
             )
         layers = {**self._layer_norms(grads[1], "d"), **self._layer_norms(grads[0], "g")}
         norms = (global_norm(grads[1]), global_norm(grads[0]), layers)
-        return params, opt_states, aux, lg, norms, batch
+        return params, opt_states, aux, lg, norms, (*batch, None)
 
     # ------------------------------------------------------------------ one step
 
@@ -523,7 +608,7 @@ class Program:
         else:
             step = self._joint(state, hp, key_critic, key_g)
         (g_params, d_params), (g_opt, d_opt), aux, lg, (gn_d, gn_g, layers), batch = step
-        real, fake, g_stats = batch
+        real, fake, g_stats, norms = batch
         d_stats = aux.d_stats
 
         g_ema = state.g_ema
@@ -531,11 +616,15 @@ class Program:
             beta = jnp.where(state.step + 1 > hp.scheme["ema_start"], hp.scheme["ema_decay"], 0.0)
             g_ema = jax.tree.map(lambda e, w: beta * e + (1.0 - beta) * w, g_ema, g_params)
 
-        # Diagnostics: D's input gradient on this step's (clean, packed) real and generated batch.
-        x = jax.lax.stop_gradient(
-            jnp.concatenate([self.pack_samples(real), self.pack_samples(fake)])
-        )
-        norms = per_sample_norm(input_gradients(lambda v: self.d_apply(d_params, d_stats, v), x))
+        if norms is None:
+            # Diagnostics: the updated D's input gradient on this step's (clean, packed) real and
+            # generated batch, where the generator's step did not yield it.
+            x = jax.lax.stop_gradient(
+                jnp.concatenate([self.pack_samples(real), self.pack_samples(fake)])
+            )
+            norms = per_sample_norm(
+                input_gradients(lambda v: self.d_apply(d_params, d_stats, v), x)
+            )
         stats = StepStats(
             loss_d=aux.loss_d,
             loss_d_real=aux.loss_d_real,
@@ -675,32 +764,39 @@ class Program:
 
     # ------------------------------------------------------------------ evaluation
 
-    def evaluate(self, state: TrainState, seed: jax.Array, data=None) -> dict[str, jax.Array]:
-        """``samples`` generated and real samples, keyed by the run's seed and step only.
+    def evaluate(
+        self, state: TrainState, seed: jax.Array, data=None, dataset=0
+    ) -> dict[str, jax.Array]:
+        """``samples`` generated and real samples, keyed by the run's seed and step only
+        (``dataset``: the run's :attr:`Hparams.dataset`).
 
         Returns ``{"fake", "real"}``, plus ``"ema"`` (the EMA generator on the same latents)
-        when EMA is on, and ``"d_grid"`` (D's output on :meth:`heatmap_points`, as a
-        (heatmap, heatmap) array indexed [y, x]) when the heat map is on.
+        when EMA is on, and ``"d_grid"`` (D's output on :meth:`heatmap_points` of the run's
+        dataset, as a (heatmap, heatmap) array indexed [y, x]) when the heat map is on.
         """
         key = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), KEY_EVAL), state.step)
         key_z, key_real = jax.random.split(key)
         z = self._sample_z(key_z, self.samples)
         out = {
             "fake": self.g_apply(state.g_params, state.g_stats, z),
-            "real": self.dataset.sample(key_real, self.samples, data),
+            "real": self.sample_data(key_real, self.samples, data, dataset),
         }
         if self.ema:
             out["ema"] = self.g_apply(state.g_ema, state.g_stats, z)
         if self.heatmap:
-            points = jnp.asarray(self.heatmap_points(), jnp.float32)
+            grids = np.stack([self.heatmap_points(d) for d in self.datasets])
+            points = jnp.asarray(grids[0] if len(grids) == 1 else grids, jnp.float32)
+            if len(grids) > 1:
+                points = points[jnp.asarray(dataset, jnp.int32)]
             d = self.d_apply(state.d_params, state.d_stats, points)
             out["d_grid"] = jnp.reshape(d, (self.heatmap, self.heatmap))
         return out
 
-    def heatmap_points(self) -> np.ndarray:
+    def heatmap_points(self, dataset=None) -> np.ndarray:
         """The (heatmap**2, 2) grid of the plane, row-major with y outer: point [i * n + j] is
-        (xs[j], ys[i]) over the dataset's :meth:`plot_extent`."""
-        x_lo, x_hi, y_lo, y_hi = self.dataset.plot_extent()
+        (xs[j], ys[i]) over the :meth:`plot_extent` of ``dataset`` (default: the program's
+        first)."""
+        x_lo, x_hi, y_lo, y_hi = (dataset or self.dataset).plot_extent()
         xs = np.linspace(x_lo, x_hi, self.heatmap)
         ys = np.linspace(y_lo, y_hi, self.heatmap)
         gx, gy = np.meshgrid(xs, ys)

@@ -49,7 +49,18 @@ class Group:
         c = self.runs[0].config
         variants = sorted({r.variant for r in self.runs})
         extra = f" +{len(variants) - 1}" if len(variants) > 1 else ""
-        return f"{variants[0]}{extra} · {c.dataset} · {c.loss} · {len(self.runs)} runs"
+        return f"{variants[0]}{extra} · {self.dataset_names} · {c.loss} · {len(self.runs)} runs"
+
+    @property
+    def dataset_names(self) -> str:
+        """The group's datasets, in order of first appearance, joined by "+"."""
+        return "+".join(dict.fromkeys(r.config.dataset for r in self.runs))
+
+    @property
+    def datasets(self) -> tuple:
+        """The distinct datasets (with their mode weights) of the group's runs, in order of
+        first appearance: one compiled program samples each run's own (``Hparams.dataset``)."""
+        return _datasets(self.runs)
 
     @property
     def key_hash(self) -> str:
@@ -159,14 +170,43 @@ def make_plan(
             skipped.append(spec)
             continue
         pending.setdefault(static_key(spec.config), []).append(spec)
-    for key, runs in pending.items():
-        size = min(max_runs or len(runs), len(runs))
-        if budget is not None:
-            size = min(size, _runs_that_fit(runs[0], budget, n_devices, suite.path))
-        groups += [Group(key, runs[i : i + size]) for i in range(0, len(runs), size)]
+    for key, same in pending.items():
+        for runs in _by_datasets(same):
+            size = min(max_runs or len(runs), len(runs))
+            if budget is not None:
+                size = min(size, _runs_that_fit(runs[0], budget, n_devices, suite.path))
+            groups += [Group(key, runs[i : i + size]) for i in range(0, len(runs), size)]
     skipped += [by_id[i] for g in groups for i in sorted(g.keep)]
     mine, elsewhere = split_groups(groups, process, processes)
     return Plan(suite, out, mine, skipped, elsewhere=elsewhere, resumed=resumed, force=force)
+
+
+MAX_DATASETS = 4
+"""Most datasets (mixtures with their weights) that one compiled program samples: every step
+draws a batch of each and keeps the run's own (see ``Program.sample_data``)."""
+
+
+def _datasets(runs: list[RunSpec]) -> tuple:
+    from ganbench.data import get_dataset
+
+    keys = dict.fromkeys((r.config.dataset, _weights_key(r.config.weights)) for r in runs)
+    by_key = {(r.config.dataset, _weights_key(r.config.weights)): r.config for r in runs}
+    return tuple(get_dataset(by_key[k].dataset, by_key[k].weights) for k in keys)
+
+
+def _weights_key(weights) -> Any:
+    return weights if isinstance(weights, str) else tuple(weights)
+
+
+def _by_datasets(runs: list[RunSpec]) -> list[list[RunSpec]]:
+    """Runs of one static structure in groups of at most :data:`MAX_DATASETS` datasets (in
+    order of first appearance), each in suite order."""
+    keys = list(dict.fromkeys((r.config.dataset, _weights_key(r.config.weights)) for r in runs))
+    part = {k: i // MAX_DATASETS for i, k in enumerate(keys)}
+    parts: dict[int, list[RunSpec]] = {}
+    for r in runs:
+        parts.setdefault(part[(r.config.dataset, _weights_key(r.config.weights))], []).append(r)
+    return list(parts.values())
 
 
 def _runs_that_fit(spec: RunSpec, budget: int, n_devices: int, path) -> int:
@@ -451,7 +491,7 @@ class CompiledGroup:
     hparams: Any  # Hparams with (R_padded,) leaves, sharded
     state: Any  # TrainState with (R_padded, ...) leaves, sharded
     chunk: Any  # compiled: (state, hparams) -> (state, ChunkStats); donates state
-    evaluate: Any  # compiled: (state, seeds) -> {"fake", "real"[, "ema"]}
+    evaluate: Any  # compiled: (state, seeds, data, datasets) -> {"fake", "real"[, "ema"]}
     compile_seconds: float
     jacobian: Any = None  # compiled: (state, hparams, seeds) -> (R, P, P) (dense spectrum)
     jvp: Any = None  # compiled: (state, hparams, seeds, (R, P)) -> (R, P) (iterative spectrum)
@@ -532,6 +572,7 @@ def compile_group(group: Group, *, devices: list, exact: bool = False) -> Compil
         samples=spec0.metrics.samples,
         layer_grads=spec0.metrics.layer_grads,
         heatmap=HEATMAP_SIZE if spec0.metrics.snapshots else 0,
+        datasets=group.datasets,
     )
     if spec0.metrics.spectrum == "dense" and program.n_params > MAX_DENSE_SPECTRUM:
         raise GanbenchError(
@@ -546,7 +587,15 @@ def compile_group(group: Group, *, devices: list, exact: bool = False) -> Compil
     shard = NamedSharding(mesh, PartitionSpec("runs"))
 
     seeds = jax.device_put(np.array([r.seed for r in padded], np.int32), shard)
-    hparams = jax.device_put(_stack([hparams_of(r.config, r.steps) for r in padded]), shard)
+    hparams = _stack(
+        [
+            hparams_of(r.config, r.steps)._replace(
+                dataset=np.int32(program.dataset_index(r.config))
+            )
+            for r in padded
+        ]
+    )
+    hparams = jax.device_put(hparams, shard)
     data = None
     n_sub = 1
     if getattr(program.dataset, "is_image", False) and devices[0].platform == "cpu":
@@ -560,7 +609,9 @@ def compile_group(group: Group, *, devices: list, exact: bool = False) -> Compil
     hparams = hparams._replace(data=data)
     axes = hparams_axes()
     runs, same = PartitionSpec("runs"), PartitionSpec()
-    hp_specs = type(hparams)(*(runs for _ in hparams[:-1]), data=None if data is None else same)
+    hp_specs = jax.tree.map(lambda _: runs, hparams._replace(data=None))._replace(
+        data=None if data is None else same
+    )
 
     def per_device(fn, in_specs):
         """Image programs and exact runs: each device maps its own runs (shard_map), so nothing
@@ -598,11 +649,11 @@ def compile_group(group: Group, *, devices: list, exact: bool = False) -> Compil
     evaluate = (
         jax.jit(
             per_device(
-                batched(program.evaluate, (0, 0, None)),
-                (runs, runs, None if data is None else same),
+                batched(program.evaluate, (0, 0, None, 0)),
+                (runs, runs, None if data is None else same, runs),
             )
         )
-        .lower(state, seeds, data)
+        .lower(state, seeds, data, hparams.dataset)
         .compile()
     )
     jacobian = jvp = None
@@ -756,12 +807,12 @@ def train_group(
     if first:
         progress.advance(first * spec0.eval_every, "resumed")
     last_save = time.monotonic()
-    dataset = program.dataset
+    datasets = [program.datasets[program.dataset_index(r.spec.config)] for r in records]
     metrics = spec0.metrics
-    snapshots = metrics.snapshots and dataset.dim == 2
-    image = getattr(dataset, "is_image", False)
+    snapshots = metrics.snapshots and program.dataset.dim == 2
+    image = getattr(program.dataset, "is_image", False)
     if image:
-        warning = evaluator.sample_warning(metrics.samples, dataset.channels)
+        warning = evaluator.sample_warning(metrics.samples, program.dataset.channels)
         if warning:
             progress.log(f"note: {warning}")
     n_chunks = spec0.steps // spec0.eval_every
@@ -769,7 +820,7 @@ def train_group(
         start = c * spec0.eval_every
         end = start + spec0.eval_every
         state, stats = compiled.chunk(state, hparams)
-        samples = jax.device_get(compiled.evaluate(state, seeds, compiled.data))
+        samples = jax.device_get(compiled.evaluate(state, seeds, compiled.data, hparams.dataset))
         jacobians = (
             None
             if compiled.jacobian is None
@@ -783,6 +834,7 @@ def train_group(
         for i, rec in enumerate(records):
             if not rec.alive:
                 continue
+            dataset = datasets[i]
             for name, value in {**stats.mean, **stats.max}.items():
                 rec.rows.append((end, name, float(value[i]), None, None))
             bad = int(stats.first_nonfinite[i])
