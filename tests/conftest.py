@@ -8,6 +8,17 @@ import os
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
 os.environ.setdefault("JAX_NUMPY_RANK_PROMOTION", "raise")
 
+# `ganbench run` (in-process or in a subprocess) keeps compiled programs in a cache folder: one
+# per test process, removed at exit, never the user's ~/.cache.
+if "GANBENCH_COMPILE_CACHE" not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+
+    _cache = tempfile.mkdtemp(prefix="ganbench-test-xla-")
+    os.environ["GANBENCH_COMPILE_CACHE"] = _cache
+    atexit.register(shutil.rmtree, _cache, ignore_errors=True)
+
 import hashlib
 import textwrap
 from pathlib import Path

@@ -134,9 +134,11 @@ def run(
     import jax
 
     from ganbench.errors import RunFailedError
+    from ganbench.train import compile_cache
     from ganbench.train.memory import device_budget
     from ganbench.train.runner import make_plan, run_plan
 
+    compile_cache.enable()  # before anything is compiled
     local = jax.local_devices()
     plan = make_plan(
         spec,

@@ -1,0 +1,92 @@
+"""The persistent compilation cache of `ganbench run`: where it lives, and that a second run of
+a suite compiles nothing new and gives the same numbers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from ganbench.train import compile_cache
+
+SUITE = """
+[suite]
+name = "cached"
+seeds = 2
+steps = 20
+eval_every = 10
+
+[defaults]
+dataset = "ring8"
+batch_size = 16
+z_dim = 2
+generator = { width = 8, depth = 1 }
+discriminator = { width = 8, depth = 1 }
+optimizer = { name = "adam", lr_g = 1e-3, lr_d = 1e-3 }
+
+[metrics]
+samples = 100
+
+[[variants]]
+name = "ns"
+loss = "non_saturating"
+"""
+
+
+def test_cache_folder_precedence(monkeypatch, tmp_path):
+    monkeypatch.delenv(compile_cache.ENV_VAR, raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert compile_cache.cache_dir() == tmp_path / "home" / ".cache" / "ganbench" / "xla"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/ignored")
+    assert compile_cache.cache_dir() == tmp_path / "home" / ".cache" / "ganbench" / "xla"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert compile_cache.cache_dir() == tmp_path / "xdg" / "ganbench" / "xla"
+    monkeypatch.setenv(compile_cache.ENV_VAR, "~/elsewhere")
+    assert compile_cache.cache_dir() == tmp_path / "home" / "elsewhere"
+    for off in ("off", "OFF", "0", "false", "no"):
+        monkeypatch.setenv(compile_cache.ENV_VAR, off)
+        assert compile_cache.cache_dir() is None
+
+
+def _run(tmp_path: Path, cache: str, out: str) -> subprocess.CompletedProcess:
+    suite = tmp_path / "suite.toml"
+    suite.write_text(SUITE)
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", compile_cache.ENV_VAR: cache}
+    env["HOME"] = str(tmp_path / "home")  # where the default folder would be
+    env.pop("XDG_CACHE_HOME", None)
+    env.pop("XLA_FLAGS", None)
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)
+    cmd = [sys.executable, "-c", "from ganbench.cli import app; app()", "run", str(suite)]
+    cmd += ["--out", str(tmp_path / out), "--no-report", "--force", "--host-devices", "2"]
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    return res
+
+
+def _metrics(folder: Path) -> dict[str, pd.DataFrame]:
+    runs = sorted((folder / "cached" / "runs").iterdir())
+    assert len(runs) == 2
+    return {p.name: pd.read_parquet(p / "metrics.parquet") for p in runs}
+
+
+def test_a_second_run_compiles_nothing_new_and_gives_the_same_numbers(tmp_path):
+    cache = tmp_path / "xla"
+    _run(tmp_path, str(cache), "first")
+    entries = sorted(p.name for p in cache.iterdir())
+    assert entries, "the first run wrote no compiled program"
+    _run(tmp_path, str(cache), "second")
+    assert sorted(p.name for p in cache.iterdir()) == entries  # every program was a hit
+    first, second = _metrics(tmp_path / "first"), _metrics(tmp_path / "second")
+    assert first.keys() == second.keys()
+    for run_id, frame in first.items():
+        pd.testing.assert_frame_equal(frame, second[run_id])
+
+
+def test_the_cache_can_be_turned_off(tmp_path):
+    _run(tmp_path, "off", "out")
+    assert not (tmp_path / "home" / ".cache").exists()
+    assert len(_metrics(tmp_path / "out")) == 2
