@@ -816,10 +816,15 @@ def train_group(
         if warning:
             progress.log(f"note: {warning}")
     n_chunks = spec0.steps // spec0.eval_every
+    phase = {"train": 0.0, "evaluate": 0.0, "checkpoint": 0.0}
     for c in range(first, n_chunks):
         start = c * spec0.eval_every
         end = start + spec0.eval_every
+        t_chunk = time.perf_counter()
         state, stats = compiled.chunk(state, hparams)
+        jax.block_until_ready(stats)  # so the phases are timed apart
+        t_eval = time.perf_counter()
+        phase["train"] += t_eval - t_chunk
         samples = jax.device_get(compiled.evaluate(state, seeds, compiled.data, hparams.dataset))
         jacobians = (
             None
@@ -879,6 +884,7 @@ def train_group(
             if "d_grid" in samples:
                 rec.snapshots[f"d_grid_step_{end}"] = samples["d_grid"][i].astype(np.float32)
                 rec.snapshots["d_grid_extent"] = np.asarray(dataset.plot_extent(), np.float32)
+        phase["evaluate"] += time.perf_counter() - t_eval
         progress.advance(spec0.eval_every, _chunk_info(records))
         if not any(r.alive for r in records):
             progress.log(f"every run of the group diverged by step {end}; stopping the group")
@@ -888,10 +894,15 @@ def train_group(
             and c + 1 < n_chunks
             and time.monotonic() - last_save >= ckpt.every_seconds
         ):
+            t_save = time.perf_counter()
             cp.save(ckpt.path, checkpoint_header(group, compiled, c + 1), state, records)
+            phase["checkpoint"] += time.perf_counter() - t_save
             last_save = time.monotonic()
     timing = {
         "compile_seconds": compiled.compile_seconds,
+        "train_seconds": phase["train"],
+        "evaluate_seconds": phase["evaluate"],
+        "checkpoint_seconds": phase["checkpoint"],
         "wall_seconds": time.perf_counter() - t0,
         "group_runs": len(group.runs),
         "group_devices": compiled.n_devices,
@@ -1210,6 +1221,7 @@ def _train_and_write(ctx: _Context, group: Group, gi: int, devices: list) -> Non
         with lock:
             summary.failures.append(f"{group.label}: {detail}")
         progress.log(f"group failed: {group.label}: {detail}")
+    t_write = time.perf_counter()
     _remove_partial_folders(plan, group)
     keep = set() if plan.force else group.keep
     records = [rec for rec in records if rec.spec.run_id not in keep]
@@ -1246,10 +1258,16 @@ def _train_and_write(ctx: _Context, group: Group, gi: int, devices: list) -> Non
         ckpt.path.unlink(missing_ok=True)  # every run is written: nothing left to resume
     counts = {s: sum(r.status == s for r in records) for s in ("completed", "diverged", "failed")}
     wall = timing["wall_seconds"]
+    phases = ", ".join(
+        f"{name} {timing[f'{name}_seconds']:.1f}s"
+        for name in ("compile", "train", "evaluate", "checkpoint")
+        if timing.get(f"{name}_seconds")
+    )
+    phases += f", write {time.perf_counter() - t_write:.1f}s"
     progress.end_group(
         f"{group.label}: "
         + ", ".join(f"{v} {k}" for k, v in counts.items() if v)
-        + (f" in {wall:.1f}s (compile {timing['compile_seconds']:.1f}s)" if wall else "")
+        + (f" in {wall:.1f}s ({phases})" if wall else "")
     )
 
 
