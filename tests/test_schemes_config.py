@@ -207,3 +207,17 @@ def test_spectrum_setting_is_checked_and_stays_out_of_old_run_ids(write_suite):
     bad.write_text(bad.read_text().replace("samples = 200", 'samples = 200\nspectrum = "full"'))
     (msg,) = problems(bad)
     assert "unknown spectrum 'full'; allowed: off, dense" in msg
+
+
+def test_mode_index_inverts_the_weights_distribution_function():
+    import jax.numpy as jnp
+
+    from ganbench.data.mixtures import mode_index
+
+    data = get_dataset("ring8", [2, 1, 1, 2, 1, 1, 1, 1])  # weights 0.2, 0.1, 0.1, 0.2, 0.1 ...
+    cdf = data.cdf()
+    assert cdf.dtype == np.float32 and cdf[-1] == 1.0
+    np.testing.assert_allclose(cdf, [0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9, 1.0], rtol=1e-6)
+    u = jnp.asarray([0.0, 0.19, cdf[0], 0.35, cdf[2], 0.59, 0.65, 0.95, 0.99999994], jnp.float32)
+    # By hand: [0, 0.2) -> 0, [0.2, 0.3) -> 1, [0.3, 0.4) -> 2, [0.4, 0.6) -> 3, ... [0.9, 1) -> 7.
+    assert np.asarray(mode_index(u, cdf)).tolist() == [0, 0, 1, 2, 3, 3, 4, 7, 7]

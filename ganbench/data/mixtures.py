@@ -48,16 +48,26 @@ class GaussianMixture:
     def weights_array(self) -> np.ndarray:
         return np.asarray(self.weights, dtype=np.float64)
 
+    def cdf(self) -> np.ndarray:
+        """The cumulative mode weights as float32 (K,), the last exactly 1."""
+        cdf = np.cumsum(self.weights_array())
+        cdf[-1] = 1.0
+        return cdf.astype(np.float32)
+
     def sample(self, key, n: int, data=None):
-        """Draw ``n`` samples inside a traced computation (float32)."""
+        """Draw ``n`` samples inside a traced computation (float32).
+
+        A sample's mode is drawn by inverting the weights' distribution function at one
+        uniform number (:func:`mode_index`), then its position from the mode's Gaussian. One
+        uniform per sample instead of a Gumbel number per sample and mode (``categorical``):
+        on grid25 that draw took a fifth of a training step of the mode_collapse networks."""
         import jax
         import jax.numpy as jnp
 
         key_mode, key_noise = jax.random.split(key)
         means = jnp.asarray(self.means, jnp.float32)
         stds = jnp.asarray(self.stds, jnp.float32)
-        logits = jnp.log(jnp.asarray(self.weights, jnp.float32))
-        k = jax.random.categorical(key_mode, logits, shape=(n,))
+        k = mode_index(jax.random.uniform(key_mode, (n,), jnp.float32), self.cdf())
         noise = jax.random.normal(key_noise, (n, self.dim), jnp.float32)
         return means[k] + stds[k] * noise
 
@@ -89,6 +99,17 @@ class GaussianMixture:
             "stds": [list(s) for s in self.stds],
             "weights": list(self.weights),
         }
+
+
+def mode_index(u, cdf: np.ndarray):
+    """The mode of each uniform number u in [0, 1): the k with cdf[k-1] <= u < cdf[k] (cdf[-1]
+    = 1), so mode k has probability cdf[k] - cdf[k-1]. Counts the boundaries at or below u, a
+    comparison per mode (the mixtures have tens of modes, where a binary search gains
+    nothing)."""
+    import jax.numpy as jnp
+
+    bounds = jnp.asarray(cdf[:-1], jnp.float32)
+    return jnp.sum(u[:, None] >= bounds[None, :], axis=1, dtype=jnp.int32)
 
 
 def _mixture(name: str, means: np.ndarray, std: float) -> GaussianMixture:
