@@ -540,6 +540,7 @@ class Program:
             critic,
             (state.d_params, state.d_stats, state.d_opt),
             jax.random.split(key_critic, self.n_critic),
+            unroll=self.n_critic == 1,  # no loop of one iteration (its carries cost copies)
         )
         aux = DAux(*_mean_tuple(aux_seq[:-1]), d_stats)
         if self.shares_input_gradients:
