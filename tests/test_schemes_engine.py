@@ -192,3 +192,68 @@ def test_sub_chunks_merge_to_the_chunk(write_suite):
     # A non-finite value in the second half is reported at its step in the whole chunk.
     bad = parts[1]._replace(first_nonfinite=jnp.array([3], jnp.int32))
     assert int(merge_chunk_stats([parts[0], bad], n // 2).first_nonfinite[0]) == n // 2 + 3
+
+
+UNROLL_GAME = """
+[suite]
+name = "game"
+seeds = 1
+steps = 1
+eval_every = 1
+
+[defaults]
+dataset = "dirac"
+loss = "wasserstein"
+batch_size = 4
+z_dim = 1
+generator = {{ arch = "point", init = {theta} }}
+discriminator = {{ arch = "linear", init = {psi} }}
+optimizer = {{ name = "sgd", lr_g = 0.1, lr_d = {eta} }}
+
+[metrics]
+samples = 2
+snapshots = false
+
+[[variants]]
+name = "v"
+unroll = {k}
+"""
+
+
+@pytest.mark.parametrize("k", [0, 1, 3])
+def test_unrolled_generator_minimises_the_value_function_at_the_unrolled_discriminator(
+    tmp_path, k
+):
+    """A game solved by hand: data a point c, G the point theta, D(x) = psi x, the Wasserstein
+    loss L_D = E D(G) - E D(x) = psi (theta - c), D's steps plain SGD of size eta. Then
+    psi_K = psi - K eta (theta - c), and the surrogate f(theta, psi_K) = -L_D(theta, psi_K)
+    = -psi (theta - c) + K eta (theta - c)^2 has d/dtheta = -psi + 2 K eta (theta - c)
+    (Metz et al. 2017, eq. 5). The generator term alone at psi_K, -psi_K theta, would give
+    -psi + K eta (2 theta - c) instead: they differ by K eta c."""
+    from ganbench.data.dirac import PointMass
+
+    theta, psi, eta, c = 1.0, 0.5, 0.1, 2.0
+    path = tmp_path / "game.toml"
+    path.write_text(UNROLL_GAME.format(theta=theta, psi=psi, eta=eta, k=k))
+    spec = load_suite(path).runs[0]
+    program = Program(spec.config, eval_every=1, samples=2)
+    program.dataset = PointMass("point", (c,))
+    program.datasets = (program.dataset,)
+    hp = hparams_of(spec.config, spec.steps)
+    state = jax.jit(program.init)(jnp.int32(0), hp)
+
+    def surrogate(g_params):
+        return program.g_objective(
+            g_params, state.g_stats, state.d_params, state.d_stats, state.d_opt,
+            jax.random.key(0), hp, state.step,
+        )[0]  # fmt: skip
+
+    value, grads = jax.value_and_grad(surrogate)(state.g_params)
+    (grad,) = jax.tree.leaves(grads)
+    if k == 0:  # the plain generator loss -E D(G) = -psi theta
+        assert float(value) == pytest.approx(-psi * theta, rel=1e-6)
+        assert float(grad[0]) == pytest.approx(-psi, rel=1e-6)
+    else:
+        psi_k = psi - k * eta * (theta - c)
+        assert float(value) == pytest.approx(-psi_k * (theta - c), rel=1e-6)
+        assert float(grad[0]) == pytest.approx(-psi + 2 * k * eta * (theta - c), rel=1e-6)

@@ -470,7 +470,14 @@ class Program:
         return d_params, d_stats
 
     def g_objective(self, g_params, g_stats, d_params, d_stats, d_opt, key, hp: Hparams, step):
-        """The generator's loss against D (unrolled when ``unroll`` > 0) on a fresh batch."""
+        """The generator's loss against D on a fresh batch.
+
+        With ``unroll`` = K > 0 it is the unrolled GAN's surrogate (Metz et al. 2017, eq. 5;
+        their notebook minimises the negated unrolled discriminator loss): the game's value
+        function at D_K, f(G, D_K) = -L_D(G, D_K), D_K being D after K more optimiser steps
+        against G, differentiated through them. The real samples' term depends on G through D_K,
+        and it is what makes the surrogate work: the loss's generator term alone at D_K (what
+        ganbench minimised before) cancels almost all of the plain gradient."""
         d_params, d_stats = self.unrolled(
             d_params, d_stats, d_opt, g_params, g_stats, key, hp, step
         )
@@ -481,7 +488,8 @@ class Program:
             d_params, d_stats, jnp.concatenate([real_in, fake_in]), key=self._dropout_key(key)
         )
         out = self.loss_fn(logits[: self.batch], logits[self.batch :])
-        return out.g_loss, (real, fake, new_g_stats)
+        loss = -out.d_loss if self.unroll else out.g_loss
+        return loss, (real, fake, new_g_stats)
 
     @property
     def shares_input_gradients(self) -> bool:
