@@ -30,7 +30,7 @@ SUITE = """
 name = "bench"
 seeds = {runs}
 steps = {steps}
-eval_every = {steps}
+eval_every = {eval_every}
 
 [defaults]
 dataset = "ring8"
@@ -70,7 +70,9 @@ def bench(args, size: str, width: int, batch: int) -> None:
     from ganbench.config.load import validate_document
     from ganbench.train.engine import Program, hparams_of
 
-    text = SUITE.format(runs=args.runs, steps=args.steps, width=width, batch=batch)
+    text = SUITE.format(
+        runs=args.runs, steps=args.steps, eval_every=args.steps, width=width, batch=batch
+    )
     suite = validate_document(tomllib.loads(text), path=Path("<bench>"), text=text)
     specs = suite.runs
     program = Program(specs[0].config, eval_every=args.steps, samples=2)

@@ -69,7 +69,9 @@ def cell(
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "suite.toml")
         with open(path, "w") as f:
-            f.write(SUITE.format(runs=runs, steps=steps, width=width, batch=batch))
+            f.write(
+                SUITE.format(runs=runs, steps=steps, eval_every=steps, width=width, batch=batch)
+            )
         suite = load_suite(path)
     local = jax.local_devices()[:devices]
     compiled = compile_group(Group("scaling", suite.runs), devices=local, exact=exact)

@@ -39,27 +39,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from engine_vs_loop import SUITE as MOG_SUITE  # noqa: E402  (the same workload, evaluated)
+
 CLI = [sys.executable, "-c", "from ganbench.cli import app; app()"]
 
-MOG_SUITE = """
-[suite]
-name = "mog"
-seeds = {runs}
-steps = {steps}
-eval_every = {eval_every}
-
-[defaults]
-dataset = "ring8"
-batch_size = {batch}
-z_dim = 2
-generator = {{ arch = "mlp", width = {width}, depth = 2 }}
-discriminator = {{ arch = "mlp", width = {width}, depth = 2 }}
-optimizer = {{ name = "adam", lr_g = 1e-4, lr_d = 1e-4, b1 = 0.5, b2 = 0.999 }}
-
-[[variants]]
-name = "non-saturating"
-loss = "non_saturating"
-"""
 
 WIDTH, BATCH = 128, 512
 
