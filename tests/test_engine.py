@@ -320,3 +320,32 @@ def test_mixtures_share_a_program_and_each_run_keeps_its_numbers(write_suite):
     assert any(m == "mode_count/24" for (_, m, *_r) in g.rows)
     extent = g.snapshots["d_grid_extent"]
     assert extent[1] - extent[0] > 8  # grid25's plane, not ring8's
+
+
+def test_a_program_samples_at_most_max_datasets_mixtures(write_suite):
+    from ganbench.train.runner import MAX_DATASETS, make_plan
+
+    path = write_suite(
+        """
+        [[variants]]
+        name = "ns"
+        loss = "non_saturating"
+
+        [grid]
+        weights = ["uniform", "longtail:2", "longtail:4", "longtail:8", "longtail:16"]
+        """
+    )
+    suite = load_suite(path, seeds=2)
+    plan = make_plan(suite, path.parent / "out")
+    assert MAX_DATASETS == 4
+    assert [len(g.datasets) for g in plan.groups] == [4, 1]
+    assert [len(g.runs) for g in plan.groups] == [8, 2]
+    assert len({g.key for g in plan.groups}) == 1  # one structure, two programs
+    weights = [g.datasets[0].weights for g in plan.groups]
+    assert weights[0] == get_dataset_weights("uniform") and weights[1] != weights[0]
+
+
+def get_dataset_weights(spec):
+    from ganbench.data import get_dataset
+
+    return get_dataset("ring8", spec).weights

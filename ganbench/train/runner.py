@@ -186,26 +186,24 @@ MAX_DATASETS = 4
 draws a batch of each and keeps the run's own (see ``Program.sample_data``)."""
 
 
-def _datasets(runs: list[RunSpec]) -> tuple:
+def _dataset(spec: RunSpec):
+    """A run's dataset with its mode weights (datasets are frozen, comparable dataclasses)."""
     from ganbench.data import get_dataset
 
-    keys = dict.fromkeys((r.config.dataset, _weights_key(r.config.weights)) for r in runs)
-    by_key = {(r.config.dataset, _weights_key(r.config.weights)): r.config for r in runs}
-    return tuple(get_dataset(by_key[k].dataset, by_key[k].weights) for k in keys)
+    return get_dataset(spec.config.dataset, spec.config.weights)
 
 
-def _weights_key(weights) -> Any:
-    return weights if isinstance(weights, str) else tuple(weights)
+def _datasets(runs: list[RunSpec]) -> tuple:
+    return tuple(dict.fromkeys(_dataset(r) for r in runs))
 
 
 def _by_datasets(runs: list[RunSpec]) -> list[list[RunSpec]]:
     """Runs of one static structure in groups of at most :data:`MAX_DATASETS` datasets (in
     order of first appearance), each in suite order."""
-    keys = list(dict.fromkeys((r.config.dataset, _weights_key(r.config.weights)) for r in runs))
-    part = {k: i // MAX_DATASETS for i, k in enumerate(keys)}
+    part = {d: i // MAX_DATASETS for i, d in enumerate(_datasets(runs))}
     parts: dict[int, list[RunSpec]] = {}
     for r in runs:
-        parts.setdefault(part[(r.config.dataset, _weights_key(r.config.weights))], []).append(r)
+        parts.setdefault(part[_dataset(r)], []).append(r)
     return list(parts.values())
 
 
