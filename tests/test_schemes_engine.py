@@ -221,9 +221,7 @@ unroll = {k}
 
 
 @pytest.mark.parametrize("k", [0, 1, 3])
-def test_unrolled_generator_minimises_the_value_function_at_the_unrolled_discriminator(
-    tmp_path, k
-):
+def test_unrolled_generator_minimises_the_value_function_at_the_unrolled_discriminator(tmp_path, k):
     """A game solved by hand: data a point c, G the point theta, D(x) = psi x, the Wasserstein
     loss L_D = E D(G) - E D(x) = psi (theta - c), D's steps plain SGD of size eta. Then
     psi_K = psi - K eta (theta - c), and the surrogate f(theta, psi_K) = -L_D(theta, psi_K)
