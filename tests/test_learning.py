@@ -31,8 +31,15 @@ def test_non_saturating_gan_learns_the_ring(write_suite):
         Group("ns", suite.runs), devices=jax.local_devices(), progress=NullProgress()
     )
     for rec in records:
-        final = {m: v for (_, m, v, *_r) in rec.rows}
         assert rec.status == "completed"
-        # An untrained generator puts its samples near the origin: 0 modes, FD ~ 0.5.
+        by_step: dict[int, dict[str, float]] = {}
+        for step, metric, value, *_rest in rec.rows:
+            by_step.setdefault(step, {})[metric] = value
+        # An untrained generator puts its samples near the origin: 0 modes, FD ~ 0.5. Learning
+        # means that at some evaluation the ring is matched (all 8 modes, FD two orders below);
+        # a non-saturating GAN may then drop and re-find a mode, so the final evaluation is only
+        # held to "still far from untrained".
+        assert any(e[M.MODES] == 8 and e[M.FD] < 0.02 for e in by_step.values()), by_step
+        final = by_step[max(by_step)]
         assert final[M.MODES] >= 6, final
-        assert final[M.FD] < 0.1, final
+        assert final[M.FD] < 0.25, final
