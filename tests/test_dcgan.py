@@ -187,3 +187,50 @@ def test_vmap_over_stacked_runs_and_jit():
     one = jax.tree.map(lambda a: a[1], (gv, dv))
     single, _, _ = step(*one, zs[1], keys[1])
     np.testing.assert_allclose(logits[1], single, rtol=1e-4, atol=1e-5)
+
+
+def _flax_convolutions(monkeypatch):
+    """The same networks with Flax's own layers (lax.conv_general_dilated, lax.conv_transpose)
+    in place of ganbench.models.conv's matrix products."""
+    import functools
+
+    import flax.linen as nn
+    from jax import lax
+
+    from ganbench.models import dcgan
+
+    monkeypatch.setattr(
+        dcgan, "ConvTranspose", functools.partial(nn.ConvTranspose, transpose_kernel=True)
+    )
+    monkeypatch.setattr(dcgan, "conv_general_dilated", lax.conv_general_dilated)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_same_networks_as_flax_layers(monkeypatch, channels):
+    """Parameters (names, shapes, initial values), outputs and gradients equal those of the
+    networks built from nn.Conv / nn.ConvTranspose(transpose_kernel=True), to float32 rounding:
+    run ids and cached results do not depend on how the convolutions are computed."""
+    g, d = dcgan_generator(base=TINY, channels=channels), dcgan_discriminator(base=TINY)
+    z, key = _z(4), jax.random.key(5)
+
+    def run(g, d):
+        gv = g.init(jax.random.key(0), z, train=False)
+        x = g.apply(gv, z, train=False)
+        dv = d.init(jax.random.key(1), x, train=False)
+
+        def loss(gp, dp):
+            fake, _ = g.apply({**gv, "params": gp}, z, train=True, mutable=["batch_stats"])
+            return jnp.mean(d.apply({"params": dp}, fake, train=True, rngs={"dropout": key}) ** 2)
+
+        return gv, dv, x, jax.grad(loss, (0, 1))(gv["params"], dv["params"])
+
+    mine = run(g, d)
+    _flax_convolutions(monkeypatch)
+    ref = run(g, d)
+    for v_mine, v_ref in zip(mine[:2], ref[:2], strict=True):
+        assert jax.tree.structure(v_mine) == jax.tree.structure(v_ref)
+        for a, b in zip(jax.tree.leaves(v_mine), jax.tree.leaves(v_ref), strict=True):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    for a, b in zip(jax.tree.leaves(mine[2:]), jax.tree.leaves(ref[2:]), strict=True):
+        scale = float(jnp.max(jnp.abs(b)))
+        assert float(jnp.max(jnp.abs(a - b))) <= 1e-4 * scale

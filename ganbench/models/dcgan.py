@@ -13,9 +13,16 @@ Discriminator (x: (N, 28, 28, 1) -> logits (N, 1)):
 The tutorial leaves every layer at its Keras default, reproduced here: LeakyReLU negative slope
 0.3 (``tf.keras.layers.LeakyReLU(alpha=0.3)``; Keras 3 ``negative_slope=0.3``), BatchNormalization
 momentum 0.99 and epsilon 1e-3 (Flax's running-average update ``m * ra + (1 - m) * batch`` is
-Keras' with the same ``m``), Glorot-uniform kernels and zero biases. Transposed convolutions use
-``transpose_kernel=True``, the gradient of a convolution, as Keras' ``Conv2DTranspose`` does; the
+Keras' with the same ``m``), Glorot-uniform kernels and zero biases. Transposed convolutions are
+the gradient of a convolution (``transpose_kernel=True``), as Keras' ``Conv2DTranspose`` is; the
 SAME padding of ``lax.conv_transpose`` gives the same output sizes as TensorFlow (7 -> 14 -> 28).
+
+The convolutions are computed by :mod:`ganbench.models.conv` (patches times a matrix), not by
+XLA's convolution instruction, which XLA:CPU runs 30-100x slower for kernel gradients inside the
+engine's ``lax.scan`` and about 4x slower when ``vmap`` over runs turns it into a grouped
+convolution. The layers are ``nn.Conv(conv_general_dilated=conv.conv_general_dilated)`` and
+``conv.ConvTranspose``: the parameters (names, shapes, initial values) are those of ``nn.Conv``
+and ``nn.ConvTranspose(transpose_kernel=True)``, and the outputs equal theirs to float32 rounding.
 At ``base=64`` the parameter counts equal the tutorial's ``model.summary()``: generator 2,305,472
 trainable parameters plus 25,472 BatchNorm moving statistics (Keras' "non-trainable params",
 2,330,944 in all), discriminator 212,865.
@@ -55,6 +62,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from ganbench.models.conv import ConvTranspose, conv_general_dilated
+
 LEAKY_SLOPE = 0.3  # Keras LeakyReLU default (alpha / negative_slope)
 BN_MOMENTUM = 0.99  # Keras BatchNormalization default
 BN_EPSILON = 1e-3  # Keras BatchNormalization default
@@ -88,14 +97,13 @@ class Generator(nn.Module):
                 name=name,
             )
 
-        def deconv(features: int, stride: int, name: str) -> nn.ConvTranspose:
-            return nn.ConvTranspose(
+        def deconv(features: int, stride: int, name: str) -> ConvTranspose:
+            return ConvTranspose(
                 features,
                 (5, 5),
                 strides=(stride, stride),
                 padding="SAME",
                 use_bias=False,
-                transpose_kernel=True,
                 kernel_init=KERNEL_INIT,
                 name=name,
             )
@@ -132,6 +140,7 @@ class Discriminator(nn.Module):
                 strides=(2, 2),
                 padding="SAME",
                 kernel_init=KERNEL_INIT,
+                conv_general_dilated=conv_general_dilated,
                 name=f"conv_{i}",
             )
             x = _leaky(layer(conv, f"conv_{i}", x))
