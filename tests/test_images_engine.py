@@ -146,6 +146,10 @@ def test_image_suite_end_to_end(tiny_mnist, tmp_path):
     result = runner.invoke(app, ["run", str(_suite(tmp_path, ONE_VARIANT)), "--out", str(out)])
     assert result.exit_code == 0, result.output
     _check_image_results(out, tiny_mnist)
+    # Training the classifier shows its progress (2 epochs of 8 steps of 50 images here).
+    assert "MNIST classifier steps 8/16 (epoch 1/2, loss " in result.output
+    assert "MNIST classifier steps 16/16 (epoch 2/2, loss " in result.output
+    assert "MNIST classifier trained in " in result.output
     # The classifier is cached with its accuracy and reused, not retrained.
     sidecar = tiny_mnist / "extractors" / "mnist_cnn.json"
     stamp = sidecar.stat().st_mtime_ns

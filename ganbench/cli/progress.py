@@ -61,6 +61,22 @@ class RichProgress:
     def log(self, message: str) -> None:
         self._progress.console.print(message, highlight=False, markup=False)
 
+    def task(self, label: str, total: int) -> _RichTask:
+        return _RichTask(self._progress, label, total)
+
+
+class _RichTask:
+    def __init__(self, progress: Progress, label: str, total: int) -> None:
+        self._progress = progress
+        self._id = progress.add_task(f"  {label}", total=total, info="")
+
+    def update(self, done: int, info: str) -> None:
+        self._progress.update(self._id, completed=done, info=info)
+
+    def close(self, message: str) -> None:
+        self._progress.remove_task(self._id)
+        self._progress.console.print(f"  {message}", highlight=False, markup=False)
+
 
 class PlainProgress:
     """One line per chunk, for logs and CI."""
@@ -92,3 +108,36 @@ class PlainProgress:
 
     def log(self, message: str) -> None:
         err.print(message, highlight=False, markup=False)
+
+    def task(self, label: str, total: int) -> _PlainTask:
+        return _PlainTask(label, total)
+
+
+class _PlainTask:
+    """A line at every tenth of the work (and the last step), with the time so far and the
+    estimated time left."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self._label, self._total, self._t0, self._shown = (
+            label,
+            max(total, 1),
+            time.perf_counter(),
+            0,
+        )
+
+    def update(self, done: int, info: str) -> None:
+        tenth = 10 * done // self._total
+        if tenth <= self._shown and done < self._total:
+            return
+        self._shown = tenth
+        dt = time.perf_counter() - self._t0
+        left = dt * (self._total - done) / max(done, 1)
+        note = f" ({info})" if info else ""
+        err.print(
+            f"  {self._label} {done}/{self._total}{note} {dt:.0f}s, ~{left:.0f}s left",
+            highlight=False,
+            markup=False,
+        )
+
+    def close(self, message: str) -> None:
+        err.print(f"  {message}", highlight=False, markup=False)

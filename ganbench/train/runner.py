@@ -249,9 +249,28 @@ class Progress(Protocol):
     def advance(self, steps: int, info: str) -> None: ...
     def end_group(self, message: str) -> None: ...
     def log(self, message: str) -> None: ...
+    def task(self, label: str, total: int) -> TaskProgress: ...
+
+
+class TaskProgress(Protocol):
+    """A bar for work outside the groups (training the MNIST feature classifier)."""
+
+    def update(self, done: int, info: str) -> None: ...
+    def close(self, message: str) -> None: ...
+
+
+class _NullTask:
+    def update(self, done: int, info: str) -> None:
+        pass
+
+    def close(self, message: str) -> None:
+        pass
 
 
 class NullProgress:
+    def task(self, label: str, total: int) -> TaskProgress:
+        return _NullTask()
+
     def start_group(self, index: int, total: int, label: str, steps: int) -> None:
         pass
 
@@ -1092,6 +1111,7 @@ def run_plan(
         # Before anything is written: missing MNIST is bad input (exit 2), not a failed run.
         evaluator = load_extractor(
             log=progress.log,
+            task=progress.task,
             inception_weights=image_groups[0].runs[0].metrics.inception_weights,
         )
         acc = evaluator.info.get("test_accuracy")
