@@ -193,3 +193,39 @@ def test_flatten_roundtrip_and_classifier_weights(tmp_path, trained):
     np.testing.assert_array_equal(logits(cached, x), logits(trained, x))
     with pytest.raises(ValueError, match="plain name"):
         flatten_params({"a/b": np.zeros(1)})
+
+
+def test_training_and_inference_forms_compute_the_same_network(trained):
+    """Training runs the convolutions as matrix products and the pooling as a reshape-max;
+    features and logits use XLA's convolution and reduce_window. Same parameters, same values
+    to float32 rounding, and the same gradients as Flax's own layers."""
+    import jax
+    import jax.numpy as jnp
+
+    from ganbench.extractors.mnist_cnn import MnistCNN, _as_input, embed
+
+    x, _ = squares(64, seed=3)
+    inputs = _as_input(jnp.asarray(x))
+    variables = {"params": trained}
+    fast_f, fast_l = MnistCNN(training=True).apply(variables, inputs)
+    ref_f, ref_l = MnistCNN().apply(variables, inputs)
+    np.testing.assert_allclose(fast_f, ref_f, rtol=1e-5, atol=1e-5 * float(jnp.abs(ref_f).max()))
+    np.testing.assert_allclose(fast_l, ref_l, rtol=1e-5, atol=1e-5 * float(jnp.abs(ref_l).max()))
+    init = MnistCNN(training=True).init(jax.random.key(0), inputs[:1])["params"]
+    assert jax.tree.structure(init) == jax.tree.structure(trained)
+
+    def loss(params, training):
+        _, lg = MnistCNN(training=training).apply({"params": params}, inputs)
+        return jnp.mean(lg**2)
+
+    for a, b in zip(
+        jax.tree.leaves(jax.grad(loss)(trained, True)),
+        jax.tree.leaves(jax.grad(loss)(trained, False)),
+        strict=True,
+    ):
+        # Where two pooled values are within rounding of each other the two forms may route the
+        # gradient to different ones: compare whole tensors, not elements.
+        assert float(jnp.linalg.norm(a - b)) <= 1e-3 * float(jnp.linalg.norm(b))
+    f, lg = embed(trained, x, batch=24)  # 64 images in padded chunks of 24
+    np.testing.assert_allclose(f, ref_f, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(lg, ref_l, rtol=1e-6, atol=1e-6)

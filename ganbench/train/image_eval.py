@@ -67,8 +67,9 @@ class ImageEvaluator:
         images = np.asarray(images, np.float32)
         n, c = images.shape[0], images.shape[-1]
         channels = np.transpose(images, (3, 0, 1, 2)).reshape(c * n, 28, 28, 1)
-        feats = mnist_cnn.features(self.params, channels).reshape(c, n, -1)
-        labels = np.argmax(mnist_cnn.logits(self.params, channels), axis=1).reshape(c, n)
+        feats, logits = mnist_cnn.embed(self.params, channels)
+        feats = feats.reshape(c, n, -1)
+        labels = np.argmax(logits, axis=1).reshape(c, n)
         return np.concatenate(list(feats), axis=1), labels.T
 
     def rows(self, fake: np.ndarray, real: np.ndarray) -> list[tuple]:
