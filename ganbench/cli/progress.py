@@ -118,12 +118,10 @@ class _PlainTask:
     estimated time left."""
 
     def __init__(self, label: str, total: int) -> None:
-        self._label, self._total, self._t0, self._shown = (
-            label,
-            max(total, 1),
-            time.perf_counter(),
-            0,
-        )
+        self._label = label
+        self._total = max(total, 1)
+        self._t0 = time.perf_counter()
+        self._shown = 0  # tenths of the work already printed
 
     def update(self, done: int, info: str) -> None:
         tenth = 10 * done // self._total
