@@ -10,6 +10,7 @@ Table 1, training steps per second, side by side in one run, at each --sizes ent
                          --reps chunks of --chunk steps. Its step is ganbench's: alternating
                          updates, a fresh batch (and generator pass) for each player, and the
                          per-step diagnostics, so it does more arithmetic than the tutorial's
+                         (--engine-runs: also groups of several runs, reported as run-steps/s)
   jax, lax.conv          the tutorial's training step in plain JAX (no ganbench): Flax-free
                          networks on lax.conv_general_dilated / lax.conv_transpose, one
                          generator pass, both players' gradients, Adam(1e-4); a Python loop
@@ -35,7 +36,7 @@ Images are random (speed does not depend on them), except the engine's, which re
 the data directory ($GANBENCH_DATA or --data; `ganbench data import mnist DIR` puts it there).
 
 Usage: python benchmarks/dcgan_speed.py [--sizes 64x256,16x64] [--chunk 10,50] [--reps 2]
-           [--scan-steps 2] [--op-sizes 64x256,16x64] [--op-vmap] [--only steps,ops] [--data DIR]
+           [--engine-runs 1,2,8,32] [--scan-steps 2] [--op-sizes 64x256,16x64] [--op-vmap] [--only steps,ops] [--data DIR]
            [--skip engine,jax-lax,jax-lax-scan,jax-conv,jax-conv-scan,tf,tf-xla]
 (run it with a Python that also has TensorFlow for the TensorFlow rows; it is not a dependency)
 """
@@ -55,7 +56,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 SUITE = """
 [suite]
 name = "dcgan_speed"
-seeds = 1
+seeds = {runs}
 steps = {total}
 eval_every = {chunk}
 
@@ -281,10 +282,10 @@ def bench_jax(c: int, batch: int, conv_impl: str, steps: int, scan: bool) -> tup
 
 
 def bench_engine(
-    c: int, batch: int, chunk: int, reps: int, warmup: int = 1
+    c: int, batch: int, chunk: int, reps: int, warmup: int = 1, runs: int = 1
 ) -> tuple[float, float, float]:
-    """(compile seconds, steps/s, XLA's GFLOP per step) of one run compiled as `ganbench run`
-    compiles a group."""
+    """(compile seconds, run-steps/s, XLA's GFLOP per run-step) of ``runs`` runs (seeds)
+    compiled as `ganbench run` compiles a group."""
     import tomllib
 
     import jax
@@ -292,7 +293,9 @@ def bench_engine(
     from ganbench.config.load import validate_document
     from ganbench.train.runner import Group, compile_group
 
-    text = SUITE.format(total=chunk * (reps + warmup), chunk=chunk, batch=batch, channels=c)
+    text = SUITE.format(
+        total=chunk * (reps + warmup), chunk=chunk, batch=batch, channels=c, runs=runs
+    )
     suite = validate_document(tomllib.loads(text), path=Path("<dcgan_speed>"), text=text)
     compiled = compile_group(Group("dcgan_speed", suite.runs), devices=jax.local_devices())
     state = compiled.state
@@ -302,7 +305,7 @@ def bench_engine(
         state, stats = compiled.chunk(state, compiled.hparams)
         jax.block_until_ready(stats)
         times.append(time.perf_counter() - t0)
-    rate = chunk * reps / sum(times[warmup:])
+    rate = runs * chunk * reps / sum(times[warmup:])
 
     # Arithmetic of one engine step (one run), from XLA's cost analysis of its compiled step.
     first = jax.tree.map(lambda a: a[0], state)
@@ -554,6 +557,12 @@ def main() -> None:
     ap.add_argument("--chunk", default="10,50", help="engine steps per chunk, one per size")
     ap.add_argument("--reps", type=int, default=2, help="timed engine chunks")
     ap.add_argument("--warmup", type=int, default=1, help="engine chunks run before timing")
+    ap.add_argument(
+        "--engine-runs",
+        default="1",
+        help="runs (seeds) per engine group, comma-separated; rows with more than one run report "
+        "run-steps/s (every run's steps) in the steps/s column",
+    )
     ap.add_argument("--jax-steps", default="5,100", help="timed plain-JAX/TF steps per size")
     ap.add_argument("--scan-steps", type=int, default=2, help="steps of the plain-JAX lax.scan")
     ap.add_argument("--op-sizes", default="64x256,16x64", help="channels x batch of table 2")
@@ -584,6 +593,7 @@ def main() -> None:
     sizes = [_size(s) for s in args.sizes.split(",") if s]
     chunks = [int(v) for v in args.chunk.split(",")]
     jax_steps = [int(v) for v in args.jax_steps.split(",")]
+    engine_runs = [int(v) for v in args.engine_runs.split(",")]
     skip = set(args.skip.split(","))
     cpu = platform.processor() or platform.machine()
     try:
@@ -601,9 +611,10 @@ def main() -> None:
             n_steps = jax_steps[min(i, len(jax_steps) - 1)]
             rows = []
             tut = tutorial_step_flops(c, batch) / 1e9
-            if "engine" not in skip:
-                comp, rate, gflop = bench_engine(c, batch, chunk, args.reps, args.warmup)
-                rows.append((f"ganbench engine ({chunk}-step chunks)", comp, rate, gflop))
+            for runs in engine_runs if "engine" not in skip else ():
+                comp, rate, gflop = bench_engine(c, batch, chunk, args.reps, args.warmup, runs)
+                name = "ganbench engine" + (f", {runs} runs" if runs > 1 else "")
+                rows.append((f"{name} ({chunk}-step chunks)", comp, rate, gflop))
             for impl, label in (("lax", "lax.conv"), ("conv", "models.conv")):
                 tag = "jax-lax" if impl == "lax" else "jax-conv"
                 if impl == "conv" and not HAVE_CONV:
@@ -626,13 +637,13 @@ def main() -> None:
                     tf_rate = result[1]
             print(f"\n## channels {c}, batch {batch} ({_load()})")
             print(
-                f"{'implementation':<36} {'compile s':>9} {'steps/s':>9} {'vs TF':>6} "
+                f"{'implementation':<44} {'compile s':>9} {'steps/s':>9} {'vs TF':>6} "
                 f"{'GFLOP/step':>10} {'GFLOP/s':>8}"
             )
             for name, comp, rate, gflop in rows:
                 vs = f"{rate / tf_rate:.2f}x" if tf_rate else "-"
                 print(
-                    f"{name:<36} {comp:>9.1f} {rate:>9.3f} {vs:>6} {gflop:>10.1f} "
+                    f"{name:<44} {comp:>9.1f} {rate:>9.3f} {vs:>6} {gflop:>10.1f} "
                     f"{gflop * rate:>8.1f}",
                     flush=True,
                 )
