@@ -200,10 +200,11 @@ def _datasets(runs: list[RunSpec]) -> tuple:
 def _by_datasets(runs: list[RunSpec]) -> list[list[RunSpec]]:
     """Runs of one static structure in groups of at most :data:`MAX_DATASETS` datasets (in
     order of first appearance), each in suite order."""
-    part = {d: i // MAX_DATASETS for i, d in enumerate(_datasets(runs))}
+    datasets = [_dataset(r) for r in runs]
+    part = {d: i // MAX_DATASETS for i, d in enumerate(dict.fromkeys(datasets))}
     parts: dict[int, list[RunSpec]] = {}
-    for r in runs:
-        parts.setdefault(part[_dataset(r)], []).append(r)
+    for r, d in zip(runs, datasets, strict=True):
+        parts.setdefault(part[d], []).append(r)
     return list(parts.values())
 
 
@@ -1055,10 +1056,9 @@ def _manifest(
     started: str,
     evaluator=None,
 ) -> dict[str, Any]:
-    from ganbench.data import get_dataset
 
     spec = rec.spec
-    dataset = get_dataset(spec.config.dataset, spec.config.weights)
+    dataset = _dataset(spec)
     return {
         "schema": 1,
         "run_id": spec.run_id,
