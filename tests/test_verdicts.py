@@ -17,6 +17,7 @@ from ganbench.metrics.verdicts import (
     LABELS,
     VerdictRules,
     is_converged,
+    is_diffuse,
     is_exploding,
     is_mode_collapsed,
     is_oscillating,
@@ -207,6 +208,37 @@ def test_mode_collapse_from_the_final_mode_count() -> None:
     assert judge(loss_g=decaying(), loss_d=FLAT, modes=modes, n_modes=None)[0] == "converged"
 
 
+def test_few_modes_with_few_hq_samples_is_diffuse_not_collapsed() -> None:
+    modes = np.array([8, 6, 4, 3, 2, 2, 2, 2], dtype=np.float64)
+    # Piled onto 2 modes: most samples are high quality.
+    piled = np.full(8, 0.93)
+    assert judge(loss_g=decaying(), loss_d=FLAT, modes=modes, hq_fraction=piled)[0] == (
+        "mode-collapsed"
+    )
+    # Spread off the modes: 0.1% high quality (the stalled unrolled GAN on grid25).
+    spread = np.full(8, 0.001)
+    label, reason = judge(loss_g=decaying(), loss_d=FLAT, modes=modes, hq_fraction=spread)
+    assert label == "diffuse"
+    assert reason == (
+        "diffuse: 2 of 8 modes covered at the last evaluation, below 0.5 x 8 = 4, with only "
+        "0.1% of the samples within the HQ threshold of a mode (below 20%): spread off the "
+        "modes, not collapsed onto few"
+    )
+    # The boundary is strict, and only the final value counts.
+    at = np.array([0.0] * 7 + [0.2])
+    assert judge(loss_g=decaying(), loss_d=FLAT, modes=modes, hq_fraction=at)[0] == (
+        "mode-collapsed"
+    )
+    assert is_diffuse(np.array([0.9, 0.19])) and not is_diffuse(np.array([0.1, 0.2]))
+    assert not is_diffuse(None) and not is_diffuse(np.array([math.nan]))
+    # Many modes with few HQ samples is not diffuse: the rule needs few modes first.
+    assert judge(loss_g=decaying(), loss_d=FLAT, modes=np.full(8, 8.0), hq_fraction=spread)[0] == (
+        "converged"
+    )
+    with pytest.raises(ValueError, match="diffuse_hq"):
+        VerdictRules(diffuse_hq=1.5)
+
+
 # --- precedence --------------------------------------------------------------------------------
 
 
@@ -348,15 +380,22 @@ def test_stability_profile_counts_seeds_per_configuration(results_dir: Path) -> 
     profile = stability_profile(verdicts(read_results(results_dir)))
     keys = ["suite", "variant", "dataset", "optimizer.lr_d"]
     assert list(profile.columns) == [*keys, "n_runs", *LABELS]
-    assert list(LABELS) == ["diverged", "mode-collapsed", "oscillating", "converged", "undecided"]
+    assert list(LABELS) == [
+        "diverged",
+        "mode-collapsed",
+        "diffuse",
+        "oscillating",
+        "converged",
+        "undecided",
+    ]
     rows = {
         tuple(r[k] for k in keys[1:]): [r["n_runs"], *(r[lab] for lab in LABELS)]
         for r in profile.to_dict("records")
     }
     assert rows == {
-        ("gan", "ring8", 1e-4): [4, 1, 1, 1, 1, 0],
-        ("gan", "ring8", 1e-3): [2, 0, 0, 0, 2, 0],
-        ("wgan", "grid25", 1e-4): [2, 0, 1, 0, 0, 1],
+        ("gan", "ring8", 1e-4): [4, 1, 1, 0, 1, 1, 0],
+        ("gan", "ring8", 1e-3): [2, 0, 0, 0, 0, 2, 0],
+        ("wgan", "grid25", 1e-4): [2, 0, 1, 0, 0, 0, 1],
     }
     by_variant = stability_profile(verdicts(read_results(results_dir)), by=["variant"])
     assert by_variant["n_runs"].tolist() == [6, 2]
@@ -379,7 +418,7 @@ def test_every_report_shows_the_stability_profile(results_dir: Path) -> None:
     summary = with_stability(summarize(results), results)
     row = summary.set_index(["variant", "optimizer.lr_d"]).loc[("gan", 1e-4)]
     assert row["stability"] == "1 diverged, 1 mode-collapsed, 1 oscillating, 1 converged"
-    assert [row[f"verdict_{lab}"] for lab in LABELS] == [1, 1, 1, 1, 0]
+    assert [row[f"verdict_{lab}"] for lab in LABELS] == [1, 1, 0, 1, 1, 0]
     assert "verdict_converged" in to_text(summary, "csv").splitlines()[0]
     res = CliRunner().invoke(app, ["report", str(results_dir)], env={"COLUMNS": "240"})
     assert res.exit_code == 0, res.output

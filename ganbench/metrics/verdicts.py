@@ -1,7 +1,7 @@
 """One stability verdict per training run, from rules on its recorded metric trajectories.
 
-A run ends in exactly one of :data:`LABELS`: ``diverged``, ``mode-collapsed``, ``oscillating``,
-``converged``, or ``undecided`` where the rules do not decide. Each rule is a small pure function
+A run ends in exactly one of :data:`LABELS`: ``diverged``, ``mode-collapsed``, ``diffuse``,
+``oscillating``, ``converged``, or ``undecided`` where the rules do not decide. Each rule is a small pure function
 of a trajectory (a 1-D array of a metric's values, one per evaluation, in step order), so it can
 be checked on synthetic curves; :func:`verdict` applies them in order and words the outcome as one
 line backed by numbers; :func:`verdicts` does so for every run of a :class:`Results`;
@@ -16,7 +16,13 @@ Precedence (the first rule that holds decides)::
                        last / first value of grad_norm_d_max or grad_norm_g_max > grad_explode
                        (1e3).
     2. mode-collapsed  final ``modes`` < collapse_fraction (0.5) * n_modes; only when the dataset
-                       has modes (n_modes known and >= 2).
+                       has modes (n_modes known and >= 2) ...
+       diffuse         ... unless the final ``hq_fraction`` is below diffuse_hq (0.2): then the
+                       few modes are covered because the samples lie off the modes (spread out,
+                       most of them beyond the HQ threshold of every mode), not because they
+                       piled onto few modes. The mode histogram alone cannot tell the two apart
+                       (both leave most modes empty); the HQ fraction can: a generator collapsed
+                       onto a few modes puts most of its samples close to them.
     3. oscillating     some tracked quantity (loss_g, loss_d) keeps swinging over the last
                        oscillation_window (8) evaluations: about its trend line it reverses
                        direction at least oscillation_turns (2) times, each time moving back by
@@ -50,7 +56,9 @@ imbalance) or 12 (mode_collapse) times per run; a run with fewer than ``window``
 
 Sources. The mode count is the VEEGAN protocol (Srivastava et al. 2017, section 5.1) as
 implemented in PacGAN's code (Lin et al. 2018), see :mod:`ganbench.metrics.modes`; calling a run
-mode-collapsed below half of the modes is a ganbench choice. Non-finite values as divergence is the
+mode-collapsed below half of the modes, and diffuse below 20% high-quality samples, are ganbench
+choices (an unrolled GAN that stalled spread out, 0.1% high-quality samples and 2 of 25 modes,
+was labelled mode-collapsed before the diffuse rule existed). Non-finite values as divergence is the
 runner's rule (:mod:`ganbench.train.runner`). Exploding gradients are the failure named by Pascanu
 et al. 2013 ("On the difficulty of training recurrent neural networks"); the 1e3 growth factor is a
 ganbench choice. Oscillation of simultaneous gradient play around an equilibrium instead of
@@ -75,14 +83,15 @@ from ganbench.results.read import STATUSES, Results
 
 DIVERGED = "diverged"
 MODE_COLLAPSED = "mode-collapsed"
+DIFFUSE = "diffuse"
 OSCILLATING = "oscillating"
 CONVERGED = "converged"
 UNDECIDED = "undecided"
 
-LABELS: tuple[str, ...] = (DIVERGED, MODE_COLLAPSED, OSCILLATING, CONVERGED, UNDECIDED)
+LABELS: tuple[str, ...] = (DIVERGED, MODE_COLLAPSED, DIFFUSE, OSCILLATING, CONVERGED, UNDECIDED)
+"""Every verdict, in order of precedence (also the column order of :func:`stability_profile`)."""
 REFERENCE = "reference"
 """The label of reference rows (``names.REFERENCE_PREFIX``): not a verdict, not counted."""
-"""Every verdict, in order of precedence (also the column order of :func:`stability_profile`)."""
 
 NAN_ALLOWED: frozenset[str] = frozenset({names.REVERSE_KL, names.JAC_IMAG_RATIO})
 """Metrics whose non-finite values are values, not a divergence: reverse_kl is NaN without an HQ
@@ -104,6 +113,7 @@ class VerdictRules:
             evaluations shows both its peak and its trough.
         tracked: quantities whose dynamics decide oscillation and convergence.
         collapse_fraction: mode-collapsed when the final ``modes`` < collapse_fraction * n_modes.
+        diffuse_hq: ... diffuse instead when the final ``hq_fraction`` is below this.
         oscillation_amplitude: a direction change of the detrended oscillation window counts only
             when it moves back by more than this fraction of the level ...
         oscillation_turns: ... and the run is oscillating with at least this many of them.
@@ -121,6 +131,7 @@ class VerdictRules:
     oscillation_window: int = 8
     tracked: tuple[str, ...] = (names.LOSS_G, names.LOSS_D)
     collapse_fraction: float = 0.5
+    diffuse_hq: float = 0.2
     oscillation_amplitude: float = 0.2
     oscillation_turns: int = 2
     converged_tol: float = 0.1
@@ -147,6 +158,7 @@ class VerdictRules:
             )
         positive = {
             "collapse_fraction": self.collapse_fraction,
+            "diffuse_hq": self.diffuse_hq,
             "oscillation_amplitude": self.oscillation_amplitude,
             "converged_tol": self.converged_tol,
             "trend_tol": self.trend_tol,
@@ -158,6 +170,8 @@ class VerdictRules:
                 raise ValueError(f"{key} must be a positive finite number, got {value!r}")
         if self.collapse_fraction > 1:
             raise ValueError(f"collapse_fraction must be at most 1, got {self.collapse_fraction!r}")
+        if self.diffuse_hq > 1:
+            raise ValueError(f"diffuse_hq must be at most 1, got {self.diffuse_hq!r}")
         if self.grad_explode <= 1:
             raise ValueError(f"grad_explode must exceed 1, got {self.grad_explode!r}")
 
@@ -244,6 +258,16 @@ def is_mode_collapsed(
     if n_modes is None or n_modes < 2 or x.size == 0 or not np.isfinite(x[-1]):
         return False
     return bool(x[-1] < rules.collapse_fraction * n_modes)
+
+
+def is_diffuse(
+    hq_fraction: Sequence[float] | np.ndarray | None, rules: VerdictRules = DEFAULT_RULES
+) -> bool:
+    """Whether the final high-quality fraction is below ``diffuse_hq`` (False without one)."""
+    if hq_fraction is None:
+        return False
+    x = _as_1d(hq_fraction)
+    return bool(x.size and np.isfinite(x[-1]) and x[-1] < rules.diffuse_hq)
 
 
 def reversals(values: Sequence[float] | np.ndarray, threshold: float) -> int:
@@ -401,16 +425,24 @@ def verdict(
                 f"over {x.size} evaluations, above the {rules.grad_explode:.3g}x limit",
             )
 
-    # 2. mode-collapsed
+    # 2. mode-collapsed, or diffuse: few modes covered; piled onto them, or spread off them
     modes = series.get(names.MODES)
     if modes is not None and is_mode_collapsed(modes, n_modes, rules):
         assert n_modes is not None
-        return Verdict(
-            MODE_COLLAPSED,
-            f"mode-collapsed: {_fmt(modes[-1])} of {n_modes} modes covered at the last "
-            f"evaluation, below {_fmt(rules.collapse_fraction)} x {n_modes} = "
-            f"{_fmt(rules.collapse_fraction * n_modes)}",
+        few = (
+            f"{_fmt(modes[-1])} of {n_modes} modes covered at the last evaluation, below "
+            f"{_fmt(rules.collapse_fraction)} x {n_modes} = {_fmt(rules.collapse_fraction * n_modes)}"
         )
+        hq = series.get(names.HQ_FRACTION)
+        if is_diffuse(hq, rules):
+            assert hq is not None
+            return Verdict(
+                DIFFUSE,
+                f"diffuse: {few}, with only {_pct(hq[-1])} of the samples within the HQ "
+                f"threshold of a mode (below {_pct(rules.diffuse_hq)}): spread off the modes, "
+                "not collapsed onto few",
+            )
+        return Verdict(MODE_COLLAPSED, f"mode-collapsed: {few}")
 
     # 3. oscillating: quote the tracked quantity with the most direction changes
     recorded = [name for name in rules.tracked if name in series]

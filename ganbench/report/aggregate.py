@@ -640,7 +640,7 @@ def with_stability(
     summary: pd.DataFrame, results: Results, by: Sequence[str] | None = None
 ) -> pd.DataFrame:
     """The summary with each configuration's stability profile: how many of its runs ended
-    diverged, mode-collapsed, oscillating, converged or undecided (the rules and thresholds of
+    diverged, mode-collapsed, diffuse, oscillating, converged or undecided (the rules and thresholds of
     :mod:`ganbench.metrics.verdicts`).
 
     Adds ``verdict_<label>`` count columns and a ``stability`` column such as

@@ -177,7 +177,9 @@ def _legend(summary: pd.DataFrame) -> str:
 _VERDICT_TEXT = {
     "stability": "how many runs of the row ended in each verdict (rules applied in this order)",
     "diverged": "the run stopped on a non-finite value, or a gradient norm grew over 1000-fold",
-    "mode-collapsed": "final modes below half of the dataset's modes",
+    "mode-collapsed": "final modes below half of the dataset's modes, most samples on them",
+    "diffuse": "final modes below half of the dataset's modes and under 20% of the samples "
+    "within the HQ threshold of any mode: spread off the modes, not collapsed onto few",
     "oscillating": "loss_g or loss_d keeps swinging about its trend over the last 8 evaluations",
     "converged": "every tracked loss settled over the last 4 evaluations",
     "undecided": "none of the rules decides (or the run failed)",
