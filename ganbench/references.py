@@ -124,11 +124,14 @@ class Reference(BaseModel):
                 "the mean) or 'sd' (standard deviation of the runs)"
             )
         if self.kind != "none":
-            missing = [k for k in ("uncertainty", "n") if getattr(self, k) is None]
+            what = {
+                "uncertainty": f"uncertainty (the published {KINDS[self.kind]})",
+                "n": "n (the number of runs behind it)",
+            }
+            missing = [text for k, text in what.items() if getattr(self, k) is None]
             if missing:
                 raise ValueError(
-                    f"kind {self.kind!r} needs {' and '.join(missing)} (the published "
-                    f"{KINDS[self.kind]} and the number of runs behind it); without a published "
+                    f"kind {self.kind!r} needs {' and '.join(missing)}; without a published "
                     "uncertainty use kind = 'none'"
                 )
         return self
@@ -161,7 +164,9 @@ def grid_matches(spec: dict[str, Any] | None, point: dict[str, Any]) -> bool:
     value; a key the point does not have never matches)."""
     if not spec:
         return True
-    return all(k in point and grid_value_key(point[k]) == grid_value_key(v) for k, v in spec.items())
+    return all(
+        k in point and grid_value_key(point[k]) == grid_value_key(v) for k, v in spec.items()
+    )
 
 
 Problem = tuple[int, list[str], str]
@@ -193,8 +198,12 @@ def check_against_suite(
             close = difflib.get_close_matches(ref.variant, variants, n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             problems.append(
-                (i, ["variant"], f"unknown variant {ref.variant!r}{hint} variants of this suite: "
-                 f"{', '.join(variants) or 'none'}")  # fmt: skip
+                (
+                    i,
+                    ["variant"],
+                    f"unknown variant {ref.variant!r}{hint} variants of this suite: "
+                    f"{', '.join(variants) or 'none'}",
+                )
             )
             ok = False
         for key, value in (ref.grid if isinstance(ref.grid, dict) else {}).items():
@@ -209,8 +218,11 @@ def check_against_suite(
             ):
                 allowed = ", ".join(_show(v) for v in grid[key])
                 problems.append(
-                    (i, ["grid", key], f"{_show(value)} is not a value of grid.{key}; "
-                     f"allowed: {allowed}")  # fmt: skip
+                    (
+                        i,
+                        ["grid", key],
+                        f"{_show(value)} is not a value of grid.{key}; allowed: {allowed}",
+                    )
                 )
                 ok = False
         if ok and (complete is None or i in complete):
@@ -233,9 +245,13 @@ def check_against_suite(
                         else "at every grid point"
                     )
                     problems.append(
-                        (i, [], f"duplicate of reference[{j}]: both give variant {variant!r}, "
-                         f"metric {metric!r} {where}; keep one (one reference per variant, grid "
-                         "point and metric)")  # fmt: skip
+                        (
+                            i,
+                            [],
+                            f"duplicate of reference[{j}]: both give variant {variant!r}, "
+                            f"metric {metric!r} {where}; keep one (one reference per variant, grid "
+                            "point and metric)",
+                        )
                     )
                     break
     return problems

@@ -574,9 +574,7 @@ def _validate_references(
             )
     names = [str(v["name"]) for v in variants if isinstance(v, dict) and "name" in v]
     overridden = frozenset(k for k in grid if {"grid", f"grid.{k}"} & problems.overrides)
-    found = check_against_suite(
-        partial, names, grid, overridden=overridden, complete=set(parsed)
-    )
+    found = check_against_suite(partial, names, grid, overridden=overridden, complete=set(parsed))
     for i, keys, message in found:
         problems.add(message, REFERENCE_SECTION, i, keys, f"reference[{i}]")
     return [parsed[i] for i in sorted(parsed)]
