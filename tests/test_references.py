@@ -503,8 +503,9 @@ def test_baseline_and_compare_unchanged(cli, tmp_path):
 def test_tiny_run_carries_its_references_to_the_report(cli, tmp_path):
     path = write(tmp_path, GOOD)
     out = tmp_path / "out"
-    res = cli("run", str(path), "--out", str(out), "--no-report")
+    res = cli("run", str(path), "--out", str(out))
     assert res.exit_code == 0, res.output
+    assert "published and measured" in res.output  # the run's closing report shows them too
     assert "[[reference]]" in (out / "refs" / "suite.toml").read_text()
     res = cli("report", str(out))
     assert res.exit_code == 0, res.output

@@ -217,6 +217,14 @@ def _references(results, choice: str, step, alpha: float | None):
     return None
 
 
+def show_references(results) -> None:
+    """Print the published-and-measured table of ``results`` (final values) when its suites
+    list references; nothing otherwise (``ganbench run``'s closing report)."""
+    table = _references(results, "auto", "final", None)
+    if table is not None:
+        _print_references(table, "table", gap=True)
+
+
 def _print_references(table, fmt: str, *, gap: bool) -> None:
     from ganbench.report import to_text
     from ganbench.report.references import reference_markdown, reference_rich
