@@ -33,6 +33,10 @@ KINDS = {
 }
 """Kinds of published uncertainty."""
 
+MAX_REFERENCES = 1000
+"""Most ``[[reference]]`` tables in one suite (a paper's table has a few dozen cells); bounds
+the duplicate check, which compares the references of a variant and metric pairwise."""
+
 MAX_SOURCE_LENGTH = 500
 """Longest ``source`` text (a citation: paper, table, row)."""
 
@@ -264,6 +268,7 @@ def _show(value: Any) -> str:
 
 __all__ = [
     "KINDS",
+    "MAX_REFERENCES",
     "SECTION",
     "Problem",
     "Reference",

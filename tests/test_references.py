@@ -352,6 +352,24 @@ def test_duplicate_reference_names_both(cli, tmp_path):
     assert cli("validate", str(write(tmp_path, other, "o.toml"))).exit_code == 0
 
 
+def test_too_many_references_are_refused_quickly(tmp_path):
+    import time
+
+    one = '[[reference]]\nvariant = "gan"\nmetric = "modes"\nvalue = 1.0\nsource = "s"\n'
+    path = write(tmp_path, one * 1001)
+    start = time.perf_counter()
+    with pytest.raises(Exception) as info:
+        load_suite(path)
+    assert "1,001 references; a suite holds at most 1,000" in str(info.value)
+    # At the limit, 1000 references of one variant and metric: every pair is a duplicate, and
+    # the check still takes well under a second or two.
+    path = write(tmp_path, one * 1000, "limit.toml")
+    with pytest.raises(Exception) as info:
+        load_suite(path)
+    assert "reference[1]: duplicate of reference[0]" in str(info.value)
+    assert time.perf_counter() - start < 5.0
+
+
 def test_metric_names():
     assert check_metric("modes") is None and check_metric("mode_count/3") is None
     assert check_metric("ema/hq_fraction") is None

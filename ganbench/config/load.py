@@ -35,8 +35,8 @@ from ganbench.config.schema import (
     SuiteSection,
 )
 from ganbench.errors import ConfigError
+from ganbench.references import MAX_REFERENCES, Reference, check_against_suite
 from ganbench.references import SECTION as REFERENCE_SECTION
-from ganbench.references import Reference, check_against_suite
 
 
 @dataclass(frozen=True)
@@ -555,6 +555,15 @@ def _validate_references(
     tables = raw.get(REFERENCE_SECTION)
     if not isinstance(tables, list):
         return []  # absent; any other type is reported by the schema
+    if len(tables) > MAX_REFERENCES:
+        problems.add(
+            f"{len(tables):,} references; a suite holds at most {MAX_REFERENCES:,}",
+            REFERENCE_SECTION,
+            None,
+            [],
+            REFERENCE_SECTION,
+        )
+        return []
     parsed: dict[int, Reference] = {}
     partial: dict[int, Reference] = {}
     for i, table in enumerate(tables):
