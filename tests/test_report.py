@@ -345,6 +345,7 @@ def test_report_does_not_import_jax() -> None:
     todo = ["ganbench.report", "ganbench.report.aggregate", "ganbench.report.render"]
     todo += ["ganbench.report.plots", "ganbench.report.html", "ganbench.report.compare"]
     todo.append("ganbench.results.read")
+    todo += ["ganbench.report.references", "ganbench.references"]
     seen: set[str] = set()
     while todo:
         name = todo.pop()

@@ -109,6 +109,15 @@ def report(
     plot_format: Annotated[
         str, typer.Option("--plot-format", help="File format of --plots: png or svg.")
     ] = "png",
+    references: Annotated[
+        str,
+        typer.Option(
+            "--references",
+            help="Published numbers ([[reference]] in the suite): 'auto' shows them after the "
+            "summary (table, markdown, HTML) with a verdict per cell; 'only' prints just them "
+            "(the way to get them as csv or json); 'off' hides them.",
+        ),
+    ] = "auto",
 ) -> None:
     """Final metrics per suite x variant x grid point, aggregated over seeds; optionally an HTML
     page and figure files."""
@@ -134,8 +143,8 @@ def report(
         raise ConfigError(f"--ema {ema!r}: allowed: rows, columns")
     if alpha is not None and not 0 < alpha < 1:
         raise ConfigError(f"--alpha {alpha:g}: must be between 0 and 1 (exclusive), e.g. 0.05")
-    if alpha is not None and baseline is None:
-        err.print("warning: --alpha has no effect without --baseline", highlight=False)
+    if references not in REFERENCE_CHOICES:
+        raise ConfigError(f"--references {references!r}: allowed: {', '.join(REFERENCE_CHOICES)}")
     if plot_format not in PLOT_FORMATS:
         raise ConfigError(f"--plot-format {plot_format!r}: allowed: {', '.join(PLOT_FORMATS)}")
     step_choice = parse_step(step)
@@ -164,12 +173,68 @@ def report(
         )
     if sort is not None:
         summary = sort_summary(summary, sort)
-    if fmt == "table":
-        out.print(summary_table(summary))
-    else:
-        typer.echo(to_text(summary, fmt), nl=False)
+    published = _references(results, references, step_choice, alpha)
+    if alpha is not None and baseline is None and published is None:
+        err.print(
+            "warning: --alpha has no effect without --baseline or references", highlight=False
+        )
+    if references != "only":
+        if fmt == "table":
+            out.print(summary_table(summary))
+        else:
+            typer.echo(to_text(summary, fmt), nl=False)
+    if published is not None and (references == "only" or fmt in ("table", "markdown")):
+        _print_references(published, fmt, gap=references != "only")
     if html is not None or plots is not None:
-        _pictures(results, summary, html=html, plots=plots, plot_format=plot_format)
+        _pictures(results, summary, html=html, plots=plots, plot_format=plot_format, refs=published)
+
+
+REFERENCE_CHOICES = ("auto", "only", "off")
+"""Values of ``report --references``."""
+
+
+def _references(results, choice: str, step, alpha: float | None):
+    """The published-and-measured table of the results' references (None without any)."""
+    if choice == "off":
+        return None
+    from ganbench.errors import ConfigError
+    from ganbench.report import DEFAULT_ALPHA
+    from ganbench.report.references import read_references, reference_table
+
+    found, warnings = read_references(results)
+    for warning in warnings:
+        err.print(f"warning: {warning}", highlight=False, markup=False)
+    table = reference_table(
+        results, found, step=step, alpha=DEFAULT_ALPHA if alpha is None else alpha
+    )
+    if len(table):
+        return table
+    if choice == "only":
+        raise ConfigError(
+            "--references only: no reference matches these results (a suite lists its "
+            "published numbers as [[reference]] tables; see README, 'Published numbers')"
+        )
+    return None
+
+
+def show_references(results) -> None:
+    """Print the published-and-measured table of ``results`` (final values) when its suites
+    list references; nothing otherwise (``ganbench run``'s closing report)."""
+    table = _references(results, "auto", "final", None)
+    if table is not None:
+        _print_references(table, "table", gap=True)
+
+
+def _print_references(table, fmt: str, *, gap: bool) -> None:
+    from ganbench.report import to_text
+    from ganbench.report.references import reference_markdown, reference_rich
+
+    if fmt == "table":
+        out.print(reference_rich(table))
+    elif fmt == "markdown":
+        typer.echo(("\n" if gap else "") + reference_markdown(table), nl=False)
+    else:
+        typer.echo(to_text(table, fmt), nl=False)
 
 
 def _inside(target: Path, folder: Path) -> bool:
@@ -180,7 +245,9 @@ def _inside(target: Path, folder: Path) -> bool:
         return False
 
 
-def _pictures(results, summary, *, html: Path | None, plots: Path | None, plot_format: str):
+def _pictures(
+    results, summary, *, html: Path | None, plots: Path | None, plot_format: str, refs=None
+):
     from ganbench.report.html import render_html, write_html
     from ganbench.report.plots import close, figures, write_figures
 
@@ -191,7 +258,7 @@ def _pictures(results, summary, *, html: Path | None, plots: Path | None, plot_f
             paths = write_figures(figs, plots, plot_format)
             err.print(f"wrote {len(paths)} figure(s) to {plots}", highlight=False, markup=False)
         if html is not None:
-            write_html(render_html(results, summary, figs), html)
+            write_html(render_html(results, summary, figs, references=refs), html)
             err.print(
                 f"wrote {html} ({html.stat().st_size / 1e6:.1f} MB)", highlight=False, markup=False
             )

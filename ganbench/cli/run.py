@@ -218,6 +218,9 @@ def run(
             # A suite with a variant named "baseline" is a comparison against it.
             table = versus_baseline(table, BASELINE)
         out.print(summary_table(table, title=spec.name))
+        from ganbench.cli.report import show_references
+
+        show_references(results)
 
 
 BASELINE = "baseline"

@@ -35,6 +35,8 @@ from ganbench.config.schema import (
     SuiteSection,
 )
 from ganbench.errors import ConfigError
+from ganbench.references import MAX_REFERENCES, Reference, check_against_suite
+from ganbench.references import SECTION as REFERENCE_SECTION
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class Suite:
     ``metrics.inception_weights`` made absolute."""
     file: SuiteFile
     runs: list[RunSpec] = field(default_factory=list)
+    references: list[Reference] = field(default_factory=list)
+    """The suite's ``[[reference]]`` tables (published numbers), in file order."""
 
     @property
     def name(self) -> str:
@@ -455,11 +459,13 @@ def validate_document(
             section = str(loc[0]) if loc else None
             index = (
                 loc[1]
-                if section == "variants" and len(loc) > 1 and isinstance(loc[1], int)
+                if section in ("variants", REFERENCE_SECTION)
+                and len(loc) > 1
+                and isinstance(loc[1], int)
                 else None
             )
             keys = [str(p) for p in loc[2 if index is not None else 1 :]]
-            label = f"variants[{index}]" if index is not None else (section or "suite file")
+            label = f"{section}[{index}]" if index is not None else (section or "suite file")
             problems.add(_message(err, SuiteFile), section, index, keys, label)
 
     # Validate every variant at every grid point even when another section is wrong, so one
@@ -471,6 +477,7 @@ def validate_document(
         grid = {}
     _check_size(raw, defaults, variants, grid, problems)
     configs = _validate_variants(defaults, variants, grid, problems)
+    references = _validate_references(raw, variants, grid, problems)
     if (
         suite_file is not None
         and suite_file.metrics.inception_weights is not None
@@ -536,7 +543,50 @@ def validate_document(
             )
         ids[r.run_id] = r
     _raise(problems)
-    return Suite(path=path, raw=raw, file=suite_file, runs=runs)
+    return Suite(path=path, raw=raw, file=suite_file, runs=runs, references=references)
+
+
+def _validate_references(
+    raw: dict[str, Any], variants: list, grid: dict, problems: _Problems
+) -> list[Reference]:
+    """The ``[[reference]]`` tables, each validated alone and then against the suite (variant
+    names, grid keys and values, duplicates); problems are added to ``problems``. A grid key
+    set with ``--set`` accepts any value (its references then match no run)."""
+    tables = raw.get(REFERENCE_SECTION)
+    if not isinstance(tables, list):
+        return []  # absent; any other type is reported by the schema
+    if len(tables) > MAX_REFERENCES:
+        problems.add(
+            f"{len(tables):,} references; a suite holds at most {MAX_REFERENCES:,}",
+            REFERENCE_SECTION,
+            None,
+            [],
+            REFERENCE_SECTION,
+        )
+        return []
+    parsed: dict[int, Reference] = {}
+    partial: dict[int, Reference] = {}
+    for i, table in enumerate(tables):
+        if not isinstance(table, dict):
+            continue  # reported by the schema
+        try:
+            parsed[i] = partial[i] = Reference.model_validate(table)
+        except ValidationError as exc:
+            for loc, err in _walk_errors(exc):
+                keys = [str(p) for p in loc]
+                problems.add(
+                    _message(err, Reference), REFERENCE_SECTION, i, keys, f"reference[{i}]"
+                )
+            # Still check its variant and grid point against the suite: one pass, every problem.
+            partial[i] = Reference.model_construct(
+                variant=table.get("variant"), grid=table.get("grid")
+            )
+    names = [str(v["name"]) for v in variants if isinstance(v, dict) and "name" in v]
+    overridden = frozenset(k for k in grid if {"grid", f"grid.{k}"} & problems.overrides)
+    found = check_against_suite(partial, names, grid, overridden=overridden, complete=set(parsed))
+    for i, keys, message in found:
+        problems.add(message, REFERENCE_SECTION, i, keys, f"reference[{i}]")
+    return [parsed[i] for i in sorted(parsed)]
 
 
 def _check_size(

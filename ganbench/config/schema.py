@@ -498,6 +498,9 @@ class SuiteFile(Strict):
     metrics: MetricsSection = MetricsSection()
     variants: list[dict[str, Any]] = Field(min_length=1)
     grid: dict[str, list[Any]] = {}
+    reference: list[dict[str, Any]] = []
+    """Published numbers (``[[reference]]``), each a :class:`ganbench.references.Reference`;
+    checked against the suite by the loader. Never part of a run's identity."""
 
     @field_validator("grid")
     @classmethod

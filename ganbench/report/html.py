@@ -62,9 +62,15 @@ window.addEventListener("load", function () {
 
 
 def render_html(
-    results: Results, summary: pd.DataFrame, figs: list[Figure], *, title: str | None = None
+    results: Results,
+    summary: pd.DataFrame,
+    figs: list[Figure],
+    *,
+    title: str | None = None,
+    references: pd.DataFrame | None = None,
 ) -> str:
-    """The report page as a string."""
+    """The report page as a string; ``references`` (from
+    :func:`ganbench.report.references.reference_table`) adds each suite's published numbers."""
     suites = list(dict.fromkeys(results.runs["suite"]))
     title = title or ("ganbench: " + ", ".join(suites))
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -86,7 +92,7 @@ def render_html(
         items = "".join(f"<li>{_e(w)}</li>" for w in results.warnings)
         parts.append(f"<p><b>Warnings</b></p><ul class='notes'>{items}</ul>")
     for suite in suites:
-        parts += _suite_section(results, summary, figs, suite)
+        parts += _suite_section(results, summary, figs, suite, references)
     parts.append(_legend(summary))
     parts += ["</main>", f"<script>{_SCRIPT}</script>", "</body></html>"]
     return "\n".join(parts) + "\n"
@@ -101,7 +107,11 @@ def write_html(text: str, path: Path) -> None:
 
 
 def _suite_section(
-    results: Results, summary: pd.DataFrame, figs: list[Figure], suite: str
+    results: Results,
+    summary: pd.DataFrame,
+    figs: list[Figure],
+    suite: str,
+    references: pd.DataFrame | None = None,
 ) -> list[str]:
     runs = results.runs[results.runs["suite"] == suite]
     parts = [f'<h2 id="suite-{_e(suite)}">{_e(suite)}</h2>']
@@ -121,6 +131,11 @@ def _suite_section(
         parts.append(_table(mine))
         lines = [*verdict_lines(mine), *summary_notes(mine)]
         parts.append('<ul class="notes">' + "".join(f"<li>{_e(x)}</li>" for x in lines) + "</ul>")
+    if references is not None and len(published := references[references["suite"] == suite]):
+        from ganbench.report.references import reference_html
+
+        parts.append("<h3>Published and measured</h3>")
+        parts.append(reference_html(published))
     points: dict[str, list[Figure]] = {}
     for fig in figs:
         if fig.suite == suite:

@@ -1,0 +1,571 @@
+"""Published numbers beside measured ones: one verdict per (variant, grid point, metric).
+
+A suite's ``[[reference]]`` tables (:mod:`ganbench.references`) travel with its results in
+``suite.toml``. For each reference and each configuration of the results it matches (same suite,
+variant and grid point; one row per profile when runs record one), the measured side is the mean,
+sample standard deviation (ddof = 1) and count k of the metric over the completed runs at the
+report's step, exactly as the summary averages them; the verdict compares the two:
+
+- published standard error or deviation from n >= 2 runs, and k >= 2: Welch's two-sided t-test
+  between the published (mean, sd, n) -- sd = se * sqrt(n) for a standard error -- and the
+  measured (mean, sd, k), with Welch-Satterthwaite degrees of freedom (:func:`welch_test`);
+- no published uncertainty (or n = 1), and k >= 2: a two-sided one-sample t-test of the measured
+  seeds against the published value (:func:`one_sample_test`), marked "no uncertainty published";
+- k = 1: no test ("1 run: untested").
+
+"agrees" when p >= alpha, else "higher" or "lower" (measured relative to published), with
+"better"/"worse" by the metric's direction. Zero variance on both sides (modes 8 ± 0 against
+8 ± 0) leaves no noise to test against: equal means agree (p = 1), different means differ (p = 0).
+
+The statistics are pure functions of numbers; nothing here imports training code.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+from rich.table import Table
+from rich.text import Text
+
+from ganbench.references import Reference, grid_matches
+from ganbench.report.aggregate import DEFAULT_ALPHA, final_values, metric_direction
+from ganbench.report.render import MISSING, format_cell, format_number
+from ganbench.results.read import (
+    MEASUREMENT_COLUMNS,
+    RUN_COLUMNS,
+    SUITE_FILE,
+    TAIL_COLUMNS,
+    Results,
+)
+
+PROFILE = "profile"
+"""A run column naming the suite profile that produced the run (``None``: the suite as written);
+when the results have it, each profile gets its own reference rows."""
+
+TESTS = ("welch", "one-sample", "none")
+"""``test`` column: Welch's two-sample t-test, the one-sample t-test, or no test."""
+
+AGREES = "agrees"
+HIGHER = "higher"
+LOWER = "lower"
+UNTESTED = "untested"
+NO_VALUES = "not measured"
+
+NO_UNCERTAINTY = "no uncertainty published"
+
+MAX_REFERENCE_BYTES = 16 << 20
+"""Largest suite.toml read for its references (as the results reader's limit)."""
+
+
+# --- statistics --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """A two-sided t-test: statistic, degrees of freedom and p-value (``t`` is infinite and
+    ``df`` NaN when both sides have zero variance and different means)."""
+
+    t: float
+    df: float
+    p: float
+
+
+def _t_sf2(t: float, df: float) -> float:
+    """Two-sided tail probability P(|T| >= |t|) of Student's t with ``df`` degrees of freedom."""
+    from scipy.stats import t as student_t  # imported here: only references need scipy
+
+    return float(2.0 * student_t.sf(abs(t), df))
+
+
+def welch_test(
+    mean_a: float, sd_a: float, n_a: int, mean_b: float, sd_b: float, n_b: int
+) -> TestResult:
+    """Welch's two-sided t-test of a - b from each side's mean, sample sd and count (n >= 2).
+
+    t = (mean_a - mean_b) / sqrt(sd_a^2/n_a + sd_b^2/n_b), df = (v_a + v_b)^2 / (v_a^2/(n_a - 1)
+    + v_b^2/(n_b - 1)) with v = sd^2/n (Welch-Satterthwaite). Zero variance on both sides: p = 1
+    for equal means, else p = 0 (t = ±inf, df NaN).
+    """
+    if n_a < 2 or n_b < 2:
+        raise ValueError(f"Welch's test needs two values a side, got {n_a} and {n_b}")
+    va, vb = sd_a**2 / n_a, sd_b**2 / n_b
+    diff = mean_a - mean_b
+    if va + vb == 0:
+        return _no_noise(diff)
+    t = diff / math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1))
+    return TestResult(t, df, _t_sf2(t, df))
+
+
+def one_sample_test(mean: float, sd: float, k: int, value: float) -> TestResult:
+    """The two-sided one-sample t-test of k values (mean, sample sd) against ``value``:
+    t = (mean - value) / (sd / sqrt(k)), df = k - 1. Zero variance: p = 1 when the mean equals
+    the value, else p = 0."""
+    if k < 2:
+        raise ValueError(f"the one-sample t-test needs two values, got {k}")
+    diff = mean - value
+    if sd == 0:
+        return _no_noise(diff)
+    t = diff / (sd / math.sqrt(k))
+    df = float(k - 1)
+    return TestResult(t, df, _t_sf2(t, df))
+
+
+def _no_noise(diff: float) -> TestResult:
+    if diff == 0:
+        return TestResult(0.0, math.nan, 1.0)
+    return TestResult(math.copysign(math.inf, diff), math.nan, 0.0)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The comparison of one measured cell with its published number."""
+
+    test: str
+    """One of :data:`TESTS`."""
+    t: float
+    df: float
+    p: float
+    verdict: str
+    """``agrees``, ``higher``, ``lower`` (measured relative to published), ``untested`` (one
+    measured value) or ``not measured`` (none)."""
+    judged: str | None
+    """``better`` or ``worse`` for ``higher``/``lower`` by the metric's direction; ``None``
+    without a difference or a direction."""
+    note: str
+    """The cell's words, e.g. ``lower (worse)``, ``agrees; no uncertainty published``."""
+
+
+def compare(
+    ref: Reference, mean: float, sd: float, k: int, *, alpha: float = DEFAULT_ALPHA
+) -> Verdict:
+    """The verdict of measured (mean, sd, k) against ``ref`` (see the module docstring)."""
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha {alpha!r}: must be between 0 and 1 (exclusive)")
+    nan = math.nan
+    if k == 0 or not math.isfinite(mean):
+        return Verdict("none", nan, nan, nan, NO_VALUES, None, "no measured value")
+    published_sd = ref.published_sd
+    with_spread = published_sd is not None and ref.n is not None and ref.n >= 2
+    if k == 1:
+        note = "1 run: untested" + ("" if with_spread else f"; {NO_UNCERTAINTY}")
+        return Verdict("none", nan, nan, nan, UNTESTED, None, note)
+    if with_spread:
+        assert published_sd is not None and ref.n is not None
+        test, result = "welch", welch_test(mean, sd, k, ref.value, published_sd, ref.n)
+    else:
+        test, result = "one-sample", one_sample_test(mean, sd, k, ref.value)
+    if result.p >= alpha or mean == ref.value:
+        verdict, judged = AGREES, None
+    else:
+        verdict = HIGHER if mean > ref.value else LOWER
+        direction = metric_direction(ref.metric)
+        judged = (
+            None
+            if direction is None
+            else ("better" if (mean > ref.value) == direction else "worse")
+        )
+    note = verdict if judged is None else f"{verdict} ({judged})"
+    if not with_spread:
+        note += f"; {NO_UNCERTAINTY}"
+    return Verdict(test, result.t, result.df, result.p, verdict, judged, note)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def read_references(results: Results) -> tuple[dict[str, list[Reference]], list[str]]:
+    """Each suite's references, from the ``suite.toml`` beside its runs, and warnings.
+
+    Results folders are untrusted: a suite.toml that cannot be read, or a reference table that
+    does not validate, is skipped with a warning (never raised).
+    """
+    found: dict[str, list[Reference]] = {}
+    warnings: list[str] = []
+    if "path" not in results.runs.columns:
+        return found, warnings
+    for suite, runs in results.runs.groupby("suite", sort=False):
+        for run_path in runs["path"]:
+            path = Path(str(run_path)).parent.parent / SUITE_FILE
+            if not path.is_file():  # also not a FIFO, which would block
+                continue
+            try:
+                data = tomllib.loads(_read_text(path))
+            except (OSError, ValueError, RecursionError) as exc:
+                warnings.append(f"{path}: cannot read its references ({_clip(str(exc))})")
+                break
+            tables = data.get("reference", [])
+            refs: list[Reference] = []
+            for i, table in enumerate(tables if isinstance(tables, list) else []):
+                try:
+                    refs.append(Reference.model_validate(table))
+                except ValidationError as exc:
+                    first = exc.errors()[0]
+                    where = ".".join(str(p) for p in first["loc"])
+                    warnings.append(
+                        f"{path}: reference[{i}] skipped ({where}: {_clip(first['msg'])})"
+                    )
+            if refs:
+                found[str(suite)] = refs
+            break
+    return found, warnings
+
+
+def _read_text(path: Path) -> str:
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_REFERENCE_BYTES + 1)
+    if len(data) > MAX_REFERENCE_BYTES:
+        raise ValueError(f"larger than {MAX_REFERENCE_BYTES:,} bytes")
+    return data.decode("utf-8")
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# --- the table ---------------------------------------------------------------------------------
+
+ROW_COLUMNS = (
+    "metric",
+    "higher_is_better",
+    "published",
+    "uncertainty",
+    "kind",
+    "n",
+    "published_sd",
+    "measured_mean",
+    "measured_sd",
+    "k",
+    "difference",
+    "t",
+    "df",
+    "p",
+    "test",
+    "verdict",
+    "judged",
+    "note",
+    "source",
+)
+"""Columns of :func:`reference_table` after the configuration columns."""
+
+_RESERVED = frozenset(RUN_COLUMNS + TAIL_COLUMNS + MEASUREMENT_COLUMNS)
+
+
+def reference_keys(results: Results) -> list[str]:
+    """The configuration columns of a reference row: suite, profile (when the runs have that
+    column), variant, dataset and the grid keys."""
+    keys = ["suite", *([PROFILE] if PROFILE in results.runs.columns else [])]
+    keys += ["variant", "dataset", *results.grid_keys]
+    return list(dict.fromkeys(keys))
+
+
+def reference_table(
+    results: Results,
+    references: dict[str, list[Reference]],
+    *,
+    step: str | int = "final",
+    alpha: float = DEFAULT_ALPHA,
+) -> pd.DataFrame:
+    """One row per reference and configuration of ``results`` it matches (suite, variant, grid
+    point; and profile when the runs have one), in the order of the suite's references and then
+    of the runs: the configuration columns (:func:`reference_keys`), then :data:`ROW_COLUMNS`.
+
+    The measured side uses completed runs only and leaves NaN values out, as
+    :func:`ganbench.report.summarize` does; ``step`` picks each run's value as there.
+    ``attrs["alpha"]`` records the level; ``attrs["unmatched"]`` counts references without runs.
+    """
+    keys = reference_keys(results)
+    runs = results.runs
+    recorded = set(results.metrics["metric"].unique())
+    wanted = sorted({r.metric for refs in references.values() for r in refs} & recorded)
+    values: dict[tuple[str, str], float] = {}
+    if wanted:
+        for row in final_values(results, wanted, step=step).itertuples(index=False):
+            values[(f"{row.suite}\0{row.run_id}", str(row.metric))] = float(row.value)
+    rows: list[dict[str, Any]] = []
+    unmatched = 0
+    for suite, refs in references.items():
+        mine = runs[runs["suite"] == suite]
+        if mine.empty:
+            continue
+        configs = list(mine.groupby(keys, sort=False, dropna=False))
+        for ref in refs:
+            matched = 0
+            for key, group in configs:
+                first = group.iloc[0]
+                if first["variant"] != ref.variant or not grid_matches(
+                    ref.grid, _point(first, results.grid_keys)
+                ):
+                    continue
+                matched += 1
+                done = group[group["status"] == "completed"]
+                got = [
+                    values.get((f"{s}\0{r}", ref.metric))
+                    for s, r in zip(done["suite"], done["run_id"], strict=True)
+                ]
+                measured = np.array([v for v in got if v is not None and not math.isnan(v)])
+                config = {k: None if _missing(v) else v for k, v in zip(keys, key, strict=True)}
+                rows.append(_row(ref, config, measured, alpha))
+            unmatched += matched == 0
+    table = pd.DataFrame(rows, columns=[*keys, *ROW_COLUMNS])
+    for col in (
+        "published",
+        "uncertainty",
+        "published_sd",
+        "measured_mean",
+        "measured_sd",
+        "difference",
+        "t",
+        "df",
+        "p",
+    ):
+        table[col] = table[col].astype("float64")
+    table["k"] = table["k"].astype("int64")
+    table["n"] = table["n"].astype("Int64")
+    table.attrs.update(alpha=alpha, unmatched=unmatched)
+    return table
+
+
+def _point(run: pd.Series, grid_keys: list[str]) -> dict[str, Any]:
+    """A run's grid point as the suite writes it: ``dataset`` and each grid key (the reader
+    stores a grid key named like a run column as ``grid.<key>``)."""
+    point: dict[str, Any] = {"dataset": run["dataset"]}
+    for column in grid_keys:
+        name = column.removeprefix("grid.")
+        if name not in _RESERVED:
+            name = column
+        value = run[column]
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        point[name] = value
+    return point
+
+
+def _row(ref: Reference, config: dict[str, Any], measured: np.ndarray, alpha: float) -> dict:
+    k = len(measured)
+    mean = float(measured.mean()) if k else math.nan
+    sd = float(measured.std(ddof=1)) if k > 1 else math.nan
+    verdict = compare(ref, mean, sd, k, alpha=alpha)
+    return {
+        **config,
+        "metric": ref.metric,
+        "higher_is_better": metric_direction(ref.metric),
+        "published": ref.value,
+        "uncertainty": ref.uncertainty if ref.uncertainty is not None else math.nan,
+        "kind": ref.kind,
+        "n": ref.n if ref.n is not None else pd.NA,
+        "published_sd": ref.published_sd if ref.published_sd is not None else math.nan,
+        "measured_mean": mean,
+        "measured_sd": sd,
+        "k": k,
+        "difference": mean - ref.value if k else math.nan,
+        "t": verdict.t,
+        "df": verdict.df,
+        "p": verdict.p,
+        "test": verdict.test,
+        "verdict": verdict.verdict,
+        "judged": verdict.judged,
+        "note": verdict.note,
+        "source": ref.source,
+    }
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+def format_published(value: float, uncertainty: float, kind: str, n: Any) -> str:
+    """``6.30 ± 0.50 (se, n=10)``; ``0.982 (none, n=5)`` without an uncertainty."""
+    decimals = _decimals(value)
+    text = format_number(value, decimals)
+    count = "" if n is None or n is pd.NA or pd.isna(n) else f", n={int(n)}"
+    if kind != "none" and not pd.isna(uncertainty):
+        spread = format_number(uncertainty, decimals)
+        if uncertainty != 0 and decimals >= 0 and round(uncertainty, decimals) == 0:
+            spread = f"{uncertainty:.1e}"
+        text += f" ± {spread}"
+    return f"{text} ({kind}{count})"
+
+
+def format_p(p: float) -> str:
+    """A p-value: three decimals, e-notation below 0.001, ``0`` exactly."""
+    if pd.isna(p):
+        return MISSING
+    if p == 0:
+        return "0"
+    return f"{p:.3f}" if p >= 1e-3 else f"{p:.1e}"
+
+
+def _decimals(value: float) -> int:
+    """Decimals shown for ``value`` (-1: e-notation), as the summary shows its cells."""
+    from ganbench.report.render import _decimals as decimals
+
+    return decimals(value)
+
+
+def _display(table: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bool], list[str]]:
+    """Headers, cells, right-justification and the numbered sources of the human formats."""
+    keys = [c for c in table.columns[: list(table.columns).index("metric")]]
+    shown = [
+        k
+        for k in keys
+        if not (k == "suite" and table["suite"].nunique() <= 1)
+        and not (k == PROFILE and table[PROFILE].isna().all())
+        and not (k not in ("variant", "dataset") and table[k].isna().all())
+    ]
+    sources: list[str] = list(dict.fromkeys(table["source"].tolist()))
+    headers = [*shown, "metric", "published", "measured", "Δ", "p", "verdict", "source"]
+    numeric = [False] * (len(shown) + 1) + [True] * 4 + [False, True]
+    rows = []
+    for _, rec in table.iterrows():
+        cells = [_key_cell(k, rec[k]) for k in shown]
+        cells.append(_metric_header(str(rec["metric"])))
+        cells.append(format_published(rec["published"], rec["uncertainty"], rec["kind"], rec["n"]))
+        measured = format_cell(rec["measured_mean"], rec["measured_sd"], int(rec["k"]))
+        cells.append(f"{measured} (k={int(rec['k'])})" if rec["k"] else MISSING)
+        cells.append(_signed(rec["difference"], rec["published"]))
+        cells.append(format_p(rec["p"]))
+        cells.append(str(rec["note"]))
+        cells.append(f"[{sources.index(rec['source']) + 1}]")
+        rows.append(cells)
+    return headers, rows, numeric, sources
+
+
+def _key_cell(key: str, value: Any) -> str:
+    if _missing(value):
+        return "as written" if key == PROFILE else ""
+    return str(value)
+
+
+def _signed(delta: float, like: float) -> str:
+    if pd.isna(delta):
+        return MISSING
+    decimals = _decimals(like if like else delta)
+    delta = delta + 0.0
+    if decimals < 0 or (delta != 0 and round(delta, decimals) == 0):
+        return f"{delta:+.1e}"
+    return f"{delta:+.{decimals}f}"
+
+
+def _metric_header(metric: str) -> str:
+    better = metric_direction(metric)
+    return metric if better is None else f"{metric} {'↑' if better else '↓'}"
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def reference_notes(table: pd.DataFrame) -> list[str]:
+    """How the verdicts were computed, in sentences (caption and markdown notes)."""
+    alpha = table.attrs.get("alpha", DEFAULT_ALPHA)
+    notes = [
+        "Published: value ± uncertainty (se: standard error, sd: standard deviation, none: no "
+        "uncertainty published; n: runs behind it). Measured: mean ± sample std over the k "
+        "completed runs at the report's step. Δ = measured - published.",
+        f"Verdict: agrees when p >= {alpha:g}; else higher/lower (measured relative to "
+        "published), better/worse by the metric's direction. p: Welch's two-sided t-test "
+        "between the published mean, sd (= se x sqrt(n)) and n and the measured seeds; with no "
+        "published uncertainty (or n = 1), a one-sample t-test of the seeds against the "
+        "published value; zero variance on both sides: p = 1 for equal means, else 0.",
+    ]
+    unmatched = int(table.attrs.get("unmatched", 0))
+    if unmatched:
+        notes.append(
+            f"{unmatched} reference{'s have' if unmatched > 1 else ' has'} no runs in these "
+            "results (not shown)."
+        )
+    return notes
+
+
+def source_lines(sources: list[str]) -> list[str]:
+    return [f"[{i}] {s}" for i, s in enumerate(sources, 1)]
+
+
+def reference_rich(table: pd.DataFrame, *, title: str = "published and measured") -> Table:
+    """The reference table as a rich Table; sources and notes in the caption."""
+    headers, rows, numeric, sources = _display(table)
+    lines = [*source_lines(sources), *reference_notes(table)]
+    caption = Text("\n".join(lines), style="table.caption")
+    out = Table(title=Text(title), caption=caption, caption_justify="left")
+    for header, is_numeric in zip(headers, numeric, strict=True):
+        out.add_column(header, justify="right" if is_numeric else "left")
+    for row in rows:
+        out.add_row(*(_styled(c) for c in row))
+    return out
+
+
+_STYLES = {"better": "bold green", "worse": "bold red"}
+
+
+def _styled(cell: str) -> Text:
+    for word, style in _STYLES.items():
+        if f"({word})" in cell:
+            head, _, tail = cell.partition(f"({word})")
+            return Text.assemble(head, (f"({word})", style), tail)
+    return Text(cell)
+
+
+def reference_markdown(table: pd.DataFrame) -> str:
+    """The reference table as markdown, then the sources and notes as a list."""
+    headers, rows, numeric, sources = _display(table)
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    rule = "| " + " | ".join("---:" if n else "---" for n in numeric) + " |"
+    out = [line(headers), rule, *(line(r) for r in rows), ""]
+    out += [f"- {x}" for x in [*source_lines(sources), *reference_notes(table)]]
+    return "\n".join(out) + "\n"
+
+
+def reference_html(table: pd.DataFrame) -> str:
+    """The reference table as an HTML table plus its sources and notes (escaped)."""
+    import html
+
+    def e(text: Any) -> str:
+        return html.escape(str(text), quote=True)
+
+    headers, rows, numeric, sources = _display(table)
+    judged = table["judged"].tolist()
+    head = "".join(f"<th>{e(h)}</th>" for h in headers)
+    body = []
+    for row, mark in zip(rows, judged, strict=True):
+        cells = []
+        for pos, (cell, is_num) in enumerate(zip(row, numeric, strict=True)):
+            classes = ["num"] if is_num else []
+            if pos == len(row) - 2 and isinstance(mark, str):
+                classes.append(mark)
+            attr = f' class="{" ".join(classes)}"' if classes else ""
+            cells.append(f"<td{attr}>{e(cell)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    notes = [*source_lines(sources), *reference_notes(table)]
+    return (
+        f'<table class="references"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}'
+        '</tbody></table><ul class="notes">' + "".join(f"<li>{e(x)}</li>" for x in notes) + "</ul>"
+    )
+
+
+__all__ = [
+    "TESTS",
+    "TestResult",
+    "Verdict",
+    "compare",
+    "format_p",
+    "format_published",
+    "one_sample_test",
+    "read_references",
+    "reference_html",
+    "reference_keys",
+    "reference_markdown",
+    "reference_notes",
+    "reference_rich",
+    "reference_table",
+    "welch_test",
+]
