@@ -813,6 +813,19 @@ def check_profiles(raw: dict[str, Any], path: Path, text: str) -> None:
                         add(name, [key, sub], _unknown(sub, PROFILE_SUITE_KEYS)
                             + " (a profile changes the budget; the suite's name and "
                             "description stay)")  # fmt: skip
+                if set(value) <= set(PROFILE_SUITE_KEYS):
+                    _check_section(raw, "suite", value, SuiteSection, name, add)
+            elif key == "metrics":
+                _check_section(raw, "metrics", value, MetricsSection, name, add)
+            elif key == "defaults":
+                for sub in value:
+                    if sub not in RUN_KEYS:
+                        add(name, [key, sub], _unknown(sub, RUN_KEYS[1:]))
+            elif key == "grid":
+                for sub in value:
+                    if sub.split(".")[0] not in RUN_KEYS or sub == "name":
+                        add(name, [key, sub], _unknown(sub, RUN_KEYS[1:]) + " (dotted keys "
+                            "reach into tables, as in [grid])")  # fmt: skip
             elif key == "variants":
                 for vname, over in value.items():
                     if vname not in names:
@@ -826,7 +839,33 @@ def check_profiles(raw: dict[str, Any], path: Path, text: str) -> None:
                             f"(got {_short(over)})")  # fmt: skip
                     elif "name" in over:
                         add(name, [key, vname, "name"], "a profile cannot rename a variant")
+                    else:
+                        for sub in over:
+                            if sub not in RUN_KEYS:
+                                add(name, [key, vname, sub], _unknown(sub, RUN_KEYS[1:]))
     _raise(problems)
+
+
+RUN_KEYS = tuple(RunConfig.model_fields)
+"""The keys of a variant (and of [defaults]); ``name`` first."""
+
+
+def _check_section(raw: dict[str, Any], section: str, over: dict, model, name: str, add) -> None:
+    """Validate ``[section]`` of the document with profile ``name``'s values merged in, and
+    report the problems at the keys the profile sets (the others are the document's, reported
+    when it is validated). Cheap: one small table, so every profile is checked on every load."""
+    base = raw.get(section, {})
+    if not isinstance(base, dict):
+        return
+    try:
+        model.model_validate(_deep_merge(base, over))
+    except ValidationError as exc:
+        leaves = set(_leaves(over))
+        for loc, err in _walk_errors(exc):
+            keys = [str(p) for p in loc]
+            dotted = ".".join(keys)
+            if dotted in leaves or any(dotted.startswith(leaf + ".") for leaf in leaves):
+                add(name, [section, *keys], _message(err, model))
 
 
 def apply_profile(raw: dict[str, Any], name: str, path: Path) -> set[str]:
