@@ -24,6 +24,7 @@ def write_run(
     step: int = 1000,
     diverged_at: int | None = None,
     config: dict[str, Any] | None = None,
+    profile: str | None = None,
 ) -> Path:
     """Write one run folder (manifest.json, and metrics.parquet when ``rows`` is given)."""
     run_dir = out / suite / "runs" / run_id
@@ -43,6 +44,8 @@ def write_run(
         "timing": {"wall_seconds": 12.5, "compile_seconds": 3.0},
         "versions": {"ganbench": "0.1.0"},
     }
+    if profile is not None:  # as the runner writes it with --profile (else no key, as before)
+        manifest["profile"] = profile
     (run_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     if rows is not None:
         step_, metric, value, n_real, n_fake = zip(*rows, strict=True) if rows else ([],) * 5

@@ -23,12 +23,27 @@ SetOpt = Annotated[
 ]
 SeedsOpt = Annotated[int | None, typer.Option("--seeds", help="Run seeds 0..N-1.", min=1)]
 StepsOpt = Annotated[int | None, typer.Option("--steps", help="Generator steps per run.", min=1)]
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        metavar="NAME",
+        help="Apply the suite's [profiles.NAME] overrides (e.g. a smaller budget) before --set, "
+        "--seeds and --steps; its runs get their own run ids. Default: the suite as written.",
+    ),
+]
 
 
-def load(suite: Path, set_: list[str] | None, seeds: int | None, steps: int | None):
+def load(
+    suite: Path,
+    set_: list[str] | None,
+    seeds: int | None,
+    steps: int | None,
+    profile: str | None = None,
+):
     from ganbench.config import load_suite
 
-    return load_suite(suite, overrides=set_ or [], seeds=seeds, steps=steps)
+    return load_suite(suite, overrides=set_ or [], seeds=seeds, steps=steps, profile=profile)
 
 
 @handle_errors
@@ -40,6 +55,7 @@ def run(
     seeds: SeedsOpt = None,
     steps: StepsOpt = None,
     set_: SetOpt = None,
+    profile: ProfileOpt = None,
     force: Annotated[
         bool, typer.Option("--force", help="Retrain runs that already finished.")
     ] = False,
@@ -125,7 +141,7 @@ def run(
     from ganbench.train.devices import configure_host_devices
 
     configure_host_devices(devices)
-    spec = load(suite, set_, seeds, steps)  # validates everything before any file is written
+    spec = load(suite, set_, seeds, steps, profile)  # validates all before any file is written
 
     from ganbench.train import distributed as dist
 
@@ -253,7 +269,9 @@ def print_plan(plan, devices, procs=None) -> None:
     s = suite.file.suite
     from rich.text import Text
 
-    table = Table(title=Text(f"plan: {suite.name} ({suite.path})"), title_justify="left")
+    chosen = s.profile
+    title = f"plan: {suite.name} ({suite.path})" + (f", profile {chosen}" if chosen else "")
+    table = Table(title=Text(title), title_justify="left")
     columns = (
         "group",
         "variants",

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 from ganbench.config.schema import (
     MAX_EXPANDED_VALUES,
     MAX_NESTING,
+    MAX_PROFILES,
     MAX_RUNS,
     MAX_SEEDS,
     MAX_SUITE_BYTES,
@@ -52,9 +53,13 @@ class RunSpec:
     steps: int
     eval_every: int
     metrics: MetricsSection
+    profile: str | None = None
+    """The suite's profile these runs were expanded with (``--profile``), or None."""
 
     def identity(self) -> dict:
-        return _identity(self.config, self.seed, self.steps, self.eval_every, self.metrics)
+        return _identity(
+            self.config, self.seed, self.steps, self.eval_every, self.metrics, self.profile
+        )
 
 
 @dataclass
@@ -200,6 +205,10 @@ class _Problems:
     def __init__(self, path: Path, text: str, overrides: set[str]) -> None:
         self.path, self.text, self.overrides = path, text, overrides
         self.items: list[str] = []
+        self.profile: str | None = None
+        """The chosen profile: problems at keys it set are reported at profiles.<name>.<key>."""
+        self.profile_keys: set[str] = set()
+        self.variant_names: list[Any] = []
 
     @property
     def full(self) -> bool:
@@ -216,6 +225,10 @@ class _Problems:
         full = ".".join([section or "", *keys]) if section else ""
         if full in self.overrides or any(full.startswith(o + ".") for o in self.overrides):
             where = f"{self.path} (--set {full})"
+        elif (profile_key := self._profile_key(section, index, keys)) is not None:
+            dotted = f"profiles.{self.profile}.{profile_key}"
+            line = _profile_line(self.text, str(self.profile), profile_key.split("."))
+            where = f"{self.path}:{line}" if line else str(self.path)
         else:
             if section is not None:
                 line = find_line(self.text, section, index, keys)
@@ -223,6 +236,27 @@ class _Problems:
         item = f"{where}: {dotted}: {message}"
         if item not in self.items:
             self.items.append(item)
+
+    def _profile_key(self, section: str | None, index: int | None, keys: list[str]) -> str | None:
+        """The key of the chosen profile that set the document key of a problem, if any (a
+        profile's keys mirror the document's: ``metrics.samples``, ``variants.<name>.<key>``)."""
+        if self.profile is None or not self.profile_keys or section is None:
+            return None
+        if section == "variants":
+            if index is None or index >= len(self.variant_names):
+                return None
+            name = self.variant_names[index]
+            if not isinstance(name, str):
+                return None
+            key = ".".join(["variants", name, *keys])
+        else:
+            key = ".".join([section, *keys])
+        for touched in sorted(self.profile_keys):
+            if key == touched or key.startswith(touched + "."):
+                return key
+            if touched.startswith(key + "."):
+                return touched
+        return None
 
 
 def _message(err: dict, model: type[BaseModel] | None) -> str:
@@ -342,14 +376,21 @@ def _set_path(d: dict, keys: list[str], value: Any) -> None:
     d[keys[-1]] = value
 
 
-def _identity(config: RunConfig, seed: int, steps: int, eval_every: int, metrics) -> dict:
-    return {
+def _identity(
+    config: RunConfig, seed: int, steps: int, eval_every: int, metrics, profile: str | None = None
+) -> dict:
+    identity = {
         "config": config.resolved(),
         "seed": seed,
         "steps": steps,
         "eval_every": eval_every,
         "metrics": metrics.identity(image_data=_is_image(config.dataset)),
     }
+    if profile is not None:
+        # Only with a profile: the runs of a suite as written keep their ids, and a profile's
+        # runs never share an id (or a results folder entry) with the suite's own.
+        identity["profile"] = profile
+    return identity
 
 
 @functools.cache
@@ -447,10 +488,24 @@ def _validate_variants(
 
 
 def validate_document(
-    raw: dict[str, Any], *, path: Path, text: str, overrides: set[str] | None = None
+    raw: dict[str, Any],
+    *,
+    path: Path,
+    text: str,
+    overrides: set[str] | None = None,
+    profile: str | None = None,
+    profile_keys: set[str] | None = None,
 ) -> Suite:
-    """Validate a parsed suite document and expand it into runs (raises ConfigError)."""
+    """Validate a parsed suite document and expand it into runs (raises ConfigError).
+
+    ``profile``, ``profile_keys``: the profile applied to ``raw`` and the document keys it set
+    (:func:`apply_profile`), so that a problem at one of them names ``profiles.<name>.<key>``.
+    """
     problems = _Problems(path, text, overrides or set())
+    problems.profile, problems.profile_keys = profile, set(profile_keys or ())
+    if isinstance(raw.get("variants"), list):
+        problems.variant_names = [v.get("name") if isinstance(v, dict) else None
+                                  for v in raw["variants"]]  # fmt: skip
     suite_file: SuiteFile | None = None
     try:
         suite_file = SuiteFile.model_validate(raw)
@@ -517,7 +572,7 @@ def validate_document(
     for config, point in configs:
         for seed in section.seed_list():
             identity = _identity(
-                config, seed, section.steps, section.eval_every, suite_file.metrics
+                config, seed, section.steps, section.eval_every, suite_file.metrics, section.profile
             )
             runs.append(
                 RunSpec(
@@ -530,6 +585,7 @@ def validate_document(
                     steps=section.steps,
                     eval_every=section.eval_every,
                     metrics=suite_file.metrics,
+                    profile=section.profile,
                 )
             )
     _raise(problems)
@@ -665,9 +721,10 @@ def _count_values(value: Any) -> int:
 def _raise(problems: _Problems) -> None:
     if problems.items:
         n = len(problems.items)
-        head = f"{problems.path}: {n} problem{'s' if n > 1 else ''} in suite"
+        suite = "suite" if problems.profile is None else f"suite with profile {problems.profile!r}"
+        head = f"{problems.path}: {n} problem{'s' if n > 1 else ''} in {suite}"
         if problems.full:
-            head = f"{problems.path}: {n} or more problems in suite (the first {n} are listed)"
+            head = f"{problems.path}: {n} or more problems in {suite} (the first {n} are listed)"
         raise ConfigError(head + "\n  " + "\n  ".join(problems.items), problems=problems.items)
 
 
@@ -677,8 +734,12 @@ def load_suite(
     overrides: list[str] | None = None,
     seeds: int | None = None,
     steps: int | None = None,
+    profile: str | None = None,
 ) -> Suite:
     """Read, override, validate and expand a suite file.
+
+    ``profile`` names one of the suite's ``[profiles.<name>]``: its values are applied to the
+    document first (:func:`apply_profile`), then ``overrides``, ``seeds`` and ``steps``.
 
     The file is untrusted text: it is parsed as TOML only (nothing in it is executed), and every
     problem, including a file over :data:`MAX_SUITE_BYTES`, nesting deeper than
@@ -700,9 +761,20 @@ def load_suite(
     except ValueError as exc:  # e.g. an integer of more than 4300 decimal digits
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     _check_document(raw, path, "")
+    check_profiles(raw, path, text)
+    profile_keys: set[str] = set()
+    if profile is not None:
+        profile_keys = apply_profile(raw, profile, path)
+    chosen = profile if profile is not None else _recorded_profile(raw)
     touched: set[str] = set()
     for item in overrides or []:
         keys, value = parse_override(item)
+        if keys[0] == "profiles" or keys[:2] == ["suite", "profile"]:
+            raise ConfigError(
+                f"--set {_clip(item)}: profiles are chosen with --profile NAME, not set "
+                "(a profile's own values are overridden by --set on the document's keys, e.g. "
+                "--set suite.steps=1000)"
+            )
         _check_document(value, path, "--set ", depth=len(keys), key=_clip(".".join(keys)))
         apply_override(raw, keys, value, f"--set {_clip(item)}")
         touched.add(".".join(keys))
@@ -717,7 +789,227 @@ def load_suite(
         _check_document(value, path, f"--{key}")
         section[key] = value
         touched.add(f"suite.{key}")
-    return validate_document(raw, path=path, text=text, overrides=touched)
+    return validate_document(
+        raw, path=path, text=text, overrides=touched, profile=chosen, profile_keys=profile_keys
+    )
+
+
+# --------------------------------------------------------------------------- profiles
+
+
+PROFILE_KEYS = ("description", "suite", "metrics", "defaults", "variants", "grid")
+"""What a ``[profiles.<name>]`` table may hold: a description, and overrides of these sections
+of the suite document, written as in the document."""
+
+PROFILE_SUITE_KEYS = ("seeds", "steps", "eval_every")
+"""The ``[suite]`` keys a profile may set: the budget. The name (the results folder, where the
+profiles' runs live side by side) and the description stay the suite's."""
+
+
+def check_profiles(raw: dict[str, Any], path: Path, text: str) -> None:
+    """Check the shape of every ``[profiles.<name>]`` table, chosen or not, so a typo in a
+    profile is an error on every run of the suite: only :data:`PROFILE_KEYS`, ``suite`` only
+    :data:`PROFILE_SUITE_KEYS`, sections that are tables, ``variants.<name>`` naming a variant of
+    the suite. Values are checked by the suite's schema once the profile is applied."""
+    profiles = raw.get("profiles")
+    recorded = _recorded_profile(raw)
+    if recorded is not None and not (isinstance(profiles, dict) and recorded in profiles):
+        line = find_line(text, "suite", None, ["profile"])
+        defined = ", ".join(_clip(p, 40) for p in profiles) if isinstance(profiles, dict) else ""
+        where = f"{path}:{line}" if line else str(path)
+        raise ConfigError(
+            f"{where}: suite.profile: {_short(recorded)} names no profile of this suite "
+            f"(it records the profile a suite.toml beside results was expanded with); "
+            f"profiles: {defined or 'none'}"
+        )
+    if not isinstance(profiles, dict):
+        return  # absent, or not a table: reported by the schema
+    problems = _Problems(path, text, set())
+    if len(profiles) > MAX_PROFILES:
+        raise ConfigError(
+            f"{path}: profiles: a suite defines at most {MAX_PROFILES} profiles, "
+            f"got {len(profiles):,}"
+        )
+    variants = raw.get("variants") if isinstance(raw.get("variants"), list) else []
+    names = [v["name"] for v in variants if isinstance(v, dict) and isinstance(v.get("name"), str)]
+
+    def add(name: str, keys: list[str], message: str) -> None:
+        shown = [_clip(name, 40), *(_clip(k, 40) for k in keys)]
+        line = _profile_line(text, name, keys)
+        where = f"{path}:{line}" if line else str(path)
+        item = f"{where}: profiles.{'.'.join(shown)}: {message}"
+        if not problems.full and item not in problems.items:
+            problems.items.append(item)
+
+    for name, profile in profiles.items():
+        if problems.full:
+            break
+        if not isinstance(profile, dict):
+            add(name, [], f"must be a table such as [profiles.{_clip(name, 40)}]")
+            continue
+        for key, value in profile.items():
+            if key not in PROFILE_KEYS:
+                add(name, [key], _unknown(key, PROFILE_KEYS))
+            elif key == "description":
+                if not isinstance(value, str):
+                    add(name, [key], f"must be a string (got {_short(value)})")
+            elif not isinstance(value, dict):
+                add(
+                    name, [key], f"must be a table, such as {key} = {{ ... }} (got {_short(value)})"
+                )
+            elif key == "suite":
+                for sub in value:
+                    if sub not in PROFILE_SUITE_KEYS:
+                        add(name, [key, sub], _unknown(sub, PROFILE_SUITE_KEYS)
+                            + " (a profile changes the budget; the suite's name and "
+                            "description stay)")  # fmt: skip
+                if set(value) <= set(PROFILE_SUITE_KEYS):
+                    _check_section(raw, "suite", value, SuiteSection, name, add)
+            elif key == "metrics":
+                _check_section(raw, "metrics", value, MetricsSection, name, add)
+            elif key == "defaults":
+                for sub in value:
+                    if sub not in RUN_KEYS:
+                        add(name, [key, sub], _unknown(sub, RUN_KEYS[1:]))
+            elif key == "grid":
+                for sub in value:
+                    if sub.split(".")[0] not in RUN_KEYS or sub == "name":
+                        add(name, [key, sub], _unknown(sub, RUN_KEYS[1:]) + " (dotted keys "
+                            "reach into tables, as in [grid])")  # fmt: skip
+            elif key == "variants":
+                for vname, over in value.items():
+                    if vname not in names:
+                        close = difflib.get_close_matches(vname, names, n=1)
+                        hint = f"; did you mean {close[0]!r}?" if close else ""
+                        listed = ", ".join(_clip(n, 40) for n in names[:50])
+                        add(name, [key, vname], f"no variant {_short(vname)}{hint} variants: "
+                            f"{listed}")  # fmt: skip
+                    elif not isinstance(over, dict):
+                        add(name, [key, vname], f"must be a table of the variant's keys "
+                            f"(got {_short(over)})")  # fmt: skip
+                    elif "name" in over:
+                        add(name, [key, vname, "name"], "a profile cannot rename a variant")
+                    else:
+                        for sub in over:
+                            if sub not in RUN_KEYS:
+                                add(name, [key, vname, sub], _unknown(sub, RUN_KEYS[1:]))
+    _raise(problems)
+
+
+RUN_KEYS = tuple(RunConfig.model_fields)
+"""The keys of a variant (and of [defaults]); ``name`` first."""
+
+
+def _check_section(raw: dict[str, Any], section: str, over: dict, model, name: str, add) -> None:
+    """Validate ``[section]`` of the document with profile ``name``'s values merged in, and
+    report the problems at the keys the profile sets (the others are the document's, reported
+    when it is validated). Cheap: one small table, so every profile is checked on every load."""
+    base = raw.get(section, {})
+    if not isinstance(base, dict):
+        return
+    try:
+        model.model_validate(_deep_merge(base, over))
+    except ValidationError as exc:
+        leaves = set(_leaves(over))
+        for loc, err in _walk_errors(exc):
+            keys = [str(p) for p in loc]
+            dotted = ".".join(keys)
+            if dotted in leaves or any(dotted.startswith(leaf + ".") for leaf in leaves):
+                add(name, [section, *keys], _message(err, model))
+
+
+def apply_profile(raw: dict[str, Any], name: str, path: Path) -> set[str]:
+    """Apply profile ``name`` of the document ``raw`` to it, in place; returns the document keys
+    it set (``suite.steps``, ``variants.<name>.n_critic``, ``grid.dataset``...).
+
+    ``suite``, ``metrics`` and ``defaults`` merge into those sections and
+    ``variants.<name>`` into that variant as a variant merges over ``[defaults]`` (tables
+    recursively; a table naming another registry item replaces it); ``grid.<key>`` replaces
+    that grid key's list. The profile's name is recorded as ``suite.profile``. Raises
+    ConfigError for a name the suite does not define, listing those it does."""
+    profiles = raw.get("profiles") if isinstance(raw.get("profiles"), dict) else {}
+    recorded = _recorded_profile(raw)
+    if recorded is not None:
+        if recorded == name:
+            return set()  # a suite.toml written beside results: the profile is applied already
+        raise ConfigError(
+            f"{path}: --profile {_short(name)}: this document is its suite expanded with profile "
+            f"{recorded!r} (suite.profile); run the original suite file with --profile "
+            f"{_short(name)}"
+        )
+    if name not in profiles:
+        defined = list(profiles)
+        close = difflib.get_close_matches(name, defined, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        listed = (
+            f"profiles: {', '.join(_clip(p, 40) for p in defined)}"
+            if defined
+            else "the suite defines no profiles ([profiles.<name>] tables)"
+        )
+        raise ConfigError(f"{path}: --profile {_short(name)}: no such profile{hint} {listed}")
+    profile = profiles[name]
+    touched: set[str] = set()
+    for section in ("suite", "metrics", "defaults"):
+        over = profile.get(section)
+        if over is None:
+            continue
+        base = raw.get(section, {})
+        if isinstance(base, dict):  # else the document is wrong, and the schema says so
+            raw[section] = _deep_merge(base, over)
+        touched |= {f"{section}.{leaf}" for leaf in _leaves(over)}
+    variants = raw.get("variants") if isinstance(raw.get("variants"), list) else []
+    for vname, over in profile.get("variants", {}).items():
+        for i, variant in enumerate(variants):
+            if isinstance(variant, dict) and variant.get("name") == vname:
+                variants[i] = _deep_merge(variant, over)
+        touched |= {f"variants.{vname}.{leaf}" for leaf in _leaves(over)}
+    if profile.get("grid"):
+        grid = raw.setdefault("grid", {})
+        if isinstance(grid, dict):
+            for key, values in profile["grid"].items():
+                grid[key] = copy.deepcopy(values)
+                touched.add(f"grid.{key}")
+    if isinstance(raw.get("suite"), dict):
+        raw["suite"]["profile"] = name
+    return touched
+
+
+def _recorded_profile(raw: dict[str, Any]) -> str | None:
+    section = raw.get("suite")
+    recorded = section.get("profile") if isinstance(section, dict) else None
+    return recorded if isinstance(recorded, str) else None
+
+
+def _leaves(table: dict[str, Any]) -> list[str]:
+    """Dotted paths of the non-table values in ``table`` (iteratively)."""
+    out: list[str] = []
+    stack: list[tuple[str, Any]] = [(str(k), v) for k, v in table.items()]
+    while stack:
+        key, value = stack.pop()
+        if isinstance(value, dict) and value:
+            stack.extend((f"{key}.{k}", v) for k, v in value.items())
+        else:
+            out.append(key)
+    return out
+
+
+def _profile_line(text: str, name: str, keys: list[str]) -> int | None:
+    """1-based line of ``keys`` of profile ``name``: under ``[profiles.<name>]`` or, for a
+    profile written inline, under ``[profiles]``."""
+    line = find_line(text, f"profiles.{name}", None, keys)
+    if line is not None:
+        return line
+    for depth in range(len(keys), 0, -1):  # [profiles.<name>.variants.<variant>] alone
+        section = ".".join(["profiles", name, *keys[:depth]])
+        if (line := find_line(text, section, None, keys[depth:])) is not None:
+            return line
+    return find_line(text, "profiles", None, [name, *keys])
+
+
+def _unknown(key: str, allowed: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown key {_short(key)}{hint} allowed: {', '.join(allowed)}"
 
 
 def read_suite_text(path: Path) -> str:
@@ -810,4 +1102,13 @@ def _display(name: str) -> str:
     return name if name.isprintable() and len(name) <= 40 else _short(name, 40)
 
 
-__all__ = ["RunSpec", "Suite", "SuiteSection", "load_suite", "make_run_id", "parse_override"]
+__all__ = [
+    "RunSpec",
+    "Suite",
+    "SuiteSection",
+    "apply_profile",
+    "check_profiles",
+    "load_suite",
+    "make_run_id",
+    "parse_override",
+]

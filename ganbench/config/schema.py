@@ -51,6 +51,11 @@ values in each; refuses a long list (say weights) repeated over a large grid."""
 
 
 SUITE_NAME_HELP = f"1-{MAX_NAME_LENGTH} characters of lower-case letters, digits, '_' and '-'"
+PROFILE_NAME_PATTERN = r"^[A-Za-z0-9_-]+$"
+"""Profile names: ASCII letters, digits, '_' and '-' (a plain TOML key, a report column value)."""
+PROFILE_NAME_HELP = f"1-{MAX_NAME_LENGTH} characters of ASCII letters, digits, '_' and '-'"
+MAX_PROFILES = 64
+"""Most profiles one suite may define."""
 VARIANT_NAME_HELP = (
     f"1-{MAX_NAME_LENGTH} characters of ASCII letters, digits, '_', '-' and '.', not starting "
     "with '.'"
@@ -391,11 +396,20 @@ class SuiteSection(Strict):
     seeds: int | list[int] = 3
     steps: int = Field(ge=1, le=MAX_STEPS)
     eval_every: int = Field(ge=1, le=MAX_STEPS)
+    profile: str | None = None
+    """The profile (``[profiles.<name>]``) this document was expanded with. ``ganbench run``
+    records it in the suite.toml it writes beside the results, whose body already holds the
+    profile's values, so running that file again reproduces the same runs (run ids)."""
 
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
         return check_name(v, SUITE_NAME_PATTERN, SUITE_NAME_HELP)
+
+    @field_validator("profile")
+    @classmethod
+    def _profile(cls, v: str | None) -> str | None:
+        return None if v is None else check_name(v, PROFILE_NAME_PATTERN, PROFILE_NAME_HELP)
 
     @field_validator("seeds")
     @classmethod
@@ -501,6 +515,18 @@ class SuiteFile(Strict):
     reference: list[dict[str, Any]] = []
     """Published numbers (``[[reference]]``), each a :class:`ganbench.references.Reference`;
     checked against the suite by the loader. Never part of a run's identity."""
+    profiles: dict[str, dict[str, Any]] = {}
+    """Named sets of overrides of this document (see ``ganbench.config.load.apply_profile``);
+    their contents are checked by the loader, against this schema, when one is chosen."""
+
+    @field_validator("profiles")
+    @classmethod
+    def _profiles(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        if len(v) > MAX_PROFILES:
+            raise ValueError(f"a suite defines at most {MAX_PROFILES} profiles, got {len(v):,}")
+        for name in v:
+            check_name(name, PROFILE_NAME_PATTERN, f"profile names are {PROFILE_NAME_HELP}")
+        return v
 
     @field_validator("grid")
     @classmethod

@@ -318,7 +318,7 @@ def comparison_lines(table: pd.DataFrame) -> list[str]:
 
 def comparison_cells(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     """Headers and formatted cells of a comparison, for the human formats."""
-    from ganbench.report.render import format_cell, format_number
+    from ganbench.report.render import _key_text, format_cell, format_number
 
     keys = [k for k in table.attrs.get("keys", []) if k in table.columns]
     keys = [k for k in keys if not (k == "suite" and table[k].nunique() <= 1)]
@@ -332,7 +332,7 @@ def comparison_cells(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
             delta += f" [{format_number(rec['ci_low'])}, {format_number(rec['ci_high'])}]"
         rows.append(
             [
-                *(str(rec[k]) for k in keys),
+                *(_key_text(rec[k]) for k in keys),  # a run without a profile: empty
                 rec["metric"] + arrow,
                 format_cell(rec["base_mean"], rec["base_std"], rec["base_n"])
                 + f" (n={rec['base_n']})",

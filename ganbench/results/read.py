@@ -77,7 +77,12 @@ METRIC_ID_COLUMNS = ("run_id", "suite", "variant", "seed", "status", "dataset")
 MEASUREMENT_COLUMNS = ("step", "metric", "value", "n_real", "n_fake")
 """Columns of metrics.parquet, in the order :attr:`Results.metrics` ends with."""
 
-_RESERVED = frozenset(RUN_COLUMNS + TAIL_COLUMNS + MEASUREMENT_COLUMNS)
+PROFILE = "profile"
+"""The key column of the suite profile a run was made with (``ganbench run --profile``): present,
+first among :attr:`Results.grid_keys`, when any run of the folder was made with a profile; None
+in the rows of runs made without one."""
+
+_RESERVED = frozenset((*RUN_COLUMNS, *TAIL_COLUMNS, *MEASUREMENT_COLUMNS, PROFILE))
 _EXPECTED_LAYOUT = (
     f"<out>/<suite>/{RUNS_DIR}/<run_id>/{MANIFEST} (with {METRICS} next to it); pass the output "
     "folder, a suite folder, a runs/ folder or a single run folder"
@@ -95,7 +100,9 @@ class Results:
         metrics: long format, one row per measurement; columns :data:`METRIC_ID_COLUMNS`, the
             grid-key columns, then :data:`MEASUREMENT_COLUMNS`. Runs are identified by
             ``(suite, run_id)``.
-        grid_keys: the grid-key column names, in order of first appearance.
+        grid_keys: the grid-key column names, in order of first appearance; led by
+            :data:`PROFILE` when any run was made with a suite profile, so that rows, filters
+            and comparisons tell the profiles apart like grid points.
         warnings: one line per folder that was skipped or is suspect, naming folder and reason.
         root: the path that was read.
     """
@@ -209,6 +216,10 @@ def read_results(path: str | os.PathLike[str]) -> Results:
         records.append(record)
         frames.append(frame)
 
+    if any(r["_profile"] is not None for r in records):
+        grid_keys.insert(0, PROFILE)
+        for r in records:
+            r["_grid"] = {PROFILE: r["_profile"], **r["_grid"]}
     if not records:
         details = "; ".join(warnings)
         raise ResultsError(
@@ -305,6 +316,9 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     timing = manifest.get("timing", {})
     if timing is not None and not isinstance(timing, dict):
         raise _Invalid(f"{MANIFEST} key 'timing' must be an object")
+    profile = manifest.get(PROFILE)
+    if profile is not None and (not isinstance(profile, str) or not profile):
+        raise _Invalid(f"{MANIFEST} key '{PROFILE}' must be a non-empty string or null")
     return manifest
 
 
@@ -416,6 +430,7 @@ def _run_record(manifest: dict[str, Any], run_dir: Path) -> dict[str, Any]:
         "diverged_at": manifest.get("diverged_at"),
         "dataset": manifest["config"]["dataset"],
         "_grid": grid,
+        "_profile": manifest.get(PROFILE),
         "wall_seconds": _float_or_nan(timing.get("wall_seconds")),
         "compile_seconds": _float_or_nan(timing.get("compile_seconds")),
         "error": manifest.get("error"),
@@ -455,7 +470,11 @@ class _SuiteOrder:
             for v in (listed if isinstance(listed, list) else [])
             if isinstance(v, dict) and isinstance(v.get("name"), str)
         ]
-        return cls(variants, {k: v for k, v in grid.items() if isinstance(v, list)})
+        grid = {k: v for k, v in grid.items() if isinstance(v, list)}
+        profiles = data.get("profiles")
+        # The suite as written first, then its profiles in the file's order.
+        grid[PROFILE] = [None, *(profiles if isinstance(profiles, dict) else {})]
+        return cls(variants, grid)
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -481,7 +500,8 @@ def _sort_order(
         parts: list[Any] = [rec["suite"], _rank(rec["variant"], order.variants)]
         parts.append(_rank(rec["dataset"], order.grid.get("dataset", [])))
         for grid_key in grid_keys:
-            parts.append(_rank(rec["_grid"].get(grid_key), order.grid.get(grid_key, [])))
+            listed = order.grid.get(grid_key, [None] if grid_key == PROFILE else [])
+            parts.append(_rank(rec["_grid"].get(grid_key), listed))
         parts += [rec["seed"], rec["run_id"]]
         return tuple(parts)
 

@@ -981,6 +981,8 @@ def _write_floor(plan: Plan, group: Group, evaluator, env: dict) -> None:
     dataset = get_dataset(spec.config.dataset)
     n = spec.metrics.samples
     key = f"floor|{dataset.name}|{n}|{spec.steps}" + _inception_key(evaluator)
+    if spec.profile is not None:  # each profile's rows carry their own floor
+        key += f"|profile:{spec.profile}"
     run_id = "floor-" + hashlib.sha256(key.encode()).hexdigest()[:10]
     if is_finished(run_dir(plan.out, spec.suite, run_id)):
         return
@@ -996,6 +998,7 @@ def _write_floor(plan: Plan, group: Group, evaluator, env: dict) -> None:
         "suite": spec.suite,
         "variant": FLOOR_VARIANT,
         "seed": 0,
+        "profile": spec.profile,
         "grid_point": {"dataset": dataset.name} if "dataset" in spec.grid_point else {},
         "config": {"dataset": dataset.name, "reference": "MNIST train vs MNIST test"},
         "protocol": {"samples": n, "steps": spec.steps},
@@ -1065,6 +1068,7 @@ def _manifest(
         "suite": spec.suite,
         "variant": spec.variant,
         "seed": spec.seed,
+        "profile": spec.profile,
         "grid_point": spec.grid_point,
         "config": spec.config.resolved(),
         "protocol": {
