@@ -81,7 +81,7 @@ UNDECIDED = "undecided"
 
 LABELS: tuple[str, ...] = (DIVERGED, MODE_COLLAPSED, OSCILLATING, CONVERGED, UNDECIDED)
 REFERENCE = "reference"
-"""The label of reference rows (``names.REFERENCE_PREFIX``): not a verdict, not counted."""
+"""The label of reference rows (:func:`names.is_reference`): not a verdict, not counted."""
 """Every verdict, in order of precedence (also the column order of :func:`stability_profile`)."""
 
 NAN_ALLOWED: frozenset[str] = frozenset({names.REVERSE_KL, names.JAC_IMAG_RATIO})
@@ -520,7 +520,7 @@ def verdicts(
     labels: list[str] = []
     reasons: list[str] = []
     for run in results.runs.to_dict("records"):
-        if str(run["variant"]).startswith(names.REFERENCE_PREFIX):
+        if names.is_reference(run["variant"]):
             labels.append(REFERENCE)
             reasons.append("a reference row: nothing was trained, so there is nothing to judge")
             continue
