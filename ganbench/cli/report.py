@@ -51,7 +51,8 @@ def report(
         float | None,
         typer.Option(
             "--alpha",
-            help="Significance level of the --baseline comparison, between 0 and 1. Default: 0.05.",
+            help="Significance level of the --baseline comparison and of the near-chance "
+            "flags, between 0 and 1. Default: 0.05.",
             show_default=False,
         ),
     ] = None,
@@ -126,6 +127,7 @@ def report(
         versus_baseline,
         with_stability,
     )
+    from ganbench.report.chance import with_chance_flags
     from ganbench.report.plots import FORMATS as PLOT_FORMATS
 
     if fmt != "table" and fmt not in FORMATS:
@@ -134,8 +136,6 @@ def report(
         raise ConfigError(f"--ema {ema!r}: allowed: rows, columns")
     if alpha is not None and not 0 < alpha < 1:
         raise ConfigError(f"--alpha {alpha:g}: must be between 0 and 1 (exclusive), e.g. 0.05")
-    if alpha is not None and baseline is None:
-        err.print("warning: --alpha has no effect without --baseline", highlight=False)
     if plot_format not in PLOT_FORMATS:
         raise ConfigError(f"--plot-format {plot_format!r}: allowed: {', '.join(PLOT_FORMATS)}")
     step_choice = parse_step(step)
@@ -162,6 +162,7 @@ def report(
         summary = versus_baseline(
             summary, baseline, alpha=DEFAULT_ALPHA if alpha is None else alpha
         )
+    summary = with_chance_flags(summary, alpha=DEFAULT_ALPHA if alpha is None else alpha)
     if sort is not None:
         summary = sort_summary(summary, sort)
     if fmt == "table":
