@@ -230,7 +230,7 @@ def test_run_writes_skips_and_forces_reference_rows(write_suite, tmp_path, monke
     # The training runs are the suite's, with the numbers of a run that writes no reference row.
     trained = {p.name for p in runs.iterdir()} - set(refs)
     assert trained == {r.run_id for r in load_suite(path).runs}
-    monkeypatch.setattr(runner, "_write_chance", lambda plan, env: None)
+    monkeypatch.setattr(runner, "write_chance_rows", lambda plan, env: None)
     alone = tmp_path / "alone"
     res = cli.invoke(app, ["run", str(path), "--out", str(alone), "--no-report"])
     assert res.exit_code == 0, res.output
@@ -253,8 +253,16 @@ def test_run_writes_skips_and_forces_reference_rows(write_suite, tmp_path, monke
 
     # Finished rows are kept; --force rewrites them.
     stamp = {k: (p / "manifest.json").stat().st_mtime_ns for k, p in refs.items()}
-    runner._write_chance(runner.make_plan(load_suite(path), out), runner.environment([]))
+    res = cli.invoke(app, ["run", str(path), "--out", str(out), "--no-report"])
+    assert res.exit_code == 0 and "nothing to do" in res.output
     assert {k: (p / "manifest.json").stat().st_mtime_ns for k, p in refs.items()} == stamp
+    # A suite run before the rows existed gets them on its next run, without retraining.
+    for p in refs.values():
+        __import__("shutil").rmtree(p)
+    res = cli.invoke(app, ["run", str(path), "--out", str(out), "--no-report"])
+    assert res.exit_code == 0 and "nothing to do" in res.output
+    assert all((p / "manifest.json").is_file() for p in refs.values())
+    stamp = {k: (p / "manifest.json").stat().st_mtime_ns for k, p in refs.items()}
     res = cli.invoke(app, ["run", str(path), "--out", str(out), "--no-report", "--force"])
     assert res.exit_code == 0, res.output
     assert all((p / "manifest.json").stat().st_mtime_ns != stamp[k] for k, p in refs.items())

@@ -158,6 +158,9 @@ def run(
     where = f"process {procs.index} of {procs.count}: " if procs.multi else ""
     summary = None
     if not plan.groups:
+        from ganbench.train.runner import environment, write_chance_rows
+
+        write_chance_rows(plan, environment(local))  # cheap; suites run before they existed
         err.print(
             where
             + (

@@ -1015,7 +1015,7 @@ def _write_floor(plan: Plan, group: Group, evaluator, env: dict) -> None:
     write_run(plan.out, spec.suite, run_id, manifest, rows, {"final": np.zeros((0, 0))})
 
 
-def _write_chance(plan: Plan, env: dict) -> None:
+def write_chance_rows(plan: Plan, env: dict) -> None:
     """The data and chance rows beside the suite's 2-D and Stacked MNIST runs
     (:mod:`ganbench.diagnostics.chance`): reference runs that train nothing, at the suite's final
     step and seeds; finished ones are kept unless ``plan.force``. One process of a
@@ -1159,7 +1159,7 @@ def run_plan(
     write_suite_file(plan.out, plan.suite.name, plan.suite.raw)
     for group in image_groups:
         _write_floor(plan, group, evaluator, env)
-    _write_chance(plan, env)
+    write_chance_rows(plan, env)
     run = functools.partial(
         _claim_and_train, _Context(plan, progress, evaluator, env, summary, threading.Lock())
     )
