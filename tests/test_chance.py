@@ -384,3 +384,30 @@ def test_flags_in_the_tables():
     assert "untested against chance" in text
     records = json.loads(to_text(with_chance_flags(summary), "json"))
     assert [r["modes_chance"] for r in records] == [ABOVE_CHANCE, NEAR_CHANCE, UNTESTED, None]
+
+
+def test_variants_with_their_own_weights_get_rows_kept_apart(write_suite):
+    from ganbench.config import load_suite
+
+    suite = load_suite(
+        write_suite(
+            """
+            [[variants]]
+            name = "uniform"
+            loss = "non_saturating"
+
+            [[variants]]
+            name = "rare"
+            loss = "non_saturating"
+            weights = "longtail:20"
+            """
+        )
+    )
+    refs = chance.reference_runs(suite.runs)
+    assert len(refs) == 2 * 3 * 2  # two data sets, three rows, two seeds
+    assert {json.dumps(r.grid_point) for r in refs} == {
+        '{"weights": "uniform"}',
+        '{"weights": "longtail:20"}',
+    }
+    # One weights setting: no weights grid value (the rows sit beside every variant).
+    assert all(r.grid_point == {} for r in chance.reference_runs(load_suite(write_suite()).runs))

@@ -214,6 +214,9 @@ def reference_runs(runs) -> list[ReferenceRun]:
     the suite, with the seeds the suite's runs of that set use. Mixtures of Gaussians get
     :data:`MIXTURE_ROWS`, stacked digits :data:`IMAGE_ROWS`; other datasets none.
 
+    When variants of one grid point set different ``weights`` (outside the grid), each set
+    carries its weights as a ``weights`` grid value, so the report keeps them apart.
+
     Run ids hash what the row measures (variant, dataset, protocol, seed) behind the prefix
     ``data-`` or ``chance-``: stable across runs of the suite, and never a training run's id
     (12 hexadecimal digits)."""
@@ -221,6 +224,13 @@ def reference_runs(runs) -> list[ReferenceRun]:
     from ganbench.data.images import ImageData
     from ganbench.data.mixtures import GaussianMixture
 
+    # Variants that set different weights on one dataset (not through the grid) would put
+    # different data under one report row: their rows then carry the weights as a grid value.
+    settings: dict[tuple, set[str]] = {}
+    for spec in runs:
+        if "weights" not in spec.grid_point:
+            where = (spec.config.dataset, json.dumps(spec.grid_point, sort_keys=True, default=str))
+            settings.setdefault(where, set()).add(json.dumps(spec.config.weights))
     sets: dict[str, dict[str, Any]] = {}
     for spec in runs:
         dataset = get_dataset(spec.config.dataset, spec.config.weights)
@@ -232,6 +242,9 @@ def reference_runs(runs) -> list[ReferenceRun]:
         else:
             continue
         point = {k: spec.grid_point[k] for k in DATA_GRID_KEYS if k in spec.grid_point}
+        where = (spec.config.dataset, json.dumps(spec.grid_point, sort_keys=True, default=str))
+        if len(settings.get(where, ())) > 1:
+            point["weights"] = spec.config.weights
         identity = {
             "dataset": dataset.describe(),
             "samples": spec.metrics.samples,
