@@ -411,3 +411,32 @@ def test_variants_with_their_own_weights_get_rows_kept_apart(write_suite):
     }
     # One weights setting: no weights grid value (the rows sit beside every variant).
     assert all(r.grid_point == {} for r in chance.reference_runs(load_suite(write_suite()).runs))
+
+
+def test_verdict_lines_name_trained_variants_only():
+    from ganbench.report import versus_baseline
+    from ganbench.report.render import verdict_lines
+
+    summary = _summary(
+        [
+            ("baseline", "grid25", 20.0, 0.5, 4, 0.05, 0.01, 4),
+            ("r1", "grid25", 24.0, 0.5, 4, 0.05, 0.01, 4),
+            ("chance: uniform box", "grid25", 21.2, 1.7, 4, 0.9, 0.2, 4),
+            ("data: real samples", "grid25", 25.0, 0.0, 4, 0.001, 0.0005, 4),
+        ]
+    )
+    lines = verdict_lines(versus_baseline(summary, "baseline"), "modes")
+    assert lines == ["grid25: modes better with r1"]
+
+
+def test_html_legend_explains_the_marks_when_flagged():
+    from ganbench.report.html import _legend
+
+    summary = _summary(
+        [
+            ("noise", "grid25", 20.75, 1.5, 4, 0.05, 0.01, 4),
+            ("chance: uniform box", "grid25", 21.2, 1.7, 4, 0.9, 0.2, 4),
+        ]
+    )
+    assert "within seed noise of chance" in _legend(with_chance_flags(summary))
+    assert "within seed noise of chance" not in _legend(summary)

@@ -47,6 +47,19 @@ MARKS = {NEAR_CHANCE: "~", UNTESTED: "?"}
 """The mark after a metric cell in the human formats (none above chance)."""
 
 
+LEGEND = {
+    MARKS[NEAR_CHANCE]: "within seed noise of chance: not better than the best chance row at the "
+    "same data by a one-sided Welch t-test over the seeds (p >= alpha)",
+    MARKS[UNTESTED]: "untested against chance: fewer than 2 values on a side",
+}
+"""The marks' meaning, for legends."""
+
+
+def has_flags(summary: pd.DataFrame) -> bool:
+    """Whether :func:`with_chance_flags` added flags to a summary."""
+    return any(str(c).endswith("_chance") for c in summary.columns)
+
+
 def one_sided_p(
     mean: float, std: float, n: int, chance_mean: float, chance_std: float, chance_n: int,
     higher_is_better: bool,

@@ -163,7 +163,7 @@ def verdict_lines(summary: pd.DataFrame, metric: str | None = None) -> list[str]
     with_base = {label for label, v in zip(labels, verdict, strict=True) if v == BASELINE_VERDICT}
     groups: dict[tuple[str, ...], dict[str, list[str]]] = {}
     for label, variant, v in zip(labels, summary["variant"], verdict, strict=True):
-        if v != BASELINE_VERDICT:
+        if v != BASELINE_VERDICT and not names.is_reference(variant):  # no training to rank
             groups.setdefault(label, {}).setdefault(str(v), []).append(_key_text(variant))
     lines = []
     for label, by in groups.items():
