@@ -78,8 +78,11 @@ def test_run_writes_the_results_layout_skips_then_forces(cli, write_suite, tmp_p
     assert res.exit_code == 0, res.output
     suite_dir = out / "tiny"
     assert (suite_dir / "suite.toml").exists()
-    runs = sorted((suite_dir / "runs").iterdir())
-    assert len(runs) == 4 and not any(p.name.startswith(".") for p in runs)
+    every = sorted((suite_dir / "runs").iterdir())
+    assert not any(p.name.startswith(".") for p in every)
+    # Beside the 4 runs: data and chance rows (3 per seed) of ring8 at this protocol.
+    runs = [p for p in every if not p.name.startswith(("data-", "chance-"))]
+    assert len(runs) == 4 and len(every) == 4 + 3 * 2
     manifest = json.loads((runs[0] / "manifest.json").read_text())
     for key in (
         "run_id",
@@ -111,12 +114,18 @@ def test_run_writes_the_results_layout_skips_then_forces(cli, write_suite, tmp_p
 
     res = cli("run", str(path), "--out", str(out), "--no-report", "--force", "--seeds", "1")
     assert res.exit_code == 0, res.output
-    assert len(list((suite_dir / "runs").iterdir())) == 4
+    assert len(list((suite_dir / "runs").iterdir())) == 4 + 3 * 2
 
     res = cli("report", str(out), "--format", "csv", "--metric", "modes,fd")
     assert res.exit_code == 0, res.output
     table = pd.read_csv(__import__("io").StringIO(res.stdout))
-    assert set(table["variant"]) == {"ns", "sn-hinge"}
+    assert set(table["variant"]) == {
+        "ns",
+        "sn-hinge",
+        "data: real samples",
+        "chance: uniform box",
+        "chance: data Gaussian",
+    }
     assert {"modes_mean", "modes_std", "fd_mean"} <= set(table.columns)
 
     res = cli("report", str(out))

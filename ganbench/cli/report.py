@@ -51,7 +51,8 @@ def report(
         float | None,
         typer.Option(
             "--alpha",
-            help="Significance level of the --baseline comparison, between 0 and 1. Default: 0.05.",
+            help="Significance level of the --baseline comparison and of the near-chance "
+            "flags, between 0 and 1. Default: 0.05.",
             show_default=False,
         ),
     ] = None,
@@ -135,6 +136,7 @@ def report(
         versus_baseline,
         with_stability,
     )
+    from ganbench.report.chance import with_chance_flags
     from ganbench.report.plots import FORMATS as PLOT_FORMATS
 
     if fmt != "table" and fmt not in FORMATS:
@@ -171,6 +173,7 @@ def report(
         summary = versus_baseline(
             summary, baseline, alpha=DEFAULT_ALPHA if alpha is None else alpha
         )
+    summary = with_chance_flags(summary, alpha=DEFAULT_ALPHA if alpha is None else alpha)
     if sort is not None:
         summary = sort_summary(summary, sort)
     published = _references(results, references, step_choice, alpha)

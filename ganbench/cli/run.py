@@ -174,6 +174,9 @@ def run(
     where = f"process {procs.index} of {procs.count}: " if procs.multi else ""
     summary = None
     if not plan.groups:
+        from ganbench.train.runner import environment, write_chance_rows
+
+        write_chance_rows(plan, environment(local))  # cheap; suites run before they existed
         err.print(
             where
             + (
@@ -218,6 +221,7 @@ def run(
     if summary is not None and summary.failed:
         raise RunFailedError(f"{summary.failed} run(s) failed:\n  " + "\n  ".join(summary.failures))
     if report and procs.index == 0:
+        from ganbench.diagnostics.chance import reference_runs
         from ganbench.report import (
             read_results,
             summarize,
@@ -225,14 +229,18 @@ def run(
             versus_baseline,
             with_stability,
         )
+        from ganbench.report.chance import with_chance_flags
 
-        # Only this suite's runs: the folder may also hold runs of earlier settings.
-        results = read_results(out_dir / spec.name).only({r.run_id for r in spec.runs})
+        # Only this suite's runs and their chance rows: the folder may also hold runs of
+        # earlier settings.
+        ids = {r.run_id for r in spec.runs} | {r.run_id for r in reference_runs(spec.runs)}
+        results = read_results(out_dir / spec.name).only(ids)
         results = results.with_ema_rows()
         table = with_stability(summarize(results), results)
         if BASELINE in {r.variant for r in spec.runs}:
             # A suite with a variant named "baseline" is a comparison against it.
             table = versus_baseline(table, BASELINE)
+        table = with_chance_flags(table)
         out.print(summary_table(table, title=spec.name))
         from ganbench.cli.report import show_references
 

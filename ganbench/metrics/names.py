@@ -51,9 +51,29 @@ FID_INCEPTION = "fid_inception"
 KID_INCEPTION = "kid_inception"
 KID_INCEPTION_STD = "kid_inception_std"
 
-REFERENCE_PREFIX = "floor: "
-"""Variant names of reference rows that train nothing (e.g. image metrics between MNIST train
-and test draws): they carry metrics but no training to judge, so they get no stability verdict."""
+FLOOR_PREFIX = "floor: "
+"""Variant names of image floors: metrics between MNIST train and test draws."""
+DATA_PREFIX = "data: "
+"""Variant names of rows measured on the real data itself (the ceiling at a sample count)."""
+CHANCE_PREFIX = "chance: "
+"""Variant names of mode-blind generators (uniform box, the data's Gaussian, uniform digit
+triples): the level a trained generator must beat to have learned anything about the modes."""
+REFERENCE_PREFIXES = (FLOOR_PREFIX, DATA_PREFIX, CHANCE_PREFIX)
+"""Variant names of reference rows that train nothing: they carry metrics but no training to
+judge, so they get no stability verdict (see :func:`is_reference`)."""
+REFERENCE_PREFIX = FLOOR_PREFIX
+"""The image floors' prefix under its first name; test rows with :func:`is_reference`."""
+
+
+def is_reference(variant: object) -> bool:
+    """Whether a variant name is a reference row that trained nothing (floor, data or chance)."""
+    return str(variant).startswith(REFERENCE_PREFIXES)
+
+
+def is_chance(variant: object) -> bool:
+    """Whether a variant name is a chance row (a mode-blind generator; not the data row)."""
+    return str(variant).startswith(CHANCE_PREFIX)
+
 
 # In-scan statistics, aggregated per evaluation chunk (mean over the chunk's steps).
 LOSS_D = "loss_d"

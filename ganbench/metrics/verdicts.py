@@ -91,7 +91,7 @@ UNDECIDED = "undecided"
 LABELS: tuple[str, ...] = (DIVERGED, MODE_COLLAPSED, DIFFUSE, OSCILLATING, CONVERGED, UNDECIDED)
 """Every verdict, in order of precedence (also the column order of :func:`stability_profile`)."""
 REFERENCE = "reference"
-"""The label of reference rows (``names.REFERENCE_PREFIX``): not a verdict, not counted."""
+"""The label of reference rows (:func:`names.is_reference`): not a verdict, not counted."""
 
 NAN_ALLOWED: frozenset[str] = frozenset({names.REVERSE_KL, names.JAC_IMAG_RATIO})
 """Metrics whose non-finite values are values, not a divergence: reverse_kl is NaN without an HQ
@@ -552,7 +552,7 @@ def verdicts(
     labels: list[str] = []
     reasons: list[str] = []
     for run in results.runs.to_dict("records"):
-        if str(run["variant"]).startswith(names.REFERENCE_PREFIX):
+        if names.is_reference(run["variant"]):
             labels.append(REFERENCE)
             reasons.append("a reference row: nothing was trained, so there is nothing to judge")
             continue

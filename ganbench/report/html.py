@@ -20,6 +20,7 @@ import pandas as pd
 import ganbench
 from ganbench.metrics import names
 from ganbench.report.aggregate import metric_direction, summary_metrics
+from ganbench.report.chance import LEGEND, has_flags
 from ganbench.report.plots import Figure
 from ganbench.report.render import (
     _display,  # the same cells as the terminal and markdown tables
@@ -179,7 +180,7 @@ def _legend(summary: pd.DataFrame) -> str:
         rows.append(f"<tr><td>{_e(metric)}</td><td>{_e(arrow)}</td><td>{_e(description)}</td></tr>")
     verdict_rows = "".join(
         f"<tr><td>{_e(label)}</td><td colspan=2>{_e(text)}</td></tr>"
-        for label, text in _VERDICT_TEXT.items()
+        for label, text in {**_VERDICT_TEXT, **(LEGEND if has_flags(summary) else {})}.items()
     )
     return (
         '<h2 id="legend">Legend</h2><table><thead><tr><th>metric</th><th>better</th>'

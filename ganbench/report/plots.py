@@ -116,7 +116,15 @@ def figures(results: Results, kinds: Iterable[str] = KINDS) -> list[Figure]:
     point_keys = [k for k in group_columns(results) if k not in ("suite", "variant")]
     available = set(results.metrics["metric"].unique())
     curve_metrics = [m for m in CURVE_METRICS if m in available]
-    trajectories = curves(results, curve_metrics) if curve_metrics and "curves" in kinds else None
+    # Reference rows (floor, data, chance) hold one final value each: no curve to draw.
+    trained = results.only(
+        set(results.runs.loc[~results.runs["variant"].map(M.is_reference), "run_id"])
+    )
+    trajectories = (
+        curves(trained, curve_metrics)
+        if curve_metrics and "curves" in kinds and len(trained.runs)
+        else None
+    )
     for (suite, *values), runs in results.runs.groupby(
         ["suite", *point_keys], sort=False, dropna=False
     ):

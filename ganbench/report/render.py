@@ -28,6 +28,7 @@ from ganbench.report.aggregate import (
     summary_keys,
     summary_metrics,
 )
+from ganbench.report.chance import chance_mark, chance_notes
 
 FORMATS = ("markdown", "csv", "json")
 """Text formats :func:`to_text` writes."""
@@ -130,6 +131,7 @@ def summary_notes(summary: pd.DataFrame) -> list[str]:
         notes.append(f"{where}↑ higher is better, ↓ lower is better.")
     if compared:
         notes += _comparison_notes(summary, compared)
+    notes += chance_notes(summary)
     return notes
 
 
@@ -161,7 +163,7 @@ def verdict_lines(summary: pd.DataFrame, metric: str | None = None) -> list[str]
     with_base = {label for label, v in zip(labels, verdict, strict=True) if v == BASELINE_VERDICT}
     groups: dict[tuple[str, ...], dict[str, list[str]]] = {}
     for label, variant, v in zip(labels, summary["variant"], verdict, strict=True):
-        if v != BASELINE_VERDICT:
+        if v != BASELINE_VERDICT and not names.is_reference(variant):  # no training to rank
             groups.setdefault(label, {}).setdefault(str(v), []).append(_key_text(variant))
     lines = []
     for label, by in groups.items():
@@ -288,7 +290,8 @@ def _display(
         completed = int(rec["completed"]) if "completed" in summary.columns else None
         for m in metrics:
             mean = rec[f"{m}_mean"]
-            cells.append(format_cell(mean, rec[f"{m}_std"], int(rec[f"{m}_n"]), completed))
+            cell = format_cell(mean, rec[f"{m}_std"], int(rec[f"{m}_n"]), completed)
+            cells.append(cell + chance_mark(rec, m))
             marks.append(None)
             if m in compared:
                 verdict = str(rec[f"{m}_verdict"])

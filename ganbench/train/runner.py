@@ -935,7 +935,7 @@ def train_group(
 IMAGE_GRID = 64
 """Generated images in the sample grid written at every evaluation of an image run (8 x 8)."""
 
-FLOOR_VARIANT = M.REFERENCE_PREFIX + "MNIST train vs test"
+FLOOR_VARIANT = M.FLOOR_PREFIX + "MNIST train vs test"
 """The variant name of the reference rows of image suites (see :func:`_write_floor`)."""
 
 
@@ -1016,6 +1016,45 @@ def _write_floor(plan: Plan, group: Group, evaluator, env: dict) -> None:
         "extractor": extractor_info(evaluator),
     }
     write_run(plan.out, spec.suite, run_id, manifest, rows, {"final": np.zeros((0, 0))})
+
+
+def write_chance_rows(plan: Plan, env: dict) -> None:
+    """The data and chance rows beside the suite's 2-D and Stacked MNIST runs
+    (:mod:`ganbench.diagnostics.chance`): reference runs that train nothing, at the suite's final
+    step and seeds; finished ones are kept unless ``plan.force``. One process of a
+    multi-process run writes them (the others find them claimed, then finished)."""
+    from ganbench.diagnostics.chance import reference_runs
+
+    todo = [
+        ref
+        for ref in reference_runs(plan.suite.runs)
+        if plan.force or not is_finished(run_dir(plan.out, ref.suite, ref.run_id))
+    ]
+    claim = Claim(plan.suite_folder, "references")
+    if not todo or not claim.acquire():
+        return
+    with claim:
+        for ref in todo:
+            if not plan.force and is_finished(run_dir(plan.out, ref.suite, ref.run_id)):
+                continue
+            started, t0 = _now(), time.perf_counter()
+            rows, samples = ref.rows()
+            manifest = {
+                "schema": 1,
+                **ref.manifest(),
+                "status": "completed",
+                "step": ref.steps,
+                "diverged_at": None,
+                "error": None,
+                "timing": {
+                    "wall_seconds": time.perf_counter() - t0,
+                    "started": started,
+                    "finished": _now(),
+                },
+                "environment": env,
+            }
+            final = samples if samples is not None else np.zeros((0, 0), np.float32)
+            write_run(plan.out, ref.suite, ref.run_id, manifest, rows, {"final": final})
 
 
 def _inception_key(evaluator) -> str:
@@ -1124,6 +1163,7 @@ def run_plan(
     write_suite_file(plan.out, plan.suite.name, plan.suite.raw)
     for group in image_groups:
         _write_floor(plan, group, evaluator, env)
+    write_chance_rows(plan, env)
     run = functools.partial(
         _claim_and_train, _Context(plan, progress, evaluator, env, summary, threading.Lock())
     )

@@ -1,0 +1,292 @@
+"""Chance and data rows: what generators that learned nothing about the modes score.
+
+A 2-D mixture benchmark reads as a result only when it beats a generator that knows nothing of
+the modes. Beside every 2-D suite's runs, ``ganbench run`` writes reference rows that train
+nothing, measured with the runs' own evaluation (:func:`ganbench.train.runner.evaluate_samples`,
+so the definitions cannot drift) at the evaluation's sample count:
+
+- ``data: real samples``: a second draw of the real data, the ceiling at this sample count (not
+  a chance row: it is never the bar a variant must clear);
+- ``chance: uniform box``: uniform over the data's bounding box (:func:`uniform_box`);
+- ``chance: data Gaussian``: a Gaussian with the mixture's exact mean and covariance
+  (:func:`gaussian_moments`).
+
+Stacked MNIST gets ``chance: uniform digit triples``: N triples drawn uniformly from the 1000, the
+class metrics of a generator that draws every mode equally often but knows nothing of the
+images (Metz et al. 2017, section 3.3.2, and VEEGAN, Table 2, count modes over these 1000).
+
+Seed ``s`` of a row draws from ``numpy.random.default_rng([tag, s])`` (a fixed tag per row),
+so a row's seeds spread as independent evaluations do and each value is reproducible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ganbench.metrics import names as M
+
+DATA_REAL = M.DATA_PREFIX + "real samples"
+UNIFORM_BOX = M.CHANCE_PREFIX + "uniform box"
+DATA_GAUSSIAN = M.CHANCE_PREFIX + "data Gaussian"
+UNIFORM_TRIPLES = M.CHANCE_PREFIX + "uniform digit triples"
+
+MIXTURE_ROWS = (DATA_REAL, UNIFORM_BOX, DATA_GAUSSIAN)
+"""The reference variants written beside a suite on a mixture of Gaussians, in report order."""
+
+BOX_STDS = 3.0
+"""The uniform box spans the modes' means widened by this many standard deviations: the
+smallest axis-aligned box that holds every mode's high-quality region at the protocol's
+threshold (3 std; VEEGAN section 5.1, PacGAN's code). A fixed property of the dataset, not of
+a suite's ``hq_threshold``, so every suite of a dataset shares one box."""
+
+_TAGS = {DATA_REAL: 1, UNIFORM_BOX: 2, DATA_GAUSSIAN: 3, UNIFORM_TRIPLES: 4}
+"""The first word of each row's random key (seed is the second): rows draw independently."""
+
+
+def rng(variant: str, seed: int) -> np.random.Generator:
+    """The generator a reference row's seed ``seed`` draws with."""
+    return np.random.default_rng([_TAGS[variant], int(seed)])
+
+
+def uniform_box(dataset) -> tuple[np.ndarray, np.ndarray]:
+    """``(low, high)`` per axis: the means' minimum and maximum widened by :data:`BOX_STDS`
+    times the largest standard deviation along that axis (grid25: [-4.15, 4.15]^2; ring8:
+    [-1.03, 1.03]^2). Independent of the mode weights."""
+    means, stds = dataset.means_array(), dataset.stds_array()
+    widen = BOX_STDS * stds.max(axis=0)
+    return means.min(axis=0) - widen, means.max(axis=0) + widen
+
+
+def gaussian_moments(dataset) -> tuple[np.ndarray, np.ndarray]:
+    """The mixture's exact mean and covariance: mean = sum_k w_k mu_k and
+    cov = sum_k w_k (diag(sigma_k^2) + mu_k mu_k^T) - mean mean^T (law of total covariance)."""
+    w = dataset.weights_array() / dataset.weights_array().sum()
+    mu, sd = dataset.means_array(), dataset.stds_array()
+    mean = w @ mu
+    second = np.einsum("k,ki,kj->ij", w, mu, mu) + np.diag(w @ (sd * sd))
+    return mean, second - np.outer(mean, mean)
+
+
+def mixture_samples(variant: str, dataset, n: int, seed: int) -> np.ndarray:
+    """``n`` samples (float32, as a generator's) of one reference row of a mixture."""
+    gen = rng(variant, seed)
+    if variant == DATA_REAL:
+        x = dataset.sample_numpy(gen, n)
+    elif variant == UNIFORM_BOX:
+        low, high = uniform_box(dataset)
+        x = gen.uniform(low, high, size=(n, dataset.dim))
+    elif variant == DATA_GAUSSIAN:
+        mean, cov = gaussian_moments(dataset)
+        x = gen.multivariate_normal(mean, cov, size=n, method="eigh")
+    else:
+        raise ValueError(f"unknown mixture reference row {variant!r}; known: {MIXTURE_ROWS}")
+    return np.asarray(x, np.float32)
+
+
+def real_samples(dataset, n: int, seed: int) -> np.ndarray:
+    """The real set every reference row of seed ``seed`` is measured against (FD needs one),
+    drawn apart from the row's own samples."""
+    return np.asarray(dataset.sample_numpy(np.random.default_rng([0, int(seed)]), n), np.float32)
+
+
+def mixture_rows(
+    dataset, metrics, n: int, seed: int, evaluate: Callable | None = None
+) -> dict[str, list[tuple]]:
+    """The (metric, value, n_real, n_fake) rows of every mixture reference row at one seed,
+    by variant name. ``evaluate`` defaults to the runner's evaluation of a run's samples."""
+    if evaluate is None:
+        from ganbench.train.runner import evaluate_samples as evaluate
+    real = real_samples(dataset, n, seed)
+    return {
+        v: evaluate(mixture_samples(v, dataset, n, seed), real, dataset, metrics)
+        for v in MIXTURE_ROWS
+    }
+
+
+def uniform_triples(n: int, seed: int, channels: int = 3) -> np.ndarray:
+    """``n`` digit tuples (n, channels), each digit uniform on 0..9: every one of the
+    10**channels modes equally likely."""
+    return rng(UNIFORM_TRIPLES, seed).integers(0, 10, size=(n, channels))
+
+
+def triple_rows(n: int, seed: int, channels: int = 3) -> list[tuple]:
+    """``classes`` and ``class_kl`` of :func:`uniform_triples`, computed as the image
+    evaluator computes them from the classifier's digits (:func:`ganbench.metrics.stacked_modes`);
+    the feature-space metrics (FID, KID) have no meaning here and are left out."""
+    from ganbench.metrics import stacked_modes
+
+    modes = stacked_modes(uniform_triples(n, seed, channels), n_digits=channels)
+    return [(M.CLASSES, float(modes["modes"]), None, n), (M.CLASS_KL, float(modes["kl"]), None, n)]
+
+
+def expected_classes(n: int, k: int = 1000) -> float:
+    """Expected number of distinct modes among ``n`` uniform draws from ``k``:
+    k (1 - (1 - 1/k)^n)."""
+    return k * (1.0 - (1.0 - 1.0 / k) ** n)
+
+
+# --------------------------------------------------------------------------- one suite's rows
+
+IMAGE_ROWS = (UNIFORM_TRIPLES,)
+"""The reference variants written beside a suite on stacked digits (Stacked MNIST)."""
+
+DATA_GRID_KEYS = ("dataset", "weights")
+"""Grid keys that change the data: a reference row carries those of its suite's grid point, so
+the report puts it beside the runs of the same data (other grid keys are left empty)."""
+
+
+@dataclass(frozen=True)
+class ReferenceRun:
+    """One reference row at one seed: what it measures and where it is written."""
+
+    run_id: str
+    suite: str
+    variant: str
+    seed: int
+    grid_point: dict[str, Any]
+    dataset: Any
+    weights: Any
+    steps: int
+    metrics: Any
+    """The suite's ``[metrics]`` section (samples, hq_threshold, min_count)."""
+
+    def rows(self, evaluate: Callable | None = None) -> tuple[list[tuple], np.ndarray | None]:
+        """``(rows, samples)``: the (step, metric, value, n_real, n_fake) rows at the suite's
+        final step, and the row's samples (mixtures; None for digit triples)."""
+        n = self.metrics.samples
+        if self.variant in IMAGE_ROWS:
+            found = triple_rows(n, self.seed, self.dataset.channels)
+            return [(self.steps, *r) for r in found], None
+        if evaluate is None:
+            from ganbench.train.runner import evaluate_samples as evaluate
+        fake = mixture_samples(self.variant, self.dataset, n, self.seed)
+        real = real_samples(self.dataset, n, self.seed)
+        found = evaluate(fake, real, self.dataset, self.metrics)
+        return [(self.steps, *r) for r in found], fake
+
+    def manifest(self) -> dict[str, Any]:
+        """The manifest fields that say what this row is (the runner adds status and timing)."""
+        if self.variant == UNIFORM_BOX:
+            described = (
+                f"uniform over {_box_text(self.dataset)} (the means widened by {BOX_STDS:g} std)"
+            )
+        else:
+            described = {
+                DATA_REAL: "a second draw of the real data",
+                DATA_GAUSSIAN: "a Gaussian with the data's exact mean and covariance",
+                UNIFORM_TRIPLES: "digit triples drawn uniformly from the 1000",
+            }[self.variant]
+        protocol = {"samples": self.metrics.samples, "steps": self.steps}
+        if self.variant not in IMAGE_ROWS:
+            protocol.update(
+                hq_threshold=self.metrics.hq_threshold, min_count=self.metrics.min_count
+            )
+        return {
+            "run_id": self.run_id,
+            "suite": self.suite,
+            "variant": self.variant,
+            "seed": self.seed,
+            "grid_point": dict(self.grid_point),
+            "config": {
+                "dataset": self.dataset.name,
+                "weights": self.weights,
+                "reference": described,
+            },
+            "protocol": protocol,
+            "dataset": self.dataset.describe(),
+        }
+
+
+def _box_text(dataset) -> str:
+    low, high = uniform_box(dataset)
+    return " x ".join(f"[{lo:g}, {hi:g}]" for lo, hi in zip(low, high, strict=True))
+
+
+def reference_runs(runs) -> list[ReferenceRun]:
+    """The reference rows beside a suite's runs (:class:`ganbench.config.RunSpec` list): one set
+    per (dataset with its weights, data grid keys, sample count, steps, mode thresholds) of
+    the suite, with the seeds the suite's runs of that set use. Mixtures of Gaussians get
+    :data:`MIXTURE_ROWS`, stacked digits :data:`IMAGE_ROWS`; other datasets none.
+
+    When variants of one grid point set different ``weights`` (outside the grid), each set
+    carries its weights as a ``weights`` grid value, so the report keeps them apart.
+
+    Run ids hash what the row measures (variant, dataset, protocol, seed) behind the prefix
+    ``data-`` or ``chance-``: stable across runs of the suite, and never a training run's id
+    (12 hexadecimal digits)."""
+    from ganbench.data import get_dataset
+    from ganbench.data.images import ImageData
+    from ganbench.data.mixtures import GaussianMixture
+
+    # Variants that set different weights on one dataset (not through the grid) would put
+    # different data under one report row: their rows then carry the weights as a grid value.
+    settings: dict[tuple, set[str]] = {}
+    for spec in runs:
+        if "weights" not in spec.grid_point:
+            where = (spec.config.dataset, json.dumps(spec.grid_point, sort_keys=True, default=str))
+            settings.setdefault(where, set()).add(json.dumps(spec.config.weights))
+    sets: dict[str, dict[str, Any]] = {}
+    for spec in runs:
+        dataset = get_dataset(spec.config.dataset, spec.config.weights)
+        if isinstance(dataset, GaussianMixture):
+            variants = MIXTURE_ROWS
+            thresholds = (spec.metrics.hq_threshold, spec.metrics.min_count)
+        elif isinstance(dataset, ImageData) and dataset.channels > 1:
+            variants, thresholds = IMAGE_ROWS, ()
+        else:
+            continue
+        point = {k: spec.grid_point[k] for k in DATA_GRID_KEYS if k in spec.grid_point}
+        where = (spec.config.dataset, json.dumps(spec.grid_point, sort_keys=True, default=str))
+        if len(settings.get(where, ())) > 1:
+            point["weights"] = spec.config.weights
+        identity = {
+            "dataset": dataset.describe(),
+            "samples": spec.metrics.samples,
+            "steps": spec.steps,
+            "thresholds": list(thresholds),
+            "grid_point": point,
+        }
+        key = json.dumps(identity, sort_keys=True, default=str)
+        entry = sets.setdefault(
+            key,
+            {
+                "spec": spec,
+                "dataset": dataset,
+                "identity": identity,
+                "point": point,
+                "variants": variants,
+                "seeds": set(),
+            },
+        )
+        entry["seeds"].add(spec.seed)
+    out = []
+    for entry in sets.values():
+        spec = entry["spec"]
+        for variant in entry["variants"]:
+            for seed in sorted(entry["seeds"]):
+                blob = json.dumps(
+                    {**entry["identity"], "variant": variant, "seed": seed},
+                    sort_keys=True,
+                    default=str,
+                )
+                prefix = "data-" if variant.startswith(M.DATA_PREFIX) else "chance-"
+                out.append(
+                    ReferenceRun(
+                        run_id=prefix + hashlib.sha256(blob.encode()).hexdigest()[:10],
+                        suite=spec.suite,
+                        variant=variant,
+                        seed=seed,
+                        grid_point=entry["point"],
+                        dataset=entry["dataset"],
+                        weights=spec.config.weights,
+                        steps=spec.steps,
+                        metrics=spec.metrics,
+                    )
+                )
+    return out
