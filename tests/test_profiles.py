@@ -24,6 +24,7 @@ from ganbench.cli import app
 from ganbench.config import load_suite
 from ganbench.config.load import _identity, make_run_id
 from ganbench.errors import ConfigError
+from ganbench.metrics.names import is_reference
 from ganbench.report import filter_results, read_results, summarize, versus_baseline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -414,8 +415,14 @@ def test_a_profiled_run_records_its_profile(write_suite, cli, tmp_path):
     res = cli("run", str(path), "--seeds", "1", "--steps", "4", "--set", "suite.eval_every=2",
               "--set", "metrics.samples=50", *common)  # fmt: skip
     assert res.exit_code == 0, res.output
-    manifests = [json.loads(p.read_text()) for p in (out / "tiny" / "runs").glob("*/manifest.json")]
+    everything = [
+        json.loads(p.read_text()) for p in (out / "tiny" / "runs").glob("*/manifest.json")
+    ]
+    manifests = [m for m in everything if not is_reference(m["variant"])]
     assert sorted((m["profile"] or "-", m["step"]) for m in manifests) == [("-", 4), ("short", 4)]
+    # The data and chance rows beside each profile's runs carry that profile too.
+    references = [m for m in everything if is_reference(m["variant"])]
+    assert {m["profile"] for m in references} == {None, "short"}
     profiled_id = next(m["run_id"] for m in manifests if m["profile"] == "short")
     assert profiled_id == load_suite(path, profile="short").runs[0].run_id
     written = tomllib.loads((out / "tiny" / "suite.toml").read_text())
@@ -426,7 +433,8 @@ def test_a_profiled_run_records_its_profile(write_suite, cli, tmp_path):
     assert "profile" not in written["suite"]
     results = read_results(out)
     assert results.grid_keys == ["profile"]
-    assert results.runs["profile"].fillna("-").tolist() == ["-", "short"]
+    trained = results.runs[~results.runs["variant"].map(is_reference)]
+    assert trained["profile"].fillna("-").tolist() == ["-", "short"]
 
 
 # --------------------------------------------------------------------------- report

@@ -155,6 +155,9 @@ class ReferenceRun:
     steps: int
     metrics: Any
     """The suite's ``[metrics]`` section (samples, hq_threshold, min_count)."""
+    profile: str | None = None
+    """The suite profile of the runs beside which the row stands (None: the suite as written);
+    each profile's runs get their own rows, as they get their own MNIST floor."""
 
     def rows(self, evaluate: Callable | None = None) -> tuple[list[tuple], np.ndarray | None]:
         """``(rows, samples)``: the (step, metric, value, n_real, n_fake) rows at the suite's
@@ -193,6 +196,7 @@ class ReferenceRun:
             "variant": self.variant,
             "seed": self.seed,
             "grid_point": dict(self.grid_point),
+            "profile": self.profile,
             "config": {
                 "dataset": self.dataset.name,
                 "weights": self.weights,
@@ -252,6 +256,8 @@ def reference_runs(runs) -> list[ReferenceRun]:
             "thresholds": list(thresholds),
             "grid_point": point,
         }
+        if spec.profile is not None:  # left out without a profile, so those ids stay
+            identity["profile"] = spec.profile
         key = json.dumps(identity, sort_keys=True, default=str)
         entry = sets.setdefault(
             key,
@@ -287,6 +293,7 @@ def reference_runs(runs) -> list[ReferenceRun]:
                         weights=spec.config.weights,
                         steps=spec.steps,
                         metrics=spec.metrics,
+                        profile=spec.profile,
                     )
                 )
     return out
