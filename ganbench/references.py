@@ -30,6 +30,7 @@ KINDS = {
     "se": "standard error of the mean over the n runs",
     "sd": "sample standard deviation of the n runs",
     "none": "no uncertainty published",
+    "tolerance": "an analytic value: the measured mean must lie within +- uncertainty of it",
 }
 """Kinds of published uncertainty."""
 
@@ -83,7 +84,7 @@ class Reference(BaseModel):
     uncertainty: float | None = Field(None, ge=0.0)
     """The published uncertainty (same units as ``value``), of kind ``kind``."""
     kind: str = "none"
-    """``se``, ``sd`` or ``none`` (see :data:`KINDS`)."""
+    """``se``, ``sd``, ``none`` or ``tolerance`` (see :data:`KINDS`)."""
     n: int | None = Field(None, ge=1, le=1_000_000)
     """Runs behind the published number (required for ``se`` and ``sd``)."""
     source: str = Field(min_length=1, max_length=MAX_SOURCE_LENGTH)
@@ -127,7 +128,13 @@ class Reference(BaseModel):
                 "uncertainty is given but kind is 'none'; set kind = 'se' (standard error of "
                 "the mean) or 'sd' (standard deviation of the runs)"
             )
-        if self.kind != "none":
+        if self.kind == "tolerance":
+            if self.uncertainty is None:
+                raise ValueError(
+                    "kind 'tolerance' needs uncertainty (the largest distance from the value "
+                    "that still agrees)"
+                )
+        elif self.kind != "none":
             what = {
                 "uncertainty": f"uncertainty (the published {KINDS[self.kind]})",
                 "n": "n (the number of runs behind it)",

@@ -23,6 +23,7 @@ from ganbench.references import Reference, check_metric
 from ganbench.report import read_results
 from ganbench.report.references import (
     compare,
+    format_published,
     one_sample_test,
     read_references,
     reference_table,
@@ -144,6 +145,28 @@ def test_one_or_no_measured_run_is_untested():
 def test_metric_without_direction_says_only_higher_or_lower():
     r = ref(metric="loss_d", value=0.0)
     assert compare(r, 5.0, 1.0, 3).note == "higher; no uncertainty published"
+
+
+def test_an_analytic_value_agrees_within_its_tolerance_whatever_the_seed_count():
+    r = ref(metric="eq_distance", value=0.0, uncertainty=0.01, kind="tolerance")
+    assert r.published_sd is None
+    inside = compare(r, 0.004, math.nan, 1)  # one deterministic run is enough
+    assert (inside.test, inside.verdict, inside.note) == (
+        "tolerance",
+        "agrees",
+        "agrees; within tolerance",
+    )
+    assert compare(r, -0.01, 0.0, 2).verdict == "agrees"  # the bound is inclusive
+    outside = compare(r, 1.3, 0.2, 3)
+    assert (outside.verdict, outside.judged, outside.note) == (
+        "higher",
+        "worse",  # eq_distance: lower is better
+        "higher (worse); beyond tolerance",
+    )
+    assert math.isnan(outside.p)
+    assert format_published(0.0, 0.01, "tolerance", pd.NA) == "0.00 ± 0.010 (tolerance)"
+    with pytest.raises(ValueError, match="kind 'tolerance' needs uncertainty"):
+        ref(kind="tolerance")
 
 
 # --- schema -------------------------------------------------------------------------------------

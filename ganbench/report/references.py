@@ -11,9 +11,13 @@ report's step, exactly as the summary averages them; the verdict compares the tw
   measured (mean, sd, k), with Welch-Satterthwaite degrees of freedom (:func:`welch_test`);
 - no published uncertainty (or n = 1), and k >= 2: a two-sided one-sample t-test of the measured
   seeds against the published value (:func:`one_sample_test`), marked "no uncertainty published";
-- k = 1: no test ("1 run: untested").
+- k = 1: no test ("1 run: untested");
+- an analytic value (kind ``tolerance``: a statement such as "converges to the equilibrium",
+  where the uncertainty is the distance that still counts as reaching it): "agrees" when the
+  measured mean lies within +- the tolerance of the value, whatever k (deterministic suites run
+  one seed); no test statistic.
 
-"agrees" when p >= alpha, else "higher" or "lower" (measured relative to published), with
+Otherwise "agrees" when p >= alpha, else "higher" or "lower" (measured relative to published), with
 "better"/"worse" by the metric's direction. Zero variance on both sides (modes 8 ± 0 against
 8 ± 0) leaves no noise to test against: equal means agree (p = 1), different means differ (p = 0).
 
@@ -49,8 +53,9 @@ PROFILE = "profile"
 """A run column naming the suite profile that produced the run (``None``: the suite as written);
 when the results have it, each profile gets its own reference rows."""
 
-TESTS = ("welch", "one-sample", "none")
-"""``test`` column: Welch's two-sample t-test, the one-sample t-test, or no test."""
+TESTS = ("welch", "one-sample", "tolerance", "none")
+"""``test`` column: Welch's two-sample t-test, the one-sample t-test, the tolerance of an
+analytic value, or no test."""
 
 AGREES = "agrees"
 HIGHER = "higher"
@@ -152,6 +157,16 @@ def compare(
     nan = math.nan
     if k == 0 or not math.isfinite(mean):
         return Verdict("none", nan, nan, nan, NO_VALUES, None, "no measured value")
+    if ref.kind == "tolerance":
+        assert ref.uncertainty is not None
+        diff = mean - ref.value
+        if abs(diff) <= ref.uncertainty:
+            return Verdict("tolerance", nan, nan, nan, AGREES, None, "agrees; within tolerance")
+        verdict = HIGHER if diff > 0 else LOWER
+        direction = metric_direction(ref.metric)
+        judged = None if direction is None else ("better" if (diff > 0) == direction else "worse")
+        note = (verdict if judged is None else f"{verdict} ({judged})") + "; beyond tolerance"
+        return Verdict("tolerance", nan, nan, nan, verdict, judged, note)
     published_sd = ref.published_sd
     with_spread = published_sd is not None and ref.n is not None and ref.n >= 2
     if k == 1:
@@ -385,6 +400,8 @@ def format_published(value: float, uncertainty: float, kind: str, n: Any) -> str
     decimals = _decimals(value)
     text = format_number(value, decimals)
     count = "" if n is None or n is pd.NA or pd.isna(n) else f", n={int(n)}"
+    if kind == "tolerance" and not pd.isna(uncertainty):
+        return f"{text} ± {format_number(uncertainty, max(decimals, _decimals(uncertainty)))} (tolerance)"
     if kind != "none" and not pd.isna(uncertainty):
         spread = format_number(uncertainty, decimals)
         if uncertainty != 0 and decimals >= 0 and round(uncertainty, decimals) == 0:
