@@ -39,7 +39,7 @@ def lint(session: nox.Session) -> None:
 def suites(session: nox.Session) -> None:
     """Validate every shipped suite, then run the smoke suite end to end."""
     session.install("-e", ".")
-    for suite in sorted(__import__("glob").glob("suites/*.toml")):
+    for suite in sorted(__import__("glob").glob("suites/**/*.toml", recursive=True)):
         session.run("ganbench", "validate", suite)
     tmp = session.create_tmp()
     session.run("ganbench", "run", "suites/smoke.toml", "--out", tmp)

@@ -44,10 +44,20 @@ class Job:
     images: bool = False  # needs MNIST
 
 
-def _run_suite(name: str, backs: str, images: bool = False) -> Job:
+def _run_suite(
+    name: str, backs: str, images: bool = False, folder: str = "suites", *options: str
+) -> Job:
     return Job(
         name,
-        (*GANBENCH, "run", f"suites/{name}.toml", "--out", "{out}/results", "--no-report"),
+        (
+            *GANBENCH,
+            "run",
+            f"{folder}/{name}.toml",
+            "--out",
+            "{out}/results",
+            "--no-report",
+            *options,
+        ),
         backs,
         suite=name,
         images=images,
@@ -66,8 +76,8 @@ JOBS = [
     ),
     _run_suite("stabilizers", "Comparing stabilisers: time and table"),
     _run_suite("imbalance", "Rare modes: time and table"),
-    _run_suite("dirac", "The Dirac-GAN: time and table"),
-    _run_suite("numerics", "The Numerics of GANs: time, memory and table"),
+    _run_suite("dirac", "The Dirac-GAN: time and table", False, "suites/papers"),
+    _run_suite("numerics", "The Numerics of GANs: time, memory and table", False, "suites/papers"),
     _run_suite("mnist_dcgan", "Image GANs: time (classifier trained first) and table", True),
     _run_suite("stacked_mnist", "Stacked MNIST: time and table", True),
     Job("speed", (PY, "benchmarks/speed.py"), "Throughput: speed.py's tables"),

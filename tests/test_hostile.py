@@ -44,7 +44,7 @@ from ganbench.errors import ConfigError, ResultsError
 from ganbench.results import write as results_write
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = sorted((ROOT / "suites").glob("*.toml"))
+SHIPPED = sorted((ROOT / "suites").glob("**/*.toml"))
 SMOKE = ROOT / "suites" / "smoke.toml"
 MAIN = ROOT / "suites" / "mode_collapse.toml"
 

@@ -159,7 +159,7 @@ def _written_metric_names() -> set[str]:
 
     dirac = get_dataset("dirac")
     point = dirac.sample_numpy(np.random.default_rng(0), 4)
-    spec = load_suite("suites/dirac.toml").runs[0]
+    spec = load_suite("suites/papers/dirac.toml").runs[0]
     program = Program(spec.config, eval_every=spec.eval_every, samples=2)
     dirac_rows = [
         *(r[0] for r in evaluate_samples(point, point, dirac, MetricsSection())),
