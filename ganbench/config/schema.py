@@ -16,6 +16,7 @@ from ganbench.data import DATASETS
 from ganbench.data.mixtures import WEIGHTS_HELP, get_dataset, mode_weights
 from ganbench.knobs import Knob, check_knobs
 from ganbench.models import ACTIVATIONS, ARCHS
+from ganbench.models.inits import canonical_weight_init
 from ganbench.objectives import LOSSES, PENALTIES
 from ganbench.objectives.losses import CLIPPED_LOSSES, LOSS_KNOBS
 from ganbench.registry import Registry
@@ -93,6 +94,13 @@ class ModelConfig(Strict):
     """Initial parameter value of the Dirac-GAN architectures ('point', 'linear')."""
     channels: int | None = Field(None, ge=1, le=4096)
     """Base channel count of arch 'dcgan' (default 64, the tutorial's)."""
+    pieces: int | None = Field(None, ge=2, le=64)
+    """Linear pieces per unit of arch 'maxout' (default 5, PacGAN's)."""
+    weight_init: str | None = None
+    """"normal:<std>" or "orthogonal:<gain>" (see ganbench.models.inits); None: the arch's own."""
+
+    OPTIONAL_SETTINGS: ClassVar[tuple[str, ...]] = ("pieces", "weight_init")
+    """Settings left out of a run's identity while None, so that adding them changed no run id."""
 
     @model_validator(mode="after")
     def _arch_knobs(self) -> ModelConfig:
@@ -105,7 +113,19 @@ class ModelConfig(Strict):
             )
         if self.channels is not None and self.arch != "dcgan":
             raise ValueError(f"channels is a setting of arch 'dcgan', not {self.arch!r}")
+        for key in ("pieces", "weight_init"):
+            if getattr(self, key) is not None and not getattr(arch, key):
+                allowed = [n for n in ARCHS.names() if getattr(ARCHS.get(n), key)]
+                raise ValueError(
+                    f"{key} is a setting of arch{'s' if len(allowed) > 1 else ''} "
+                    f"{', '.join(repr(n) for n in allowed)}, not {self.arch!r}"
+                )
         return self
+
+    @field_validator("weight_init")
+    @classmethod
+    def _weight_init(cls, v: str | None) -> str | None:
+        return None if v is None else canonical_weight_init(v)
 
     @field_validator("arch")
     @classmethod
@@ -378,6 +398,9 @@ class RunConfig(Strict):
         for role in ("generator", "discriminator"):
             if d[role]["init"] is None:
                 del d[role]["init"]
+            for key in ModelConfig.OPTIONAL_SETTINGS:
+                if d[role][key] is None:
+                    del d[role][key]
         for key in ("ema", "instance_noise", "consensus"):
             table = getattr(self, key)
             if table is not None:

@@ -18,8 +18,10 @@ from dataclasses import dataclass
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+from flax.linen.linear import default_kernel_init
 
 from ganbench.models.dirac import LinearDiscriminator, PointGenerator
+from ganbench.models.inits import kernel_initializer
 from ganbench.registry import Registry
 
 ACTIVATIONS: Registry[Callable[[jax.Array], jax.Array]] = Registry("activation")
@@ -40,13 +42,15 @@ class MLP(nn.Module):
     out_dim: int
     activation: str = "relu"
     spectral_norm: bool = False
+    weight_init: str | None = None  # see ganbench.models.inits; None: Flax's default
 
     @nn.compact
     def __call__(self, x: jax.Array, *, update_stats: bool = False) -> jax.Array:
         act = ACTIVATIONS.get(self.activation)
         sizes: Sequence[int] = [self.width] * self.depth + [self.out_dim]
+        kinit = kernel_initializer(self.weight_init, default_kernel_init)
         for i, size in enumerate(sizes):
-            dense = nn.Dense(size, name=f"dense_{i}")
+            dense = nn.Dense(size, kernel_init=kinit, name=f"dense_{i}")
             if self.spectral_norm:
                 x = nn.SpectralNorm(dense, name=f"sn_{i}")(x, update_stats=update_stats)
             else:
@@ -70,6 +74,10 @@ class Arch:
     images: bool = False  # takes or makes (H, W, C) images rather than flat vectors
     train_flag: bool = False  # its __call__ takes ``train`` (batch norm, dropout)
     batch_norm: bool = False  # its generator keeps batch-norm running averages (batch_stats)
+    pack_groups: bool = False  # its generator's batch norm takes statistics per packing slot
+    # (PacGAN): the engine sets the module's ``groups`` to the suite's pack
+    weight_init: bool = False  # reads ModelConfig.weight_init
+    pieces: bool = False  # reads ModelConfig.pieces (maxout pieces per unit)
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -88,11 +96,28 @@ def _size(shape: tuple[int, ...]) -> int:
 
 
 def _mlp_g(cfg, shape: tuple[int, ...]) -> nn.Module:
-    return MLP(cfg.width, cfg.depth, _size(shape), cfg.activation, cfg.spectral_norm)
+    return MLP(
+        cfg.width, cfg.depth, _size(shape), cfg.activation, cfg.spectral_norm, cfg.weight_init
+    )
 
 
 def _mlp_d(cfg, shape: tuple[int, ...]) -> nn.Module:
-    return MLP(cfg.width, cfg.depth, 1, cfg.activation, cfg.spectral_norm)
+    return MLP(cfg.width, cfg.depth, 1, cfg.activation, cfg.spectral_norm, cfg.weight_init)
+
+
+def _bn_mlp_g(cfg, shape: tuple[int, ...]) -> nn.Module:
+    from ganbench.models.pacgan import BatchNormMLP
+
+    return BatchNormMLP(
+        cfg.width, cfg.depth, _size(shape), cfg.activation, weight_init=cfg.weight_init
+    )
+
+
+def _maxout_d(cfg, shape: tuple[int, ...]) -> nn.Module:
+    from ganbench.models.pacgan import PIECES, MaxoutMLP
+
+    pieces = PIECES if cfg.pieces is None else cfg.pieces
+    return MaxoutMLP(cfg.width, cfg.depth, pieces, weight_init=cfg.weight_init)
 
 
 def _point(cfg, shape: tuple[int, ...]) -> nn.Module:
@@ -119,16 +144,49 @@ def _dcgan_d(cfg, shape: tuple[int, ...]) -> nn.Module:
     return Discriminator(base=cfg.channels or DCGAN_BASE, spectral_norm=cfg.spectral_norm)
 
 
+WEIGHT_INIT_KNOB = (
+    'string, "normal:<std>" (weights N(0, std^2), biases 0) or "orthogonal:<gain>" '
+    "(orthogonal weights times gain, biases 0)"
+)
+
 ARCHS: Registry[Arch] = Registry("architecture")
 ARCHS.add(
     "mlp",
-    Arch(_mlp_g, _mlp_d),
+    Arch(_mlp_g, _mlp_d, weight_init=True),
     help="fully connected network (on images: flattened pixels)",
     knobs={
         "width": "int, hidden units per layer",
         "depth": "int, number of hidden layers",
         "activation": f"one of {', '.join(ACTIVATIONS.names())}",
         "spectral_norm": "bool, spectral normalisation of every layer (Miyato et al. 2018)",
+        "weight_init": f"{WEIGHT_INIT_KNOB}; default Flax's (LeCun-normal weights, zero biases)",
+    },
+)
+ARCHS.add(
+    "bn_mlp",
+    Arch(_bn_mlp_g, None, train_flag=True, batch_norm=True, pack_groups=True, weight_init=True),
+    help="PacGAN's 2-D generator (Lin et al. 2018, code of Table 1): depth x [linear without "
+    "bias, batch norm, activation], then linear with bias; batch norm with learned scale and "
+    "shift, epsilon 1e-4, batch statistics per packing slot in training, population mean and "
+    "stdev (momentum 0.05) at evaluation. PacGAN: width 400, depth 4",
+    knobs={
+        "width": "int, hidden units per layer (PacGAN: 400)",
+        "depth": "int, number of hidden layers (PacGAN: 4)",
+        "activation": f"one of {', '.join(ACTIVATIONS.names())} (PacGAN: relu)",
+        "weight_init": f"{WEIGHT_INIT_KNOB}; default PacGAN's normal:0.02",
+    },
+)
+ARCHS.add(
+    "maxout",
+    Arch(None, _maxout_d, weight_init=True, pieces=True),
+    help="PacGAN's 2-D discriminator (Lin et al. 2018, code of Table 1): depth maxout layers "
+    "(linear with bias to width x pieces, maximum over each unit's pieces), then linear to 1 "
+    "logit; no dropout, no batch norm. PacGAN: width 200, depth 3, pieces 5",
+    knobs={
+        "width": "int, maxout units per layer (PacGAN: 200)",
+        "depth": "int, number of maxout layers (PacGAN: 3)",
+        "pieces": "int >= 2, linear pieces per maxout unit, default 5 (PacGAN's)",
+        "weight_init": f"{WEIGHT_INIT_KNOB}; default PacGAN's normal:0.02",
     },
 )
 ARCHS.add(

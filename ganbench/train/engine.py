@@ -208,6 +208,10 @@ class Program:
         self.g_arch = ARCHS.get(config.generator.arch)
         self.d_arch = ARCHS.get(config.discriminator.arch)
         self.generator = build_generator(config.generator, self.shape)
+        if self.g_arch.pack_groups:
+            # PacGAN runs its generator once per packing slot, so batch norm's statistics are
+            # per slot: consecutive samples fill a packed input, slot j is every pack-th sample.
+            self.generator = self.generator.clone(groups=config.pack)
         self.discriminator = build_discriminator(config.discriminator, self._d_input_shape(config))
         self.loss_fn = LOSSES.get(config.loss)
         self.penalty_fn = PENALTIES.get(config.penalty.name).fn
