@@ -120,7 +120,7 @@ class BatchNorm(nn.Module):
             ra_var = self.variable("batch_stats", "var", jnp.ones, (c,), jnp.float32)
         if train or not self.running:
             mean = jnp.mean(x, axis=axes)
-            var = jnp.mean(jnp.square(x - mean), axis=axes)
+            var = jnp.mean(jnp.square(x - jnp.reshape(mean, (1,) * len(axes) + (c,))), axis=axes)
             if self.running and not self.is_initializing():
                 n = x.size // c
                 m = self.momentum
@@ -128,7 +128,9 @@ class BatchNorm(nn.Module):
                 ra_var.value = m * ra_var.value + (1.0 - m) * var * (n / max(n - 1, 1))
         else:
             mean, var = ra_mean.value, ra_var.value
-        return (x - mean) * (lax.rsqrt(var + self.epsilon) * scale) + bias
+        shape = (1,) * len(axes) + (c,)
+        mul = jnp.reshape(lax.rsqrt(var + self.epsilon) * scale, shape)
+        return (x - jnp.reshape(mean, shape)) * mul + jnp.reshape(bias, shape)
 
 
 class ConvTransposeTo(nn.Module):
