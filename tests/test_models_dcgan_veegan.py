@@ -138,10 +138,11 @@ def test_transposed_convolution_refuses_sizes_that_do_not_map_back():
 
 def test_generator_layer_shapes():
     g = Generator()
-    v = g.init(jax.random.key(0), _z(2), train=False)
-    y, inter = g.apply(v, _z(3), train=False, capture_intermediates=True)
+    v = _shapes(g, _z(2))
+    y, inter = jax.eval_shape(
+        lambda v, z: g.apply(v, z, train=False, capture_intermediates=True), v, _z(3)
+    )
     assert y.shape == (3, 28, 28, 3)
-    assert float(jnp.max(jnp.abs(y))) <= 1.0  # tanh
     got = _layer_shapes(inter)
     assert got["h0_lin"] == (3, 2048)  # 8 * 64 * 2 * 2, reshaped to (2, 2, 512)
     assert got["bn_0"] == (3, 2, 2, 512)
@@ -155,8 +156,8 @@ def test_generator_layer_shapes():
 def test_discriminator_layer_shapes_and_logits(pack):
     d = Discriminator(base=8)
     x = _x(4, 3 * pack)
-    v = d.init(jax.random.key(0), x, train=False)
-    logits, inter = d.apply(v, x, capture_intermediates=True)
+    v = _shapes(d, x)
+    logits, inter = jax.eval_shape(lambda v, x: d.apply(v, x, capture_intermediates=True), v, x)
     assert logits.shape == (4, 1)
     got = _layer_shapes(inter)
     assert got["conv_0"] == (4, 14, 14, 8)
@@ -247,28 +248,31 @@ def test_batch_norm_without_running_averages_uses_the_batch_in_both_modes():
 
 def test_generator_samples_with_running_averages_and_trains_with_batch_statistics():
     g = Generator(base=8)
-    v = g.init(jax.random.key(0), _z(2), train=False)
+    v = jax.jit(lambda z: g.init(jax.random.key(0), z, train=False))(_z(2))
     z = _z(16, seed=3)
-    y_eval = g.apply(v, z, train=False)
-    y_train, upd = g.apply(v, z, train=True, mutable=["batch_stats"])
+    infer = jax.jit(lambda v, z: g.apply(v, z, train=False))
+    train = jax.jit(lambda v, z: g.apply(v, z, train=True, mutable=["batch_stats"]))
+    y_eval = infer(v, z)
+    y_train, upd = train(v, z)
+    assert float(jnp.max(jnp.abs(y_train))) <= 1.0  # tanh
     assert not np.allclose(y_eval, y_train)
     # In training a sample depends on the rest of its batch; in inference it does not.
-    y_half_train, _ = g.apply(v, z[:8], train=True, mutable=["batch_stats"])
+    y_half_train, _ = train(v, z[:8])
     assert not np.allclose(y_half_train, y_train[:8], atol=1e-6)
-    np.testing.assert_allclose(g.apply(v, z[:8], train=False), y_eval[:8], atol=1e-6)
+    np.testing.assert_allclose(infer(v, z[:8]), y_eval[:8], atol=1e-6)
     assert not np.allclose(upd["batch_stats"]["bn_2"]["mean"], 0.0)
 
 
 def test_discriminator_normalises_each_call_with_its_own_batch():
     d = Discriminator(base=8)
     a, b = _x(6, seed=1), _x(6, seed=2) * 0.5 + 0.3
-    v = d.init(jax.random.key(0), a, train=False)
-    apart = jnp.concatenate([d.apply(v, a), d.apply(v, b)])
-    together = d.apply(v, jnp.concatenate([a, b]))
+    v = jax.jit(lambda x: d.init(jax.random.key(0), x, train=False))(a)
+    apply = jax.jit(lambda v, x: d.apply(v, x))
+    apart = jnp.concatenate([apply(v, a), apply(v, b)])
+    together = apply(v, jnp.concatenate([a, b]))
     assert not np.allclose(apart, together, atol=1e-4)
-    np.testing.assert_array_equal(
-        np.asarray(d.apply(v, a, train=True)), np.asarray(d.apply(v, a, train=False))
-    )
+    train = jax.jit(lambda v, x: d.apply(v, x, train=True))
+    np.testing.assert_array_equal(np.asarray(train(v, a)), np.asarray(apply(v, a)))
 
 
 # ---------------------------------------------------------------- initialisation
@@ -278,8 +282,8 @@ def test_initialisation():
     """Convolutions: TensorFlow's truncated normal (std 0.02 before truncation at 2 std, so
     0.02 sqrt(1 - 2 * 2 phi(2) / (2 Phi(2) - 1)) = 0.0176 after); transposed convolutions and
     linear layers: N(0, 0.02^2); biases 0; batch norm gamma 1, beta 0."""
-    g = Generator().init(jax.random.key(0), _z(2), train=False)["params"]
-    d = Discriminator().init(jax.random.key(1), _x(2), train=False)["params"]
+    g = jax.jit(lambda z: Generator().init(jax.random.key(0), z, train=False)["params"])(_z(2))
+    d = jax.jit(lambda x: Discriminator().init(jax.random.key(1), x, train=False)["params"])(_x(2))
     phi2 = math.exp(-2.0) / math.sqrt(2 * math.pi)
     mass = math.erf(2 / math.sqrt(2))
     truncated_std = 0.02 * math.sqrt(1 - 2 * 2 * phi2 / mass)
@@ -353,15 +357,14 @@ def _program(tmp_path: Path, variant: int):
 
 def test_engine_calls_d_on_real_and_fake_apart(tiny_mnist, tmp_path):
     program, hp = _program(tmp_path, 0)
-    state = program.init(jnp.int32(0), hp)
+    state = jax.jit(program.init)(jnp.int32(0), hp)
     assert state.d_stats == {}  # D keeps no statistics
     real, fake = _x(4, seed=5), _x(4, seed=6)
-    pair = program.d_pair(state.d_params, state.d_stats, real, fake)
-    apart = jnp.concatenate(
-        [program.d_apply(state.d_params, {}, real), program.d_apply(state.d_params, {}, fake)]
-    )
-    np.testing.assert_array_equal(np.asarray(pair), np.asarray(apart))
-    together = program.d_apply(state.d_params, {}, jnp.concatenate([real, fake]))
+    pair = jax.jit(program.d_pair)(state.d_params, state.d_stats, real, fake)
+    d = jax.jit(lambda x: program.d_apply(state.d_params, {}, x))
+    apart = jnp.concatenate([d(real), d(fake)])
+    np.testing.assert_allclose(np.asarray(pair), np.asarray(apart), rtol=1e-6, atol=1e-7)
+    together = d(jnp.concatenate([real, fake]))
     assert not np.allclose(pair, together, atol=1e-5)
     assert not program.shares_input_gradients
 
@@ -371,22 +374,24 @@ def test_engine_generates_each_packed_slot_apart(tiny_mnist, tmp_path):
     (own batch statistics); the running averages take one update per slot, slot 0 first."""
     program, hp = _program(tmp_path, 1)
     assert program.pack == 2
-    state = program.init(jnp.int32(0), hp)
+    state = jax.jit(program.init)(jnp.int32(0), hp)
     z = _z(8, seed=7)
-    fake, stats = program.g_apply_train(state.g_params, state.g_stats, z)
+    fake, stats = jax.jit(program.g_apply_train)(state.g_params, state.g_stats, z)
     g = program.generator
     s0 = {"params": state.g_params, **state.g_stats}
-    y0, u0 = g.apply(s0, z[0::2], train=True, mutable=["batch_stats"])
-    y1, u1 = g.apply({**s0, **u0}, z[1::2], train=True, mutable=["batch_stats"])
-    np.testing.assert_array_equal(np.asarray(fake[0::2]), np.asarray(y0))
-    np.testing.assert_array_equal(np.asarray(fake[1::2]), np.asarray(y1))
+    train = jax.jit(lambda v, z: g.apply(v, z, train=True, mutable=["batch_stats"]))
+    y0, u0 = train(s0, z[0::2])
+    y1, u1 = train({**s0, **u0}, z[1::2])
+    tol = {"rtol": 1e-6, "atol": 1e-6}  # separately compiled: float rounding may differ
+    np.testing.assert_allclose(np.asarray(fake[0::2]), np.asarray(y0), **tol)
+    np.testing.assert_allclose(np.asarray(fake[1::2]), np.asarray(y1), **tol)
     for a, b in zip(jax.tree.leaves(stats), jax.tree.leaves(u1), strict=True):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), **tol)
     packed = program.pack_samples(fake)
     assert packed.shape == (4, 28, 28, 6)
     # Image 0 of input 1 in channels 0-2, image 1 in channels 3-5 (PacGAN's j * 3 + k).
     np.testing.assert_array_equal(np.asarray(packed[1, ..., 3:]), np.asarray(fake[3]))
-    whole, _ = g.apply(s0, z, train=True, mutable=["batch_stats"])
+    whole, _ = train(s0, z)
     assert not np.allclose(whole, fake, atol=1e-6)  # one call over both slots would differ
 
 
@@ -397,7 +402,8 @@ def test_tiny_stacked_mnist_run_pack_1_and_2(tiny_mnist, tmp_path):
     manifests = {
         m["variant"]: m
         for m in (
-            json.loads(p.read_text()) for p in (out / "veegan_tiny" / "runs").glob("*/manifest.json")
+            json.loads(p.read_text())
+            for p in (out / "veegan_tiny" / "runs").glob("*/manifest.json")
         )
     }
     for variant, pack in (("dcgan", 1), ("pacdcgan2", 2)):
