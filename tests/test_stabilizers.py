@@ -66,6 +66,9 @@ EXAMPLES: dict[str, dict[str, str]] = {
     "arch": {
         "dcgan": NS + 'dataset = "mnist"\ngenerator = { arch = "dcgan", channels = 4 }\n'
         'discriminator = { arch = "dcgan", channels = 4 }\n',
+        "dcgan_veegan": NS + 'dataset = "stacked_mnist"\n'
+        'generator = { arch = "dcgan_veegan", channels = 4 }\n'
+        'discriminator = { arch = "dcgan_veegan", channels = 4 }\n',
         "mlp": NS + 'generator = { arch = "mlp" }\n',
         "point": NS + 'generator = { arch = "point", init = 0.5 }\n',  # a point on ring8
         "linear": NS + DIRAC,
@@ -107,7 +110,12 @@ name = "item"
 """
 
 
-IMAGE_CASES = {("arch", "dcgan"), ("dataset", "mnist"), ("dataset", "stacked_mnist")}
+IMAGE_CASES = {
+    ("arch", "dcgan"),
+    ("arch", "dcgan_veegan"),
+    ("dataset", "mnist"),
+    ("dataset", "stacked_mnist"),
+}
 """Image items compile convolutional programs (15-25 s each on a 2-core CPU): marked slow here;
 the default run trains them in tests/test_images_engine.py."""
 

@@ -84,6 +84,10 @@ def _registered(registry: Registry, value: str) -> str:
     return value
 
 
+CHANNEL_ARCHS = ("dcgan", "dcgan_veegan")
+"""The architectures that take ``channels`` (their base channel count)."""
+
+
 class ModelConfig(Strict):
     arch: str = "mlp"
     width: int = Field(128, ge=1, le=MAX_WIDTH)
@@ -93,7 +97,7 @@ class ModelConfig(Strict):
     init: float | None = Field(None, ge=-1e3, le=1e3)
     """Initial parameter value of the Dirac-GAN architectures ('point', 'linear')."""
     channels: int | None = Field(None, ge=1, le=4096)
-    """Base channel count of arch 'dcgan' (default 64, the tutorial's)."""
+    """Base channel count of archs 'dcgan' and 'dcgan_veegan' (default 64, the references')."""
     pieces: int | None = Field(None, ge=2, le=64)
     """Linear pieces per unit of arch 'maxout' (default 5, PacGAN's)."""
     weight_init: str | None = None
@@ -111,8 +115,11 @@ class ModelConfig(Strict):
             raise ValueError(
                 f"spectral_norm is a setting of archs 'mlp' and 'dcgan', not {self.arch!r}"
             )
-        if self.channels is not None and self.arch != "dcgan":
-            raise ValueError(f"channels is a setting of arch 'dcgan', not {self.arch!r}")
+        if self.channels is not None and self.arch not in CHANNEL_ARCHS:
+            raise ValueError(
+                f"channels is a setting of archs {' and '.join(map(repr, CHANNEL_ARCHS))}, "
+                f"not {self.arch!r}"
+            )
         for key in ("pieces", "weight_init"):
             if getattr(self, key) is not None and not getattr(arch, key):
                 allowed = [n for n in ARCHS.names() if getattr(ARCHS.get(n), key)]
@@ -351,6 +358,13 @@ class RunConfig(Strict):
                 f"loss {self.loss!r} enforces the critic's Lipschitz bound by weight clipping and "
                 f"penalty {self.penalty.name!r} by a gradient penalty; choose one (WGAN-GP is "
                 "loss 'wasserstein' with penalty 'gp')"
+            )
+        if self.penalty.name != "none" and ARCHS.get(self.discriminator.arch).d_batch_stats:
+            problems.append(
+                f"penalty {self.penalty.name!r} differentiates D sample by sample, but "
+                f"discriminator.arch {self.discriminator.arch!r} normalises with batch "
+                "statistics, which couple the samples of a batch (use penalty 'none', or "
+                "another discriminator)"
             )
         if self.updates != "alternating" and self.n_critic != 1:
             problems.append(

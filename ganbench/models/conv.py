@@ -218,6 +218,39 @@ def conv_transpose(
     return col2im(cols, s, pads, out_hw)
 
 
+def conv_transpose_to(
+    x: jax.Array,
+    kernel: jax.Array,
+    strides: int | Sequence[int],
+    out_hw: Sequence[int],
+) -> jax.Array:
+    """TensorFlow's ``tf.nn.conv2d_transpose(x, kernel, output_shape, strides, "SAME")``: the
+    gradient with respect to its input of ``conv(., kernel, strides, "SAME")`` on (N, *out_hw,
+    O) images, applied to ``x`` (N, H, W, C). ``kernel``: (kh, kw, O, C), TensorFlow's layout
+    for the transposed convolution (output channels, then input channels).
+
+    The output size is given, not derived, because a strided SAME convolution maps several
+    sizes to one (7 and 8 both give 4 at stride 2): :func:`conv_transpose` makes ``s * H``, as
+    ``lax.conv_transpose`` does, and cannot make the 4 -> 7 step of a DCGAN for 28 x 28 images.
+    ``out_hw`` must be one of the sizes that map to (H, W): ``ceil(out / s) == H``."""
+    if x.ndim != 4 or kernel.ndim != 4 or x.shape[3] != kernel.shape[3]:
+        raise ValueError(
+            f"expected NHWC input and a (kh, kw, out, in) kernel, got {x.shape} and {kernel.shape}"
+        )
+    kh, kw = kernel.shape[:2]
+    s = _pair(strides)
+    out = (int(out_hw[0]), int(out_hw[1]))
+    for n, o, st in zip(x.shape[1:3], out, s, strict=True):
+        if -(-o // st) != n:
+            raise ValueError(
+                f"a SAME convolution of stride {st} maps size {o} to {-(-o // st)}, not {n}: "
+                f"output size {o} is not a transposed size of input {n}"
+            )
+    pads = conv_pads(out, (kh, kw), s, "SAME")
+    cols = lax.dot_general(x, kernel, (((3,), (3,)), ((), ())))  # (N, H, W, kh, kw, O)
+    return col2im(cols, s, pads, out)
+
+
 def _transpose_geometry(
     in_hw: Sequence[int], kernel_hw: Sequence[int], strides: Sequence[int], padding: Padding
 ) -> tuple[tuple[int, int], tuple[tuple[int, int], tuple[int, int]]]:

@@ -78,6 +78,10 @@ class Arch:
     # (PacGAN): the engine sets the module's ``groups`` to the suite's pack
     weight_init: bool = False  # reads ModelConfig.weight_init
     pieces: bool = False  # reads ModelConfig.pieces (maxout pieces per unit)
+    d_batch_stats: bool = False  # its discriminator normalises with the statistics of the batch
+    # it is given: the engine passes real and generated batches in separate calls
+    g_per_pack_slot: bool = False  # with pack > 1 its generator makes each packed slot's batch
+    # in a call of its own (own batch statistics, running averages updated slot by slot)
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -149,6 +153,19 @@ WEIGHT_INIT_KNOB = (
     "(orthogonal weights times gain, biases 0)"
 )
 
+
+def _veegan_g(cfg, shape: tuple[int, ...]) -> nn.Module:
+    from ganbench.models.dcgan_veegan import BASE, Generator
+
+    return Generator(channels=shape[-1], base=cfg.channels or BASE)
+
+
+def _veegan_d(cfg, shape: tuple[int, ...]) -> nn.Module:
+    from ganbench.models.dcgan_veegan import BASE, Discriminator
+
+    return Discriminator(base=cfg.channels or BASE)
+
+
 ARCHS: Registry[Arch] = Registry("architecture")
 ARCHS.add(
     "mlp",
@@ -211,6 +228,26 @@ ARCHS.add(
     knobs={
         "channels": f"int, base channel count (default {DCGAN_BASE}: D 64-128, G 256-128-64)",
         "spectral_norm": "bool, spectral normalisation of every D layer (Miyato et al. 2018)",
+    },
+)
+
+ARCHS.add(
+    "dcgan_veegan",
+    Arch(
+        _veegan_g,
+        _veegan_d,
+        images=True,
+        train_flag=True,
+        batch_norm=True,
+        d_batch_stats=True,
+        g_per_pack_slot=True,
+    ),
+    help="the DCGAN of PacGAN's Stacked MNIST experiment, VEEGAN setup (carpedm20/"
+    "DCGAN-tensorflow as fjxmlzn/PacGAN configures it): G dense, 4 transposed convolutions "
+    "(5x5, stride 2) with batch norm and ReLU, tanh; D 4 convolutions (5x5, stride 2), batch "
+    "norm on the last 3 (batch statistics, real and fake batches apart), leaky ReLU 0.2",
+    knobs={
+        "channels": "int, gf_dim = df_dim (default 64: D 64-128-256-512, G 512-256-128-64)",
     },
 )
 

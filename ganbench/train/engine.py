@@ -273,10 +273,29 @@ class Program:
         ``batch_stats`` collection); other generators return their state unchanged."""
         if not self.g_arch.batch_norm:
             return self.g_apply(params, stats, z), stats
+        if self.pack > 1 and self.g_arch.g_per_pack_slot:
+            return self._g_apply_train_per_slot(params, stats, z)
         out, new = self.generator.apply(
             {"params": params, **stats}, z, train=True, mutable=["batch_stats"]
         )
         return jnp.reshape(out, (z.shape[0], *self.shape)), {**stats, **dict(new)}
+
+    def _g_apply_train_per_slot(self, params, stats, z):
+        """:meth:`g_apply_train` one packed slot at a time, as PacGAN's code generates (one
+        generator call per slot, ``DCGAN.build_model``'s ``G_sep``): slot j's samples are
+        ``z[j::pack]`` (:meth:`pack_samples` puts sample ``i * pack + j`` in slot j of input
+        i), normalised with their own batch statistics; the running averages move once per
+        slot, in slot order."""
+        b = z.shape[0] // self.pack
+        slots = jnp.reshape(z, (b, self.pack, z.shape[1]))
+        outs = []
+        for j in range(self.pack):
+            out, new = self.generator.apply(
+                {"params": params, **stats}, slots[:, j], train=True, mutable=["batch_stats"]
+            )
+            stats = {**stats, **dict(new)}
+            outs.append(jnp.reshape(out, (b, *self.shape)))
+        return jnp.reshape(jnp.stack(outs, axis=1), (z.shape[0], *self.shape)), stats
 
     def d_apply(self, params, stats, x, *, update_stats: bool = False, key=None):
         """D outputs (B,) on packed inputs; with ``update_stats`` also the new spectral-norm
@@ -293,6 +312,44 @@ class Program:
             return out[:, 0], dict(new_stats)
         out = self.discriminator.apply(variables, x, **kwargs)
         return (out[:, 0], stats) if update_stats else out[:, 0]
+
+    def d_pair(self, params, stats, real_in, fake_in, *, update_stats: bool = False, key=None):
+        """D's outputs (2B,) on a real and a generated batch of packed inputs, real first (and
+        with ``update_stats`` D's new state, as :meth:`d_apply`).
+
+        One call on both batches together, unless D normalises with batch statistics
+        (``Arch.d_batch_stats``): then each batch goes through D on its own, with its own
+        statistics, as DCGAN implementations call D (carpedm20/DCGAN-tensorflow
+        ``build_model``: ``discriminator(inputs)``, then ``discriminator(G, reuse=True)``)."""
+        if not self.d_arch.d_batch_stats:
+            return self.d_apply(
+                params, stats, jnp.concatenate([real_in, fake_in]), update_stats=update_stats,
+                key=key,
+            )  # fmt: skip
+        k_real, k_fake = (None, None) if key is None else jax.random.split(key)
+        if update_stats:
+            r, stats = self.d_apply(params, stats, real_in, update_stats=True, key=k_real)
+            f, stats = self.d_apply(params, stats, fake_in, update_stats=True, key=k_fake)
+            return jnp.concatenate([r, f]), stats
+        r = self.d_apply(params, stats, real_in, key=k_real)
+        f = self.d_apply(params, stats, fake_in, key=k_fake)
+        return jnp.concatenate([r, f])
+
+    def input_grad_norms(self, params, stats, real_in, fake_in) -> jax.Array:
+        """|grad_x D(x)| (2B,) on packed real and generated inputs, real first.
+
+        For a D with batch statistics (``Arch.d_batch_stats``) each batch goes through D on its
+        own (:meth:`d_pair`) and the gradient is that of the sum of the batch's outputs, which
+        includes every sample's effect on the batch's statistics (terms of order 1 / B)."""
+        if not self.d_arch.d_batch_stats:
+            x = jnp.concatenate([real_in, fake_in])
+            return per_sample_norm(input_gradients(lambda v: self.d_apply(params, stats, v), x))
+        return jnp.concatenate(
+            [
+                per_sample_norm(input_gradients(lambda v: self.d_apply(params, stats, v), x))
+                for x in (real_in, fake_in)
+            ]
+        )
 
     def pack_samples(self, x: jax.Array) -> jax.Array:
         """(pack * B, *shape) samples -> (B, *D input) discriminator inputs; consecutive samples
@@ -426,8 +483,8 @@ class Program:
         real, fake, _ = self._batch(key_batch, g_params, g_stats, hp)
         real_in, fake_in = self._inputs(real, fake, key, hp, step)
         drop = self._dropout_key(key)
-        logits, new_stats = self.d_apply(
-            d_params, d_stats, jnp.concatenate([real_in, fake_in]), update_stats=True, key=drop
+        logits, new_stats = self.d_pair(
+            d_params, d_stats, real_in, fake_in, update_stats=True, key=drop
         )
         r, f = logits[: self.batch], logits[self.batch :]
         out = self.loss_fn(r, f)
@@ -488,9 +545,7 @@ class Program:
         key_batch, _ = jax.random.split(key)  # the batch d_objective draws from the same key
         real, fake, new_g_stats = self._batch(key_batch, g_params, g_stats, hp)
         real_in, fake_in = self._inputs(real, fake, key, hp, step)
-        logits = self.d_apply(
-            d_params, d_stats, jnp.concatenate([real_in, fake_in]), key=self._dropout_key(key)
-        )
+        logits = self.d_pair(d_params, d_stats, real_in, fake_in, key=self._dropout_key(key))
         out = self.loss_fn(logits[: self.batch], logits[self.batch :])
         loss = -out.d_loss if self.unroll else out.g_loss
         return loss, (real, fake, new_g_stats)
@@ -510,6 +565,7 @@ class Program:
             self.share_input_gradients
             and self.updates == "alternating"
             and not (self.unroll or self.noise or self.d_arch.train_flag)
+            and not self.d_arch.d_batch_stats
         )
 
     share_input_gradients: bool = True
@@ -632,12 +688,10 @@ class Program:
         if norms is None:
             # Diagnostics: the updated D's input gradient on this step's (clean, packed) real and
             # generated batch, where the generator's step did not yield it.
-            x = jax.lax.stop_gradient(
-                jnp.concatenate([self.pack_samples(real), self.pack_samples(fake)])
+            real_in, fake_in = jax.lax.stop_gradient(
+                (self.pack_samples(real), self.pack_samples(fake))
             )
-            norms = per_sample_norm(
-                input_gradients(lambda v: self.d_apply(d_params, d_stats, v), x)
-            )
+            norms = self.input_grad_norms(d_params, d_stats, real_in, fake_in)
         stats = StepStats(
             loss_d=aux.loss_d,
             loss_d_real=aux.loss_d_real,
