@@ -70,6 +70,8 @@ EXAMPLES: dict[str, dict[str, str]] = {
         'generator = { arch = "dcgan_veegan", channels = 4 }\n'
         'discriminator = { arch = "dcgan_veegan", channels = 4 }\n',
         "mlp": NS + 'generator = { arch = "mlp" }\n',
+        "bn_mlp": NS + 'generator = { arch = "bn_mlp", width = 8, depth = 2 }\n',
+        "maxout": NS + 'discriminator = { arch = "maxout", width = 8, depth = 2, pieces = 3 }\n',
         "point": NS + 'generator = { arch = "point", init = 0.5 }\n',  # a point on ring8
         "linear": NS + DIRAC,
     },
@@ -164,14 +166,15 @@ def test_metrics_frame_is_long_format(tmp_path):
     run_plan(make_plan(load_suite(path), tmp_path / "out"), devices=_devices(1))
     frame = read_results(tmp_path / "out").metrics
     assert isinstance(frame, pd.DataFrame)
+    frame = frame[~frame["variant"].map(M.is_reference)]  # the data and chance rows
     ema = frame[frame["metric"].str.startswith(M.EMA_PREFIX)]
     raw = frame[frame["metric"].isin([m[len(M.EMA_PREFIX) :] for m in ema["metric"]])]
     assert len(ema) == len(raw) > 0
 
     # The report shows the averaged generator as its own row beside the raw generator's.
-    from ganbench.report import summarize
+    from ganbench.report import filter_results, summarize
 
-    results = read_results(tmp_path / "out")
+    results = filter_results(read_results(tmp_path / "out"), ["variant=item"])
     split = results.with_ema_rows()
     assert list(split.runs["variant"]) == ["item", "item (EMA G)"]
     ema_run = split.metrics[split.metrics["run_id"].str.endswith("/ema")]
