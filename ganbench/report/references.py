@@ -492,6 +492,11 @@ def reference_notes(table: pd.DataFrame) -> list[str]:
         "published uncertainty (or n = 1), a one-sample t-test of the seeds against the "
         "published value; zero variance on both sides: p = 1 for equal means, else 0.",
     ]
+    if "kind" in table.columns and (table["kind"] == "tolerance").any():
+        notes.append(
+            "tolerance: an analytic value; agrees when the measured mean lies within ± the "
+            "tolerance of it (no test statistic)."
+        )
     unmatched = int(table.attrs.get("unmatched", 0))
     if unmatched:
         notes.append(
