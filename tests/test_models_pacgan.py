@@ -603,3 +603,54 @@ def test_shared_generator_step_equals_the_generator_objective_with_batch_norm(tm
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-7)
     for a, b in zip(jax.tree.leaves(stats), jax.tree.leaves(stats_ref), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+ORTHOGONAL_SUITE = """
+[suite]
+name = "ortho"
+seeds = 3
+steps = 4
+eval_every = 2
+
+[defaults]
+dataset = "ring8"
+batch_size = 16
+z_dim = 2
+loss = "non_saturating"
+optimizer = { name = "adam", lr_g = 1e-4, lr_d = 1e-4 }
+generator = { width = 128, depth = 2, weight_init = "orthogonal:1.4" }
+discriminator = { width = 128, depth = 2, weight_init = "orthogonal:1.4" }
+
+[metrics]
+samples = 50
+
+[[variants]]
+name = "gan"
+"""
+
+
+def test_orthogonal_init_of_3_runs_on_2_host_devices_finishes(tmp_path):
+    """An orthogonal initialisation is a batched QR; initialised by the SPMD partitioner over
+    2 host devices (3 runs padded to 4), it hung XLA:CPU at 0% CPU. Each device now initialises
+    its own runs (at width 8 the old path happened not to hang; at 128 it did). A fresh process,
+    because the host device count is fixed at start-up."""
+    import os
+    import subprocess
+    import sys
+
+    suite = tmp_path / "suite.toml"
+    suite.write_text(ORTHOGONAL_SUITE)
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "GANBENCH_COMPILE_CACHE": "off"}
+    env.pop("XLA_FLAGS", None)
+    cmd = [sys.executable, "-c", "from ganbench.cli import app; app()", "run", str(suite)]
+    cmd += ["--out", str(tmp_path / "out"), "--no-report", "--host-devices", "2"]
+    try:
+        res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    except subprocess.TimeoutExpired:
+        pytest.fail("3 runs with orthogonal initialisation on 2 host devices did not finish")
+    assert res.returncode == 0, res.stderr
+    manifests = [
+        json.loads(p.read_text())
+        for p in (tmp_path / "out" / "ortho" / "runs").glob("*/manifest.json")
+    ]
+    assert sorted(m["seed"] for m in manifests if m["variant"] == "gan") == [0, 1, 2]

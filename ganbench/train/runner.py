@@ -647,11 +647,16 @@ def compile_group(group: Group, *, devices: list, exact: bool = False) -> Compil
     batched = map_runs if exact else (lambda fn, in_axes: jax.vmap(fn, in_axes=in_axes))
 
     t0 = time.perf_counter()
+    # Each device initialises its own runs (shard_map), whatever the program: initialisation
+    # needs nothing from other runs, and left to the SPMD partitioner a batched decomposition
+    # (the QR of weight_init = "orthogonal:...") is gathered across devices, which deadlocked
+    # XLA:CPU's host devices (3 runs on 2 devices hung at 0% CPU). Values are the same: every
+    # run draws from its own key.
+    init_fn = batched(program.init, (0, axes))
+    if n_dev > 1:
+        init_fn = jax.shard_map(init_fn, mesh=mesh, in_specs=(runs, hp_specs), out_specs=runs)
     init = (
-        jax.jit(
-            per_device(batched(program.init, (0, axes)), (runs, hp_specs)),
-            out_shardings=shard,
-        )
+        jax.jit(init_fn, out_shardings=shard)
         .lower(seeds, hparams)
         .compile()
     )
