@@ -655,11 +655,7 @@ def compile_group(group: Group, *, devices: list, exact: bool = False) -> Compil
     init_fn = batched(program.init, (0, axes))
     if n_dev > 1:
         init_fn = jax.shard_map(init_fn, mesh=mesh, in_specs=(runs, hp_specs), out_specs=runs)
-    init = (
-        jax.jit(init_fn, out_shardings=shard)
-        .lower(seeds, hparams)
-        .compile()
-    )
+    init = jax.jit(init_fn, out_shardings=shard).lower(seeds, hparams).compile()
     state = init(seeds, hparams)
     chunk = (
         jax.jit(
