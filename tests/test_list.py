@@ -14,6 +14,7 @@ from ganbench.config import MetricsSection
 from ganbench.data import DATASETS, get_dataset
 from ganbench.metrics import names as M
 from ganbench.models import ACTIVATIONS, ARCHS
+from ganbench.models.latent import LATENTS
 from ganbench.objectives import LOSSES, PENALTIES
 from ganbench.train.optim import OPTIMIZERS
 from ganbench.train.schemes import SCHEMES, UPDATES
@@ -23,6 +24,7 @@ REGISTRIES = {
     "penalties": PENALTIES,
     "optimizers": OPTIMIZERS,
     "updates": UPDATES,
+    "latents": LATENTS,
     "schemes": SCHEMES,
     "datasets": DATASETS,
     "models": ARCHS,

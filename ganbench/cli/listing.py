@@ -60,6 +60,12 @@ def _updates() -> list[Item]:
     return _registry_items(UPDATES)
 
 
+def _latents() -> list[Item]:
+    from ganbench.models.latent import LATENTS
+
+    return _registry_items(LATENTS)
+
+
 def _schemes() -> list[Item]:
     from ganbench.train.schemes import SCHEMES
 
@@ -121,6 +127,7 @@ SECTIONS: tuple[Section, ...] = (
         _optimizers,
     ),
     Section("updates", ("update",), _fixed("updates (suite key: updates)"), _updates),
+    Section("latents", ("latent",), _fixed("latents (suite key: latent)"), _latents),
     Section(
         "schemes",
         ("scheme",),
@@ -219,7 +226,7 @@ def list_items(
     kind: Annotated[
         str | None,
         typer.Argument(
-            help="Only this kind: losses, penalties, optimizers, updates, schemes, datasets, "
+            help="Only this kind: losses, penalties, optimizers, updates, latents, schemes, datasets, "
             "models, activations or metrics (the singular suite key, such as loss, works too).",
             show_default=False,
         ),

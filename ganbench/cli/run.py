@@ -258,6 +258,10 @@ def scheme_label(config) -> str:
         parts.append(config.updates)
     if config.optimizer.name != "adam":
         parts.append(config.optimizer.name)
+    if config.g_steps != 1:
+        parts.append(f"{config.g_steps} G steps")
+    if config.latent != "normal":
+        parts.append(f"z {config.latent}")
     if config.unroll:
         parts.append(f"unroll {config.unroll}")
     if config.pack > 1:

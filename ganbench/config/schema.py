@@ -17,6 +17,7 @@ from ganbench.data.mixtures import WEIGHTS_HELP, get_dataset, mode_weights
 from ganbench.knobs import Knob, check_knobs
 from ganbench.models import ACTIVATIONS, ARCHS
 from ganbench.models.inits import canonical_weight_init
+from ganbench.models.latent import LATENTS
 from ganbench.objectives import LOSSES, PENALTIES
 from ganbench.objectives.losses import CLIPPED_LOSSES, LOSS_KNOBS
 from ganbench.registry import Registry
@@ -279,6 +280,11 @@ class RunConfig(Strict):
     optimizer: OptimizerConfig
     penalty: PenaltyConfig = PenaltyConfig()
     n_critic: int = Field(1, ge=1, le=100)
+    g_steps: int = Field(1, ge=1, le=100)
+    """Generator updates per step, after the step's n_critic discriminator updates, each on a
+    fresh batch (alternating updates only)."""
+    latent: str = "normal"
+    """The distribution of the generator's input z (``ganbench.models.latent.LATENTS``)."""
     weights: str | list[float] = "uniform"
     """Mode weights of the dataset (see ``ganbench.data.mixtures.mode_weights``)."""
     clip: float | None = Field(None, gt=0.0, le=100.0)
@@ -309,6 +315,11 @@ class RunConfig(Strict):
     @classmethod
     def _updates(cls, v: str) -> str:
         return _registered(UPDATES, v)
+
+    @field_validator("latent")
+    @classmethod
+    def _latent(cls, v: str) -> str:
+        return _registered(LATENTS, v)
 
     @field_validator("weights")
     @classmethod
@@ -371,6 +382,11 @@ class RunConfig(Strict):
                 f"updates {self.updates!r} steps both players together, so n_critic must be 1, "
                 f"got {self.n_critic} (n_critic needs updates = 'alternating')"
             )
+        if self.updates != "alternating" and self.g_steps != 1:
+            problems.append(
+                f"updates {self.updates!r} steps both players together, so g_steps must be 1, "
+                f"got {self.g_steps} (g_steps needs updates = 'alternating')"
+            )
         if self.consensus is not None and self.updates == "alternating":
             problems.append(
                 "consensus regularises the joint gradient field of both players, so it needs "
@@ -419,7 +435,13 @@ class RunConfig(Strict):
             table = getattr(self, key)
             if table is not None:
                 d[key] = table.knobs()
-        for key, off in (("weights", "uniform"), ("updates", "alternating"), ("unroll", 0)):
+        for key, off in (
+            ("weights", "uniform"),
+            ("updates", "alternating"),
+            ("unroll", 0),
+            ("g_steps", 1),
+            ("latent", "normal"),
+        ):
             if d[key] == off:
                 del d[key]
         if d["pack"] == 1:

@@ -1,12 +1,13 @@
 """The compiled training engine.
 
 A :class:`Program` holds a group's static structure (dataset, networks, loss, penalty kind,
-n_critic, batch size, optimiser kind, update rule, unrolling and packing). It builds pure
+n_critic, g_steps, latent distribution, batch size, optimiser kind, update rule, unrolling and
+packing). It builds pure
 functions:
 
 * ``init(seed, hparams) -> TrainState``: one run's initial state, derived from its seed only;
 * ``train_step(state, hparams) -> (state, StepStats)``: one step of the update rule
-  (alternating: n_critic discriminator updates, then one generator update);
+  (alternating: n_critic discriminator updates, then g_steps generator updates);
 * ``chunk(state, hparams) -> (state, ChunkStats)``: ``lax.scan`` of ``eval_every`` steps, with the
   chunk's statistics reduced on the device (mean, max, first non-finite step);
 * ``evaluate(state, seed) -> dict``: fresh samples for the diagnostics (and those of the
@@ -35,6 +36,7 @@ from ganbench.data import get_dataset
 from ganbench.data.mixtures import GaussianMixture
 from ganbench.metrics import names as M
 from ganbench.models import ARCHS, build_discriminator, build_generator
+from ganbench.models.latent import LATENTS
 from ganbench.objectives import LOSSES, PENALTIES
 from ganbench.objectives.penalties import input_gradients, per_sample_norm
 from ganbench.train import schemes
@@ -216,6 +218,8 @@ class Program:
         self.loss_fn = LOSSES.get(config.loss)
         self.penalty_fn = PENALTIES.get(config.penalty.name).fn
         self.n_critic = config.n_critic
+        self.g_steps = config.g_steps
+        self._latent = LATENTS.get(config.latent)
         self.batch = config.batch_size
         self.pack = config.pack
         self.z_dim = config.z_dim
@@ -409,7 +413,7 @@ class Program:
     # ------------------------------------------------------------------ pieces of a step
 
     def _sample_z(self, key, n):
-        return jax.random.normal(key, (n, self.z_dim), jnp.float32)
+        return self._latent(key, (n, self.z_dim))
 
     def _layer_norms(self, grads, player: str) -> dict[str, jax.Array]:
         """Gradient norm of each top-level parameter group (a layer), keyed "<player>/<name>";
@@ -611,20 +615,35 @@ class Program:
             unroll=self.n_critic == 1,  # no loop of one iteration (its carries cost copies)
         )
         aux = DAux(*_mean_tuple(aux_seq[:-1]), d_stats)
-        if self.shares_input_gradients:
-            lg, g_grads, batch, input_norms = self.g_step_shared(
-                state.g_params, state.g_stats, d_params, d_stats, key_g, hp
-            )
-        else:
-            (lg, batch), g_grads = jax.value_and_grad(self.g_objective, has_aux=True)(
-                state.g_params, state.g_stats, d_params, d_stats, d_opt, key_g, hp, state.step
-            )
-            input_norms = None
-        updates, g_opt = self._opt.update(g_grads, state.g_opt, state.g_params)
-        g_params = optax.apply_updates(state.g_params, updates)
+        g_params, g_stats, g_opt = state.g_params, state.g_stats, state.g_opt
+        # g_steps generator updates against the updated D, each on a fresh batch; one update
+        # uses key_g itself, so suites without g_steps keep their random streams.
+        keys = [key_g] if self.g_steps == 1 else list(jax.random.split(key_g, self.g_steps))
+        losses, grad_norms, g_layers = [], [], []
+        for k in keys:
+            if self.shares_input_gradients:
+                lg, g_grads, batch, input_norms = self.g_step_shared(
+                    g_params, g_stats, d_params, d_stats, k, hp
+                )
+            else:
+                (lg, batch), g_grads = jax.value_and_grad(self.g_objective, has_aux=True)(
+                    g_params, g_stats, d_params, d_stats, d_opt, k, hp, state.step
+                )
+                input_norms = None
+            updates, g_opt = self._opt.update(g_grads, g_opt, g_params)
+            g_params = optax.apply_updates(g_params, updates)
+            g_stats = batch[2]
+            losses.append(lg)
+            grad_norms.append(global_norm(g_grads))
+            g_layers.append(self._layer_norms(g_grads, "g"))
         layers = {k: jnp.mean(v) for k, v in layers_seq.items()}
-        layers.update(self._layer_norms(g_grads, "g"))
-        norms = (jnp.mean(gn_seq), global_norm(g_grads), layers)
+        if self.g_steps == 1:
+            lg, gn_g = losses[0], grad_norms[0]
+            layers.update(g_layers[0])
+        else:  # G's statistics averaged over its updates, as D's over its n_critic updates
+            lg, gn_g = jnp.mean(jnp.stack(losses)), jnp.mean(jnp.stack(grad_norms))
+            layers.update({k: jnp.mean(jnp.stack([d[k] for d in g_layers])) for k in g_layers[0]})
+        norms = (jnp.mean(gn_seq), gn_g, layers)
         return (g_params, d_params), (g_opt, d_opt), aux, lg, norms, (*batch, input_norms)
 
     def _field(self, state: TrainState, hp: Hparams, key):

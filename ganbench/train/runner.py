@@ -74,9 +74,9 @@ class Group:
 
     @property
     def cost(self) -> int:
-        """Relative work: runs x steps x (critic updates + 1)."""
+        """Relative work: runs x steps x (critic updates + generator updates)."""
         c = self.runs[0].config
-        return len(self.runs) * self.runs[0].steps * (c.n_critic + 1)
+        return len(self.runs) * self.runs[0].steps * (c.n_critic + c.g_steps)
 
     @property
     def to_write(self) -> list[RunSpec]:
