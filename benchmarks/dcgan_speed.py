@@ -30,7 +30,10 @@ respect to the input (dx) and to the kernel (dw), with lax's convolution and JAX
 derivatives ("lax") and with ganbench.models.conv ("ganbench"), each as one jitted call ("out")
 and inside a lax.scan ("scan"); the discriminator's layers see 2 x batch images (real and
 generated together, as in the engine). --op-vmap adds fwd+dx+dw over 2 runs under vmap (a kernel
-per run) inside a scan. A dense matrix product gives the machine's reference peak.
+per run) inside a scan. A dense matrix product gives the machine's reference peak. Below each
+table: the time the tutorial step's convolutions would take if every one ran at the fastest rate
+measured for it (any implementation, in or out of a scan), an upper bound on the steps/s of any
+JAX step built from these convolutions, against TensorFlow's whole step when it is importable.
 
 Images are random (speed does not depend on them), except the engine's, which reads MNIST from
 the data directory ($GANBENCH_DATA or --data; `ganbench data import mnist DIR` puts it there).
@@ -472,7 +475,32 @@ def _all3(f, s, x, w, g):
     return (y, *vjp(g))
 
 
-def op_table(c: int, batch: int, calls: int, scan_len: int, with_vmap: bool) -> None:
+def tutorial_conv_seconds(c: int, batch: int, best: dict[tuple[str, str], float]) -> float:
+    """Seconds of the convolutions of one tutorial train_step (as counted by
+    :func:`tutorial_step_flops`) if each ran at ``best[(layer, op)]`` GFLOP/s: G's three
+    forwards, D's two on each batch, the generator's path back through D on the generated batch
+    (dx of both of D's layers), D's kernel gradients on both batches with conv_1's input
+    gradient, and G's kernel and input gradients."""
+    per = {
+        name: conv_flops(kind, n // (2 if name[0] == "D" else 1), size, s, ci, co)
+        for name, kind, n, size, s, ci, co in layers(c, batch)
+    }
+    work = {  # (layer, op) -> how many one-batch applications the step makes
+        ("G deconv_1", "fwd"): 1, ("G deconv_2", "fwd"): 1, ("G deconv_3", "fwd"): 1,
+        ("D conv_0", "fwd"): 2, ("D conv_1", "fwd"): 2,
+        ("D conv_1", "dx"): 1 + 2, ("D conv_0", "dx"): 1,
+        ("D conv_0", "dw"): 2, ("D conv_1", "dw"): 2,
+        ("G deconv_1", "dx"): 1, ("G deconv_2", "dx"): 1, ("G deconv_3", "dx"): 1,
+        ("G deconv_1", "dw"): 1, ("G deconv_2", "dw"): 1, ("G deconv_3", "dw"): 1,
+    }  # fmt: skip
+    return sum(
+        times * per[layer] / (best[(layer, op)] * 1e9) for (layer, op), times in work.items()
+    )
+
+
+def op_table(
+    c: int, batch: int, calls: int, scan_len: int, with_vmap: bool, tf_rate: float | None = None
+) -> None:
     import jax
     import jax.numpy as jnp
     from jax import lax
@@ -504,6 +532,7 @@ def op_table(c: int, batch: int, calls: int, scan_len: int, with_vmap: bool) -> 
         head += "".join(f" {'vmap2 ' + impl[:3]:>10}" for impl in impls)
     print(head)
     key = jax.random.key(0)
+    best: dict[tuple[str, str], float] = {}
     for index, (name, kind, n, size, s, cin, cout) in enumerate(layers(c, batch)):
         k1, k2, k3 = jax.random.split(jax.random.fold_in(key, index), 3)
         x = jax.random.normal(k1, (n, size, size, cin))
@@ -533,6 +562,7 @@ def op_table(c: int, batch: int, calls: int, scan_len: int, with_vmap: bool) -> 
                 t = _timer(_in_scan(all3, scan_len), (xs, ws, gs), calls)
                 vmap_rates[impl] = 2 * 3 * flops / (t / scan_len) / 1e9
         for op_name in ("fwd", "dx", "dw"):
+            best[(name, op_name)] = max(max(rates[(op_name, impl)]) for impl in impls)
             line = f"{name:<11} {op_name:<4} {flops / 1e9:>6.2f}"
             for impl in impls:
                 out, ins = rates[(op_name, impl)]
@@ -541,6 +571,17 @@ def op_table(c: int, batch: int, calls: int, scan_len: int, with_vmap: bool) -> 
                 line += "".join(f" {vmap_rates[impl]:>10.1f}" for impl in impls)
             print(line, flush=True)
 
+    bound = tutorial_conv_seconds(c, batch, best)
+    print(
+        f"the tutorial step's convolutions, each at its fastest rate above: {bound * 1e3:.1f} ms "
+        f"per step, so at most {1 / bound:.2f} steps/s for any step built from these XLA "
+        "convolutions (dense layers, batch norm, activations and Adam not counted)"
+    )
+    if tf_rate:
+        print(
+            f"tensorflow's whole tutorial step: {tf_rate:.2f} steps/s; the bound is "
+            f"{1 / bound / tf_rate:.2f}x of it"
+        )
     for m, k, n in ((2048, 2048, 2048), (12544, 6400, 128)):
         a = jax.random.normal(key, (m, k))
         b = jax.random.normal(key, (k, n))
@@ -649,7 +690,12 @@ def main() -> None:
                 )
     if "ops" in args.only:
         for c, batch in (_size(s) for s in args.op_sizes.split(",") if s):
-            op_table(c, batch, args.op_calls, 2, args.op_vmap)
+            tf = (
+                None
+                if "tf" in skip
+                else tf_in_child(c, batch, 5 if c * batch > 4096 else 50, False)
+            )
+            op_table(c, batch, args.op_calls, 2, args.op_vmap, tf[1] if tf else None)
     print(f"# done, {_load()}")
 
 
