@@ -421,12 +421,9 @@ def welch_p_value(
     stats = (mean, std, base_mean, base_std)
     if n < 2 or base_n < 2 or not all(math.isfinite(x) for x in stats):
         return math.nan
-    if std == 0 and base_std == 0:
-        return 0.0 if mean != base_mean else 1.0
-    from scipy.stats import ttest_ind_from_stats  # imported here: only comparisons need scipy
+    from ganbench.report.stats import welch
 
-    result = ttest_ind_from_stats(mean, std, n, base_mean, base_std, base_n, equal_var=False)
-    return float(result.pvalue)
+    return welch(mean, std, n, base_mean, base_std, base_n).p
 
 
 def versus_baseline(

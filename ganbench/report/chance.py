@@ -27,6 +27,7 @@ from ganbench.report.aggregate import (
     summary_keys,
     summary_metrics,
 )
+from ganbench.report.stats import welch
 
 NEAR_CHANCE = "near chance"
 """Not better than the best chance row beyond seed noise (one-sided Welch, p >= alpha)."""
@@ -75,16 +76,8 @@ def one_sided_p(
     stats = (mean, std, chance_mean, chance_std)
     if n < 2 or chance_n < 2 or not all(math.isfinite(x) for x in stats):
         return math.nan
-    better = mean > chance_mean if higher_is_better else mean < chance_mean
-    if std == 0 and chance_std == 0:
-        return 0.0 if better else 1.0
-    from scipy.stats import ttest_ind_from_stats  # imported here: only comparisons need scipy
-
-    result = ttest_ind_from_stats(
-        mean, std, n, chance_mean, chance_std, chance_n, equal_var=False,
-        alternative="greater" if higher_is_better else "less",
-    )  # fmt: skip
-    return float(result.pvalue)
+    alternative = "greater" if higher_is_better else "less"
+    return welch(mean, std, n, chance_mean, chance_std, chance_n, alternative).p
 
 
 def with_chance_flags(

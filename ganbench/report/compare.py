@@ -37,6 +37,7 @@ from ganbench.report.aggregate import (
     metric_direction,
     welch_p_value,
 )
+from ganbench.report.stats import welch_df
 from ganbench.results.read import Results
 
 TESTS = ("welch", "mannwhitney")
@@ -171,7 +172,7 @@ def compare_samples(
         vb, vn = out["base_std"] ** 2 / nb, out["new_std"] ** 2 / nn
         se = math.sqrt(vb + vn)
         if se > 0:
-            df = (vb + vn) ** 2 / (vb**2 / (nb - 1) + vn**2 / (nn - 1))
+            df = welch_df(vb, nb, vn, nn)
             half = float(stats.t.ppf((1 + level) / 2, df)) * se
         else:
             half = 0.0

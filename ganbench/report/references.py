@@ -41,6 +41,7 @@ from rich.text import Text
 from ganbench.references import Reference, grid_matches
 from ganbench.report.aggregate import DEFAULT_ALPHA, final_values, metric_direction
 from ganbench.report.render import MISSING, format_cell, format_number
+from ganbench.report.stats import TestResult, one_sample, welch
 from ganbench.results.read import (
     MEASUREMENT_COLUMNS,
     RUN_COLUMNS,
@@ -72,61 +73,11 @@ MAX_REFERENCE_BYTES = 16 << 20
 # --- statistics --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TestResult:
-    """A two-sided t-test: statistic, degrees of freedom and p-value (``t`` is infinite and
-    ``df`` NaN when both sides have zero variance and different means)."""
+welch_test = welch
+"""Welch's two-sided t-test (:func:`ganbench.report.stats.welch`)."""
 
-    t: float
-    df: float
-    p: float
-
-
-def _t_sf2(t: float, df: float) -> float:
-    """Two-sided tail probability P(|T| >= |t|) of Student's t with ``df`` degrees of freedom."""
-    from scipy.stats import t as student_t  # imported here: only references need scipy
-
-    return float(2.0 * student_t.sf(abs(t), df))
-
-
-def welch_test(
-    mean_a: float, sd_a: float, n_a: int, mean_b: float, sd_b: float, n_b: int
-) -> TestResult:
-    """Welch's two-sided t-test of a - b from each side's mean, sample sd and count (n >= 2).
-
-    t = (mean_a - mean_b) / sqrt(sd_a^2/n_a + sd_b^2/n_b), df = (v_a + v_b)^2 / (v_a^2/(n_a - 1)
-    + v_b^2/(n_b - 1)) with v = sd^2/n (Welch-Satterthwaite). Zero variance on both sides: p = 1
-    for equal means, else p = 0 (t = ±inf, df NaN).
-    """
-    if n_a < 2 or n_b < 2:
-        raise ValueError(f"Welch's test needs two values a side, got {n_a} and {n_b}")
-    va, vb = sd_a**2 / n_a, sd_b**2 / n_b
-    diff = mean_a - mean_b
-    if va + vb == 0:
-        return _no_noise(diff)
-    t = diff / math.sqrt(va + vb)
-    df = (va + vb) ** 2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1))
-    return TestResult(t, df, _t_sf2(t, df))
-
-
-def one_sample_test(mean: float, sd: float, k: int, value: float) -> TestResult:
-    """The two-sided one-sample t-test of k values (mean, sample sd) against ``value``:
-    t = (mean - value) / (sd / sqrt(k)), df = k - 1. Zero variance: p = 1 when the mean equals
-    the value, else p = 0."""
-    if k < 2:
-        raise ValueError(f"the one-sample t-test needs two values, got {k}")
-    diff = mean - value
-    if sd == 0:
-        return _no_noise(diff)
-    t = diff / (sd / math.sqrt(k))
-    df = float(k - 1)
-    return TestResult(t, df, _t_sf2(t, df))
-
-
-def _no_noise(diff: float) -> TestResult:
-    if diff == 0:
-        return TestResult(0.0, math.nan, 1.0)
-    return TestResult(math.copysign(math.inf, diff), math.nan, 0.0)
+one_sample_test = one_sample
+"""The two-sided one-sample t-test (:func:`ganbench.report.stats.one_sample`)."""
 
 
 @dataclass(frozen=True)
