@@ -127,7 +127,7 @@ def test_uniform_row_on_grid25_hits_the_modes_in_proportion_to_their_area():
 
 
 def test_rows_are_the_runners_evaluation():
-    from ganbench.train.runner import evaluate_samples
+    from ganbench.diagnostics.samples import evaluate_samples
 
     dataset, metrics = get_dataset("grid25"), MetricsSection(samples=300, hq_threshold=2.0)
     rows = chance.mixture_rows(dataset, metrics, 300, seed=5)

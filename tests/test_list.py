@@ -144,8 +144,8 @@ def test_markdown_has_one_table_per_section(cli):
 def _written_metric_names() -> set[str]:
     """Every metric name a run with EMA writes: the runner's diagnostics of one evaluation (also
     as ema/...) and the engine's per-chunk step statistics."""
+    from ganbench.diagnostics.samples import evaluate_samples
     from ganbench.train.engine import MEAN_ONLY, WITH_MAX, StepStats
-    from ganbench.train.runner import evaluate_samples
 
     assert set(StepStats._fields) == set(MEAN_ONLY) | set(WITH_MAX) | {"layers"}
     dataset = get_dataset("ring8")

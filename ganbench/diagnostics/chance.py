@@ -2,7 +2,7 @@
 
 A 2-D mixture benchmark reads as a result only when it beats a generator that knows nothing of
 the modes. Beside every 2-D suite's runs, ``ganbench run`` writes reference rows that train
-nothing, measured with the runs' own evaluation (:func:`ganbench.train.runner.evaluate_samples`,
+nothing, measured with the runs' own evaluation (:func:`ganbench.diagnostics.samples.evaluate_samples`,
 so the definitions cannot drift) at the evaluation's sample count:
 
 - ``data: real samples``: a second draw of the real data, the ceiling at this sample count (not
@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ganbench.diagnostics.samples import evaluate_samples
 from ganbench.metrics import names as M
 
 DATA_REAL = M.DATA_PREFIX + "real samples"
@@ -101,7 +102,7 @@ def mixture_rows(
     """The (metric, value, n_real, n_fake) rows of every mixture reference row at one seed,
     by variant name. ``evaluate`` defaults to the runner's evaluation of a run's samples."""
     if evaluate is None:
-        from ganbench.train.runner import evaluate_samples as evaluate
+        evaluate = evaluate_samples
     real = real_samples(dataset, n, seed)
     return {
         v: evaluate(mixture_samples(v, dataset, n, seed), real, dataset, metrics)
@@ -167,7 +168,7 @@ class ReferenceRun:
             found = triple_rows(n, self.seed, self.dataset.channels)
             return [(self.steps, *r) for r in found], None
         if evaluate is None:
-            from ganbench.train.runner import evaluate_samples as evaluate
+            evaluate = evaluate_samples
         fake = mixture_samples(self.variant, self.dataset, n, self.seed)
         real = real_samples(self.dataset, n, self.seed)
         found = evaluate(fake, real, self.dataset, self.metrics)
