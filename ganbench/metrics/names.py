@@ -54,10 +54,11 @@ KID_INCEPTION_STD = "kid_inception_std"
 FLOOR_PREFIX = "floor: "
 """Variant names of image floors: metrics between MNIST train and test draws."""
 DATA_PREFIX = "data: "
-"""Variant names of rows measured on the real data itself (the ceiling at a sample count)."""
+"""Variant names of rows measured on the real data itself (the ceiling at a sample count; on
+Stacked MNIST the data's uniform digit triples)."""
 CHANCE_PREFIX = "chance: "
-"""Variant names of mode-blind generators (uniform box, the data's Gaussian, uniform digit
-triples): the level a trained generator must beat to have learned anything about the modes."""
+"""Variant names of mode-blind generators (uniform box, the data's Gaussian): the level a trained
+generator must beat to have learned anything about the modes."""
 REFERENCE_PREFIXES = (FLOOR_PREFIX, DATA_PREFIX, CHANCE_PREFIX)
 """Variant names of reference rows that train nothing: they carry metrics but no training to
 judge, so they get no stability verdict (see :func:`is_reference`)."""
