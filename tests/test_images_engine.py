@@ -150,6 +150,8 @@ def test_image_suite_end_to_end(tiny_mnist, tmp_path):
     assert "MNIST classifier steps 8/16 (epoch 1/2, loss " in result.output
     assert "MNIST classifier steps 16/16 (epoch 2/2, loss " in result.output
     assert "MNIST classifier trained in " in result.output
+    # run's own summary shows the floor beside the runs, as report does.
+    assert "│ floor: MNIST" in result.output  # (the table wraps the name)
     # The classifier is cached with its accuracy and reused, not retrained.
     sidecar = tiny_mnist / "extractors" / "mnist_cnn.json"
     stamp = sidecar.stat().st_mtime_ns

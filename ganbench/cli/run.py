@@ -234,7 +234,8 @@ def run(
         # Only this suite's runs and their chance rows: the folder may also hold runs of
         # earlier settings.
         ids = {r.run_id for r in spec.runs} | {r.run_id for r in reference_runs(spec.runs)}
-        results = read_results(out_dir / spec.name).only(ids)
+        everything = read_results(out_dir / spec.name)
+        results = everything.only(ids | floor_ids(everything, spec.runs))
         results = results.with_ema_rows()
         table = with_stability(summarize(results), results)
         if BASELINE in {r.variant for r in spec.runs}:
@@ -248,6 +249,38 @@ def run(
 
 
 BASELINE = "baseline"
+
+
+def floor_ids(results, runs) -> set[str]:
+    """The run ids of the image floors (``floor: ...`` rows) that stand beside ``runs``: same
+    dataset, final step, profile and evaluation sample count."""
+    from ganbench.data import get_dataset
+    from ganbench.metrics.names import FLOOR_PREFIX
+
+    wanted = {
+        (r.config.dataset, r.steps, r.profile, r.metrics.samples)
+        for r in runs
+        if getattr(get_dataset(r.config.dataset), "is_image", False)
+    }
+    table = results.runs
+    if not wanted or table.empty:
+        return set()
+    floors = table[table["variant"].astype(str).str.startswith(FLOOR_PREFIX)]
+    n_fake = results.metrics.groupby("run_id")["n_fake"].max()
+    found = set()
+    for row in floors.to_dict("records"):
+        profile = row.get("profile")
+        key = (
+            row["dataset"],
+            row["step"],
+            None if profile is None or profile != profile else profile,  # NaN: no profile
+            n_fake.get(row["run_id"]),
+        )
+        if key in wanted:
+            found.add(row["run_id"])
+    return found
+
+
 """A suite's variant of this name is the reference its run summary compares the others with."""
 
 
