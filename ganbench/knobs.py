@@ -6,11 +6,12 @@ traced hyperparameters: changing one does not recompile, so a sweep over it is o
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from ganbench.text import short, suggestion
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,7 @@ class Knob:
 
 
 def did_you_mean(key: str, allowed: list[str]) -> str:
-    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ";"
+    return suggestion(key, allowed) or ";"
 
 
 def check_knobs(
@@ -72,7 +72,7 @@ def check_knobs(
             continue
         value = data[key]
         if isinstance(value, bool) or not isinstance(value, int | float):
-            problems.append(f"{key} must be a number, got {_short(value)}")
+            problems.append(f"{key} must be a number, got {short(value)}")
         elif isinstance(value, int) and abs(value) > 2**1000:
             # Beyond a float's range (float() would raise OverflowError): out of every range.
             problems.append(
@@ -85,9 +85,3 @@ def check_knobs(
         else:
             out[key] = float(value)
     return out, problems
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    """``repr(value)``, cut to ``limit`` characters (suite values may be huge)."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -13,7 +13,6 @@ It imports neither the training stack nor pandas, so both sides can use it.
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import re
@@ -22,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ganbench.metrics import names
+from ganbench.text import suggestion
 
 SECTION = "reference"
 """The suite file's key: ``[[reference]]``."""
@@ -60,8 +60,7 @@ def check_metric(name: str) -> str | None:
     base = name.removeprefix(names.EMA_PREFIX)
     if name.startswith(names.EMA_PREFIX) and check_metric(base) is None:
         return None
-    close = difflib.get_close_matches(name, plain, n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = suggestion(name, plain)
     families = f"{names.MODE_COUNT_PREFIX}<k>, {names.EMA_PREFIX}<metric>"
     return f"unknown metric {name!r}{hint} allowed: {', '.join(plain)}, {families}"
 
@@ -101,8 +100,7 @@ class Reference(BaseModel):
     @classmethod
     def _kind(cls, v: str) -> str:
         if v not in KINDS:
-            close = difflib.get_close_matches(v, list(KINDS), n=1, cutoff=0.5)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = suggestion(v, list(KINDS), cutoff=0.5)
             allowed = "; ".join(f"{k!r} ({text})" for k, text in KINDS.items())
             raise ValueError(f"unknown kind {v!r}{hint} allowed: {allowed}")
         return v
@@ -206,8 +204,7 @@ def check_against_suite(
     for i, ref in references.items():
         ok = True
         if isinstance(ref.variant, str) and ref.variant not in variants:
-            close = difflib.get_close_matches(ref.variant, variants, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = suggestion(ref.variant, variants)
             problems.append(
                 (
                     i,
@@ -219,8 +216,7 @@ def check_against_suite(
             ok = False
         for key, value in (ref.grid if isinstance(ref.grid, dict) else {}).items():
             if key not in grid:
-                close = difflib.get_close_matches(key, list(grid), n=1, cutoff=0.6)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
+                hint = suggestion(key, list(grid))
                 known = f"grid keys: {', '.join(grid)}" if grid else "this suite has no [grid]"
                 problems.append((i, ["grid", key], f"{key!r} is not a grid key{hint} {known}"))
                 ok = False

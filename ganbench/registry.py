@@ -6,10 +6,11 @@ CLI's listings all read it.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
+
+from ganbench.text import suggestion
 
 T = TypeVar("T")
 
@@ -72,8 +73,7 @@ class Registry(Generic[T]):
 
     def unknown_message(self, name: Any) -> str:
         known = ", ".join(self.names())
-        close = difflib.get_close_matches(str(name), self.names(), n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = suggestion(str(name), self.names())
         return f"unknown {self.kind} {name!r}{hint} known: {known}"
 
     def entry(self, name: str) -> Entry[T]:

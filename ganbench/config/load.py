@@ -8,7 +8,6 @@ validated completely.
 from __future__ import annotations
 
 import copy
-import difflib
 import functools
 import hashlib
 import itertools
@@ -38,6 +37,7 @@ from ganbench.config.schema import (
 from ganbench.errors import ConfigError
 from ganbench.references import MAX_REFERENCES, Reference, check_against_suite
 from ganbench.references import SECTION as REFERENCE_SECTION
+from ganbench.text import clip, short, suggestion
 
 
 @dataclass(frozen=True)
@@ -84,26 +84,26 @@ class Suite:
 def parse_override(text: str) -> tuple[list[str], Any]:
     """``a.b.c=value`` -> (["a", "b", "c"], value); the value is read as TOML when it can be."""
     if "=" not in text:
-        raise ConfigError(f"--set {_short(text)}: expected KEY=VALUE, e.g. defaults.batch_size=512")
+        raise ConfigError(f"--set {short(text)}: expected KEY=VALUE, e.g. defaults.batch_size=512")
     key, _, value_text = text.partition("=")
     key = key.strip()
     if not key or any(not part for part in key.split(".")):
-        raise ConfigError(f"--set {_short(text)}: empty key; expected KEY=VALUE")
+        raise ConfigError(f"--set {short(text)}: empty key; expected KEY=VALUE")
     if key.count(".") >= MAX_NESTING:
         raise ConfigError(
-            f"--set {_short(text)}: key of more than {MAX_NESTING} parts; a suite nests at most "
+            f"--set {short(text)}: key of more than {MAX_NESTING} parts; a suite nests at most "
             f"{MAX_NESTING} levels"
         )
-    _check_key_chains(value_text, f"--set {_short(text)}")
+    _check_key_chains(value_text, f"--set {short(text)}")
     try:
         value = tomllib.loads(f"v = {value_text.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = value_text.strip()  # a bare word, e.g. --set defaults.loss=hinge
     except ValueError as exc:  # e.g. an integer of more than 4300 decimal digits
-        raise ConfigError(f"--set {_short(text)}: not a valid value: {exc}") from None
+        raise ConfigError(f"--set {short(text)}: not a valid value: {exc}") from None
     except RecursionError:
         raise ConfigError(
-            f"--set {_short(text)}: value nested too deeply; at most {MAX_NESTING} levels of "
+            f"--set {short(text)}: value nested too deeply; at most {MAX_NESTING} levels of "
             "arrays and tables"
         ) from None
     return key.split("."), value
@@ -140,10 +140,9 @@ def _variant(variants: list, part: str, source: str) -> dict:
     for v in variants:
         if isinstance(v, dict) and v.get("name") == part:
             return v
-    names = [_clip(str(v.get("name"))) for v in variants if isinstance(v, dict)][:50]
-    close = difflib.get_close_matches(part, names, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise ConfigError(f"{source}: no variant {_short(part)}{hint} variants: {', '.join(names)}")
+    names = [clip(str(v.get("name"))) for v in variants if isinstance(v, dict)][:50]
+    hint = suggestion(part, names)
+    raise ConfigError(f"{source}: no variant {short(part)}{hint} variants: {', '.join(names)}")
 
 
 # --------------------------------------------------------------------------- locations
@@ -219,7 +218,7 @@ class _Problems:
     ) -> None:
         if self.full:
             return
-        keys = [_clip(k, 40) for k in keys]
+        keys = [clip(k, 40) for k in keys]
         dotted = ".".join([label, *keys]) if keys else label
         line = None
         full = ".".join([section or "", *keys]) if section else ""
@@ -267,20 +266,19 @@ def _message(err: dict, model: type[BaseModel] | None) -> str:
     if kind == "extra_forbidden":
         allowed = _allowed_keys(model, err["loc"][:-1])
         key = str(err["loc"][-1])
-        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = suggestion(key, allowed)
         return f"unknown key {key!r}{hint} allowed: {', '.join(allowed)}"
     if kind == "missing":
         return "required key is missing"
     if kind in _BOUND_ERRORS and (allowed := _allowed_range(model, err["loc"])):
-        return f"{msg} (allowed: {allowed}; got {_short(err.get('input'))})"
+        return f"{msg} (allowed: {allowed}; got {short(err.get('input'))})"
     if (
         "input" in err
         and kind not in ("value_error", "assertion_error")
         and not isinstance(err["input"], dict)
     ):
-        msg = f"{msg} (got {_short(err['input'])})"
-    return _clip(msg, 2000)
+        msg = f"{msg} (got {short(err['input'])})"
+    return clip(msg, 2000)
 
 
 _BOUND_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
@@ -771,12 +769,12 @@ def load_suite(
         keys, value = parse_override(item)
         if keys[0] == "profiles" or keys[:2] == ["suite", "profile"]:
             raise ConfigError(
-                f"--set {_clip(item)}: profiles are chosen with --profile NAME, not set "
+                f"--set {clip(item)}: profiles are chosen with --profile NAME, not set "
                 "(a profile's own values are overridden by --set on the document's keys, e.g. "
                 "--set suite.steps=1000)"
             )
-        _check_document(value, path, "--set ", depth=len(keys), key=_clip(".".join(keys)))
-        apply_override(raw, keys, value, f"--set {_clip(item)}")
+        _check_document(value, path, "--set ", depth=len(keys), key=clip(".".join(keys)))
+        apply_override(raw, keys, value, f"--set {clip(item)}")
         touched.add(".".join(keys))
     for key, value in (("seeds", seeds), ("steps", steps)):
         if value is None:
@@ -815,10 +813,10 @@ def check_profiles(raw: dict[str, Any], path: Path, text: str) -> None:
     recorded = _recorded_profile(raw)
     if recorded is not None and not (isinstance(profiles, dict) and recorded in profiles):
         line = find_line(text, "suite", None, ["profile"])
-        defined = ", ".join(_clip(p, 40) for p in profiles) if isinstance(profiles, dict) else ""
+        defined = ", ".join(clip(p, 40) for p in profiles) if isinstance(profiles, dict) else ""
         where = f"{path}:{line}" if line else str(path)
         raise ConfigError(
-            f"{where}: suite.profile: {_short(recorded)} names no profile of this suite "
+            f"{where}: suite.profile: {short(recorded)} names no profile of this suite "
             f"(it records the profile a suite.toml beside results was expanded with); "
             f"profiles: {defined or 'none'}"
         )
@@ -834,7 +832,7 @@ def check_profiles(raw: dict[str, Any], path: Path, text: str) -> None:
     names = [v["name"] for v in variants if isinstance(v, dict) and isinstance(v.get("name"), str)]
 
     def add(name: str, keys: list[str], message: str) -> None:
-        shown = [_clip(name, 40), *(_clip(k, 40) for k in keys)]
+        shown = [clip(name, 40), *(clip(k, 40) for k in keys)]
         line = _profile_line(text, name, keys)
         where = f"{path}:{line}" if line else str(path)
         item = f"{where}: profiles.{'.'.join(shown)}: {message}"
@@ -845,18 +843,16 @@ def check_profiles(raw: dict[str, Any], path: Path, text: str) -> None:
         if problems.full:
             break
         if not isinstance(profile, dict):
-            add(name, [], f"must be a table such as [profiles.{_clip(name, 40)}]")
+            add(name, [], f"must be a table such as [profiles.{clip(name, 40)}]")
             continue
         for key, value in profile.items():
             if key not in PROFILE_KEYS:
                 add(name, [key], _unknown(key, PROFILE_KEYS))
             elif key == "description":
                 if not isinstance(value, str):
-                    add(name, [key], f"must be a string (got {_short(value)})")
+                    add(name, [key], f"must be a string (got {short(value)})")
             elif not isinstance(value, dict):
-                add(
-                    name, [key], f"must be a table, such as {key} = {{ ... }} (got {_short(value)})"
-                )
+                add(name, [key], f"must be a table, such as {key} = {{ ... }} (got {short(value)})")
             elif key == "suite":
                 for sub in value:
                     if sub not in PROFILE_SUITE_KEYS:
@@ -879,14 +875,13 @@ def check_profiles(raw: dict[str, Any], path: Path, text: str) -> None:
             elif key == "variants":
                 for vname, over in value.items():
                     if vname not in names:
-                        close = difflib.get_close_matches(vname, names, n=1)
-                        hint = f"; did you mean {close[0]!r}?" if close else ""
-                        listed = ", ".join(_clip(n, 40) for n in names[:50])
-                        add(name, [key, vname], f"no variant {_short(vname)}{hint} variants: "
+                        hint = suggestion(vname, names)
+                        listed = ", ".join(clip(n, 40) for n in names[:50])
+                        add(name, [key, vname], f"no variant {short(vname)}{hint} variants: "
                             f"{listed}")  # fmt: skip
                     elif not isinstance(over, dict):
                         add(name, [key, vname], f"must be a table of the variant's keys "
-                            f"(got {_short(over)})")  # fmt: skip
+                            f"(got {short(over)})")  # fmt: skip
                     elif "name" in over:
                         add(name, [key, vname, "name"], "a profile cannot rename a variant")
                     else:
@@ -933,20 +928,19 @@ def apply_profile(raw: dict[str, Any], name: str, path: Path) -> set[str]:
         if recorded == name:
             return set()  # a suite.toml written beside results: the profile is applied already
         raise ConfigError(
-            f"{path}: --profile {_short(name)}: this document is its suite expanded with profile "
+            f"{path}: --profile {short(name)}: this document is its suite expanded with profile "
             f"{recorded!r} (suite.profile); run the original suite file with --profile "
-            f"{_short(name)}"
+            f"{short(name)}"
         )
     if name not in profiles:
         defined = list(profiles)
-        close = difflib.get_close_matches(name, defined, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = suggestion(name, defined)
         listed = (
-            f"profiles: {', '.join(_clip(p, 40) for p in defined)}"
+            f"profiles: {', '.join(clip(p, 40) for p in defined)}"
             if defined
             else "the suite defines no profiles ([profiles.<name>] tables)"
         )
-        raise ConfigError(f"{path}: --profile {_short(name)}: no such profile{hint} {listed}")
+        raise ConfigError(f"{path}: --profile {short(name)}: no such profile{hint} {listed}")
     profile = profiles[name]
     touched: set[str] = set()
     for section in ("suite", "metrics", "defaults"):
@@ -1007,9 +1001,8 @@ def _profile_line(text: str, name: str, keys: list[str]) -> int | None:
 
 
 def _unknown(key: str, allowed: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"unknown key {_short(key)}{hint} allowed: {', '.join(allowed)}"
+    hint = suggestion(key, allowed)
+    return f"unknown key {short(key)}{hint} allowed: {', '.join(allowed)}"
 
 
 def read_suite_text(path: Path) -> str:
@@ -1051,7 +1044,7 @@ def _check_key_chains(text: str, where: str) -> None:
         line = text.count("\n", 0, match.start()) + 1
         raise ConfigError(
             f"{where}:{line}: a dotted key of more than {MAX_NESTING} parts "
-            f"({_short(match.group(), 40)}); a suite nests tables at most {MAX_NESTING} levels"
+            f"({short(match.group(), 40)}); a suite nests tables at most {MAX_NESTING} levels"
         )
 
 
@@ -1068,14 +1061,14 @@ def _check_document(value: Any, path: Path, where: str, *, depth: int = 0, key: 
             and not INT64[0] <= node <= INT64[1]
         ):
             raise ConfigError(
-                f"{path}: {where}{_clip(key, 80)}: integer of {node.bit_length()} bits "
+                f"{path}: {where}{clip(key, 80)}: integer of {node.bit_length()} bits "
                 "is out of range; TOML integers are 64-bit, in [-2**63, 2**63 - 1]"
             )
         if not isinstance(node, dict | list):
             continue
         if level >= MAX_NESTING:
             raise ConfigError(
-                f"{path}: {where}{_clip(key, 80) or 'document'}: arrays and tables nested more than "
+                f"{path}: {where}{clip(key, 80) or 'document'}: arrays and tables nested more than "
                 f"{MAX_NESTING} levels deep; a suite nests at most {MAX_NESTING} levels"
             )
         items = node.items() if isinstance(node, dict) else enumerate(node)
@@ -1087,19 +1080,9 @@ def _check_document(value: Any, path: Path, where: str, *, depth: int = 0, key: 
 INT64 = (-(2**63), 2**63 - 1)
 
 
-def _clip(text: str, limit: int = 200) -> str:
-    """``text`` cut to ``limit`` characters (messages quote untrusted input)."""
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    """``repr(value)`` cut to ``limit`` characters."""
-    return _clip(repr(value), limit)
-
-
 def _display(name: str) -> str:
     """A variant name as shown in messages: as is when short and printable, else its repr."""
-    return name if name.isprintable() and len(name) <= 40 else _short(name, 40)
+    return name if name.isprintable() and len(name) <= 40 else short(name, 40)
 
 
 __all__ = [

@@ -7,7 +7,6 @@ order of variants and grid values, see :mod:`ganbench.results.read`), by first a
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import math
 from collections import Counter
@@ -20,6 +19,7 @@ import pandas as pd
 from ganbench.errors import ConfigError
 from ganbench.metrics import names
 from ganbench.results.read import Results
+from ganbench.text import suggestion
 
 DEFAULT_METRICS: tuple[str, ...] = (
     names.MODES,
@@ -215,8 +215,7 @@ def filter_results(results: Results, where: Iterable[str]) -> Results:
         if not sep or not key:
             raise ConfigError(f"--where {condition!r}: expected KEY=VALUE, e.g. dataset=grid25")
         if key not in allowed:
-            close = difflib.get_close_matches(key, allowed, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = suggestion(key, allowed)
             raise ConfigError(f"--where {condition!r}: unknown key {key!r}{hint} known: "
                               f"{', '.join(allowed)}")  # fmt: skip
         wanted = [v.strip() for v in value.split("|")]
@@ -261,8 +260,7 @@ def sort_summary(summary: pd.DataFrame, key: str) -> pd.DataFrame:
         column, ascending = key, True
     else:
         known = [*summary_keys(summary), *metrics]
-        close = difflib.get_close_matches(key, known, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = suggestion(key, known)
         raise ConfigError(f"--sort {key!r}: not a column of the report{hint} known: "
                           f"{', '.join(known)}")  # fmt: skip
     out = summary.sort_values(column, ascending=ascending, kind="stable", na_position="last")
@@ -458,8 +456,7 @@ def versus_baseline(
         raise ConfigError(f"alpha {alpha!r}: must be between 0 and 1 (exclusive), e.g. 0.05")
     variants = [str(v) for v in dict.fromkeys(summary["variant"].tolist())]
     if baseline not in variants:
-        close = difflib.get_close_matches(baseline, variants, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = suggestion(baseline, variants)
         listed = ", ".join(variants) if variants else "none"
         raise ConfigError(
             f"baseline variant {baseline!r} is not in the results{hint} variants: {listed}"
@@ -576,8 +573,7 @@ def _split(metrics: str | Iterable[str]) -> list[str]:
 
 def _unknown_metric(name: str, available: list[str]) -> str:
     """An actionable message for a metric that was not recorded."""
-    close = difflib.get_close_matches(name, available, n=3, cutoff=0.6)
-    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    hint = suggestion(name, available, n=3)
     return f"unknown metric {name!r}{hint} available: {_describe(available)}"
 
 

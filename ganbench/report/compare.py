@@ -39,6 +39,7 @@ from ganbench.report.aggregate import (
 )
 from ganbench.report.stats import welch_df
 from ganbench.results.read import Results
+from ganbench.text import suggestion
 
 TESTS = ("welch", "mannwhitney")
 """Tests that can decide a verdict."""
@@ -239,10 +240,7 @@ def _values(
     if variant is not None:
         known = list(dict.fromkeys(results.runs["variant"]))
         if variant not in known:
-            import difflib
-
-            close = difflib.get_close_matches(variant, known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = suggestion(variant, known)
             raise ConfigError(f"variant {variant!r} is not in the results{hint} known: "
                               f"{', '.join(known)}")  # fmt: skip
         results = results.only(set(results.runs.loc[results.runs["variant"] == variant, "run_id"]))

@@ -49,6 +49,7 @@ from ganbench.results.read import (
     TAIL_COLUMNS,
     Results,
 )
+from ganbench.text import clip
 
 PROFILE = "profile"
 """A run column naming the suite profile that produced the run (``None``: the suite as written);
@@ -165,7 +166,7 @@ def read_references(results: Results) -> tuple[dict[str, list[Reference]], list[
             try:
                 data = tomllib.loads(_read_text(path))
             except (OSError, ValueError, RecursionError) as exc:
-                warnings.append(f"{path}: cannot read its references ({_clip(str(exc))})")
+                warnings.append(f"{path}: cannot read its references ({clip(str(exc))})")
                 break
             tables = data.get("reference", [])
             refs: list[Reference] = []
@@ -176,7 +177,7 @@ def read_references(results: Results) -> tuple[dict[str, list[Reference]], list[
                     first = exc.errors()[0]
                     where = ".".join(str(p) for p in first["loc"])
                     warnings.append(
-                        f"{path}: reference[{i}] skipped ({where}: {_clip(first['msg'])})"
+                        f"{path}: reference[{i}] skipped ({where}: {clip(first['msg'])})"
                     )
             if refs:
                 found[str(suite)] = refs
@@ -190,10 +191,6 @@ def _read_text(path: Path) -> str:
     if len(data) > MAX_REFERENCE_BYTES:
         raise ValueError(f"larger than {MAX_REFERENCE_BYTES:,} bytes")
     return data.decode("utf-8")
-
-
-def _clip(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # --- the table ---------------------------------------------------------------------------------

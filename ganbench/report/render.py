@@ -10,7 +10,6 @@ variants better and worse than the baseline. Nothing here imports training code.
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 from typing import Any
@@ -29,6 +28,7 @@ from ganbench.report.aggregate import (
     summary_metrics,
 )
 from ganbench.report.chance import chance_mark, chance_notes
+from ganbench.text import suggestion
 
 FORMATS = ("markdown", "csv", "json")
 """Text formats :func:`to_text` writes."""
@@ -237,8 +237,7 @@ def to_text(summary: pd.DataFrame, fmt: str) -> str:
         return summary.to_csv(index=False, lineterminator="\n")
     if fmt == "json":
         return json.dumps(_records(summary), indent=2, allow_nan=False) + "\n"
-    close = difflib.get_close_matches(fmt, FORMATS, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = suggestion(fmt, FORMATS)
     raise ConfigError(f"unknown report format {fmt!r}{hint} known: {', '.join(FORMATS)}")
 
 

@@ -39,6 +39,7 @@ from numpy.lib import format as npy_format
 
 from ganbench.errors import ResultsError
 from ganbench.metrics.names import EMA_PREFIX
+from ganbench.text import clip, short
 
 EMA_VARIANT_SUFFIX = " (EMA G)"
 """Appended to a variant's name for the rows of its exponential-moving-average generator."""
@@ -280,7 +281,7 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise _Invalid(f"corrupt {MANIFEST} ({exc})") from exc
     except (RecursionError, ValueError) as exc:  # nested too deeply; a huge integer
-        raise _Invalid(f"corrupt {MANIFEST} ({type(exc).__name__}: {_clip(str(exc))})") from exc
+        raise _Invalid(f"corrupt {MANIFEST} ({type(exc).__name__}: {clip(str(exc), 300)})") from exc
     if not isinstance(manifest, dict):
         raise _Invalid(f"{MANIFEST} is not a JSON object")
 
@@ -299,11 +300,11 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     for key in ("seed", "step"):
         if not _is_int(manifest[key]):
             raise _Invalid(
-                f"{MANIFEST} key '{key}' must be a 64-bit integer, got {_short(manifest[key])}"
+                f"{MANIFEST} key '{key}' must be a 64-bit integer, got {short(manifest[key])}"
             )
     if not isinstance(manifest["status"], str) or manifest["status"] not in STATUSES:
         raise _Invalid(
-            f"{MANIFEST} status {_short(manifest['status'])} is not one of {', '.join(STATUSES)}"
+            f"{MANIFEST} status {short(manifest['status'])} is not one of {', '.join(STATUSES)}"
         )
     if not isinstance(manifest["grid_point"], dict):
         raise _Invalid(f"{MANIFEST} key 'grid_point' must be an object")
@@ -334,7 +335,7 @@ def _read_metrics(run_dir: Path, status: str) -> pd.DataFrame | None:
     try:
         frame = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises several types for truncated/corrupt files
-        raise _Invalid(f"corrupt {METRICS} ({type(exc).__name__}: {_clip(str(exc))})") from exc
+        raise _Invalid(f"corrupt {METRICS} ({type(exc).__name__}: {clip(str(exc), 300)})") from exc
     missing = [c for c in ("step", "metric", "value") if c not in frame.columns]
     if missing:
         raise _Invalid(f"{METRICS} lacks column(s) {', '.join(missing)}")
@@ -349,7 +350,7 @@ def _read_metrics(run_dir: Path, status: str) -> pd.DataFrame | None:
             }
         )
     except Exception as exc:  # TypeError, ValueError, OverflowError, pyarrow's own types
-        raise _Invalid(f"{METRICS} has a column of the wrong type ({_clip(str(exc))})") from exc
+        raise _Invalid(f"{METRICS} has a column of the wrong type ({clip(str(exc), 300)})") from exc
     out = out.sort_values("step", kind="stable", ignore_index=True)
     return out if len(out) else None
 
@@ -385,7 +386,7 @@ def _check_samples(run_dir: Path) -> None:
         raise
     except Exception as exc:  # untrusted bytes: zipfile, zlib and numpy raise many types
         raise _Invalid(
-            f"corrupt {SAMPLES} ({type(exc).__name__}: {_clip(str(exc))}){hint}"
+            f"corrupt {SAMPLES} ({type(exc).__name__}: {clip(str(exc), 300)}){hint}"
         ) from exc
 
 
@@ -461,7 +462,7 @@ class _SuiteOrder:
             grid = _flatten(grid_table) if isinstance(grid_table, dict) else {}
         except (OSError, ValueError, RecursionError) as exc:  # ValueError: UTF-8, TOML
             warnings.append(
-                f"{path}: cannot read ({_clip(str(exc))}); rows are sorted by name instead"
+                f"{path}: cannot read ({clip(str(exc), 300)}); rows are sorted by name instead"
             )
             return cls()
         listed = data.get("variants")
@@ -593,18 +594,6 @@ def _read_text(path: Path, limit: int = MAX_MANIFEST_BYTES) -> str:
     if len(data) > limit:
         raise ValueError(f"larger than {limit:,} bytes")
     return data.decode("utf-8")
-
-
-def _clip(text: str, limit: int = 300) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _short(value: Any) -> str:
-    """``repr(value)`` for messages, cut short (a manifest may hold anything)."""
-    try:
-        return _clip(repr(value), 60)
-    except ValueError:  # an integer too long for str()
-        return "an integer of more than 4300 digits"
 
 
 def _scalar(value: Any) -> Any:
