@@ -249,6 +249,7 @@ def run(
 
 
 BASELINE = "baseline"
+"""A suite's variant of this name is the reference its run summary compares the others with."""
 
 
 def floor_ids(results, runs) -> set[str]:
@@ -279,9 +280,6 @@ def floor_ids(results, runs) -> set[str]:
         if key in wanted:
             found.add(row["run_id"])
     return found
-
-
-"""A suite's variant of this name is the reference its run summary compares the others with."""
 
 
 def scheme_label(config) -> str:

@@ -2,8 +2,7 @@
 
 A :class:`Program` holds a group's static structure (dataset, networks, loss, penalty kind,
 n_critic, g_steps, latent distribution, batch size, optimiser kind, update rule, unrolling and
-packing). It builds pure
-functions:
+packing). It builds pure functions:
 
 * ``init(seed, hparams) -> TrainState``: one run's initial state, derived from its seed only;
 * ``train_step(state, hparams) -> (state, StepStats)``: one step of the update rule
@@ -637,12 +636,9 @@ class Program:
             grad_norms.append(global_norm(g_grads))
             g_layers.append(self._layer_norms(g_grads, "g"))
         layers = {k: jnp.mean(v) for k, v in layers_seq.items()}
-        if self.g_steps == 1:
-            lg, gn_g = losses[0], grad_norms[0]
-            layers.update(g_layers[0])
-        else:  # G's statistics averaged over its updates, as D's over its n_critic updates
-            lg, gn_g = jnp.mean(jnp.stack(losses)), jnp.mean(jnp.stack(grad_norms))
-            layers.update({k: jnp.mean(jnp.stack([d[k] for d in g_layers])) for k in g_layers[0]})
+        # G's statistics averaged over its updates, as D's over its n_critic updates.
+        lg, gn_g = jnp.mean(jnp.stack(losses)), jnp.mean(jnp.stack(grad_norms))
+        layers.update({k: jnp.mean(jnp.stack([d[k] for d in g_layers])) for k in g_layers[0]})
         norms = (jnp.mean(gn_seq), gn_g, layers)
         return (g_params, d_params), (g_opt, d_opt), aux, lg, norms, (*batch, input_norms)
 
