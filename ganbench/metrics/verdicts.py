@@ -79,9 +79,9 @@ import numpy as np
 import pandas as pd
 
 from ganbench.metrics import names
-from ganbench.results.read import STATUSES, Results
+from ganbench.results.layout import DIVERGED, FAILED, STATUSES
+from ganbench.results.read import Results
 
-DIVERGED = "diverged"
 MODE_COLLAPSED = "mode-collapsed"
 DIFFUSE = "diffuse"
 OSCILLATING = "oscillating"
@@ -401,11 +401,11 @@ def verdict(
         raise ValueError(f"status {status!r} is not one of {', '.join(STATUSES)}")
     series = {name: _as_1d(v) for name, v in trajectories.items()}
 
-    if status == "failed":
+    if status == FAILED:
         return Verdict(UNDECIDED, "undecided: the run failed (status failed), so no rule applies")
 
     # 1. diverged
-    if status == "diverged":
+    if status == DIVERGED:
         where = f" at step {diverged_at}" if diverged_at is not None else ""
         return Verdict(
             DIVERGED, f"diverged: the runner stopped the run{where} on a non-finite value"

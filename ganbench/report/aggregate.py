@@ -18,6 +18,7 @@ import pandas as pd
 
 from ganbench.errors import ConfigError
 from ganbench.metrics import names
+from ganbench.results.layout import COMPLETED, DIVERGED, FAILED
 from ganbench.results.read import Results
 from ganbench.text import suggestion
 
@@ -318,11 +319,11 @@ def summarize(
         row: dict[str, Any] = {k: first[k] for k in keys}
         status = group["status"]
         row["n_runs"] = len(group)
-        row["completed"] = int((status == "completed").sum())
-        row["diverged"] = int((status == "diverged").sum())
-        row["failed"] = int((status == "failed").sum())
+        row["completed"] = int((status == COMPLETED).sum())
+        row["diverged"] = int((status == DIVERGED).sum())
+        row["failed"] = int((status == FAILED).sum())
         row["seeds"] = ",".join(str(s) for s in sorted(group["seed"].unique()))
-        done = group[status == "completed"]
+        done = group[status == COMPLETED]
         for metric in chosen:
             hits = [
                 lookup.get((s, r, metric))
@@ -378,7 +379,7 @@ def curves(
     chosen = resolve_metrics(results, metrics)
     keys = group_columns(results)
     measured = results.metrics[
-        results.metrics["metric"].isin(chosen) & (results.metrics["status"] != "failed")
+        results.metrics["metric"].isin(chosen) & (results.metrics["status"] != FAILED)
     ]
     measured = measured[np.isfinite(measured["value"].to_numpy())]
     if measured.empty:

@@ -38,6 +38,7 @@ from ganbench.report.aggregate import (
     welch_p_value,
 )
 from ganbench.report.stats import welch_df
+from ganbench.results.layout import COMPLETED
 from ganbench.results.read import Results
 from ganbench.text import suggestion
 
@@ -246,7 +247,7 @@ def _values(
         results = results.only(set(results.runs.loc[results.runs["variant"] == variant, "run_id"]))
     wide = final_values(results, [m for m in metrics if m in set(results.metrics["metric"])],
                         wide=True, step=step)  # fmt: skip
-    wide = wide[wide["status"] == "completed"].copy()
+    wide = wide[wide["status"] == COMPLETED].copy()
     for k in grid:
         if k not in wide.columns:
             wide[k] = None

@@ -36,7 +36,8 @@ import numpy as np
 import pandas as pd
 
 from ganbench.metrics import names as M
-from ganbench.results.read import MANIFEST, Results
+from ganbench.results.layout import COMPLETED, MANIFEST
+from ganbench.results.read import Results
 
 SAMPLES_FILE = "samples.npz"
 
@@ -443,7 +444,7 @@ def _modes_figure(
         metrics["run_id"].isin(run_ids)
         & metrics["metric"].str.fullmatch(rf"{re.escape(M.MODE_COUNT_PREFIX)}\d{{1,4}}")
         & (metrics["suite"] == suite)
-        & (metrics["status"] == "completed")
+        & (metrics["status"] == COMPLETED)
     ]
     if counts.empty:
         return None

@@ -42,6 +42,7 @@ from ganbench.references import Reference, grid_matches
 from ganbench.report.aggregate import DEFAULT_ALPHA, final_values, metric_direction
 from ganbench.report.render import MISSING, format_cell, format_number
 from ganbench.report.stats import TestResult, one_sample, welch
+from ganbench.results.layout import COMPLETED
 from ganbench.results.read import (
     MEASUREMENT_COLUMNS,
     RUN_COLUMNS,
@@ -268,7 +269,7 @@ def reference_table(
                 ):
                     continue
                 matched += 1
-                done = group[group["status"] == "completed"]
+                done = group[group["status"] == COMPLETED]
                 got = [
                     values.get((f"{s}\0{r}", ref.metric))
                     for s, r in zip(done["suite"], done["run_id"], strict=True)

@@ -39,20 +39,23 @@ from numpy.lib import format as npy_format
 
 from ganbench.errors import ResultsError
 from ganbench.metrics.names import EMA_PREFIX
+from ganbench.results.layout import (
+    COMPLETED,
+    MANIFEST,
+    METRICS,
+    RUNS_DIR,
+    SAMPLES,
+    SCHEMA_VERSION,
+    STATUSES,
+    SUITE_FILE,
+)
 from ganbench.text import clip, short
 
 EMA_VARIANT_SUFFIX = " (EMA G)"
 """Appended to a variant's name for the rows of its exponential-moving-average generator."""
 
-MANIFEST = "manifest.json"
-METRICS = "metrics.parquet"
-SAMPLES = "samples.npz"
 MAX_SAMPLE_ARRAYS = 10_000
 """Most arrays a samples.npz may hold (ganbench writes one per evaluation and kind)."""
-SUITE_FILE = "suite.toml"
-RUNS_DIR = "runs"
-SCHEMA_VERSION = 1
-STATUSES = ("completed", "diverged", "failed")
 MAX_MANIFEST_BYTES = 16 << 20
 """Largest manifest.json (or suite.toml) read; ganbench writes a few KiB."""
 INT64 = (-(2**63), 2**63 - 1)
@@ -205,7 +208,7 @@ def read_results(path: str | os.PathLike[str]) -> Results:
             )
             continue
         seen[key] = run_dir
-        if frame is None and manifest["status"] == "completed":
+        if frame is None and manifest["status"] == COMPLETED:
             warnings.append(
                 f"{run_dir}: completed run has no metric values ({METRICS} missing or empty)"
             )

@@ -25,13 +25,14 @@ import numpy as np
 
 from ganbench.data.store import atomic_write_bytes
 from ganbench.errors import ResultsError
-
-FINISHED = ("completed", "diverged")
-MANIFEST = "manifest.json"
-METRICS = "metrics.parquet"
-SAMPLES = "samples.npz"
-SCHEMA_VERSION = 1
-
+from ganbench.results.layout import (
+    FINISHED,
+    MANIFEST,
+    METRICS,
+    RUNS_DIR,
+    SAMPLES,
+    SUITE_FILE,
+)
 
 MAX_NAME_BYTES = 200
 """Longest name (UTF-8 bytes) of a suite, run or extra file: file systems take 255, and the
@@ -70,7 +71,7 @@ def suite_dir(out: Path, suite_name: str) -> Path:
 
 
 def run_dir(out: Path, suite_name: str, run_id: str) -> Path:
-    return inside(out, suite_dir(out, suite_name) / "runs" / safe_name(run_id, "run folder"))
+    return inside(out, suite_dir(out, suite_name) / RUNS_DIR / safe_name(run_id, "run folder"))
 
 
 def read_status(path: Path) -> str | None:
@@ -90,7 +91,7 @@ def is_finished(path: Path) -> bool:
 def write_suite_file(out: Path, suite_name: str, raw: dict[str, Any]) -> None:
     import tomli_w
 
-    atomic_write_bytes(suite_dir(out, suite_name) / "suite.toml", tomli_w.dumps(raw).encode())
+    atomic_write_bytes(suite_dir(out, suite_name) / SUITE_FILE, tomli_w.dumps(raw).encode())
 
 
 def _metrics_table(rows: list[tuple]):

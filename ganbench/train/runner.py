@@ -28,6 +28,7 @@ from ganbench.diagnostics.samples import equilibrium_rows, evaluate_samples
 from ganbench.errors import GanbenchError
 from ganbench.metrics import names as M
 from ganbench.results.claims import Claim
+from ganbench.results.layout import COMPLETED, DIVERGED, FAILED, SCHEMA_VERSION, STATUSES
 from ganbench.results.write import is_finished, run_dir, suite_dir, write_run, write_suite_file
 
 # --------------------------------------------------------------------------- plan
@@ -334,7 +335,7 @@ def _now() -> str:
 @dataclass
 class RunRecord:
     spec: RunSpec
-    status: str = "completed"
+    status: str = COMPLETED
     step: int = 0
     diverged_at: int | None = None
     error: str | None = None
@@ -347,10 +348,10 @@ class RunRecord:
 
     @property
     def alive(self) -> bool:
-        return self.status == "completed"
+        return self.status == COMPLETED
 
     def diverge(self, step: int) -> None:
-        self.status = "diverged"
+        self.status = DIVERGED
         self.diverged_at = step
         self.step = step
 
@@ -951,7 +952,7 @@ def _write_floor(plan: Plan, group: Group, evaluator, env: dict) -> None:
         images, n, dataset.channels
     )]  # fmt: skip
     manifest = {
-        "schema": 1,
+        "schema": SCHEMA_VERSION,
         "run_id": run_id,
         "suite": spec.suite,
         "variant": FLOOR_VARIANT,
@@ -961,7 +962,7 @@ def _write_floor(plan: Plan, group: Group, evaluator, env: dict) -> None:
         "config": {"dataset": dataset.name, "reference": "MNIST train vs MNIST test"},
         "protocol": {"samples": n, "steps": spec.steps},
         "dataset": dataset.describe(),
-        "status": "completed",
+        "status": COMPLETED,
         "step": spec.steps,
         "diverged_at": None,
         "error": None,
@@ -998,9 +999,9 @@ def write_chance_rows(plan: Plan, env: dict) -> None:
             started, t0 = _now(), time.perf_counter()
             rows, samples = ref.rows()
             manifest = {
-                "schema": 1,
+                "schema": SCHEMA_VERSION,
                 **ref.manifest(),
-                "status": "completed",
+                "status": COMPLETED,
                 "step": ref.steps,
                 "diverged_at": None,
                 "error": None,
@@ -1060,7 +1061,7 @@ def _manifest(
     spec = rec.spec
     dataset = _dataset(spec)
     return {
-        "schema": 1,
+        "schema": SCHEMA_VERSION,
         "run_id": spec.run_id,
         "suite": spec.suite,
         "variant": spec.variant,
@@ -1233,7 +1234,7 @@ def _train_and_write(ctx: _Context, group: Group, gi: int, devices: list) -> Non
         )
     except Exception as exc:  # a failed group is recorded; the suite goes on
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        records = [RunRecord(s, status="failed", error=detail) for s in group.runs]
+        records = [RunRecord(s, status=FAILED, error=detail) for s in group.runs]
         timing = {
             "compile_seconds": None,
             "wall_seconds": None,
@@ -1271,15 +1272,15 @@ def _train_and_write(ctx: _Context, group: Group, gi: int, devices: list) -> Non
             files=rec.files,
         )
         with lock:
-            if rec.status == "completed":
+            if rec.status == COMPLETED:
                 summary.completed += 1
-            elif rec.status == "diverged":
+            elif rec.status == DIVERGED:
                 summary.diverged += 1
             else:
                 summary.failed += 1
     if ckpt.path is not None:
         ckpt.path.unlink(missing_ok=True)  # every run is written: nothing left to resume
-    counts = {s: sum(r.status == s for r in records) for s in ("completed", "diverged", "failed")}
+    counts = {s: sum(r.status == s for r in records) for s in STATUSES}
     wall = timing["wall_seconds"]
     phases = ", ".join(
         f"{name} {timing[f'{name}_seconds']:.1f}s"
