@@ -24,11 +24,11 @@ from ganbench.report import read_results
 from ganbench.report.references import (
     compare,
     format_published,
-    one_sample_test,
     read_references,
     reference_table,
-    welch_test,
 )
+from ganbench.report.stats import one_sample as one_sample_test
+from ganbench.report.stats import welch as welch_test
 
 # --- statistics ---------------------------------------------------------------------------------
 

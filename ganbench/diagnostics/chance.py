@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,16 +97,12 @@ def real_samples(dataset, n: int, seed: int) -> np.ndarray:
     return np.asarray(dataset.sample_numpy(np.random.default_rng([0, int(seed)]), n), np.float32)
 
 
-def mixture_rows(
-    dataset, metrics, n: int, seed: int, evaluate: Callable | None = None
-) -> dict[str, list[tuple]]:
+def mixture_rows(dataset, metrics, n: int, seed: int) -> dict[str, list[tuple]]:
     """The (metric, value, n_real, n_fake) rows of every mixture reference row at one seed,
-    by variant name. ``evaluate`` defaults to the runner's evaluation of a run's samples."""
-    if evaluate is None:
-        evaluate = evaluate_samples
+    by variant name, measured as a run's samples are (:func:`evaluate_samples`)."""
     real = real_samples(dataset, n, seed)
     return {
-        v: evaluate(mixture_samples(v, dataset, n, seed), real, dataset, metrics)
+        v: evaluate_samples(mixture_samples(v, dataset, n, seed), real, dataset, metrics)
         for v in MIXTURE_ROWS
     }
 
@@ -162,18 +157,16 @@ class ReferenceRun:
     """The suite profile of the runs beside which the row stands (None: the suite as written);
     each profile's runs get their own rows, as they get their own MNIST floor."""
 
-    def rows(self, evaluate: Callable | None = None) -> tuple[list[tuple], np.ndarray | None]:
+    def rows(self) -> tuple[list[tuple], np.ndarray | None]:
         """``(rows, samples)``: the (step, metric, value, n_real, n_fake) rows at the suite's
         final step, and the row's samples (mixtures; None for digit triples)."""
         n = self.metrics.samples
         if self.variant in IMAGE_ROWS:
             found = triple_rows(n, self.seed, self.dataset.channels)
             return [(self.steps, *r) for r in found], None
-        if evaluate is None:
-            evaluate = evaluate_samples
         fake = mixture_samples(self.variant, self.dataset, n, self.seed)
         real = real_samples(self.dataset, n, self.seed)
-        found = evaluate(fake, real, self.dataset, self.metrics)
+        found = evaluate_samples(fake, real, self.dataset, self.metrics)
         return [(self.steps, *r) for r in found], fake
 
     def manifest(self) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ganbench.errors import ConfigError
 from ganbench.metrics import names
+from ganbench.report.stats import welch
 from ganbench.results.layout import COMPLETED, DIVERGED, FAILED
 from ganbench.results.read import Results
 from ganbench.text import suggestion
@@ -420,8 +421,6 @@ def welch_p_value(
     stats = (mean, std, base_mean, base_std)
     if n < 2 or base_n < 2 or not all(math.isfinite(x) for x in stats):
         return math.nan
-    from ganbench.report.stats import welch
-
     return welch(mean, std, n, base_mean, base_std, base_n).p
 
 

@@ -8,9 +8,9 @@ report's step, exactly as the summary averages them; the verdict compares the tw
 
 - published standard error or deviation from n >= 2 runs, and k >= 2: Welch's two-sided t-test
   between the published (mean, sd, n) -- sd = se * sqrt(n) for a standard error -- and the
-  measured (mean, sd, k), with Welch-Satterthwaite degrees of freedom (:func:`welch_test`);
+  measured (mean, sd, k), with Welch-Satterthwaite degrees of freedom (:func:`ganbench.report.stats.welch`);
 - no published uncertainty (or n = 1), and k >= 2: a two-sided one-sample t-test of the measured
-  seeds against the published value (:func:`one_sample_test`), marked "no uncertainty published";
+  seeds against the published value (:func:`ganbench.report.stats.one_sample`), marked "no uncertainty published";
 - k = 1: no test ("1 run: untested");
 - an analytic value (kind ``tolerance``: a statement such as "converges to the equilibrium",
   where the uncertainty is the distance that still counts as reaching it): "agrees" when the
@@ -41,7 +41,7 @@ from rich.text import Text
 from ganbench.references import Reference, grid_matches
 from ganbench.report.aggregate import DEFAULT_ALPHA, final_values, metric_direction
 from ganbench.report.render import MISSING, format_cell, format_number
-from ganbench.report.stats import TestResult, one_sample, welch
+from ganbench.report.stats import one_sample, welch
 from ganbench.results.layout import COMPLETED
 from ganbench.results.read import (
     MEASUREMENT_COLUMNS,
@@ -70,16 +70,6 @@ NO_UNCERTAINTY = "no uncertainty published"
 
 MAX_REFERENCE_BYTES = 16 << 20
 """Largest suite.toml read for its references (as the results reader's limit)."""
-
-
-# --- statistics --------------------------------------------------------------------------------
-
-
-welch_test = welch
-"""Welch's two-sided t-test (:func:`ganbench.report.stats.welch`)."""
-
-one_sample_test = one_sample
-"""The two-sided one-sample t-test (:func:`ganbench.report.stats.one_sample`)."""
 
 
 @dataclass(frozen=True)
@@ -127,9 +117,9 @@ def compare(
         return Verdict("none", nan, nan, nan, UNTESTED, None, note)
     if with_spread:
         assert published_sd is not None and ref.n is not None
-        test, result = "welch", welch_test(mean, sd, k, ref.value, published_sd, ref.n)
+        test, result = "welch", welch(mean, sd, k, ref.value, published_sd, ref.n)
     else:
-        test, result = "one-sample", one_sample_test(mean, sd, k, ref.value)
+        test, result = "one-sample", one_sample(mean, sd, k, ref.value)
     if result.p >= alpha or mean == ref.value:
         verdict, judged = AGREES, None
     else:
@@ -525,12 +515,10 @@ def reference_html(table: pd.DataFrame) -> str:
 
 __all__ = [
     "TESTS",
-    "TestResult",
     "Verdict",
     "compare",
     "format_p",
     "format_published",
-    "one_sample_test",
     "read_references",
     "reference_html",
     "reference_keys",
@@ -538,5 +526,4 @@ __all__ = [
     "reference_notes",
     "reference_rich",
     "reference_table",
-    "welch_test",
 ]
