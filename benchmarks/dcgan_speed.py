@@ -5,7 +5,7 @@ Table 1, training steps per second, side by side in one run, at each --sizes ent
 (channels x batch; the tutorial's nets are 64 x 256, suites/mnist_dcgan.toml's 16 x 64):
 
   ganbench engine        one run of a non-saturating GAN on MNIST compiled as `ganbench run`
-                         compiles a group (runner.compile_group: jit of the vmapped chunk,
+                         compiles a group (ganbench.run.compile.compile_group: jit of the vmapped chunk,
                          sharded; image programs as the runner splits them); steady state over
                          --reps chunks of --chunk steps. Its step is ganbench's: alternating
                          updates, a fresh batch (and generator pass) for each player, and the
@@ -294,7 +294,8 @@ def bench_engine(
     import jax
 
     from ganbench.config.load import validate_document
-    from ganbench.train.runner import Group, compile_group
+    from ganbench.run.compile import compile_group
+    from ganbench.run.plan import Group
 
     text = SUITE.format(
         total=chunk * (reps + warmup), chunk=chunk, batch=batch, channels=c, runs=runs
@@ -630,7 +631,7 @@ def main() -> None:
     if args.data:
         os.environ["GANBENCH_DATA"] = args.data
 
-    from ganbench.train.devices import configure_host_devices
+    from ganbench.run.devices import configure_host_devices
 
     configure_host_devices(args.host_devices)
     import jax

@@ -4,7 +4,7 @@ ganbench engine, and what PacGAN's protocol would take at that speed.
 One run (one seed) of the non-saturating GAN on Stacked MNIST at the reference's size
 (gf_dim = df_dim = 64, z 100, batch 64; fjxmlzn/PacGAN
 stacked_MNIST_experiments/VEEGAN_experiment/config.py), for each --pack, compiled as
-`ganbench run` compiles a group (runner.compile_group); steady state over --reps chunks of
+`ganbench run` compiles a group (ganbench.run.compile.compile_group); steady state over --reps chunks of
 --chunk steps after one untimed chunk. The protocol is 50 epochs of 128,000 images at batch 64,
 i.e. 50 * 128,000 / 64 = 100,000 discriminator steps (config.py: epoch 50,
 num_training_sample 128000, batch_size 64); the reference takes two generator steps per
@@ -58,7 +58,8 @@ def bench(pack: int, channels: int, batch: int, chunk: int, reps: int) -> dict:
     import jax
 
     from ganbench.config.load import validate_document
-    from ganbench.train.runner import Group, compile_group
+    from ganbench.run.compile import compile_group
+    from ganbench.run.plan import Group
 
     text = SUITE.format(
         total=chunk * (reps + 1), chunk=chunk, batch=batch, channels=channels, pack=pack

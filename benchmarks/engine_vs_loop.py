@@ -23,7 +23,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from ganbench.train.devices import configure_host_devices
+from ganbench.run.devices import configure_host_devices
 
 SUITE = """
 [suite]
@@ -67,15 +67,16 @@ def bench(args, size: str, width: int, batch: int) -> None:
     import jax
     import numpy as np
 
+    from ganbench.config.expand import hparams_of, structure_of
     from ganbench.config.load import validate_document
-    from ganbench.train.engine import Program, hparams_of
+    from ganbench.train.engine import Program
 
     text = SUITE.format(
         runs=args.runs, steps=args.steps, eval_every=args.steps, width=width, batch=batch
     )
     suite = validate_document(tomllib.loads(text), path=Path("<bench>"), text=text)
     specs = suite.runs
-    program = Program(specs[0].config, eval_every=args.steps, samples=2)
+    program = Program(structure_of(specs[0].config), eval_every=args.steps, samples=2)
     hp1 = hparams_of(specs[0].config, specs[0].steps)
     rows = []
 
@@ -97,7 +98,8 @@ def bench(args, size: str, width: int, batch: int) -> None:
 
     # (b, c) the engine, on one device and sharded over all host devices, compiled as
     # `ganbench run` compiles a group (compile time includes the evaluation program).
-    from ganbench.train.runner import Group, compile_group
+    from ganbench.run.compile import compile_group
+    from ganbench.run.plan import Group
 
     devices = jax.local_devices()
     for name, n_dev in (("engine-1", 1), ("engine", len(devices))):

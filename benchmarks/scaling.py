@@ -16,7 +16,7 @@ after one compiled warm-up chunk of the same length. Columns:
   speed-up    run-steps/s relative to 1 run on 1 device
   peak MiB    CPU: the process's peak resident memory (includes JAX itself, ~250 MiB);
               GPU/TPU: the device's peak bytes in use
-  est. MiB    ganbench's own estimate for the group (ganbench.train.memory), which decides how
+  est. MiB    ganbench's own estimate for the group (ganbench.run.memory), which decides how
               many runs a group may hold
 
 Usage: python benchmarks/scaling.py [--devices 1,2,4] [--runs 1,2,4,8,16,32,64] [--steps 500]
@@ -55,7 +55,7 @@ def cell(
 ) -> dict:
     """One measurement, in this process (called in a fresh child)."""
     if platform_name == "cpu":
-        from ganbench.train.devices import configure_host_devices
+        from ganbench.run.devices import configure_host_devices
 
         configure_host_devices(devices)
     import tempfile
@@ -63,8 +63,9 @@ def cell(
     import jax
 
     from ganbench.config import load_suite
-    from ganbench.train.memory import run_memory
-    from ganbench.train.runner import Group, compile_group
+    from ganbench.run.compile import compile_group
+    from ganbench.run.memory import run_memory
+    from ganbench.run.plan import Group
 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "suite.toml")

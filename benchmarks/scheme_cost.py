@@ -1,7 +1,7 @@
 """What each remedy costs: training throughput of every variant of a suite, relative to one.
 
 For each variant of the suite (one grid point, by default the first dataset), compiles its
-program for R runs exactly as `ganbench run` does (runner.compile_group: vmapped over runs,
+program for R runs exactly as `ganbench run` does (ganbench.run.compile.compile_group: vmapped over runs,
 sharded over the host devices) and times C chunks of `--steps` steps after a warm-up chunk.
 Prints compile seconds, run-steps per second and the cost relative to `--reference` (the
 baseline): 2.0x means the remedy halves throughput. Evaluation (sampling and metrics) is
@@ -21,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from ganbench.train.devices import configure_host_devices
+from ganbench.run.devices import configure_host_devices
 
 
 def main() -> None:
@@ -39,7 +39,8 @@ def main() -> None:
 
     from ganbench.cli.run import scheme_label
     from ganbench.config import load_suite
-    from ganbench.train.runner import Group, compile_group
+    from ganbench.run.compile import compile_group
+    from ganbench.run.plan import Group
 
     steps = args.steps * (args.chunks + 1)
     suite = load_suite(

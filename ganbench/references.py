@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ganbench.metrics import names
+from ganbench.metrics import catalog, names
 from ganbench.text import suggestion
 
 SECTION = "reference"
@@ -44,9 +44,9 @@ MAX_SOURCE_LENGTH = 500
 
 def reference_metrics() -> list[str]:
     """The plain metric names a reference may name: every metric the runner writes
-    (:data:`ganbench.metrics.names.DESCRIPTIONS`) except the families, which are written as
+    (:data:`ganbench.metrics.catalog.DESCRIPTIONS`) except the families, which are written as
     ``mode_count/<k>`` and ``ema/<metric>``."""
-    return sorted(m for m in names.DESCRIPTIONS if "<" not in m)
+    return sorted(m for m in catalog.DESCRIPTIONS if "<" not in m)
 
 
 def check_metric(name: str) -> str | None:

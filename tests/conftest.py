@@ -94,7 +94,7 @@ def _digits(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
 def tiny_mnist(tmp_path, monkeypatch) -> Path:
     """A data directory holding a tiny MNIST (hashes and sizes planted) and a quick classifier."""
     from ganbench.data import idx, mnist
-    from ganbench.train import image_eval
+    from ganbench.diagnostics import image_eval
 
     rng = np.random.default_rng(0)
     arrays = {}

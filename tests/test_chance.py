@@ -200,9 +200,9 @@ def test_run_writes_skips_and_forces_reference_rows(write_suite, tmp_path, monke
 
     from ganbench.cli import app
     from ganbench.config import load_suite
-    from ganbench.metrics.verdicts import REFERENCE, verdicts
     from ganbench.report import read_results, summarize, with_stability
-    from ganbench.train import runner
+    from ganbench.report.verdicts import REFERENCE, verdicts
+    from ganbench.run import schedule
 
     path = write_suite(
         """
@@ -232,7 +232,7 @@ def test_run_writes_skips_and_forces_reference_rows(write_suite, tmp_path, monke
     # The training runs are the suite's, with the numbers of a run that writes no reference row.
     trained = {p.name for p in runs.iterdir()} - set(refs)
     assert trained == {r.run_id for r in load_suite(path).runs}
-    monkeypatch.setattr(runner, "write_chance_rows", lambda plan, env: None)
+    monkeypatch.setattr(schedule, "write_chance_rows", lambda plan, env: None)
     alone = tmp_path / "alone"
     res = cli.invoke(app, ["run", str(path), "--out", str(alone), "--no-report"])
     assert res.exit_code == 0, res.output

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ganbench.train import compile_cache
+from ganbench.run import compile_cache
 
 SUITE = """
 [suite]

@@ -17,7 +17,9 @@ import pytest
 
 from ganbench.config import load_suite
 from ganbench.metrics import names as M
-from ganbench.train.runner import Group, NullProgress, train_group
+from ganbench.run.loop import train_group
+from ganbench.run.plan import Group
+from ganbench.run.progress import NullProgress
 
 SUITE = """
 [suite]

@@ -8,10 +8,13 @@ import numpy as np
 import pytest
 
 from ganbench.config import load_suite
+from ganbench.config.expand import hparams_of, structure_of
 from ganbench.metrics import names as M
 from ganbench.models.mlp import MLP
-from ganbench.train.engine import Program, hparams_of
-from ganbench.train.runner import Group, NullProgress, train_group
+from ganbench.run.loop import train_group
+from ganbench.run.plan import Group
+from ganbench.run.progress import NullProgress
+from ganbench.train.engine import Program
 
 
 def final(record, metric):
@@ -25,7 +28,7 @@ def group_of(specs):
 def test_different_seeds_give_different_parameters(write_suite):
     suite = load_suite(write_suite())
     spec = suite.runs[0]
-    program = Program(spec.config, eval_every=spec.eval_every, samples=50)
+    program = Program(structure_of(spec.config), eval_every=spec.eval_every, samples=50)
     hp = jax.tree.map(lambda *x: np.stack(x), *[hparams_of(spec.config, spec.steps)] * 3)
     states = jax.jit(jax.vmap(program.init))(jnp.array([0, 1, 0], jnp.int32), hp)
     leaves = jax.tree.leaves(states.g_params) + jax.tree.leaves(states.d_params)
@@ -181,7 +184,7 @@ def _program(tmp_path, body, *, dataset="grid25", steps=4):
     path = tmp_path / "shared.toml"
     path.write_text(SHARED_SUITE.format(steps=steps, dataset=dataset, body=body))
     spec = load_suite(path).runs[0]
-    return Program(spec.config, eval_every=spec.eval_every, samples=50), spec
+    return Program(structure_of(spec.config), eval_every=spec.eval_every, samples=50), spec
 
 
 @pytest.mark.parametrize(
@@ -282,7 +285,7 @@ def test_mixtures_share_a_program_and_each_run_keeps_its_numbers(write_suite):
     """ring8 and grid25 runs train in one compiled program (the planner groups them), each
     sampling its own mixture: a run's numbers equal those it gets in a group of its dataset
     alone (same group size and device), bit for bit."""
-    from ganbench.train.runner import make_plan
+    from ganbench.run.plan import make_plan
 
     path = write_suite(
         """
@@ -323,7 +326,7 @@ def test_mixtures_share_a_program_and_each_run_keeps_its_numbers(write_suite):
 
 
 def test_a_program_samples_at_most_max_datasets_mixtures(write_suite):
-    from ganbench.train.runner import MAX_DATASETS, make_plan
+    from ganbench.run.plan import MAX_DATASETS, make_plan
 
     path = write_suite(
         """

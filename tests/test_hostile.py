@@ -710,9 +710,9 @@ def test_an_exploding_grid_is_refused_before_it_is_expanded(write_suite):
 
 
 def test_the_run_limit_counts_variants_grid_points_and_seeds(write_suite, monkeypatch):
-    import ganbench.config.load as load_module
+    import ganbench.config.guards as guards_module
 
-    monkeypatch.setattr(load_module, "MAX_RUNS", 8)
+    monkeypatch.setattr(guards_module, "MAX_RUNS", 8)
     grid = "\n[grid]\nbatch_size = [16, 32]\n"
     two = '[[variants]]\nname = "a"\nloss = "hinge"\n[[variants]]\nname = "b"\nloss = "minimax"\n'
     assert len(load_suite(write_suite(two + grid)).runs) == 8  # 2 x 2 x 2 seeds: at the limit

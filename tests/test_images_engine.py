@@ -73,10 +73,11 @@ def _suite(tmp_path: Path, variants: str = VARIANTS) -> Path:
 
 def test_dcgan_program_carries_batch_norm_state_and_dropout(tiny_mnist, tmp_path):
     from ganbench.config import load_suite
-    from ganbench.train.engine import Program, hparams_of
+    from ganbench.config.expand import hparams_of, structure_of
+    from ganbench.train.engine import Program
 
     spec = load_suite(_suite(tmp_path), seeds=1).runs[0]
-    program = Program(spec.config, eval_every=2, samples=8)
+    program = Program(structure_of(spec.config), eval_every=2, samples=8)
     dataset = program.dataset
     hp = hparams_of(spec.config, spec.steps)._replace(
         data=jax.tree.map(jnp.asarray, dataset.arrays())
@@ -139,7 +140,7 @@ def _check_image_results(out: Path, data: Path) -> list[dict]:
 
 
 def test_image_suite_end_to_end(tiny_mnist, tmp_path):
-    from ganbench.train.image_eval import load_extractor
+    from ganbench.diagnostics.image_eval import load_extractor
 
     out = tmp_path / "results"
     runner = CliRunner()
@@ -179,7 +180,7 @@ def test_image_suite_end_to_end(tiny_mnist, tmp_path):
 def test_floor_and_stacked_metrics(tiny_mnist):
     """Train-vs-test draws of the data score near the ideal (density near its expectation 1,
     every class present); Stacked MNIST counts digit triples."""
-    from ganbench.train.image_eval import load_extractor
+    from ganbench.diagnostics.image_eval import load_extractor
 
     evaluator = load_extractor()
     images = {"train": mnist.load_mnist("train")[0], "test": mnist.load_mnist("test")[0]}

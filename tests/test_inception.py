@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from ganbench.cli import app
 from ganbench.errors import ConfigError, DataError
 from ganbench.extractors import inception as I
+from ganbench.metrics import catalog
 from ganbench.metrics import names as M
 
 BATCH = 2
@@ -195,8 +196,8 @@ def test_features_shape_finiteness_gray_and_padding(loaded):
 
 def test_evaluator_adds_inception_rows(loaded, monkeypatch):
     import ganbench.metrics
+    from ganbench.diagnostics.image_eval import ImageEvaluator
     from ganbench.extractors import mnist_cnn
-    from ganbench.train.image_eval import ImageEvaluator
 
     # The Frechet distance itself is tested elsewhere; its two 2048 x 2048 eigendecompositions
     # take seconds on a small CPU, so here a stand-in records what it was given.
@@ -227,7 +228,7 @@ def test_evaluator_adds_inception_rows(loaded, monkeypatch):
     assert math.isnan(nan[M.FID_INCEPTION]) and math.isnan(nan[M.KID_INCEPTION])
     assert "dim=2048" in evaluator.sample_warning(2, 3)
     for name in (M.FID_INCEPTION, M.KID_INCEPTION):
-        assert M.HIGHER_IS_BETTER[name] is False and "Inception" in M.DESCRIPTIONS[name]
+        assert catalog.HIGHER_IS_BETTER[name] is False and "Inception" in catalog.DESCRIPTIONS[name]
 
 
 # ------------------------------------------------------------------------ refused files

@@ -14,9 +14,10 @@ import optax
 import pytest
 
 from ganbench.config import load_suite
+from ganbench.config.expand import hparams_of, static_key, structure_of
 from ganbench.errors import ConfigError
 from ganbench.models.latent import LATENTS
-from ganbench.train.engine import Program, hparams_of, static_key
+from ganbench.train.engine import Program
 
 BASE = """
 [[variants]]
@@ -32,7 +33,7 @@ def spec_of(write_suite, body: str, name: str = "suite.toml"):
 
 def program_of(write_suite, body: str, name: str = "suite.toml"):
     spec = spec_of(write_suite, body, name)
-    program = Program(spec.config, eval_every=spec.eval_every, samples=64)
+    program = Program(structure_of(spec.config), eval_every=spec.eval_every, samples=64)
     return program, hparams_of(spec.config, spec.steps)
 
 

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from ganbench.cli import app
 from ganbench.config import MetricsSection
 from ganbench.data import DATASETS, get_dataset
+from ganbench.metrics import catalog
 from ganbench.metrics import names as M
 from ganbench.models import ACTIVATIONS, ARCHS
 from ganbench.models.latent import LATENTS
@@ -134,7 +135,7 @@ def test_markdown_has_one_table_per_section(cli):
     assert lines.count("| name | help | knobs |") == len(KINDS)
     assert lines.count("| --- | --- | --- |") == len(KINDS)
     rows = [line for line in lines if line.startswith("| `")]
-    n_items = sum(len(r.names()) for r in REGISTRIES.values()) + len(M.DESCRIPTIONS)
+    n_items = sum(len(r.names()) for r in REGISTRIES.values()) + len(catalog.DESCRIPTIONS)
     assert len(rows) == n_items
     for row in rows:  # pipes inside help text (|grad D(x)|) are escaped: three cells per row
         assert len(re.findall(r"(?<!\\)\|", row)) == 4, row
@@ -145,7 +146,8 @@ def _written_metric_names() -> set[str]:
     """Every metric name a run with EMA writes: the runner's diagnostics of one evaluation (also
     as ema/...) and the engine's per-chunk step statistics."""
     from ganbench.diagnostics.samples import evaluate_samples
-    from ganbench.train.engine import MEAN_ONLY, WITH_MAX, StepStats
+    from ganbench.train.engine import MEAN_ONLY, WITH_MAX
+    from ganbench.train.state import StepStats
 
     assert set(StepStats._fields) == set(MEAN_ONLY) | set(WITH_MAX) | {"layers"}
     dataset = get_dataset("ring8")
@@ -156,13 +158,15 @@ def _written_metric_names() -> set[str]:
     step_stats = [*MEAN_ONLY, *(f"{k}_{s}" for k in WITH_MAX for s in ("mean", "max"))]
     # The Dirac-GAN's evaluations: the point's distance, the equilibrium and the spectrum rows.
     from ganbench.config import load_suite
+    from ganbench.config.expand import structure_of
+    from ganbench.diagnostics.samples import equilibrium_rows
+    from ganbench.diagnostics.spectra import spectrum_rows
     from ganbench.train.engine import Program
-    from ganbench.train.runner import equilibrium_rows, spectrum_rows
 
     dirac = get_dataset("dirac")
     point = dirac.sample_numpy(np.random.default_rng(0), 4)
     spec = load_suite("suites/papers/dirac.toml").runs[0]
-    program = Program(spec.config, eval_every=spec.eval_every, samples=2)
+    program = Program(structure_of(spec.config), eval_every=spec.eval_every, samples=2)
     dirac_rows = [
         *(r[0] for r in evaluate_samples(point, point, dirac, MetricsSection())),
         *(r[0] for r in equilibrium_rows(np.ones(2), dirac)),
@@ -170,8 +174,8 @@ def _written_metric_names() -> set[str]:
     ]
     # Image runs: the evaluator's rows for MNIST and Stacked MNIST (an untrained classifier
     # names the same metrics as a trained one).
+    from ganbench.diagnostics.image_eval import ImageEvaluator
     from ganbench.extractors import mnist_cnn
-    from ganbench.train.image_eval import ImageEvaluator
 
     evaluator = ImageEvaluator(mnist_cnn.init_params(0), kid_subsets=2)
     rng = np.random.default_rng(0)
@@ -221,7 +225,7 @@ def test_metrics_section_covers_every_metric_written_and_nothing_else(cli):
     for name, pattern in zip(names, patterns, strict=True):
         assert any(pattern.fullmatch(w) for w in written), f"{name} is listed but never written"
     for item in listed:
-        assert item["help"].startswith(M.DESCRIPTIONS[item["name"]])
+        assert item["help"].startswith(catalog.DESCRIPTIONS[item["name"]])
         assert item["knobs"] == {}
     helps = {item["name"]: item["help"] for item in listed}
     assert helps[M.MODES].endswith("(higher is better)")

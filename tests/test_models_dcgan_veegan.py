@@ -345,10 +345,11 @@ def _suite(tmp_path: Path, steps: int = 4, text: str = SUITE) -> Path:
 
 def _program(tmp_path: Path, variant: int):
     from ganbench.config import load_suite
-    from ganbench.train.engine import Program, hparams_of
+    from ganbench.config.expand import hparams_of, structure_of
+    from ganbench.train.engine import Program
 
     spec = load_suite(_suite(tmp_path)).runs[variant]
-    program = Program(spec.config, eval_every=2, samples=8)
+    program = Program(structure_of(spec.config), eval_every=2, samples=8)
     hp = hparams_of(spec.config, spec.steps)._replace(
         data=jax.tree.map(jnp.asarray, program.dataset.arrays())
     )

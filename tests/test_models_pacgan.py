@@ -17,12 +17,15 @@ from typer.testing import CliRunner
 
 from ganbench.cli import app
 from ganbench.config import load_suite
+from ganbench.config.expand import structure_of
 from ganbench.config.schema import ModelConfig
 from ganbench.metrics import names as M
 from ganbench.models import ARCHS, build_discriminator, build_generator
 from ganbench.models.pacgan import BatchNormMLP, MaxoutMLP, PopulationBatchNorm
+from ganbench.run.loop import train_group
+from ganbench.run.plan import Group
+from ganbench.run.progress import NullProgress
 from ganbench.train.engine import Program
-from ganbench.train.runner import Group, NullProgress, train_group
 
 EPS = 1e-4  # Blocks' BatchNormalization epsilon
 MOMENTUM = 0.05  # PacGAN's population update: p <- 0.95 p + 0.05 m
@@ -94,7 +97,7 @@ def test_engine_feeds_the_discriminator_packed_inputs(write_suite):
     spec = load_suite(write_suite(text=text)).runs[0]
     for pack in (1, 3):
         config = spec.config.model_copy(update={"pack": pack})
-        program = Program(config, eval_every=10, samples=10)
+        program = Program(structure_of(config), eval_every=10, samples=10)
         g, d = program.n_player_params
         assert g == (2 * 8 + 8 * 8) + 2 * 2 * 8 + (8 * 2 + 2)
         assert d == (2 * pack * 18 + 18) + (6 * 18 + 18) + (6 + 1)
@@ -554,9 +557,9 @@ def test_engine_generator_state_is_the_population_statistics(tmp_path):
         )
     )
     spec = load_suite(path).runs[0]
-    from ganbench.train.engine import hparams_of
+    from ganbench.config.expand import hparams_of
 
-    program = Program(spec.config, eval_every=10, samples=50)
+    program = Program(structure_of(spec.config), eval_every=10, samples=50)
     hp = hparams_of(spec.config, spec.steps)
     state = jax.jit(program.init)(np.int32(0), hp)
     step = jax.jit(program.train_step)
@@ -574,7 +577,7 @@ def test_engine_generator_state_is_the_population_statistics(tmp_path):
 def test_shared_generator_step_equals_the_generator_objective_with_batch_norm(tmp_path):
     """The alternating rule's shared generator step (one pass through D) gives g_objective's
     value, gradient and new population statistics for the batch-norm generator too."""
-    from ganbench.train.engine import hparams_of
+    from ganbench.config.expand import hparams_of
 
     path = tmp_path / "s.toml"
     path.write_text(
@@ -587,7 +590,7 @@ def test_shared_generator_step_equals_the_generator_objective_with_batch_norm(tm
         )
     )
     spec = load_suite(path).runs[0]
-    program = Program(spec.config, eval_every=10, samples=50)
+    program = Program(structure_of(spec.config), eval_every=10, samples=50)
     assert program.shares_input_gradients
     hp = hparams_of(spec.config, spec.steps)
     state = jax.jit(program.init)(np.int32(3), hp)

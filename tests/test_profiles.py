@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from ganbench.cli import app
 from ganbench.config import load_suite
-from ganbench.config.load import _identity, make_run_id
+from ganbench.config.expand import make_run_id, run_identity
 from ganbench.errors import ConfigError
 from ganbench.metrics.names import is_reference
 from ganbench.report import filter_results, read_results, summarize, versus_baseline
@@ -209,7 +209,9 @@ def test_a_profile_changes_the_run_ids(profiled):
         expected = {**p.identity(), "profile": "cpu"}
         blob = json.dumps(expected, sort_keys=True, separators=(",", ":"), default=str)
         assert c.run_id == hashlib.sha256(blob.encode()).hexdigest()[:12]
-        assert c.identity() == _identity(c.config, c.seed, c.steps, c.eval_every, c.metrics, "cpu")
+        assert c.identity() == run_identity(
+            c.config, c.seed, c.steps, c.eval_every, c.metrics, "cpu"
+        )
 
 
 # --------------------------------------------------------------------------- bad input

@@ -19,17 +19,13 @@ import pytest
 
 from ganbench.config import load_suite
 from ganbench.results.claims import Claim
-from ganbench.train import checkpoint as cp
-from ganbench.train.runner import (
-    Checkpointing,
-    Group,
-    NullProgress,
-    RunRecord,
-    make_plan,
-    run_plan,
-    split_groups,
-    train_group,
-)
+from ganbench.run import checkpoint as cp
+from ganbench.run.checkpoint import Checkpointing
+from ganbench.run.loop import train_group
+from ganbench.run.plan import Group, make_plan, split_groups
+from ganbench.run.progress import NullProgress
+from ganbench.run.record import RunRecord
+from ganbench.run.schedule import run_plan
 
 ONE_VARIANT = """
 [[variants]]
@@ -158,7 +154,7 @@ def test_four_host_devices_with_exact_runs_match_one_device(write_suite, tmp_pat
 def test_a_checkpoint_round_trips_state_keys_rows_and_files(write_suite, tmp_path):
     import jax
 
-    from ganbench.train.runner import compile_group
+    from ganbench.run.compile import compile_group
 
     suite = load_suite(write_suite(ONE_VARIANT))
     group = Group("g", suite.runs)

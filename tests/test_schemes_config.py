@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from ganbench.config import load_suite
+from ganbench.config.expand import hparams_of, static_key
 from ganbench.data.mixtures import get_dataset, mode_weights
 from ganbench.errors import ConfigError
-from ganbench.train.engine import hparams_of, static_key
 
 
 def problems(path) -> list[str]:

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from ganbench.config import load_suite
-from ganbench.train.engine import Program, hparams_of, static_key
+from ganbench.config.expand import hparams_of, static_key, structure_of
+from ganbench.train.engine import Program
 
 BASE = """
 [[variants]]
@@ -23,7 +24,7 @@ loss = "{loss}"
 def program_of(write_suite, body: str, name: str = "suite.toml", loss: str = "non_saturating"):
     suite = load_suite(write_suite(BASE.format(body=body, loss=loss), name=name), seeds=1)
     spec = suite.runs[0]
-    program = Program(spec.config, eval_every=spec.eval_every, samples=64)
+    program = Program(structure_of(spec.config), eval_every=spec.eval_every, samples=64)
     return program, hparams_of(spec.config, spec.steps), spec
 
 
@@ -234,7 +235,7 @@ def test_unrolled_generator_minimises_the_value_function_at_the_unrolled_discrim
     path = tmp_path / "game.toml"
     path.write_text(UNROLL_GAME.format(theta=theta, psi=psi, eta=eta, k=k))
     spec = load_suite(path).runs[0]
-    program = Program(spec.config, eval_every=1, samples=2)
+    program = Program(structure_of(spec.config), eval_every=1, samples=2)
     program.dataset = PointMass("point", (c,))
     program.datasets = (program.dataset,)
     hp = hparams_of(spec.config, spec.steps)

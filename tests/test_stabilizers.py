@@ -17,8 +17,9 @@ from ganbench.metrics import names as M
 from ganbench.models import ACTIVATIONS, ARCHS
 from ganbench.objectives import LOSSES, PENALTIES
 from ganbench.results.read import read_results
+from ganbench.run.plan import make_plan
+from ganbench.run.schedule import run_plan
 from ganbench.train.optim import OPTIMIZERS
-from ganbench.train.runner import make_plan, run_plan
 from ganbench.train.schemes import SCHEMES, UPDATES
 
 REGISTRIES = {

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from results_folder import write_run as write_run_folder
 
-from ganbench.metrics.verdicts import (
+from ganbench.report.verdicts import (
     LABELS,
     VerdictRules,
     is_converged,

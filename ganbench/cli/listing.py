@@ -91,19 +91,19 @@ def _activations() -> list[Item]:
 
 
 def _metrics() -> list[Item]:
-    from ganbench.metrics import names as M
+    from ganbench.metrics.catalog import CATALOG
 
     items = []
-    for name, description in M.DESCRIPTIONS.items():
-        if name in M.HIGHER_IS_BETTER:
-            better = "higher" if M.HIGHER_IS_BETTER[name] else "lower"
-            description = f"{description} ({better} is better)"
-        items.append({"name": name, "help": description, "knobs": {}})
+    for entry in CATALOG:
+        description = entry.description
+        if entry.better is not None:
+            description = f"{description} ({entry.better} is better)"
+        items.append({"name": entry.name, "help": description, "knobs": {}})
     return items
 
 
 def _datasets_title() -> str:
-    from ganbench.data.mixtures import WEIGHTS_HELP
+    from ganbench.data.base import WEIGHTS_HELP
 
     return f"datasets (suite key: dataset; every dataset also takes weights = {WEIGHTS_HELP})"
 

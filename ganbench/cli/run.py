@@ -138,21 +138,22 @@ def run(
     ] = False,
 ) -> None:
     """Train every run of SUITE (variants x grid x seeds) and write its results."""
-    from ganbench.train.devices import configure_host_devices
+    from ganbench.run.devices import configure_host_devices
 
     configure_host_devices(devices)
     spec = load(suite, set_, seeds, steps, profile)  # validates all before any file is written
 
-    from ganbench.train import distributed as dist
+    from ganbench.run import distributed as dist
 
     procs = dist.initialize(coordinator, num_processes, process_id, auto=distributed)
 
     import jax
 
     from ganbench.errors import RunFailedError
-    from ganbench.train import compile_cache
-    from ganbench.train.memory import device_budget
-    from ganbench.train.runner import make_plan, run_plan
+    from ganbench.run import compile_cache
+    from ganbench.run.memory import device_budget
+    from ganbench.run.plan import make_plan
+    from ganbench.run.schedule import run_plan
 
     compile_cache.enable()  # before anything is compiled
     local = jax.local_devices()
@@ -174,7 +175,8 @@ def run(
     where = f"process {procs.index} of {procs.count}: " if procs.multi else ""
     summary = None
     if not plan.groups:
-        from ganbench.train.runner import environment, write_chance_rows
+        from ganbench.run.record import environment
+        from ganbench.run.references import write_chance_rows
 
         write_chance_rows(plan, environment(local))  # cheap; suites run before they existed
         err.print(
@@ -255,13 +257,13 @@ BASELINE = "baseline"
 def floor_ids(results, runs) -> set[str]:
     """The run ids of the image floors (``floor: ...`` rows) that stand beside ``runs``: same
     dataset, final step, profile and evaluation sample count."""
-    from ganbench.data import get_dataset
+    from ganbench.data import IMAGE, get_dataset
     from ganbench.metrics.names import FLOOR_PREFIX
 
     wanted = {
         (r.config.dataset, r.steps, r.profile, r.metrics.samples)
         for r in runs
-        if getattr(get_dataset(r.config.dataset), "is_image", False)
+        if get_dataset(r.config.dataset).kind == IMAGE
     }
     table = results.runs
     if not wanted or table.empty:

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ganbench.data import DATASETS
-from ganbench.data.mixtures import WEIGHTS_HELP, get_dataset, mode_weights
+from ganbench.data.base import IMAGE, WEIGHTS_HELP, get_dataset, mode_weights
 from ganbench.knobs import Knob, check_knobs
 from ganbench.models import ACTIVATIONS, ARCHS
 from ganbench.models.inits import canonical_weight_init
@@ -347,7 +347,7 @@ class RunConfig(Strict):
             mode_weights(self.weights, get_dataset(self.dataset).n_modes)
         except ValueError as exc:
             problems.append(f"weights: {exc}")
-        is_image = getattr(get_dataset(self.dataset), "is_image", False)
+        is_image = get_dataset(self.dataset).kind == IMAGE
         for role in ("generator", "discriminator"):
             arch = getattr(self, role).arch
             if ARCHS.get(arch).images and not is_image:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
+
+from ganbench.data.base import DATASETS, POINT_MASS
 
 
 @dataclass(frozen=True)
@@ -15,6 +18,7 @@ class PointMass:
     point: tuple[float, ...]
     weights: tuple[float, ...] = (1.0,)
 
+    kind: ClassVar[str] = POINT_MASS
     n_modes = 1
 
     @property
@@ -40,3 +44,11 @@ class PointMass:
 
 def dirac() -> PointMass:
     return PointMass("dirac", (0.0,))
+
+
+DATASETS.add(
+    "dirac",
+    dirac,
+    help="point mass at 0 in R^1, the Dirac-GAN's data (Mescheder et al. 2018, section 2.2); "
+    "pair it with generator arch 'point' and discriminator arch 'linear'",
+)

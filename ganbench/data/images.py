@@ -19,8 +19,11 @@ the TensorFlow DCGAN tutorial this project's image suite follows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
+
+from ganbench.data.base import DATASETS, IMAGE
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ class ImageData:
 
     height = 28
     width = 28
-    is_image = True
+    kind: ClassVar[str] = IMAGE
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -90,3 +93,17 @@ def mnist() -> ImageData:
 
 def stacked_mnist() -> ImageData:
     return ImageData("stacked_mnist", 3)
+
+
+DATASETS.add(
+    "mnist",
+    mnist,
+    help="MNIST training digits, 28 x 28 x 1 in [-1, 1] (needs the files: ganbench data fetch "
+    "mnist, or ganbench data import mnist DIR)",
+)
+DATASETS.add(
+    "stacked_mnist",
+    stacked_mnist,
+    help="three MNIST digits as the channels of one 28 x 28 x 3 image, 1000 modes (Metz et al. "
+    "2017; VEEGAN; PacGAN)",
+)

@@ -9,18 +9,19 @@ weights make the rare modes the first casualties of mode collapse, the data-imba
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from ganbench.registry import Registry
+from ganbench.data.base import DATASETS, MIXTURE, WEIGHTS_HELP, get_dataset, mode_weights
 
 
 @dataclass(frozen=True)
 class GaussianMixture:
     """A mixture of axis-aligned Gaussians; hashable, so it can pick a compiled program."""
+
+    kind: ClassVar[str] = MIXTURE
 
     name: str
     means: tuple[tuple[float, ...], ...]
@@ -133,7 +134,6 @@ def grid25() -> GaussianMixture:
     return _mixture("grid25", np.stack([xs.ravel(), ys.ravel()], axis=1), 0.05)
 
 
-DATASETS: Registry = Registry("dataset")
 DATASETS.add(
     "ring8",
     ring8,
@@ -146,111 +146,4 @@ DATASETS.add(
 )
 
 
-WEIGHTS_HELP = (
-    '"uniform" (default), "geometric" (w_k proportional to 0.5^k), "geometric:<r>" with r in '
-    '(0, 1], "longtail:<f>" (geometric with the first mode f >= 1 times as likely as the last), '
-    "or a list of one positive number per mode (normalised to sum to 1)"
-)
-
-
-def mode_weights(spec: str | Sequence[float], k: int) -> tuple[float, ...]:
-    """Mode weights of a ``weights`` setting for a mixture of ``k`` modes.
-
-    ``"geometric:r"`` gives w_k proportional to r^k (k = 0..K-1): mode 0 is the most likely and
-    the last mode the rarest, at r^(K-1) of the first. ``"longtail:f"`` is the same profile
-    with r = f^(-1/(K-1)), so the first mode is f times as likely as the last whatever K is: the
-    exponential long-tail profile with imbalance factor f of Cui et al. 2019 (section 5.1).
-
-    >>> [round(w, 4) for w in mode_weights("geometric", 3)]
-    [0.5714, 0.2857, 0.1429]
-    >>> [round(w, 4) for w in mode_weights("longtail:4", 3)]
-    [0.5714, 0.2857, 0.1429]
-
-    Raises:
-      ValueError: with a message naming the allowed values.
-    """
-    if isinstance(spec, str):
-        if spec == "uniform":
-            raw = [1.0] * k
-        elif spec == "geometric" or spec.startswith("geometric:"):
-            text = spec.partition(":")[2] or "0.5"
-            try:
-                r = float(text)
-            except ValueError:
-                raise ValueError(
-                    f"bad ratio {text!r} in weights {spec!r}; {WEIGHTS_HELP}"
-                ) from None
-            if not (math.isfinite(r) and 0.0 < r <= 1.0):
-                raise ValueError(f"the geometric ratio must be in (0, 1], got {r!r}")
-            raw = [r**i for i in range(k)]
-        elif spec.startswith("longtail:"):
-            text = spec.partition(":")[2]
-            try:
-                f = float(text)
-            except ValueError:
-                raise ValueError(
-                    f"bad factor {text!r} in weights {spec!r}; {WEIGHTS_HELP}"
-                ) from None
-            if not (math.isfinite(f) and 1.0 <= f <= 1e6):
-                raise ValueError(f"the long-tail factor must be in [1, 1e6], got {f!r}")
-            raw = [f ** (-i / (k - 1)) if k > 1 else 1.0 for i in range(k)]
-        else:
-            raise ValueError(f"unknown weights {spec!r}; allowed: {WEIGHTS_HELP}")
-    else:
-        raw = list(spec)
-        if len(raw) != k:
-            raise ValueError(f"weights lists {len(raw)} numbers but the dataset has {k} modes")
-        if any(isinstance(w, bool) or not isinstance(w, int | float) for w in raw):
-            raise ValueError(f"weights must be numbers, got {list(spec)!r}")
-        if any(not (math.isfinite(w) and w > 0) for w in raw):
-            raise ValueError(f"weights must be positive and finite, got {list(spec)!r}")
-    total = math.fsum(raw)
-    return tuple(float(w) / total for w in raw)
-
-
-def _dirac():
-    from ganbench.data.dirac import dirac
-
-    return dirac()
-
-
-DATASETS.add(
-    "dirac",
-    _dirac,
-    help="point mass at 0 in R^1, the Dirac-GAN's data (Mescheder et al. 2018, section 2.2); "
-    "pair it with generator arch 'point' and discriminator arch 'linear'",
-)
-
-
-def _mnist():
-    from ganbench.data.images import mnist
-
-    return mnist()
-
-
-def _stacked_mnist():
-    from ganbench.data.images import stacked_mnist
-
-    return stacked_mnist()
-
-
-DATASETS.add(
-    "mnist",
-    _mnist,
-    help="MNIST training digits, 28 x 28 x 1 in [-1, 1] (needs the files: ganbench data fetch "
-    "mnist, or ganbench data import mnist DIR)",
-)
-DATASETS.add(
-    "stacked_mnist",
-    _stacked_mnist,
-    help="three MNIST digits as the channels of one 28 x 28 x 3 image, 1000 modes (Metz et al. "
-    "2017; VEEGAN; PacGAN)",
-)
-
-
-def get_dataset(name: str, weights: str | Sequence[float] = "uniform") -> GaussianMixture:
-    """The registered mixture ``name`` with the mode weights of a ``weights`` setting."""
-    mixture = DATASETS.get(name)()
-    if isinstance(weights, str) and weights == "uniform":
-        return mixture
-    return replace(mixture, weights=mode_weights(weights, mixture.n_modes))
+__all__ = ["DATASETS", "WEIGHTS_HELP", "GaussianMixture", "get_dataset", "mode_weights"]

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ganbench.data import IMAGE, MIXTURE, get_dataset
 from ganbench.diagnostics.samples import evaluate_samples
 from ganbench.metrics import names as M
 
@@ -220,10 +221,6 @@ def reference_runs(runs) -> list[ReferenceRun]:
     Run ids hash what the row measures (variant, dataset, protocol, seed) behind the prefix
     ``data-`` or ``chance-``: stable across runs of the suite, and never a training run's id
     (12 hexadecimal digits)."""
-    from ganbench.data import get_dataset
-    from ganbench.data.images import ImageData
-    from ganbench.data.mixtures import GaussianMixture
-
     # Variants that set different weights on one dataset (not through the grid) would put
     # different data under one report row: their rows then carry the weights as a grid value.
     settings: dict[tuple, set[str]] = {}
@@ -234,10 +231,10 @@ def reference_runs(runs) -> list[ReferenceRun]:
     sets: dict[str, dict[str, Any]] = {}
     for spec in runs:
         dataset = get_dataset(spec.config.dataset, spec.config.weights)
-        if isinstance(dataset, GaussianMixture):
+        if dataset.kind == MIXTURE:
             variants = MIXTURE_ROWS
             thresholds = (spec.metrics.hq_threshold, spec.metrics.min_count)
-        elif isinstance(dataset, ImageData) and dataset.channels > 1:
+        elif dataset.kind == IMAGE and dataset.channels > 1:
             variants, thresholds = IMAGE_ROWS, ()
         else:
             continue

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ganbench.data.dirac import PointMass
-from ganbench.metrics import frechet_distance, mode_coverage
+from ganbench.data.base import IMAGE
 from ganbench.metrics import names as M
+from ganbench.metrics.catalog import Evaluation, computed_from_samples
 
 
 def evaluate_samples(
@@ -15,29 +15,10 @@ def evaluate_samples(
 ) -> list[tuple]:
     """Diagnostics on one evaluation's samples: (metric, value, n_real, n_fake) rows; image
     datasets are measured in the ``evaluator``'s feature space."""
-    n = int(fake.shape[0])
-    if getattr(dataset, "is_image", False):
+    if dataset.kind == IMAGE:
         return evaluator.rows(fake, real)
-    if isinstance(dataset, PointMass):
-        # The generated distribution is a point mass too: its distance to the data's point.
-        theta = np.mean(np.asarray(fake, np.float64), axis=0)
-        return [(M.EQ_THETA, float(np.linalg.norm(theta - np.asarray(dataset.point))), None, n)]
-    mc = mode_coverage(
-        fake,
-        dataset.means_array(),
-        dataset.stds_array(),
-        weights=dataset.weights_array(),
-        threshold=metrics.hq_threshold,
-        min_count=metrics.min_count,
-    )
-    rows = [
-        (M.MODES, float(mc.modes), None, n),
-        (M.HQ_FRACTION, mc.hq_fraction, None, n),
-        (M.REVERSE_KL, mc.reverse_kl, None, n),
-        (M.FD, frechet_distance(real, fake), int(real.shape[0]), n),
-    ]
-    rows += [(f"{M.MODE_COUNT_PREFIX}{k}", float(c), None, n) for k, c in enumerate(mc.counts)]
-    return rows
+    ev = Evaluation(fake, real, dataset, metrics)
+    return [row for entry in computed_from_samples(dataset.kind) for row in entry.rows(ev)]
 
 
 def equilibrium_rows(params: np.ndarray, dataset) -> list[tuple]:

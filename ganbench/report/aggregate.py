@@ -17,31 +17,13 @@ import numpy as np
 import pandas as pd
 
 from ganbench.errors import ConfigError
-from ganbench.metrics import names
+from ganbench.metrics import catalog, names
 from ganbench.report.stats import welch
 from ganbench.results.layout import COMPLETED, DIVERGED, FAILED
 from ganbench.results.read import Results
 from ganbench.text import suggestion
 
-DEFAULT_METRICS: tuple[str, ...] = (
-    names.MODES,
-    names.HQ_FRACTION,
-    names.REVERSE_KL,
-    names.FD,
-    names.FID_MNIST,
-    names.KID_MNIST,
-    names.FID_INCEPTION,
-    names.KID_INCEPTION,
-    names.PRECISION,
-    names.RECALL,
-    names.DENSITY,
-    names.COVERAGE,
-    names.CLASSES,
-    names.CLASS_KL,
-    names.EQ_DISTANCE,
-    names.GRAD_NORM_D + "_mean",
-    names.GRAD_NORM_G + "_mean",
-)
+DEFAULT_METRICS: tuple[str, ...] = catalog.TABLE_METRICS
 """Metrics :func:`summarize` reports when none are named (those the results hold)."""
 
 COUNT_COLUMNS = ("n_runs", "completed", "diverged", "failed", "seeds")
@@ -407,7 +389,7 @@ def metric_direction(metric: str) -> bool | None:
 
     ``ema/<m>`` has the direction of ``m``.
     """
-    return names.HIGHER_IS_BETTER.get(metric.removeprefix(names.EMA_PREFIX))
+    return catalog.HIGHER_IS_BETTER.get(metric.removeprefix(names.EMA_PREFIX))
 
 
 def welch_p_value(
@@ -634,12 +616,12 @@ def with_stability(
 ) -> pd.DataFrame:
     """The summary with each configuration's stability profile: how many of its runs ended
     diverged, mode-collapsed, diffuse, oscillating, converged or undecided (the rules and thresholds of
-    :mod:`ganbench.metrics.verdicts`).
+    :mod:`ganbench.report.verdicts`).
 
     Adds ``verdict_<label>`` count columns and a ``stability`` column such as
     ``"3 converged, 1 oscillating"`` right after the run counts.
     """
-    from ganbench.metrics.verdicts import LABELS, stability_profile, verdicts
+    from ganbench.report.verdicts import LABELS, stability_profile, verdicts
 
     keys = check_by(results, by)
     profile = stability_profile(verdicts(results), by=keys)

@@ -5,7 +5,7 @@ generator that learned nothing about the modes scores. A variant's metric is fla
 chance* when it is not better than the best chance row at its suite and data (dataset, weights
 and any other grid key the chance row carries) beyond seed noise: a one-sided Welch t-test of the
 variant's seeds against that chance row's seeds, in the metric's direction
-(:data:`ganbench.metrics.names.HIGHER_IS_BETTER`), does not reach ``p < alpha``. With fewer than
+(:data:`ganbench.metrics.catalog.HIGHER_IS_BETTER`), does not reach ``p < alpha``. With fewer than
 two values on either side there is no noise estimate and the cell reads *untested*. Reference
 rows (floor, data, chance) are never flagged, and the data row is never the bar. Nothing here
 imports training code.

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 import ganbench
-from ganbench.metrics import names
+from ganbench.metrics import catalog
 from ganbench.report.aggregate import metric_direction, summary_metrics
 from ganbench.report.chance import LEGEND, has_flags
 from ganbench.report.plots import Figure
@@ -173,10 +173,8 @@ def _legend(summary: pd.DataFrame) -> str:
     for metric in shown:
         direction = metric_direction(metric)
         arrow = {True: "↑ higher", False: "↓ lower", None: ""}[direction]
-        base = metric.removeprefix(names.EMA_PREFIX)
-        description = names.DESCRIPTIONS.get(base) or names.DESCRIPTIONS.get(
-            base.rsplit("/", 1)[0] + "/", ""
-        )
+        entry = catalog.info(metric)
+        description = "" if entry is None else entry.description
         rows.append(f"<tr><td>{_e(metric)}</td><td>{_e(arrow)}</td><td>{_e(description)}</td></tr>")
     verdict_rows = "".join(
         f"<tr><td>{_e(label)}</td><td colspan=2>{_e(text)}</td></tr>"
@@ -186,7 +184,7 @@ def _legend(summary: pd.DataFrame) -> str:
         '<h2 id="legend">Legend</h2><table><thead><tr><th>metric</th><th>better</th>'
         f"<th>definition</th></tr></thead><tbody>{''.join(rows)}{verdict_rows}</tbody></table>"
         '<p class="notes">Definitions: README.md, "Metric definitions". Stability verdicts '
-        "follow the rules of ganbench.metrics.verdicts with their default thresholds.</p>"
+        "follow the rules of ganbench.report.verdicts with their default thresholds.</p>"
     )
 
 

@@ -35,33 +35,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ganbench.metrics import catalog
 from ganbench.metrics import names as M
 from ganbench.results.layout import COMPLETED, MANIFEST
 from ganbench.results.read import Results
 
 SAMPLES_FILE = "samples.npz"
 
-CURVE_METRICS = (
-    M.LOSS_D,
-    M.LOSS_G,
-    M.D_REAL,
-    M.D_FAKE,
-    f"{M.GRAD_NORM_D}_mean",
-    f"{M.GRAD_NORM_G}_mean",
-    M.MODES,
-    M.HQ_FRACTION,
-    M.REVERSE_KL,
-    M.FD,
-    M.FID_MNIST,
-    M.KID_MNIST,
-    M.PRECISION,
-    M.RECALL,
-    M.COVERAGE,
-    M.CLASSES,
-    M.EQ_DISTANCE,
-    M.JAC_MAX_REAL,
-    M.JAC_RADIUS,
-)
+CURVE_METRICS = catalog.CURVE_METRICS
 """Metrics drawn as curves when recorded, in panel order."""
 
 KINDS = ("curves", "samples", "modes", "dirac", "spectrum", "images")
@@ -316,7 +297,7 @@ def _curves_figure(table: pd.DataFrame, runs: pd.DataFrame, suite: str, point: d
             )
             band = np.nan_to_num(std)
             ax.fill_between(steps, mean - band, mean + band, color=colour, alpha=0.18, lw=0)
-        direction = M.HIGHER_IS_BETTER.get(metric.removesuffix("_mean"))
+        direction = catalog.HIGHER_IS_BETTER.get(metric.removesuffix("_mean"))
         arrow = "" if direction is None else (" ↑" if direction else " ↓")
         ax.set_title(metric + arrow, fontsize=9)
         ax.set_xlabel("step", fontsize=8)

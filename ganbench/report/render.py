@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ganbench.errors import ConfigError
-from ganbench.metrics import names
+from ganbench.metrics import catalog, names
 from ganbench.report.aggregate import (
     BASELINE_VERDICT,
     STABILITY,
@@ -120,7 +120,7 @@ def summary_notes(summary: pd.DataFrame) -> list[str]:
     samples = _sample_note(summary, metrics)
     if samples:
         notes.append(samples)
-    if any(_is_frechet(m) for m in metrics):
+    if any(catalog.is_frechet(m) for m in metrics):
         notes.append(
             "FD is biased upward at small sample counts: compare FD values only at equal "
             "n_real and n_fake."
@@ -422,10 +422,6 @@ def _unique(summary: pd.DataFrame, column: str) -> list[Any]:
     if column not in summary.columns:
         return []
     return list(dict.fromkeys(summary[column].tolist()))
-
-
-def _is_frechet(metric: str) -> bool:
-    return metric == names.FD or metric.startswith("fid")
 
 
 def _sample_note(summary: pd.DataFrame, metrics: list[str]) -> str:

@@ -1,1 +1,1 @@
-"""Training: state pytrees, the compiled step and loop, the suite runner."""
+"""Training, pure JAX: the state pytrees, the compiled step and loop of a program (no file I/O)."""

@@ -12,7 +12,7 @@ packing). It builds pure functions:
 * ``evaluate(state, seed) -> dict``: fresh samples for the diagnostics (and those of the
   generator EMA when it is on).
 
-The runner vmaps these over the runs of a group and jits them once (see ``runner.py``). Numeric
+The runner vmaps these over the runs of a group and jits them once (see :mod:`ganbench.run.compile`). Numeric
 hyperparameters (learning rates, optimiser, loss, penalty and scheme knobs) are arrays in
 :class:`Hparams`, so one compiled program serves a whole sweep.
 """
@@ -20,9 +20,8 @@ hyperparameters (learning rates, optimiser, loss, penalty and scheme knobs) are 
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -30,9 +29,6 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
-from ganbench.config.schema import RunConfig
-from ganbench.data import get_dataset
-from ganbench.data.mixtures import GaussianMixture
 from ganbench.metrics import names as M
 from ganbench.models import ARCHS, build_discriminator, build_generator
 from ganbench.models.latent import LATENTS
@@ -40,6 +36,8 @@ from ganbench.objectives import LOSSES, PENALTIES
 from ganbench.objectives.penalties import input_gradients, per_sample_norm
 from ganbench.train import schemes
 from ganbench.train.optim import OPTIMIZERS, make_optimizer
+from ganbench.train.state import ChunkStats, DAux, Hparams, StepStats, TrainState
+from ganbench.train.structure import Structure
 
 # Role tags folded into a run's root key: each role's stream depends only on the seed.
 KEY_INIT_G, KEY_INIT_D, KEY_TRAIN, KEY_EVAL = 0, 1, 2, 3
@@ -53,125 +51,8 @@ _SQRT_OPTIMIZERS = ("adam", "optimistic_adam")
 UNROLL_EPS_ROOT = 1e-16
 
 
-class Hparams(NamedTuple):
-    """A run's traced hyperparameters (scalars; stacked to (R,) for a group)."""
-
-    lr_g: jax.Array
-    lr_d: jax.Array
-    opt: dict[str, jax.Array]  # optimiser knobs other than the learning rate
-    penalty: dict[str, jax.Array]  # the penalty's knobs (weight, ...)
-    scheme: dict[str, jax.Array]  # clip, ema_*, noise_*, consensus_weight (those in use)
-    data: Any = None  # the dataset's arrays (images), shared by every run of a group: not
-    # stacked, mapped with in_axes None (see :func:`hparams_axes`); None for synthetic data
-    dataset: Any = 0  # int32: the run's dataset among its program's ``datasets``
-
-
-class TrainState(NamedTuple):
-    g_params: Any
-    d_params: Any
-    d_stats: Any  # spectral-norm power-iteration state of D ({} without spectral norm)
-    g_stats: Any  # the same for G
-    g_opt: optax.OptState
-    d_opt: optax.OptState
-    g_ema: Any  # exponential moving average of g_params (None when EMA is off)
-    step: jax.Array  # int32, generator steps taken
-    key: jax.Array  # typed PRNG key of the training stream
-
-
-class StepStats(NamedTuple):
-    """Per-step statistics; D-side values are averaged over the step's n_critic updates."""
-
-    loss_d: jax.Array
-    loss_d_real: jax.Array
-    loss_d_fake: jax.Array
-    penalty: jax.Array
-    d_real: jax.Array  # mean D output on real samples
-    d_fake: jax.Array  # mean D output on generated samples
-    loss_g: jax.Array
-    grad_norm_d: jax.Array
-    grad_norm_g: jax.Array
-    input_grad_real: jax.Array  # mean over samples of |grad_x D(x)| on real samples
-    input_grad_fake: jax.Array  # the same on generated samples
-    update_ratio_g: jax.Array  # |G's parameter change over the step| / |G's parameters|
-    update_ratio_d: jax.Array  # the same for D (all n_critic updates of the step)
-    layers: dict[str, jax.Array]  # "<player>/<layer>" -> gradient norm, when layer_grads is on
-
-
-class ChunkStats(NamedTuple):
-    mean: dict[str, jax.Array]
-    max: dict[str, jax.Array]
-    first_nonfinite: jax.Array  # int32: index of the first step with a non-finite value, or -1
-    trajectory: jax.Array | None = None  # (eval_every, P): both players' parameters after
-    # every step, for models small enough to trace (the Dirac-GAN); None otherwise
-
-
-class DAux(NamedTuple):
-    """What a discriminator objective returns besides its value."""
-
-    loss_d: jax.Array
-    loss_d_real: jax.Array
-    loss_d_fake: jax.Array
-    penalty: jax.Array
-    d_real: jax.Array
-    d_fake: jax.Array
-    d_stats: Any  # updated spectral-norm state
-
-
 MEAN_ONLY = tuple(M.STEP_STATS)
 WITH_MAX = tuple(M.NORM_STATS)
-
-
-def static_key(config: RunConfig) -> str:
-    """What picks the compiled program: the resolved config without its numeric knobs.
-
-    Mixtures of Gaussians of one dimension share a program whatever their modes and weights:
-    which mixture a run samples is a traced index (see :meth:`Program.sample_data`)."""
-    d = config.resolved()
-    d.pop("name")
-    dataset = get_dataset(config.dataset, config.weights)
-    if isinstance(dataset, GaussianMixture):
-        d["dataset"] = f"mixture of Gaussians in R^{dataset.dim}"
-        d.pop("weights", None)
-    d["optimizer"] = {"name": d["optimizer"]["name"]}
-    d["penalty"] = {"name": d["penalty"]["name"]}
-    d.pop("clip", None)
-    for key in ("ema", "instance_noise", "consensus"):
-        if key in d:
-            d[key] = True  # on or off is structure; the knobs are traced
-    return json.dumps(d, sort_keys=True)
-
-
-def hparams_of(config: RunConfig, steps: int) -> Hparams:
-    """A run of ``steps`` generator steps: its numeric hyperparameters as float32 scalars
-    (``dataset`` 0: the runner sets a run's index among its program's datasets)."""
-    f32 = np.float32
-    scheme: dict[str, Any] = {}
-    if (clip := config.clip_value()) is not None:
-        scheme["clip"] = f32(clip)
-    if config.ema is not None:
-        knobs = config.ema.knobs()
-        scheme["ema_decay"] = f32(knobs["decay"])
-        scheme["ema_start"] = f32(knobs["start"])
-    if config.instance_noise is not None:
-        knobs = config.instance_noise.knobs()
-        scheme["noise_std"] = f32(knobs["std"])
-        scheme["noise_anneal_steps"] = f32(knobs["anneal"] * steps)
-    if config.consensus is not None:
-        scheme["consensus_weight"] = f32(config.consensus.knobs()["weight"])
-    return Hparams(
-        lr_g=f32(config.optimizer.lr_g),
-        lr_d=f32(config.optimizer.lr_d),
-        opt={k: f32(v) for k, v in config.optimizer.knobs().items()},
-        penalty={k: f32(v) for k, v in config.penalty.knobs().items()},
-        scheme=scheme,
-        dataset=np.int32(0),
-    )
-
-
-def hparams_axes() -> Hparams:
-    """``in_axes`` of :class:`Hparams` for ``jax.vmap`` over a group's runs: every knob is
-    stacked along the run axis, the dataset's arrays are shared."""
-    return Hparams(lr_g=0, lr_d=0, opt=0, penalty=0, scheme=0, data=None, dataset=0)
 
 
 def global_norm(tree) -> jax.Array:
@@ -188,7 +69,7 @@ class Program:
 
     def __init__(
         self,
-        config: RunConfig,
+        structure: Structure,
         *,
         eval_every: int,
         samples: int,
@@ -196,49 +77,47 @@ class Program:
         heatmap: int = 0,
         datasets: Sequence[Any] = (),
     ) -> None:
-        self.config = config
+        s = self.structure = structure
         self.layer_grads = layer_grads
-        self.dataset = get_dataset(config.dataset, config.weights)
+        self.dataset = s.dataset
         self.datasets: tuple[Any, ...] = tuple(datasets) or (self.dataset,)
         """The datasets of the program's runs (mixtures of one dimension), in the order of
-        :attr:`Hparams.dataset`; ``config``'s own is one of them."""
+        :attr:`Hparams.dataset`; the structure's own is one of them."""
         if self.dataset not in self.datasets:
-            raise ValueError(f"dataset {config.dataset!r} is not among the program's datasets")
-        self.image = getattr(self.dataset, "is_image", False)
+            raise ValueError(f"dataset {s.dataset.name!r} is not among the program's datasets")
+        self.image = self.dataset.kind == "image"
         self.shape = tuple(self.dataset.shape)  # one sample's shape
-        self.g_arch = ARCHS.get(config.generator.arch)
-        self.d_arch = ARCHS.get(config.discriminator.arch)
-        self.generator = build_generator(config.generator, self.shape)
+        self.g_arch = ARCHS.get(s.generator.arch)
+        self.d_arch = ARCHS.get(s.discriminator.arch)
+        self.pack = s.pack
+        self.generator = build_generator(s.generator, self.shape)
         if self.g_arch.pack_groups:
             # PacGAN runs its generator once per packing slot, so batch norm's statistics are
             # per slot: consecutive samples fill a packed input, slot j is every pack-th sample.
-            self.generator = self.generator.clone(groups=config.pack)
-        self.discriminator = build_discriminator(config.discriminator, self._d_input_shape(config))
-        self.loss_fn = LOSSES.get(config.loss)
-        self.penalty_fn = PENALTIES.get(config.penalty.name).fn
-        self.n_critic = config.n_critic
-        self.g_steps = config.g_steps
-        self._latent = LATENTS.get(config.latent)
-        self.batch = config.batch_size
-        self.pack = config.pack
-        self.z_dim = config.z_dim
+            self.generator = self.generator.clone(groups=s.pack)
+        self._d_in = self._d_input_shape()
+        self.discriminator = build_discriminator(s.discriminator, self._d_in)
+        self.loss_fn = LOSSES.get(s.loss)
+        self.penalty_fn = PENALTIES.get(s.penalty).fn
+        self.n_critic = s.n_critic
+        self.g_steps = s.g_steps
+        self._latent = LATENTS.get(s.latent)
+        self.batch = s.batch_size
+        self.z_dim = s.z_dim
         self.eval_every = eval_every
         self.samples = samples
         # D's output over a heatmap x heatmap grid of the plane (2-D data, unpacked D only).
-        self.heatmap = heatmap if self.dataset.dim == 2 and config.pack == 1 else 0
-        self.updates = config.updates
-        self.unroll = config.unroll
-        self.clip = config.clip_value() is not None
-        self.ema = config.ema is not None
-        self.noise = config.instance_noise is not None
-        self.consensus = config.consensus is not None
+        self.heatmap = heatmap if self.dataset.dim == 2 and s.pack == 1 else 0
+        self.updates = s.updates
+        self.unroll = s.unroll
+        self.clip = s.clip
+        self.ema = s.ema
+        self.noise = s.instance_noise
+        self.consensus = s.consensus
         # The Dirac-GAN's players have one parameter per data dimension: trace them every step.
-        self.trace = (
-            ARCHS.get(config.generator.arch).uses_init
-            and ARCHS.get(config.discriminator.arch).uses_init
-        )
-        self.optimizer_name = config.optimizer.name
-        assert config.optimizer.name in OPTIMIZERS
+        self.trace = self.g_arch.uses_init and self.d_arch.uses_init
+        self.optimizer_name = s.optimizer
+        assert s.optimizer in OPTIMIZERS
         self._opt_extra = (
             {"eps_root": 0.0} if self.unroll and self.optimizer_name in _SQRT_OPTIMIZERS else {}
         )
@@ -252,13 +131,13 @@ class Program:
 
     # ------------------------------------------------------------------ networks
 
-    def _d_input_shape(self, config: RunConfig) -> tuple[int, ...]:
+    def _d_input_shape(self) -> tuple[int, ...]:
         """One discriminator input: packed images stack along channels for image networks;
         everything else sees flat vectors of pack * dim numbers."""
-        if self.image and ARCHS.get(config.discriminator.arch).images:
+        if self.image and self.d_arch.images:
             h, w, c = self.shape
-            return (h, w, config.pack * c)
-        return (config.pack * self.dataset.dim,)
+            return (h, w, self.pack * c)
+        return (self.pack * self.dataset.dim,)
 
     def _train_kwargs(self, arch, train: bool) -> dict[str, bool]:
         return {"train": train} if arch.train_flag else {}
@@ -367,10 +246,6 @@ class Program:
             return jnp.reshape(jnp.transpose(x, (0, 2, 3, 1, 4)), (b, h, w, self.pack * c))
         return jnp.reshape(x, (b, -1))
 
-    @property
-    def _d_in(self) -> tuple[int, ...]:
-        return self._d_input_shape(self.config)
-
     # ------------------------------------------------------------------ init
 
     def init(self, seed: jax.Array, hp: Hparams) -> TrainState:
@@ -440,9 +315,9 @@ class Program:
         sigma = hp.scheme["noise_std"] * frac
         return x + sigma * jax.random.normal(key, x.shape, x.dtype)
 
-    def dataset_index(self, config: RunConfig) -> int:
+    def dataset_index(self, dataset) -> int:
         """A run's :attr:`Hparams.dataset`: its dataset's position in :attr:`datasets`."""
-        return self.datasets.index(get_dataset(config.dataset, config.weights))
+        return self.datasets.index(dataset)
 
     def sample_data(self, key, n: int, data=None, index=0):
         """``n`` samples of the dataset at ``index`` (traced) among :attr:`datasets`.

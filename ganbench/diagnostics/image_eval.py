@@ -170,7 +170,7 @@ def load_extractor(data_dir=None, log=None, inception_weights=None, task=None) -
     """The cached MNIST classifier, trained (about two minutes on a 2-core CPU) when missing or
     stale, and, when ``inception_weights`` names a file, the FID Inception-v3 loaded from it
     (checked first, so a bad file fails before any training). ``log(message)`` reports what
-    happens; ``task(label, total)`` (a :class:`ganbench.train.runner.TaskProgress` factory), if
+    happens; ``task(label, total)`` (a :class:`ganbench.run.progress.TaskProgress` factory), if
     given, shows the training's progress: steps done, epoch, loss.
 
     Raises:

@@ -59,7 +59,7 @@ implemented in PacGAN's code (Lin et al. 2018), see :mod:`ganbench.metrics.modes
 mode-collapsed below half of the modes, and diffuse below 20% high-quality samples, are ganbench
 choices (an unrolled GAN that stalled spread out, 0.1% high-quality samples and 2 of 25 modes,
 was labelled mode-collapsed before the diffuse rule existed). Non-finite values as divergence is the
-runner's rule (:mod:`ganbench.train.runner`). Exploding gradients are the failure named by Pascanu
+runner's rule (:mod:`ganbench.run.loop`). Exploding gradients are the failure named by Pascanu
 et al. 2013 ("On the difficulty of training recurrent neural networks"); the 1e3 growth factor is a
 ganbench choice. Oscillation of simultaneous gradient play around an equilibrium instead of
 convergence to it is the behaviour analysed by Mescheder et al. 2017 ("The numerics of GANs") and

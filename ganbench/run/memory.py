@@ -12,7 +12,7 @@ A run's memory is estimated from shapes alone (``jax.eval_shape``, nothing is al
   (generated, real, EMA).
 
 The estimate is deliberately generous; ``ganbench run --max-runs N`` overrides it. A group with
-more runs than fit is split into consecutive groups (:func:`ganbench.train.runner.make_plan`); a
+more runs than fit is split into consecutive groups (:func:`ganbench.run.plan.make_plan`); a
 run that does not fit on its own is refused with a message before anything is compiled.
 """
 
@@ -23,6 +23,9 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
+
+from ganbench.config.expand import hparams_of, structure_of
+from ganbench.train.engine import Program
 
 STATE_COPIES = 4
 ACTIVATION_COPIES = 6
@@ -63,9 +66,9 @@ def run_memory(spec) -> RunMemory:
     import jax
     import jax.numpy as jnp
 
-    from ganbench.train.engine import Program, hparams_of
-
-    program = Program(spec.config, eval_every=spec.eval_every, samples=spec.metrics.samples)
+    program = Program(
+        structure_of(spec.config), eval_every=spec.eval_every, samples=spec.metrics.samples
+    )
     state = jax.eval_shape(program.init, jnp.int32(0), hparams_of(spec.config, spec.steps))
 
     def layer_outputs(module, arch, variables, x):

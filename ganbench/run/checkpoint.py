@@ -30,11 +30,16 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ganbench.data.store import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from ganbench.run.compile import CompiledGroup
+    from ganbench.run.plan import Group
+    from ganbench.run.record import RunRecord
 
 FORMAT = 1
 HEADER = "__header__"
@@ -81,7 +86,7 @@ def _is_key(leaf: Any) -> bool:
 
 def encode(header: dict[str, Any], state: Any, records: list) -> bytes:
     """The checkpoint's bytes: ``state`` (a pytree of device arrays) and ``records``
-    (:class:`ganbench.train.runner.RunRecord`)."""
+    (:class:`ganbench.run.record.RunRecord`)."""
     import jax
 
     leaves = jax.tree.leaves(state)
@@ -209,3 +214,70 @@ def restore_state(template: Any, checkpoint: Checkpoint) -> Any:
             )
         out.append(jax.device_put(saved, like.sharding))
     return jax.tree.unflatten(treedef, out)
+
+
+def checkpoint_header(group: Group, compiled: CompiledGroup, chunk: int) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed: the group, and the settings under which the
+    compiled programs give the same numbers (versions, platform, devices, padding)."""
+    import jax
+
+    import ganbench
+
+    spec0 = group.runs[0]
+    return {
+        "group": group.id,
+        "run_ids": [r.run_id for r in group.runs],
+        "chunk": chunk,
+        "steps": spec0.steps,
+        "eval_every": spec0.eval_every,
+        "ganbench": ganbench.__version__,
+        "jax": jax.__version__,
+        "platform": jax.default_backend(),
+        "devices": compiled.n_devices,
+        "padded_runs": int(compiled.seeds.shape[0]),
+        "exact_runs": compiled.exact,
+    }
+
+
+@dataclass
+class Checkpointing:
+    """Where and how often a group's training is checkpointed (None path: never)."""
+
+    path: Path | None = None
+    every_seconds: float = 60.0
+    resume: bool = True
+
+
+def _restore_records(records: list[RunRecord], saved: list[dict]) -> None:
+    if [d["run_id"] for d in saved] != [r.spec.run_id for r in records]:
+        raise ValueError("its runs are not this group's")
+    for rec, data in zip(records, saved, strict=True):
+        rec.status, rec.step = data["status"], data["step"]
+        rec.diverged_at, rec.error = data["diverged_at"], data["error"]
+        rec.rows = list(data["rows"])
+        rec.snapshots = dict(data["snapshots"])
+        rec.files = dict(data["files"])
+        rec.final, rec.final_ema = data["final"], data["final_ema"]
+        rec.trajectory = [] if data["trajectory"] is None else [data["trajectory"]]
+
+
+def resume(group, compiled, state, records, ckpt: Checkpointing, progress) -> tuple[Any, int]:
+    """The state and first chunk to train: from the group's checkpoint when there is a matching
+    one, else the initial state and chunk 0."""
+    if ckpt.path is None or not ckpt.resume or not ckpt.path.exists():
+        return state, 0
+    try:
+        saved = read(ckpt.path)
+        expect = checkpoint_header(group, compiled, saved.chunk)
+        diff = [k for k, v in expect.items() if saved.header.get(k) != v]
+        if diff:
+            raise ValueError("it was written under other settings: " + ", ".join(diff))
+        restored = restore_state(state, saved)
+        _restore_records(records, saved.records)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        progress.log(f"ignoring checkpoint {ckpt.path}: {exc}; training {group.label} afresh")
+        return state, 0
+    progress.log(
+        f"resuming {group.label} from its checkpoint at step {saved.chunk * group.runs[0].eval_every}"
+    )
+    return restored, saved.chunk

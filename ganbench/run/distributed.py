@@ -1,7 +1,7 @@
 """Several hosts (or processes) running one suite with ``jax.distributed``.
 
 Every process loads the same suite, computes the same plan, and trains its own share of the
-groups (:func:`ganbench.train.runner.split_groups`) on its local devices, writing its runs to
+groups (:func:`ganbench.run.plan.split_groups`) on its local devices, writing its runs to
 the shared results folder. Runs are independent, so no array crosses hosts while training; the
 processes meet once at the end (``multihost_utils.sync_global_devices``) so that the suite is
 complete when any of them returns, and process 0 then prints the suite's table.

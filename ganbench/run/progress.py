@@ -1,0 +1,45 @@
+"""What the runner reports progress to: the CLI's rich bars, or nothing."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Progress(Protocol):
+    def start_group(self, index: int, total: int, label: str, steps: int) -> None: ...
+    def advance(self, steps: int, info: str) -> None: ...
+    def end_group(self, message: str) -> None: ...
+    def log(self, message: str) -> None: ...
+    def task(self, label: str, total: int) -> TaskProgress: ...
+
+
+class TaskProgress(Protocol):
+    """A bar for work outside the groups (training the MNIST feature classifier)."""
+
+    def update(self, done: int, info: str) -> None: ...
+    def close(self, message: str) -> None: ...
+
+
+class _NullTask:
+    def update(self, done: int, info: str) -> None:
+        pass
+
+    def close(self, message: str) -> None:
+        pass
+
+
+class NullProgress:
+    def task(self, label: str, total: int) -> TaskProgress:
+        return _NullTask()
+
+    def start_group(self, index: int, total: int, label: str, steps: int) -> None:
+        pass
+
+    def advance(self, steps: int, info: str) -> None:
+        pass
+
+    def end_group(self, message: str) -> None:
+        pass
+
+    def log(self, message: str) -> None:
+        pass

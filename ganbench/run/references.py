@@ -1,0 +1,111 @@
+"""Reference runs written beside a suite's runs: the MNIST train-vs-test floor of image
+suites, and the data and chance rows of 2-D and Stacked MNIST suites."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import numpy as np
+
+from ganbench.data import IMAGE, get_dataset
+from ganbench.data.mnist import load_mnist
+from ganbench.diagnostics.chance import reference_runs
+from ganbench.metrics import names as M
+from ganbench.results.claims import Claim
+from ganbench.results.layout import COMPLETED, SCHEMA_VERSION
+from ganbench.results.write import is_finished, run_dir, write_run
+from ganbench.run.plan import Group, Plan
+from ganbench.run.record import extractor_info, inception_key, now
+
+FLOOR_VARIANT = M.FLOOR_PREFIX + "MNIST train vs test"
+"""The variant name of the reference rows of image suites (see :func:`write_floor`)."""
+
+
+def is_image(dataset_name: str) -> bool:
+
+    return get_dataset(dataset_name).kind == IMAGE
+
+
+def write_floor(plan: Plan, group: Group, evaluator, env: dict) -> None:
+    """The image metrics between MNIST train and test draws of the evaluation's size, as a
+    reference run (variant :data:`FLOOR_VARIANT`) beside the suite's runs, once per dataset and
+    sample count: what a generator that reproduces the data would score."""
+
+    spec = group.runs[0]
+    dataset = get_dataset(spec.config.dataset)
+    n = spec.metrics.samples
+    key = f"floor|{dataset.name}|{n}|{spec.steps}" + inception_key(evaluator)
+    if spec.profile is not None:  # each profile's rows carry their own floor
+        key += f"|profile:{spec.profile}"
+    run_id = "floor-" + hashlib.sha256(key.encode()).hexdigest()[:10]
+    if is_finished(run_dir(plan.out, spec.suite, run_id)):
+        return
+    started = now()
+    t0 = time.perf_counter()
+    images = {"train": load_mnist("train")[0], "test": load_mnist("test")[0]}
+    rows = [(spec.steps, m, v, nr, nf) for m, v, nr, nf in evaluator.floor_rows(
+        images, n, dataset.channels
+    )]  # fmt: skip
+    manifest = {
+        "schema": SCHEMA_VERSION,
+        "run_id": run_id,
+        "suite": spec.suite,
+        "variant": FLOOR_VARIANT,
+        "seed": 0,
+        "profile": spec.profile,
+        "grid_point": {"dataset": dataset.name} if "dataset" in spec.grid_point else {},
+        "config": {"dataset": dataset.name, "reference": "MNIST train vs MNIST test"},
+        "protocol": {"samples": n, "steps": spec.steps},
+        "dataset": dataset.describe(),
+        "status": COMPLETED,
+        "step": spec.steps,
+        "diverged_at": None,
+        "error": None,
+        "timing": {
+            "wall_seconds": time.perf_counter() - t0,
+            "started": started,
+            "finished": now(),
+        },
+        "environment": env,
+        "extractor": extractor_info(evaluator),
+    }
+    write_run(plan.out, spec.suite, run_id, manifest, rows, {"final": np.zeros((0, 0))})
+
+
+def write_chance_rows(plan: Plan, env: dict) -> None:
+    """The data and chance rows beside the suite's 2-D and Stacked MNIST runs
+    (:mod:`ganbench.diagnostics.chance`): reference runs that train nothing, at the suite's final
+    step and seeds; finished ones are kept unless ``plan.force``. One process of a
+    multi-process run writes them (the others find them claimed, then finished)."""
+
+    todo = [
+        ref
+        for ref in reference_runs(plan.suite.runs)
+        if plan.force or not is_finished(run_dir(plan.out, ref.suite, ref.run_id))
+    ]
+    claim = Claim(plan.suite_folder, "references")
+    if not todo or not claim.acquire():
+        return
+    with claim:
+        for ref in todo:
+            if not plan.force and is_finished(run_dir(plan.out, ref.suite, ref.run_id)):
+                continue
+            started, t0 = now(), time.perf_counter()
+            rows, samples = ref.rows()
+            manifest = {
+                "schema": SCHEMA_VERSION,
+                **ref.manifest(),
+                "status": COMPLETED,
+                "step": ref.steps,
+                "diverged_at": None,
+                "error": None,
+                "timing": {
+                    "wall_seconds": time.perf_counter() - t0,
+                    "started": started,
+                    "finished": now(),
+                },
+                "environment": env,
+            }
+            final = samples if samples is not None else np.zeros((0, 0), np.float32)
+            write_run(plan.out, ref.suite, ref.run_id, manifest, rows, {"final": final})
