@@ -24,6 +24,21 @@ class ConfigError(GanbenchError):
         super().__init__(message)
 
 
+class OptionError(ConfigError):
+    """A bad value of a library option (a report's ``sort``, ``by``, ``step``, ...).
+
+    The message names the option as the library spells it (``sort 'x': not a column ...``);
+    the CLI shows it as its flag (``--sort 'x': ...``, see :meth:`with_flag`). Exit code 2."""
+
+    def __init__(self, option: str, detail: str) -> None:
+        self.option, self.detail = option, detail
+        super().__init__(f"{option} {detail}")
+
+    def with_flag(self, flag: str | None = None) -> str:
+        """The message with the option written as a command-line flag."""
+        return f"{flag or '--' + self.option.replace('_', '-')} {self.detail}"
+
+
 class ResultsError(GanbenchError):
     """A results folder that cannot be read or written."""
 

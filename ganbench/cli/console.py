@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from ganbench.errors import GanbenchError
+from ganbench.errors import GanbenchError, OptionError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,7 +30,8 @@ def handle_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except GanbenchError as exc:
             # The message quotes user input (paths, names, values): never read it as markup.
-            err.print(Text("error:", style="bold red") + Text(f" {exc}"), highlight=False)
+            message = exc.with_flag() if isinstance(exc, OptionError) else str(exc)
+            err.print(Text("error:", style="bold red") + Text(f" {message}"), highlight=False)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err.print("interrupted; finished runs are kept, unfinished runs left no files")

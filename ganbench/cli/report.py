@@ -123,36 +123,26 @@ def report(
     """Final metrics per suite x variant x grid point, aggregated over seeds; optionally an HTML
     page and figure files."""
     from ganbench.errors import ConfigError
-    from ganbench.report import (
-        DEFAULT_ALPHA,
-        FORMATS,
-        filter_results,
-        parse_step,
-        read_results,
-        sort_summary,
-        summarize,
-        summary_table,
-        to_text,
-        versus_baseline,
-        with_stability,
-    )
-    from ganbench.report.chance import with_chance_flags
+    from ganbench.report import DEFAULT_ALPHA, FORMATS, read_results, summary_table, to_text
+    from ganbench.report.pipeline import SummaryRequest, build_summary
     from ganbench.report.plots import FORMATS as PLOT_FORMATS
 
     if fmt != "table" and fmt not in FORMATS:
         raise ConfigError(f"--format {fmt!r}: allowed: table, {', '.join(FORMATS)}")
-    if ema not in ("rows", "columns"):
-        raise ConfigError(f"--ema {ema!r}: allowed: rows, columns")
-    if alpha is not None and not 0 < alpha < 1:
-        raise ConfigError(f"--alpha {alpha:g}: must be between 0 and 1 (exclusive), e.g. 0.05")
     if references not in REFERENCE_CHOICES:
         raise ConfigError(f"--references {references!r}: allowed: {', '.join(REFERENCE_CHOICES)}")
     if plot_format not in PLOT_FORMATS:
         raise ConfigError(f"--plot-format {plot_format!r}: allowed: {', '.join(PLOT_FORMATS)}")
-    step_choice = parse_step(step)
-    keys = [k.strip() for k in by.split(",") if k.strip()] if by is not None else None
-    if baseline is not None and keys is not None and "variant" not in keys:
-        raise ConfigError(f"--baseline needs 'variant' among the --by columns (got {by!r})")
+    request = SummaryRequest(
+        metrics=[m for item in metric for m in item.split(",") if m] if metric else None,
+        by=[k.strip() for k in by.split(",") if k.strip()] if by is not None else None,
+        step=step,
+        where=where or None,
+        ema=ema,
+        baseline=baseline,
+        alpha=DEFAULT_ALPHA if alpha is None else alpha,
+        sort=sort,
+    ).checked()
     for target, name in ((html, "--html"), (plots, "--plots")):
         if target is not None and _inside(target, path):
             raise ConfigError(
@@ -161,21 +151,8 @@ def report(
     results = read_results(path)
     for warning in [*results.warnings, *stale_run_warnings(results)]:
         err.print(f"warning: {warning}", highlight=False, markup=False)
-    if where:
-        results = filter_results(results, where)
-    if ema == "rows":
-        results = results.with_ema_rows()
-    metrics = [m for item in metric for m in item.split(",") if m] if metric else None
-    summary = with_stability(
-        summarize(results, metrics, by=keys, step=step_choice), results, by=keys
-    )
-    if baseline is not None:
-        summary = versus_baseline(
-            summary, baseline, alpha=DEFAULT_ALPHA if alpha is None else alpha
-        )
-    summary = with_chance_flags(summary, alpha=DEFAULT_ALPHA if alpha is None else alpha)
-    if sort is not None:
-        summary = sort_summary(summary, sort)
+    results, summary = build_summary(results, request)
+    step_choice = request.step
     published = _references(results, references, step_choice, alpha)
     if alpha is not None and baseline is None and published is None:
         err.print(

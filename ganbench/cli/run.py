@@ -224,34 +224,19 @@ def run(
         raise RunFailedError(f"{summary.failed} run(s) failed:\n  " + "\n  ".join(summary.failures))
     if report and procs.index == 0:
         from ganbench.diagnostics.chance import reference_runs
-        from ganbench.report import (
-            read_results,
-            summarize,
-            summary_table,
-            versus_baseline,
-            with_stability,
-        )
-        from ganbench.report.chance import with_chance_flags
+        from ganbench.report import read_results, summary_table
+        from ganbench.report.pipeline import suite_summary
 
         # Only this suite's runs and their chance rows: the folder may also hold runs of
         # earlier settings.
         ids = {r.run_id for r in spec.runs} | {r.run_id for r in reference_runs(spec.runs)}
         everything = read_results(out_dir / spec.name)
         results = everything.only(ids | floor_ids(everything, spec.runs))
-        results = results.with_ema_rows()
-        table = with_stability(summarize(results), results)
-        if BASELINE in {r.variant for r in spec.runs}:
-            # A suite with a variant named "baseline" is a comparison against it.
-            table = versus_baseline(table, BASELINE)
-        table = with_chance_flags(table)
+        results, table = suite_summary(results, {r.variant for r in spec.runs})
         out.print(summary_table(table, title=spec.name))
         from ganbench.cli.report import show_references
 
         show_references(results)
-
-
-BASELINE = "baseline"
-"""A suite's variant of this name is the reference its run summary compares the others with."""
 
 
 def floor_ids(results, runs) -> set[str]:

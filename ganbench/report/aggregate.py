@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ganbench.errors import ConfigError
+from ganbench.errors import ConfigError, OptionError
 from ganbench.metrics import catalog, names
 from ganbench.report.stats import welch
 from ganbench.results.layout import COMPLETED, DIVERGED, FAILED
@@ -63,9 +63,10 @@ def check_by(results: Results, by: Sequence[str] | None) -> list[str]:
     allowed = group_columns(results)
     bad = [k for k in by if k not in allowed]
     if bad or not by:
-        raise ConfigError(
-            f"--by {','.join(by)!r}: allowed columns: {', '.join(allowed)}"
-            + (f" (unknown: {', '.join(bad)})" if bad else "")
+        raise OptionError(
+            "by",
+            f"{','.join(by)!r}: allowed columns: {', '.join(allowed)}"
+            + (f" (unknown: {', '.join(bad)})" if bad else ""),
         )
     return list(dict.fromkeys(by))
 
@@ -158,7 +159,7 @@ def parse_step(step: str | int) -> str | int:
         return text
     if text.isdigit():
         return int(text)
-    raise ConfigError(f"--step {step!r}: allowed: {STEP_CHOICES} (e.g. 5000)")
+    raise OptionError("step", f"{step!r}: allowed: {STEP_CHOICES} (e.g. 5000)")
 
 
 def _best_rows(measured: pd.DataFrame) -> pd.DataFrame:
@@ -197,22 +198,23 @@ def filter_results(results: Results, where: Iterable[str]) -> Results:
         key, sep, value = condition.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise ConfigError(f"--where {condition!r}: expected KEY=VALUE, e.g. dataset=grid25")
+            raise OptionError("where", f"{condition!r}: expected KEY=VALUE, e.g. dataset=grid25")
         if key not in allowed:
             hint = suggestion(key, allowed)
-            raise ConfigError(f"--where {condition!r}: unknown key {key!r}{hint} known: "
+            raise OptionError("where", f"{condition!r}: unknown key {key!r}{hint} known: "
                               f"{', '.join(allowed)}")  # fmt: skip
         wanted = [v.strip() for v in value.split("|")]
         mask &= runs[key].map(lambda cell, wanted=wanted: _matches(cell, wanted))
     kept = set(runs.loc[mask, "run_id"])
     if not kept:
-        raise ConfigError(
-            f"--where {' '.join(where)}: no run matches (values of the keys: "
+        raise OptionError(
+            "where",
+            f"{' '.join(where)}: no run matches (values of the keys: "
             + "; ".join(
                 f"{k}: {', '.join(map(str, dict.fromkeys(runs[k].tolist())))}"
                 for k in dict.fromkeys(c.partition("=")[0].strip() for c in where)
             )
-            + ")"
+            + ")",
         )
     return results.only(kept)
 
@@ -245,7 +247,7 @@ def sort_summary(summary: pd.DataFrame, key: str) -> pd.DataFrame:
     else:
         known = [*summary_keys(summary), *metrics]
         hint = suggestion(key, known)
-        raise ConfigError(f"--sort {key!r}: not a column of the report{hint} known: "
+        raise OptionError("sort", f"{key!r}: not a column of the report{hint} known: "
                           f"{', '.join(known)}")  # fmt: skip
     out = summary.sort_values(column, ascending=ascending, kind="stable", na_position="last")
     out.attrs.update(summary.attrs)
@@ -435,7 +437,7 @@ def versus_baseline(
             does not hold, or ``alpha`` outside (0, 1).
     """
     if not 0 < alpha < 1:
-        raise ConfigError(f"alpha {alpha!r}: must be between 0 and 1 (exclusive), e.g. 0.05")
+        raise OptionError("alpha", f"{alpha!r}: must be between 0 and 1 (exclusive), e.g. 0.05")
     variants = [str(v) for v in dict.fromkeys(summary["variant"].tolist())]
     if baseline not in variants:
         hint = suggestion(baseline, variants)

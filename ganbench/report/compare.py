@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ganbench.errors import ConfigError
+from ganbench.errors import ConfigError, OptionError
 from ganbench.report.aggregate import (
     DEFAULT_ALPHA,
     DEFAULT_METRICS,
@@ -88,11 +88,11 @@ def compare(
             both sides, or no configuration in common.
     """
     if not 0 < alpha < 1:
-        raise ConfigError(f"--alpha {alpha!r}: must be between 0 and 1 (exclusive), e.g. 0.05")
+        raise OptionError("alpha", f"{alpha!r}: must be between 0 and 1 (exclusive), e.g. 0.05")
     if not 0 < level < 1:
-        raise ConfigError(f"--level {level!r}: must be between 0 and 1 (exclusive), e.g. 0.95")
+        raise OptionError("level", f"{level!r}: must be between 0 and 1 (exclusive), e.g. 0.95")
     if test not in TESTS:
-        raise ConfigError(f"--test {test!r}: allowed: {', '.join(TESTS)}")
+        raise OptionError("test", f"{test!r}: allowed: {', '.join(TESTS)}")
     by_variant = base_variant is not None or new_variant is not None
     if by_variant and (base_variant is None or new_variant is None):
         raise ConfigError("name both variants to compare two variants of one folder")
@@ -219,8 +219,8 @@ def _metrics(base: Results, new: Results, metrics: str | Iterable[str] | None) -
             if m in held_b and m in held_n and metric_direction(m) is not None
         ]
         if not chosen:
-            raise ConfigError(
-                "no default metric is recorded on both sides; name metrics with --metric"
+            raise OptionError(
+                "metric", "not given, and no default metric is recorded on both sides: name some"
             )
         return chosen
     chosen = _split(metrics)
@@ -379,7 +379,7 @@ def comparison_text(table: pd.DataFrame, fmt: str) -> str:
         lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(lines) + "\n\n" + "\n".join(comparison_lines(table)) + "\n"
-    raise ConfigError(f"--format {fmt!r}: allowed: table, markdown, csv, json")
+    raise OptionError("format", f"{fmt!r}: allowed: table, markdown, csv, json")
 
 
 def _finite_or_none(value: Any) -> Any:
