@@ -42,6 +42,7 @@ from ganbench.config.schema import (
 )
 from ganbench.errors import ConfigError, ResultsError
 from ganbench.results import write as results_write
+from ganbench.results.layout import SCHEMA_VERSION
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((ROOT / "suites").glob("**/*.toml"))
@@ -567,6 +568,30 @@ def _files_under(folder: Path) -> set[Path]:
     return {Path(d) / f for d, _, files in os.walk(folder) for f in files}
 
 
+def _manifest(suite: str, run_id: str) -> dict:
+    """A manifest the writer accepts (results.layout.Manifest), so that only the path is hostile."""
+    return {
+        "schema": SCHEMA_VERSION, "run_id": run_id, "suite": suite, "variant": "v", "seed": 0,
+        "step": 1, "grid_point": {}, "config": {"dataset": "ring8"}, "status": "completed",
+    }  # fmt: skip
+
+
+def test_the_writer_refuses_a_manifest_the_reader_would_refuse(tmp_path):
+    out = tmp_path / "out"
+    good = _manifest("ok", "r1")
+    for bad, message in [
+        ({**good, "seed": True}, "key 'seed' must be a 64-bit integer"),
+        ({**good, "status": "done"}, "status 'done' is not one of"),
+        ({k: v for k, v in good.items() if k != "config"}, r"lacks key\(s\) config"),
+        ({**good, "schema": 0}, "has schema 0"),
+    ]:
+        with pytest.raises(ResultsError, match=message):
+            results_write.write_run(out, "ok", "r1", bad, [], {})
+    assert _files_under(tmp_path) == set()
+    results_write.write_run(out, "ok", "r1", good, [], {})
+    assert _files_under(tmp_path)
+
+
 @pytest.mark.parametrize(
     ("suite", "run_id"),
     [
@@ -603,7 +628,7 @@ def test_the_writer_refuses_paths_outside_the_output_folder(tmp_path, suite, run
 def test_the_writer_refuses_hostile_extra_file_names(tmp_path, name):
     out = tmp_path / "out"
     with pytest.raises(ResultsError, match="refusing to write"):
-        results_write.write_run(out, "ok", "r1", {}, [], {}, files={name: b"x"})
+        results_write.write_run(out, "ok", "r1", _manifest("ok", "r1"), [], {}, files={name: b"x"})
     assert _files_under(tmp_path) == set()  # the temporary run folder is removed
 
 
@@ -619,7 +644,7 @@ def test_every_path_the_writer_creates_is_inside_the_output_folder(scratch, suit
     out.mkdir(parents=True)
     try:
         final = results_write.write_run(
-            out, suite, run_id, {"status": "completed"}, [(1, "m", 1.0, 1, 1)],
+            out, suite, run_id, _manifest(suite or "s", run_id or "r"), [(1, "m", 1.0, 1, 1)],
             {"final": np.zeros((2, 2))}, files={"extra.png": b"x"},
         )  # fmt: skip
     except ResultsError:

@@ -376,7 +376,9 @@ def test_plan_splits_groups_by_max_runs_and_keeps_a_checkpoints_composition(writ
     cp.save(cp.checkpoint_path(tmp_path / "tiny", "x"), header, [], [])
     from ganbench.results.write import write_run
 
-    write_run(tmp_path, "tiny", ns[0].run_id, {"status": "completed"}, [], {})
+    written = {"schema": 1, "run_id": ns[0].run_id, "suite": "tiny", "variant": "ns", "seed": 0}
+    written.update(step=1, grid_point={}, config={"dataset": "ring8"}, status="completed")
+    write_run(tmp_path, "tiny", ns[0].run_id, written, [], {})
     plan = make_plan(suite, tmp_path, max_runs=2)
     assert plan.resumed == 1
     assert [r.run_id for r in plan.groups[0].runs] == [r.run_id for r in ns]

@@ -43,13 +43,13 @@ from ganbench.results.layout import (
     COMPLETED,
     MANIFEST,
     METRICS,
+    PROFILE,
     RUNS_DIR,
     SAMPLES,
-    SCHEMA_VERSION,
-    STATUSES,
     SUITE_FILE,
+    Manifest,
 )
-from ganbench.text import clip, short
+from ganbench.text import clip
 
 EMA_VARIANT_SUFFIX = " (EMA G)"
 """Appended to a variant's name for the rows of its exponential-moving-average generator."""
@@ -58,8 +58,6 @@ MAX_SAMPLE_ARRAYS = 10_000
 """Most arrays a samples.npz may hold (ganbench writes one per evaluation and kind)."""
 MAX_MANIFEST_BYTES = 16 << 20
 """Largest manifest.json (or suite.toml) read; ganbench writes a few KiB."""
-INT64 = (-(2**63), 2**63 - 1)
-
 RUN_COLUMNS = (
     "suite",
     "variant",
@@ -81,10 +79,9 @@ METRIC_ID_COLUMNS = ("run_id", "suite", "variant", "seed", "status", "dataset")
 MEASUREMENT_COLUMNS = ("step", "metric", "value", "n_real", "n_fake")
 """Columns of metrics.parquet, in the order :attr:`Results.metrics` ends with."""
 
-PROFILE = "profile"
-"""The key column of the suite profile a run was made with (``ganbench run --profile``): present,
-first among :attr:`Results.grid_keys`, when any run of the folder was made with a profile; None
-in the rows of runs made without one."""
+# PROFILE (results.layout) is also the key column of the suite profile a run was made with:
+# present, first among Results.grid_keys, when any run of the folder was made with a profile;
+# None in the rows of runs made without one.
 
 _RESERVED = frozenset((*RUN_COLUMNS, *TAIL_COLUMNS, *MEASUREMENT_COLUMNS, PROFILE))
 _EXPECTED_LAYOUT = (
@@ -285,45 +282,10 @@ def _read_manifest(path: Path) -> dict[str, Any]:
         raise _Invalid(f"corrupt {MANIFEST} ({exc})") from exc
     except (RecursionError, ValueError) as exc:  # nested too deeply; a huge integer
         raise _Invalid(f"corrupt {MANIFEST} ({type(exc).__name__}: {clip(str(exc), 300)})") from exc
-    if not isinstance(manifest, dict):
-        raise _Invalid(f"{MANIFEST} is not a JSON object")
-
-    schema = manifest.get("schema")
-    if schema != SCHEMA_VERSION:
-        raise _Invalid(
-            f"{MANIFEST} has schema {schema!r}; this ganbench reads schema {SCHEMA_VERSION}"
-        )
-    required = ("run_id", "suite", "variant", "seed", "grid_point", "config", "status", "step")
-    missing = [k for k in required if k not in manifest]
-    if missing:
-        raise _Invalid(f"{MANIFEST} lacks key(s) {', '.join(missing)}")
-    for key in ("run_id", "suite", "variant"):
-        if not isinstance(manifest[key], str) or not manifest[key]:
-            raise _Invalid(f"{MANIFEST} key '{key}' must be a non-empty string")
-    for key in ("seed", "step"):
-        if not _is_int(manifest[key]):
-            raise _Invalid(
-                f"{MANIFEST} key '{key}' must be a 64-bit integer, got {short(manifest[key])}"
-            )
-    if not isinstance(manifest["status"], str) or manifest["status"] not in STATUSES:
-        raise _Invalid(
-            f"{MANIFEST} status {short(manifest['status'])} is not one of {', '.join(STATUSES)}"
-        )
-    if not isinstance(manifest["grid_point"], dict):
-        raise _Invalid(f"{MANIFEST} key 'grid_point' must be an object")
-    config = manifest["config"]
-    if not isinstance(config, dict) or not isinstance(config.get("dataset"), str):
-        raise _Invalid(f"{MANIFEST} key 'config' must be an object with a string 'dataset'")
-    diverged_at = manifest.get("diverged_at")
-    if diverged_at is not None and not _is_int(diverged_at):
-        raise _Invalid(f"{MANIFEST} key 'diverged_at' must be an integer or null")
-    timing = manifest.get("timing", {})
-    if timing is not None and not isinstance(timing, dict):
-        raise _Invalid(f"{MANIFEST} key 'timing' must be an object")
-    profile = manifest.get(PROFILE)
-    if profile is not None and (not isinstance(profile, str) or not profile):
-        raise _Invalid(f"{MANIFEST} key '{PROFILE}' must be a non-empty string or null")
-    return manifest
+    try:
+        return Manifest.check(manifest)
+    except ValueError as exc:
+        raise _Invalid(f"{MANIFEST} {exc}") from None
 
 
 def _read_metrics(run_dir: Path, status: str) -> pd.DataFrame | None:
@@ -574,11 +536,6 @@ def _metrics_frame(
 
 
 # --- small helpers -----------------------------------------------------------------------------
-
-
-def _is_int(value: Any) -> bool:
-    """A (64-bit) integer: what the int64 columns of the tables can hold."""
-    return isinstance(value, int) and not isinstance(value, bool) and INT64[0] <= value <= INT64[1]
 
 
 def _float_or_nan(value: Any) -> float:

@@ -32,6 +32,7 @@ from ganbench.results.layout import (
     RUNS_DIR,
     SAMPLES,
     SUITE_FILE,
+    Manifest,
 )
 
 MAX_NAME_BYTES = 200
@@ -123,6 +124,10 @@ def write_run(
     import pyarrow.parquet as pq
 
     final = run_dir(out, suite_name, run_id)
+    try:
+        Manifest.check(manifest)
+    except ValueError as exc:
+        raise ResultsError(f"refusing to write run {run_id!r}: its {MANIFEST} {exc}") from None
     runs = final.parent
     runs.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{run_id}-", dir=runs))

@@ -116,6 +116,32 @@ def chunk_info(records: list[RunRecord]) -> str:
     return ", ".join(parts)
 
 
+def manifest(
+    identity: dict[str, Any],
+    *,
+    step: int,
+    timing: dict[str, Any],
+    started: str,
+    env: dict[str, Any],
+    status: str = COMPLETED,
+    diverged_at: int | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """A run folder's manifest (:class:`ganbench.results.layout.Manifest`): what the run is
+    (``identity``: run id, suite, variant, seed, grid point, config, protocol, dataset, ...),
+    how it ended, when, and on what."""
+    return {
+        "schema": SCHEMA_VERSION,
+        **identity,
+        "status": status,
+        "step": step,
+        "diverged_at": diverged_at,
+        "error": error,
+        "timing": {**timing, "started": started, "finished": now()},
+        "environment": env,
+    }
+
+
 def run_manifest(
     rec: RunRecord,
     suite: Suite,
@@ -125,11 +151,10 @@ def run_manifest(
     started: str,
     evaluator=None,
 ) -> dict[str, Any]:
-
+    """The manifest of a trained run."""
     spec = rec.spec
     dataset = dataset_of(spec)
-    return {
-        "schema": SCHEMA_VERSION,
+    identity = {
         "run_id": spec.run_id,
         "suite": spec.suite,
         "variant": spec.variant,
@@ -143,12 +168,6 @@ def run_manifest(
             "metrics": spec.metrics.model_dump(),
         },
         "dataset": dataset.describe(),
-        "status": rec.status,
-        "step": rec.step,
-        "diverged_at": rec.diverged_at,
-        "error": rec.error,
-        "timing": {**timing, "started": started, "finished": now()},
-        "environment": env,
         "group": {"key": group.key_hash, "runs": len(group.runs)},
         "suite_file": str(suite.path),
         **(
@@ -157,3 +176,13 @@ def run_manifest(
             else {}
         ),
     }
+    return manifest(
+        identity,
+        step=rec.step,
+        timing=timing,
+        started=started,
+        env=env,
+        status=rec.status,
+        diverged_at=rec.diverged_at,
+        error=rec.error,
+    )

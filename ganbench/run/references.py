@@ -13,10 +13,9 @@ from ganbench.data.mnist import load_mnist
 from ganbench.diagnostics.chance import reference_runs
 from ganbench.metrics import names as M
 from ganbench.results.claims import Claim
-from ganbench.results.layout import COMPLETED, SCHEMA_VERSION
 from ganbench.results.write import is_finished, run_dir, write_run
 from ganbench.run.plan import Group, Plan
-from ganbench.run.record import extractor_info, inception_key, now
+from ganbench.run.record import extractor_info, inception_key, manifest, now
 
 FLOOR_VARIANT = M.FLOOR_PREFIX + "MNIST train vs test"
 """The variant name of the reference rows of image suites (see :func:`write_floor`)."""
@@ -47,8 +46,7 @@ def write_floor(plan: Plan, group: Group, evaluator, env: dict) -> None:
     rows = [(spec.steps, m, v, nr, nf) for m, v, nr, nf in evaluator.floor_rows(
         images, n, dataset.channels
     )]  # fmt: skip
-    manifest = {
-        "schema": SCHEMA_VERSION,
+    identity = {
         "run_id": run_id,
         "suite": spec.suite,
         "variant": FLOOR_VARIANT,
@@ -58,19 +56,11 @@ def write_floor(plan: Plan, group: Group, evaluator, env: dict) -> None:
         "config": {"dataset": dataset.name, "reference": "MNIST train vs MNIST test"},
         "protocol": {"samples": n, "steps": spec.steps},
         "dataset": dataset.describe(),
-        "status": COMPLETED,
-        "step": spec.steps,
-        "diverged_at": None,
-        "error": None,
-        "timing": {
-            "wall_seconds": time.perf_counter() - t0,
-            "started": started,
-            "finished": now(),
-        },
-        "environment": env,
         "extractor": extractor_info(evaluator),
     }
-    write_run(plan.out, spec.suite, run_id, manifest, rows, {"final": np.zeros((0, 0))})
+    timing = {"wall_seconds": time.perf_counter() - t0}
+    done = manifest(identity, step=spec.steps, timing=timing, started=started, env=env)
+    write_run(plan.out, spec.suite, run_id, done, rows, {"final": np.zeros((0, 0))})
 
 
 def write_chance_rows(plan: Plan, env: dict) -> None:
@@ -93,19 +83,7 @@ def write_chance_rows(plan: Plan, env: dict) -> None:
                 continue
             started, t0 = now(), time.perf_counter()
             rows, samples = ref.rows()
-            manifest = {
-                "schema": SCHEMA_VERSION,
-                **ref.manifest(),
-                "status": COMPLETED,
-                "step": ref.steps,
-                "diverged_at": None,
-                "error": None,
-                "timing": {
-                    "wall_seconds": time.perf_counter() - t0,
-                    "started": started,
-                    "finished": now(),
-                },
-                "environment": env,
-            }
+            timing = {"wall_seconds": time.perf_counter() - t0}
+            done = manifest(ref.manifest(), step=ref.steps, timing=timing, started=started, env=env)
             final = samples if samples is not None else np.zeros((0, 0), np.float32)
-            write_run(plan.out, ref.suite, ref.run_id, manifest, rows, {"final": final})
+            write_run(plan.out, ref.suite, ref.run_id, done, rows, {"final": final})
