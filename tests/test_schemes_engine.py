@@ -175,7 +175,7 @@ def test_sub_chunks_merge_to_the_chunk(write_suite):
     state = jax.jit(program.init)(jnp.int32(0), hp)
     whole_state, whole = jax.jit(program.chunk)(state, hp)
     n = program.eval_every
-    program.split_chunks(n // 2)
+    program = program.sub_chunked(n // 2)
     parts, s = [], state
     for _ in range(2):
         s, stats = jax.jit(program.chunk)(s, hp)

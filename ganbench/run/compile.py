@@ -43,7 +43,7 @@ HEATMAP_SIZE = 64
 
 
 CPU_IMAGE_SUBCHUNK = 10
-"""Steps per loop-free sub-chunk of image programs on CPU (see ``Program.split_chunks``)."""
+"""Steps per loop-free sub-chunk of image programs on CPU (see ``Program.sub_chunked``)."""
 
 
 def _stack(trees: list):
@@ -152,7 +152,7 @@ def compile_group(group: Group, *, devices: list, exact: bool = False) -> Compil
     n_sub = 1
     if program.image and devices[0].platform == "cpu":
         sub = math.gcd(spec0.eval_every, CPU_IMAGE_SUBCHUNK)
-        program.split_chunks(sub)
+        program = program.sub_chunked(sub)
         n_sub = spec0.eval_every // sub
     if program.image:
         # The images, once per device, shared by every run (not stacked, not embedded).

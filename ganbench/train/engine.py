@@ -19,6 +19,7 @@ hyperparameters (learning rates, optimiser, loss, penalty and scheme knobs) are 
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Sequence
 from typing import Any
@@ -106,6 +107,10 @@ class Program:
         self.z_dim = s.z_dim
         self.eval_every = eval_every
         self.samples = samples
+        self.chunk_steps = eval_every
+        """Steps per call of :meth:`chunk` (see :meth:`sub_chunked`)."""
+        self.scan_unroll: int | bool = 1
+        """``unroll`` of the chunk's ``lax.scan`` over steps (1: a plain loop; True: none)."""
         # D's output over a heatmap x heatmap grid of the plane (2-D data, unpacked D only).
         self.heatmap = heatmap if self.dataset.dim == 2 and s.pack == 1 else 0
         self.updates = s.updates
@@ -623,25 +628,18 @@ class Program:
         x0, unravel = ravel_pytree((state.g_params, state.d_params))
         return (lambda x: -ravel_pytree(field(unravel(x))[0])[0]), x0
 
-    scan_unroll: int | bool = 1
-    """``unroll`` of the chunk's ``lax.scan`` over steps (1: a plain loop; True: no loop)."""
-
-    @property
-    def chunk_steps(self) -> int:
-        """Steps per call of :meth:`chunk`: ``eval_every``, unless :meth:`split_chunks` set a
-        shorter sub-chunk."""
-        return getattr(self, "_chunk_steps", self.eval_every)
-
-    def split_chunks(self, steps: int) -> None:
-        """Make :meth:`chunk` ``steps`` fully unrolled steps (``steps`` divides eval_every); the
-        caller runs eval_every / steps of them per evaluation and merges their statistics
-        (:func:`merge_chunk_stats`). XLA:CPU runs convolution gradients several times slower
-        inside a loop than outside one (measured 2.5x for the DCGAN at channels 16), so image
-        programs on CPU trade a little dispatch for loop-free sub-chunks."""
-        if self.eval_every % steps:
+    def sub_chunked(self, steps: int) -> Program:
+        """A copy of the program whose :meth:`chunk` is ``steps`` fully unrolled steps
+        (``steps`` divides eval_every); the caller runs eval_every / steps of them per
+        evaluation and merges their statistics (:func:`merge_chunk_stats`). XLA:CPU runs
+        convolution gradients several times slower inside a loop than outside one (measured
+        2.5x for the DCGAN at channels 16), so image programs on CPU trade a little dispatch for
+        loop-free sub-chunks. The program itself is not changed."""
+        if steps < 1 or self.eval_every % steps:
             raise ValueError(f"sub-chunk of {steps} steps does not divide {self.eval_every}")
-        self._chunk_steps = steps
-        self.scan_unroll = True
+        new = copy.copy(self)
+        new.chunk_steps, new.scan_unroll = steps, True
+        return new
 
     jac_block = 64
     """Columns of the Jacobian computed together (one batched Jacobian-vector product each):
