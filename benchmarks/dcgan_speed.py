@@ -306,7 +306,7 @@ def bench_engine(
     times = []
     for _ in range(reps + warmup):  # the first ``warmup`` chunks are not timed
         t0 = time.perf_counter()
-        state, stats = compiled.chunk(state, compiled.hparams)
+        state, stats = compiled.chunk(state, compiled.hparams, compiled.data)
         jax.block_until_ready(stats)
         times.append(time.perf_counter() - t0)
     rate = runs * chunk * reps / sum(times[warmup:])

@@ -71,7 +71,7 @@ def bench(pack: int, channels: int, batch: int, chunk: int, reps: int) -> dict:
     state, times = compiled.state, []
     for _ in range(reps + 1):
         t0 = time.perf_counter()
-        state, stats = compiled.chunk(state, compiled.hparams)
+        state, stats = compiled.chunk(state, compiled.hparams, compiled.data)
         jax.block_until_ready(stats)
         times.append(time.perf_counter() - t0)
     rate = chunk * reps / sum(times[1:])

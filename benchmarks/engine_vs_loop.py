@@ -107,7 +107,7 @@ def bench(args, size: str, width: int, batch: int) -> None:
             continue
         compiled = compile_group(Group("bench", specs), devices=devices[:n_dev])
         t0 = time.perf_counter()
-        state, stats = compiled.chunk(compiled.state, compiled.hparams)
+        state, stats = compiled.chunk(compiled.state, compiled.hparams, compiled.data)
         jax.block_until_ready(stats)
         rows.append((name, n_dev, compiled.compile_seconds, time.perf_counter() - t0))
 

@@ -78,10 +78,12 @@ def cell(
     compiled = compile_group(Group("scaling", suite.runs), devices=local, exact=exact)
     state, hparams = compiled.state, compiled.hparams
     compiled.state = None
-    state, _ = compiled.chunk(state, hparams)  # warm-up: the first call pays for set-up
+    state, _ = compiled.chunk(
+        state, hparams, compiled.data
+    )  # warm-up: the first call pays for set-up
     jax.block_until_ready(state)
     t0 = time.perf_counter()
-    state, stats = compiled.chunk(state, hparams)
+    state, stats = compiled.chunk(state, hparams, compiled.data)
     jax.block_until_ready((state, stats))
     seconds = time.perf_counter() - t0
     if local[0].platform == "cpu":

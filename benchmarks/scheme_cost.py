@@ -53,11 +53,11 @@ def main() -> None:
         runs = [r for r in suite.runs if r.variant == variant and r.grid_point == first_point]
         compiled = compile_group(Group(variant, runs), devices=devices)
         state, hp = compiled.state, compiled.hparams
-        state, stats = compiled.chunk(state, hp)  # warm-up
+        state, stats = compiled.chunk(state, hp, compiled.data)  # warm-up
         jax.block_until_ready(stats)
         t0 = time.perf_counter()
         for _ in range(args.chunks):
-            state, stats = compiled.chunk(state, hp)
+            state, stats = compiled.chunk(state, hp, compiled.data)
         jax.block_until_ready(stats)
         rate = len(runs) * args.steps * args.chunks / (time.perf_counter() - t0)
         rows.append((variant, scheme_label(runs[0].config), compiled.compile_seconds, rate))

@@ -79,18 +79,17 @@ def test_dcgan_program_carries_batch_norm_state_and_dropout(tiny_mnist, tmp_path
     spec = load_suite(_suite(tmp_path), seeds=1).runs[0]
     program = Program(structure_of(spec.config), eval_every=2, samples=8)
     dataset = program.dataset
-    hp = hparams_of(spec.config, spec.steps)._replace(
-        data=jax.tree.map(jnp.asarray, dataset.arrays())
-    )
+    hp = hparams_of(spec.config, spec.steps)
+    data = jax.tree.map(jnp.asarray, dataset.arrays())
     state = jax.jit(program.init)(jnp.int32(0), hp)
     before = state.g_stats["batch_stats"]["bn_0"]["mean"]
     assert np.all(np.asarray(before) == 0)  # running averages start at 0
-    state, stats = jax.jit(program.train_step)(state, hp)
+    state, stats = jax.jit(program.train_step)(state, hp, data)
     after = state.g_stats["batch_stats"]["bn_0"]["mean"]
     # One update of the running mean per generator step: 0.99 * 0 + 0.01 * batch mean.
     assert not np.allclose(after, 0) and np.max(np.abs(after)) < 0.1
     assert np.isfinite(float(stats.loss_d)) and np.isfinite(float(stats.loss_g))
-    out = jax.jit(program.evaluate)(state, jnp.int32(0), hp.data)
+    out = jax.jit(program.evaluate)(state, jnp.int32(0), data)
     assert out["fake"].shape == (8, 28, 28, 1) and out["real"].shape == (8, 28, 28, 1)
     assert float(jnp.min(out["real"])) >= -1.0 and float(jnp.max(out["real"])) <= 1.0
     # D's dropout: two keys give two outputs in training mode; inference mode is deterministic.

@@ -72,9 +72,8 @@ def iterative_spectra(
     starts = np.random.default_rng(0).standard_normal((r, n))  # fixed: the same for every run
 
     def matvec(tangents: np.ndarray) -> np.ndarray:
-        out = compiled.jvp(
-            state, compiled.hparams, compiled.seeds, jnp.asarray(tangents, "float32")
-        )
+        tangents = jnp.asarray(tangents, "float32")
+        out = compiled.jvp(state, compiled.hparams, compiled.seeds, tangents, compiled.data)
         return np.asarray(out, np.float64)
 
     ritz = batched_arnoldi_ritz(matvec, starts, k)

@@ -28,11 +28,11 @@ class CompiledGroup:
     seeds: Any  # (R_padded,) int32, sharded over the run axis
     hparams: Any  # Hparams with (R_padded,) leaves, sharded
     state: Any  # TrainState with (R_padded, ...) leaves, sharded
-    chunk: Any  # compiled: (state, hparams) -> (state, ChunkStats); donates state
+    chunk: Any  # compiled: (state, hparams, data) -> (state, ChunkStats); donates state
     evaluate: Any  # compiled: (state, seeds, data, datasets) -> {"fake", "real"[, "ema"]}
     compile_seconds: float
-    jacobian: Any = None  # compiled: (state, hparams, seeds) -> (R, P, P) (dense spectrum)
-    jvp: Any = None  # compiled: (state, hparams, seeds, (R, P)) -> (R, P) (iterative spectrum)
+    jacobian: Any = None  # compiled: (state, hparams, seeds, data) -> (R, P, P) (dense)
+    jvp: Any = None  # compiled: (state, hparams, seeds, (R, P), data) -> (R, P) (iterative)
     data: Any = None  # the dataset's arrays on the devices (images), or None
     exact: bool = False  # runs looped over per device (map_runs), not vectorised
 
@@ -59,10 +59,10 @@ def _device_count(n_runs: int, devices: list) -> int:
 def _sub_chunks(chunk, n: int, steps: int):
     """A chunk function that runs ``n`` compiled sub-chunks and merges their statistics."""
 
-    def run(state, hparams):
+    def run(state, hparams, data):
         parts = []
         for _ in range(n):
-            state, stats = chunk(state, hparams)
+            state, stats = chunk(state, hparams, data)
             parts.append(stats)
         return state, merge_chunk_stats(parts, steps)
 
@@ -158,12 +158,10 @@ def compile_group(group: Group, *, devices: list, exact: bool = False) -> Compil
         # The images, once per device, shared by every run (not stacked, not embedded).
         replicated = NamedSharding(mesh, PartitionSpec())
         data = jax.device_put(program.dataset.arrays(), replicated)
-    hparams = hparams._replace(data=data)
     axes = hparams_axes()
     runs, same = PartitionSpec("runs"), PartitionSpec()
-    hp_specs = jax.tree.map(lambda _: runs, hparams._replace(data=None))._replace(
-        data=None if data is None else same
-    )
+    hp_specs = jax.tree.map(lambda _: runs, hparams)
+    data_spec = None if data is None else same
 
     def per_device(fn, in_specs):
         """Image programs and exact runs: each device maps its own runs (shard_map), so nothing
@@ -190,11 +188,11 @@ def compile_group(group: Group, *, devices: list, exact: bool = False) -> Compil
     state = init(seeds, hparams)
     chunk = (
         jax.jit(
-            per_device(batched(program.chunk, (0, axes)), (runs, hp_specs)),
+            per_device(batched(program.chunk, (0, axes, None)), (runs, hp_specs, data_spec)),
             donate_argnums=0,
             out_shardings=shard,
         )
-        .lower(state, hparams)
+        .lower(state, hparams, data)
         .compile()
     )
     if n_sub > 1:
@@ -203,7 +201,7 @@ def compile_group(group: Group, *, devices: list, exact: bool = False) -> Compil
         jax.jit(
             per_device(
                 batched(program.evaluate, (0, 0, None, 0)),
-                (runs, runs, None if data is None else same, runs),
+                (runs, runs, data_spec, runs),
             )
         )
         .lower(state, seeds, data, hparams.dataset)
@@ -213,22 +211,27 @@ def compile_group(group: Group, *, devices: list, exact: bool = False) -> Compil
     if program.trace or spec0.metrics.spectrum == "dense":
         jacobian = (
             jax.jit(
-                per_device(batched(program.jacobian, (0, axes, 0)), (runs, hp_specs, runs))
+                per_device(
+                    batched(program.jacobian, (0, axes, 0, None)), (runs, hp_specs, runs, data_spec)
+                )
                 if exact
-                else jax.vmap(program.jacobian, in_axes=(0, axes, 0))
+                else jax.vmap(program.jacobian, in_axes=(0, axes, 0, None))
             )
-            .lower(state, hparams, seeds)
+            .lower(state, hparams, seeds, data)
             .compile()
         )
     elif spec0.metrics.spectrum == "iterative":
         tangents = np.zeros((len(padded), program.n_params), np.float32)
         jvp = (
             jax.jit(
-                per_device(batched(program.jvp, (0, axes, 0, 0)), (runs, hp_specs, runs, runs))
+                per_device(
+                    batched(program.jvp, (0, axes, 0, 0, None)),
+                    (runs, hp_specs, runs, runs, data_spec),
+                )
                 if exact
-                else jax.vmap(program.jvp, in_axes=(0, axes, 0, 0))
+                else jax.vmap(program.jvp, in_axes=(0, axes, 0, 0, None))
             )
-            .lower(state, hparams, seeds, tangents)
+            .lower(state, hparams, seeds, tangents, data)
             .compile()
         )
     return CompiledGroup(

@@ -74,7 +74,7 @@ def train_group(
         start = c * spec0.eval_every
         end = start + spec0.eval_every
         t_chunk = time.perf_counter()
-        state, stats = compiled.chunk(state, hparams)
+        state, stats = compiled.chunk(state, hparams, compiled.data)
         jax.block_until_ready(stats)  # so the phases are timed apart
         t_eval = time.perf_counter()
         phase["train"] += t_eval - t_chunk
@@ -82,7 +82,7 @@ def train_group(
         jacobians = (
             None
             if compiled.jacobian is None
-            else np.asarray(compiled.jacobian(state, hparams, seeds))
+            else np.asarray(compiled.jacobian(state, hparams, seeds, compiled.data))
         )
         ritz_rows = None
         if compiled.jvp is not None:

@@ -108,6 +108,8 @@ class Program:
         self.eval_every = eval_every
         self.samples = samples
         self.chunk_steps = eval_every
+        self._data: Any = None
+        """The dataset's arrays inside a compiled function (see :meth:`_with_data`)."""
         """Steps per call of :meth:`chunk` (see :meth:`sub_chunked`)."""
         self.scan_unroll: int | bool = 1
         """``unroll`` of the chunk's ``lax.scan`` over steps (1: a plain loop; True: none)."""
@@ -339,7 +341,7 @@ class Program:
         """A real batch of pack * batch_size samples and the latent codes of a generated one."""
         key_data, key_z = jax.random.split(key)
         n = self.pack * self.batch
-        return self.sample_data(key_data, n, hp.data, hp.dataset), self._sample_z(key_z, n)
+        return self.sample_data(key_data, n, self._data, hp.dataset), self._sample_z(key_z, n)
 
     def _batch(self, key, g_params, g_stats, hp: Hparams):
         """A real and a generated batch of pack * batch_size samples each (unpacked), and G's
@@ -563,7 +565,22 @@ class Program:
 
     # ------------------------------------------------------------------ one step
 
-    def train_step(self, state: TrainState, hp: Hparams) -> tuple[TrainState, StepStats]:
+    def _with_data(self, data: Any) -> Program:
+        """The program reading ``data`` (the dataset's arrays: images) wherever it samples real
+        data. Called on traced arrays inside the compiled functions, so the arrays stay an
+        argument of the program, shared by its runs, and are never embedded as constants."""
+        if data is None:
+            return self
+        bound = copy.copy(self)
+        bound._data = data
+        return bound
+
+    def train_step(
+        self, state: TrainState, hp: Hparams, data: Any = None
+    ) -> tuple[TrainState, StepStats]:
+        """One step of the update rule; ``data``: the dataset's arrays (images), else None."""
+        if data is not None:
+            return self._with_data(data).train_step(state, hp)
         # Four streams; the last is reserved for stochastic diagnostics, so adding one later
         # does not change the training stream of existing suites.
         key, key_critic, key_g, _key_diag = jax.random.split(state.key, 4)
@@ -645,14 +662,16 @@ class Program:
     """Columns of the Jacobian computed together (one batched Jacobian-vector product each):
     peak memory grows with the block, not with the number of parameters."""
 
-    def jacobian(self, state: TrainState, hp: Hparams, seed: jax.Array) -> jax.Array:
+    def jacobian(
+        self, state: TrainState, hp: Hparams, seed: jax.Array, data: Any = None
+    ) -> jax.Array:
         """The (P, P) Jacobian of the game's gradient vector field at the state.
 
         Forward mode, ``jac_block`` columns at a time under ``lax.map`` (J e_j for a block of
         unit vectors e_j), so a game of a few thousand parameters does not hold thousands of
         tangent copies of its activations at once; small games take one block (``jacfwd``).
         """
-        v_flat, x0 = self._flat_field(state, hp, seed)
+        v_flat, x0 = self._with_data(data)._flat_field(state, hp, seed)
         n, block = x0.shape[0], self.jac_block
         if n <= block:
             return jax.jacfwd(v_flat)(x0)
@@ -666,9 +685,11 @@ class Program:
         blocks = jax.lax.map(columns, starts)  # (n_blocks, block, n): rows are columns of J
         return jnp.reshape(blocks, (-1, n))[:n].T
 
-    def jvp(self, state: TrainState, hp: Hparams, seed: jax.Array, tangent: jax.Array):
+    def jvp(
+        self, state: TrainState, hp: Hparams, seed: jax.Array, tangent: jax.Array, data: Any = None
+    ):
         """J @ tangent for the Jacobian of :meth:`jacobian`, without building J."""
-        v_flat, x0 = self._flat_field(state, hp, seed)
+        v_flat, x0 = self._with_data(data)._flat_field(state, hp, seed)
         return jax.jvp(v_flat, (x0,), (tangent.astype(x0.dtype),))[1]
 
     @functools.cached_property
@@ -696,7 +717,14 @@ class Program:
         """Both players' parameters as one vector (generator first)."""
         return ravel_pytree((state.g_params, state.d_params))[0]
 
-    def chunk(self, state: TrainState, hp: Hparams) -> tuple[TrainState, ChunkStats]:
+    def chunk(
+        self, state: TrainState, hp: Hparams, data: Any = None
+    ) -> tuple[TrainState, ChunkStats]:
+        """:attr:`chunk_steps` steps under ``lax.scan``, their statistics reduced on the device;
+        ``data``: the dataset's arrays (images), else None."""
+        if data is not None:
+            return self._with_data(data).chunk(state, hp)
+
         def body(s, _):
             s, stats = self.train_step(s, hp)
             return s, (stats, self.flat_params(s) if self.trace else None)

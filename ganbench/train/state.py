@@ -18,8 +18,6 @@ class Hparams(NamedTuple):
     opt: dict[str, jax.Array]  # optimiser knobs other than the learning rate
     penalty: dict[str, jax.Array]  # the penalty's knobs (weight, ...)
     scheme: dict[str, jax.Array]  # clip, ema_*, noise_*, consensus_weight (those in use)
-    data: Any = None  # the dataset's arrays (images), shared by every run of a group: not
-    # stacked, mapped with in_axes None (see :func:`hparams_axes`); None for synthetic data
     dataset: Any = 0  # int32: the run's dataset among its program's ``datasets``
 
 
@@ -76,5 +74,6 @@ class DAux(NamedTuple):
 
 def hparams_axes() -> Hparams:
     """``in_axes`` of :class:`Hparams` for ``jax.vmap`` over a group's runs: every knob is
-    stacked along the run axis, the dataset's arrays are shared."""
-    return Hparams(lr_g=0, lr_d=0, opt=0, penalty=0, scheme=0, data=None, dataset=0)
+    stacked along the run axis. (The dataset's arrays are no hyperparameter: the program's
+    functions take them as their own argument, shared by the runs.)"""
+    return Hparams(lr_g=0, lr_d=0, opt=0, penalty=0, scheme=0, dataset=0)
