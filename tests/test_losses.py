@@ -70,3 +70,20 @@ def test_every_loss_has_the_shared_signature(name):
 def test_losses_refuse_column_vectors(name):
     with pytest.raises(ValueError, match="vectors"):
         LOSSES.get(name)(REAL[:, None], FAKE[:, None])
+
+
+def test_one_sided_label_smoothing_matches_hand_computed_cross_entropy():
+    """Salimans et al. 2016, section 3.4: target a on real samples, 0 on generated ones."""
+    from ganbench.objectives.losses import non_saturating_smoothed
+
+    a = 0.8
+    out = non_saturating_smoothed(REAL, FAKE, real_label=a)
+    d_real = -sum(a * log_sigmoid(x) + (1 - a) * log_sigmoid(-x) for x in (2.0, -1.0)) / 2
+    d_fake = -(log_sigmoid(-0.5) + log_sigmoid(3.0)) / 2  # -E log(1 - D(G(z)))
+    np.testing.assert_allclose(out.d_real, d_real, rtol=1e-6)
+    np.testing.assert_allclose(out.d_fake, d_fake, rtol=1e-6)
+    np.testing.assert_allclose(out.g_loss, non_saturating(REAL, FAKE).g_loss, rtol=1e-6)
+    # Target 1 is the plain non-saturating GAN.
+    plain = non_saturating_smoothed(REAL, FAKE, real_label=1.0)
+    for got, want in zip(plain, non_saturating(REAL, FAKE), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6)

@@ -165,7 +165,8 @@ def static_key(config: RunConfig) -> str:
     """What picks the compiled program: the resolved config without its numeric knobs.
 
     Mixtures of Gaussians of one dimension share a program whatever their modes and weights:
-    which mixture a run samples is a traced index (see :meth:`ganbench.train.engine.Program.sample_data`)."""
+    which mixture a run samples is a traced index
+    (see :meth:`ganbench.train.engine.Program.sample_data`)."""
     d = config.resolved()
     d.pop("name")
     dataset = get_dataset(config.dataset, config.weights)
@@ -175,6 +176,8 @@ def static_key(config: RunConfig) -> str:
     d["optimizer"] = {"name": d["optimizer"]["name"]}
     d["penalty"] = {"name": d["penalty"]["name"]}
     d.pop("clip", None)
+    if isinstance(d["loss"], dict):
+        d["loss"] = d["loss"]["name"]  # its knobs are traced
     for key in ("ema", "instance_noise", "consensus"):
         if key in d:
             d[key] = True  # on or off is structure; the knobs are traced
@@ -186,8 +189,6 @@ def hparams_of(config: RunConfig, steps: int) -> Hparams:
     (``dataset`` 0: the runner sets a run's index among its program's datasets)."""
     f32 = np.float32
     scheme: dict[str, Any] = {}
-    if (clip := config.clip_value()) is not None:
-        scheme["clip"] = f32(clip)
     if config.ema is not None:
         knobs = config.ema.knobs()
         scheme["ema_decay"] = f32(knobs["decay"])
@@ -202,6 +203,7 @@ def hparams_of(config: RunConfig, steps: int) -> Hparams:
         lr_g=f32(config.optimizer.lr_g),
         lr_d=f32(config.optimizer.lr_d),
         opt={k: f32(v) for k, v in config.optimizer.knobs().items()},
+        loss={k: f32(v) for k, v in config.loss_knob_values().items()},
         penalty={k: f32(v) for k, v in config.penalty.knobs().items()},
         scheme=scheme,
         dataset=np.int32(0),

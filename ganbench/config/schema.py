@@ -267,6 +267,40 @@ class ConsensusConfig(KnobTable):
 LIPSCHITZ_PENALTIES = frozenset({"gp", "gp_one_sided"})
 
 
+def split_loss(value: Any) -> tuple[str | None, dict[str, float], float | None, list[str]]:
+    """A ``loss`` setting (a name, or a table with ``name`` and the loss's knobs) as its name,
+    its knobs with defaults filled in (without wasserstein_clip's ``clip``), that ``clip`` if
+    the table set it, and the problems found. The name is None where there is nothing to split
+    (not a string or table, or an unknown name: the field reports those)."""
+    if isinstance(value, dict):
+        table = dict(value)
+        name = table.pop("name", None)
+        if not isinstance(name, str):
+            return (
+                None,
+                {},
+                None,
+                [
+                    'a loss table needs a name: loss = { name = "...", <knob> = ... }; losses: '
+                    + ", ".join(LOSSES.names())
+                ],
+            )
+        if name not in LOSSES:
+            return None, {}, None, [LOSSES.unknown_message(name)]
+    elif isinstance(value, str) and value in LOSSES:
+        name, table = value, {}
+    else:
+        return None, {}, None, []
+    spec = dict(LOSS_KNOBS.get(name, {}))
+    clip = table.pop("clip", None) if name in CLIPPED_LOSSES else None
+    spec.pop("clip", None)
+    knobs, problems = check_knobs(table, spec, owner=f"loss {name!r}")
+    if clip is not None:
+        clip_problems = check_knobs({"clip": clip}, LOSS_KNOBS[name], owner=f"loss {name!r}")[1]
+        problems += clip_problems
+    return name, knobs, clip, problems
+
+
 class RunConfig(Strict):
     """One variant after merging over [defaults] and applying a grid point."""
 
@@ -288,7 +322,11 @@ class RunConfig(Strict):
     weights: str | list[float] = "uniform"
     """Mode weights of the dataset (see ``ganbench.data.mixtures.mode_weights``)."""
     clip: float | None = Field(None, gt=0.0, le=100.0)
-    """Weight-clipping bound of loss ``wasserstein_clip`` (default 0.01)."""
+    """Weight-clipping bound of loss ``wasserstein_clip`` (default 0.01): that loss's knob, kept
+    as a run key of its own (``loss = { name = "wasserstein_clip", clip = ... }`` sets it too)."""
+    loss_knobs: dict[str, float] | None = None
+    """The loss's other knobs, defaults filled in (None for losses without any). A suite sets
+    them in a table, ``loss = { name = "...", <knob> = ... }``."""
     updates: str = "alternating"
     unroll: int = Field(0, ge=0, le=MAX_UNROLL)
     pack: int = Field(1, ge=1, le=MAX_PACK)
@@ -300,6 +338,37 @@ class RunConfig(Strict):
     @classmethod
     def _name(cls, v: str) -> str:
         return check_name(v, NAME_PATTERN, VARIANT_NAME_HELP)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _loss_table(cls, data: Any) -> Any:
+        """``loss`` as a name or as ``{ name = ..., <knob> = ... }``: the name stays in
+        ``loss``, the knobs go to ``loss_knobs`` (checked, defaults filled in) and the
+        clipping bound of wasserstein_clip to ``clip``. A table with problems is left for the
+        field's validator, which reports them at the key ``loss``."""
+        if not isinstance(data, dict):
+            return data
+        if "loss_knobs" in data:
+            raise ValueError(
+                "unknown key 'loss_knobs'; set a loss's knobs in its table, "
+                'loss = { name = "...", <knob> = ... }'
+            )
+        name, knobs, clip, problems = split_loss(data.get("loss"))
+        if name is None or problems:
+            return data
+        if clip is not None:
+            if data.get("clip") is not None:
+                raise ValueError("clip is set twice: as a run key and in the loss's table")
+            data = {**data, "clip": clip}
+        return {**data, "loss": name, "loss_knobs": knobs or None}
+
+    @field_validator("loss", mode="before")
+    @classmethod
+    def _loss_problems(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            problems = split_loss(v)[3]
+            raise ValueError("; ".join(problems) or "a loss is a name or a table")
+        return v
 
     @field_validator("dataset")
     @classmethod
@@ -401,6 +470,12 @@ class RunConfig(Strict):
             raise ValueError("; ".join(problems))
         return self
 
+    def loss_knob_values(self) -> dict[str, float]:
+        """Every knob of the loss with its value (the clipping bound included): what the engine
+        passes to the loss function."""
+        clip = self.clip_value()
+        return {**(self.loss_knobs or {}), **({} if clip is None else {"clip": clip})}
+
     def clip_value(self) -> float | None:
         """The clipping bound when the loss clips (default from the loss's knob)."""
         if self.loss not in CLIPPED_LOSSES:
@@ -414,8 +489,12 @@ class RunConfig(Strict):
         change the identity of existing runs.
         """
         d = self.model_dump(
-            exclude={"optimizer", "penalty", "ema", "instance_noise", "consensus", "clip"}
-        )
+            exclude={
+                "optimizer", "penalty", "ema", "instance_noise", "consensus", "clip", "loss_knobs"
+            }
+        )  # fmt: skip
+        if self.loss_knobs:
+            d["loss"] = {"name": self.loss, **self.loss_knobs}
         d["optimizer"] = {
             "name": self.optimizer.name,
             "lr_g": self.optimizer.lr_g,

@@ -1,7 +1,8 @@
 """GAN losses with one shared signature.
 
 Every loss takes the discriminator's outputs (logits for the probabilistic losses, critic values
-for the Wasserstein loss) on a batch of real and of generated samples, and returns a
+for the Wasserstein loss) on a batch of real and of generated samples, and its knobs as keyword
+arguments (traced scalars, each with a default: see :data:`LOSS_KNOBS`), and returns a
 :class:`LossOutput`: the discriminator loss, its real and fake parts, and the generator loss, each
 a mean over the batch. Returning the parts is what makes the diagnostics possible (the same shape
 as compare_gan's loss_lib). Cross-entropies use ``softplus`` (``-log sigmoid(x) = softplus(-x)``)
@@ -31,19 +32,23 @@ LossFn = Callable[[jax.Array, jax.Array], LossOutput]
 
 LOSSES: Registry[LossFn] = Registry("loss")
 
-LOSS_KNOBS: dict[str, dict[str, Knob]] = {
-    "wasserstein_clip": {
-        "clip": Knob(
-            0.01,
-            0.0,
-            100.0,
-            low_inclusive=False,
-            help="every discriminator weight is clipped to [-clip, clip] after each update "
-            "(c = 0.01 in Arjovsky et al. 2017, Algorithm 1)",
-        )
-    }
-}
-"""Numeric knobs of the losses that have some (traced hyperparameters)."""
+LOSS_KNOBS: dict[str, dict[str, Knob]] = {}
+"""Numeric knobs of the losses that have some (traced hyperparameters: a sweep over one is one
+compiled program). A suite sets them in a table, ``loss = { name = "...", <knob> = ... }``; the
+engine passes them to the loss function as keyword arguments."""
+
+
+def register(name: str, *, help: str, knobs: dict[str, Knob] | None = None):
+    """Register a loss function under ``name``, with its knobs (if any)."""
+
+    def decorator(fn: LossFn) -> LossFn:
+        LOSSES.add(name, fn, help=help, knobs=knobs)
+        if knobs:
+            LOSS_KNOBS[name] = dict(knobs)
+        return fn
+
+    return decorator
+
 
 CLIPPED_LOSSES = frozenset({"wasserstein_clip"})
 """Losses whose discriminator weights are clipped after every update (knob ``clip``)."""
@@ -60,7 +65,7 @@ def _parts(d_real: jax.Array, d_fake: jax.Array, g_loss: jax.Array) -> LossOutpu
     return LossOutput(d_real + d_fake, d_real, d_fake, g_loss)
 
 
-@LOSSES.register(
+@register(
     "minimax",
     help="original minimax GAN with the saturating generator loss log(1 - D(G(z))) "
     "(Goodfellow et al. 2014)",
@@ -79,7 +84,7 @@ def minimax(real: jax.Array, fake: jax.Array) -> LossOutput:
     return _parts(d_real, d_fake, -d_fake)
 
 
-@LOSSES.register(
+@register(
     "non_saturating",
     help="non-saturating GAN: G maximises log D(G(z)) (Goodfellow et al. 2014, section 3)",
 )
@@ -91,7 +96,7 @@ def non_saturating(real: jax.Array, fake: jax.Array) -> LossOutput:
     return _parts(d_real, d_fake, jnp.mean(jax.nn.softplus(-fake)))
 
 
-@LOSSES.register(
+@register(
     "wasserstein",
     help="Wasserstein critic loss E D(G(z)) - E D(x) (Arjovsky et al. 2017); pair it with "
     "penalty 'gp' for WGAN-GP (Gulrajani et al. 2017)",
@@ -104,7 +109,7 @@ def wasserstein(real: jax.Array, fake: jax.Array) -> LossOutput:
     return _parts(d_real, d_fake, -d_fake)
 
 
-@LOSSES.register(
+@register(
     "hinge",
     help="hinge loss: D minimises E relu(1 - D(x)) + E relu(1 + D(G(z))), G minimises "
     "-E D(G(z)) (Lim & Ye 2017; Miyato et al. 2018)",
@@ -116,18 +121,29 @@ def hinge(real: jax.Array, fake: jax.Array) -> LossOutput:
     return _parts(d_real, d_fake, -jnp.mean(fake))
 
 
-@LOSSES.register(
+@register(
     "wasserstein_clip",
     help="WGAN: Wasserstein critic loss with every critic weight clipped to [-clip, clip] after "
     "each update (Arjovsky et al. 2017, Algorithm 1: clip 0.01, RMSProp, n_critic 5)",
-    knobs=LOSS_KNOBS["wasserstein_clip"],
+    knobs={
+        "clip": Knob(
+            0.01,
+            0.0,
+            100.0,
+            low_inclusive=False,
+            help="every discriminator weight is clipped to [-clip, clip] after each update "
+            "(c = 0.01 in Arjovsky et al. 2017, Algorithm 1); also written as the run key clip",
+        )
+    },
 )
-def wasserstein_clip(real: jax.Array, fake: jax.Array) -> LossOutput:
-    """The Wasserstein loss; the clipping is a constraint the engine applies after each update."""
+def wasserstein_clip(real: jax.Array, fake: jax.Array, clip: jax.Array = 0.01) -> LossOutput:
+    """The Wasserstein loss; the clipping is a constraint the engine applies after each update
+    (with the same ``clip``)."""
+    del clip
     return wasserstein(real, fake)
 
 
-@LOSSES.register(
+@register(
     "least_squares",
     help="LSGAN with the 0-1 coding: D minimises 1/2 E (D(x) - 1)^2 + 1/2 E D(G(z))^2, G minimises "
     "1/2 E (D(G(z)) - 1)^2 (Mao et al. 2017, equation 9 with a = 0, b = c = 1)",
@@ -143,3 +159,37 @@ def least_squares(real: jax.Array, fake: jax.Array) -> LossOutput:
     d_real = 0.5 * jnp.mean((real - 1.0) ** 2)
     d_fake = 0.5 * jnp.mean(fake**2)
     return _parts(d_real, d_fake, 0.5 * jnp.mean((fake - 1.0) ** 2))
+
+
+@register(
+    "non_saturating_smoothed",
+    help="non-saturating GAN with one-sided label smoothing: D's target on real samples is "
+    "real_label instead of 1, on generated samples still 0 (Salimans et al. 2016, section 3.4)",
+    knobs={
+        "real_label": Knob(
+            0.9,
+            0.0,
+            1.0,
+            low_inclusive=False,
+            help="D's target for real samples (1: the plain non-saturating GAN; Salimans et al. "
+            "2016 name .9)",
+        )
+    },
+)
+def non_saturating_smoothed(
+    real: jax.Array, fake: jax.Array, real_label: jax.Array = 0.9
+) -> LossOutput:
+    """D: cross-entropy with target ``real_label`` on real samples and 0 on generated ones,
+    -E[a log D(x) + (1 - a) log(1 - D(x))] - E log(1 - D(G(z))); G as the non-saturating GAN.
+
+    >>> import jax.numpy as jnp
+    >>> out = non_saturating_smoothed(jnp.zeros(2), jnp.zeros(2), real_label=0.9)
+    >>> [round(float(v), 4) for v in out]
+    [1.3863, 0.6931, 0.6931, 0.6931]
+    """
+    _check(real, fake)
+    d_real = jnp.mean(
+        real_label * jax.nn.softplus(-real) + (1.0 - real_label) * jax.nn.softplus(real)
+    )
+    d_fake = jnp.mean(jax.nn.softplus(fake))
+    return _parts(d_real, d_fake, jnp.mean(jax.nn.softplus(-fake)))

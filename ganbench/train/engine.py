@@ -304,7 +304,7 @@ class Program:
         return {f"{player}/{name}": global_norm(sub) for name, sub in grads.items()}
 
     def _clip(self, d_params, hp: Hparams):
-        c = hp.scheme["clip"]
+        c = hp.loss["clip"]
         return jax.tree.map(lambda p: jnp.clip(p, -c, c), d_params)
 
     def _project(self, hp: Hparams):
@@ -372,7 +372,7 @@ class Program:
             d_params, d_stats, real_in, fake_in, update_stats=True, key=drop
         )
         r, f = logits[: self.batch], logits[self.batch :]
-        out = self.loss_fn(r, f)
+        out = self.loss_fn(r, f, **hp.loss)
         if self.penalty_fn is None:
             pen = jnp.zeros((), jnp.float32)
         else:
@@ -431,7 +431,7 @@ class Program:
         real, fake, new_g_stats = self._batch(key_batch, g_params, g_stats, hp)
         real_in, fake_in = self._inputs(real, fake, key, hp, step)
         logits = self.d_pair(d_params, d_stats, real_in, fake_in, key=self._dropout_key(key))
-        out = self.loss_fn(logits[: self.batch], logits[self.batch :])
+        out = self.loss_fn(logits[: self.batch], logits[self.batch :], **hp.loss)
         loss = -out.d_loss if self.unroll else out.g_loss
         return loss, (real, fake, new_g_stats)
 
@@ -472,7 +472,7 @@ class Program:
         logits, d_vjp = jax.vjp(lambda v: self.d_apply(d_params, d_stats, v), x)
         (grad_x,) = d_vjp(jnp.ones_like(logits))
         lg, dlogits = jax.value_and_grad(
-            lambda out: self.loss_fn(out[: self.batch], out[self.batch :]).g_loss
+            lambda out: self.loss_fn(out[: self.batch], out[self.batch :], **hp.loss).g_loss
         )(logits)
         scale = jnp.reshape(dlogits[self.batch :], (self.batch,) + (1,) * (x.ndim - 1))
         (g_grads,) = g_vjp(scale * grad_x[self.batch :])

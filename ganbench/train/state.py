@@ -16,8 +16,9 @@ class Hparams(NamedTuple):
     lr_g: jax.Array
     lr_d: jax.Array
     opt: dict[str, jax.Array]  # optimiser knobs other than the learning rate
+    loss: dict[str, jax.Array]  # the loss's knobs (wasserstein_clip: clip; ...), passed to it
     penalty: dict[str, jax.Array]  # the penalty's knobs (weight, ...)
-    scheme: dict[str, jax.Array]  # clip, ema_*, noise_*, consensus_weight (those in use)
+    scheme: dict[str, jax.Array]  # ema_*, noise_*, consensus_weight (those in use)
     dataset: Any = 0  # int32: the run's dataset among its program's ``datasets``
 
 
@@ -76,4 +77,4 @@ def hparams_axes() -> Hparams:
     """``in_axes`` of :class:`Hparams` for ``jax.vmap`` over a group's runs: every knob is
     stacked along the run axis. (The dataset's arrays are no hyperparameter: the program's
     functions take them as their own argument, shared by the runs.)"""
-    return Hparams(lr_g=0, lr_d=0, opt=0, penalty=0, scheme=0, dataset=0)
+    return Hparams(lr_g=0, lr_d=0, opt=0, loss=0, penalty=0, scheme=0, dataset=0)
