@@ -100,7 +100,7 @@ def test_valid_combinations_load_and_resolve(write_suite):
     assert "clip" not in unrolled and "ema" not in unrolled and "pack" not in unrolled
 
     hp = hparams_of(everything.config, everything.steps)
-    assert math.isclose(hp.scheme["clip"], 0.05, rel_tol=1e-6)
+    assert math.isclose(hp.loss["clip"], 0.05, rel_tol=1e-6)
     assert hp.scheme["noise_anneal_steps"] == pytest.approx(everything.steps)
     assert hp.scheme["ema_start"] == 100.0
     assert hp.penalty == {"weight": np.float32(4.0)}
