@@ -48,7 +48,7 @@ State. Both modules are pure functions of explicit variable collections, as in `
   call, Miyato et al. 2018), exactly as in ``mlp.py``.
 * Dropout (discriminator, ``train=True`` only) draws from the ``"dropout"`` rng stream. No key is
   stored: derive one per step from the step key carried by the training state, for instance
-  ``k_drop = jax.random.fold_in(step_key, TAG_DROPOUT)``, and pass ``rngs={"dropout": k}``. Use a
+  ``k_drop = jax.random.fold_in(step_key, TAG_DROPOUT)`` (ganbench.train.keys), and pass ``rngs={"dropout": k}``. Use a
   different key for each discriminator call within a step (``k_real, k_fake =
   jax.random.split(k_drop)``) so that real and fake batches get independent masks; under ``vmap``
   over runs each run's key comes from its own seed. ``train=False`` needs no key.

@@ -5,22 +5,23 @@ n_critic, g_steps, latent distribution, batch size, optimiser kind, update rule,
 packing). It builds pure functions:
 
 * ``init(seed, hparams) -> TrainState``: one run's initial state, derived from its seed only;
-* ``train_step(state, hparams) -> (state, StepStats)``: one step of the update rule
+* ``train_step(state, hparams, data) -> (state, StepStats)``: one step of the update rule
   (alternating: n_critic discriminator updates, then g_steps generator updates);
-* ``chunk(state, hparams) -> (state, ChunkStats)``: ``lax.scan`` of ``eval_every`` steps, with the
-  chunk's statistics reduced on the device (mean, max, first non-finite step);
-* ``evaluate(state, seed) -> dict``: fresh samples for the diagnostics (and those of the
-  generator EMA when it is on).
+* ``chunk(state, hparams, data) -> (state, ChunkStats)``: ``lax.scan`` of ``eval_every`` steps,
+  with the chunk's statistics reduced on the device (mean, max, first non-finite step);
+* ``evaluate(state, seed, data, dataset) -> dict``: fresh samples for the diagnostics (and those
+  of the generator EMA when it is on);
+* ``jacobian`` and ``jvp``: the game's Jacobian (:mod:`ganbench.train.jacobian`).
 
-The runner vmaps these over the runs of a group and jits them once (see :mod:`ganbench.run.compile`). Numeric
-hyperparameters (learning rates, optimiser, loss, penalty and scheme knobs) are arrays in
-:class:`Hparams`, so one compiled program serves a whole sweep.
+``data`` is the dataset's arrays (images) or None. The run package vmaps these over the runs of
+a group and jits them once (see :mod:`ganbench.run.compile`). Numeric hyperparameters (learning
+rates, optimiser, loss, penalty and scheme knobs) are arrays in :class:`Hparams`, so one compiled
+program serves a whole sweep.
 """
 
 from __future__ import annotations
 
 import copy
-import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,23 +29,26 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from jax.flatten_util import ravel_pytree
 
 from ganbench.metrics import names as M
-from ganbench.models import ARCHS, build_discriminator, build_generator
 from ganbench.models.latent import LATENTS
 from ganbench.objectives import LOSSES, PENALTIES
-from ganbench.objectives.penalties import input_gradients, per_sample_norm
+from ganbench.objectives.penalties import per_sample_norm
 from ganbench.train import schemes
+from ganbench.train.jacobian import GameJacobian
+from ganbench.train.keys import (
+    KEY_EVAL,
+    KEY_INIT_D,
+    KEY_INIT_G,
+    KEY_TRAIN,
+    TAG_DROPOUT,
+    TAG_NOISE,
+    TAG_UNROLL,
+)
+from ganbench.train.networks import Players
 from ganbench.train.optim import OPTIMIZERS, make_optimizer
 from ganbench.train.state import ChunkStats, DAux, Hparams, StepStats, TrainState
 from ganbench.train.structure import Structure
-
-# Role tags folded into a run's root key: each role's stream depends only on the seed.
-KEY_INIT_G, KEY_INIT_D, KEY_TRAIN, KEY_EVAL = 0, 1, 2, 3
-# Tags folded into a step's keys for streams that only some schemes use, so switching a scheme
-# on does not move the streams the others draw from.
-TAG_NOISE, TAG_UNROLL, TAG_DROPOUT = 101, 102, 103
 
 # Optimisers whose update divides by sqrt(v): differentiating through them (unrolling) needs
 # eps_root > 0 inside the square root, or a zero gradient entry gives 0 * inf = NaN.
@@ -65,8 +69,10 @@ def _mean_tuple(values) -> tuple:
     return tuple(jnp.mean(v) for v in values)
 
 
-class Program:
-    """The static structure shared by a group of runs, and its pure functions."""
+class Program(Players, GameJacobian):
+    """The static structure shared by a group of runs, and its pure functions: the players'
+    networks (:class:`~ganbench.train.networks.Players`), one step and one chunk of training,
+    evaluation, and the game's Jacobian (:class:`~ganbench.train.jacobian.GameJacobian`)."""
 
     def __init__(
         self,
@@ -79,38 +85,25 @@ class Program:
         datasets: Sequence[Any] = (),
     ) -> None:
         s = self.structure = structure
+        Players.__init__(self, s)
         self.layer_grads = layer_grads
-        self.dataset = s.dataset
         self.datasets: tuple[Any, ...] = tuple(datasets) or (self.dataset,)
         """The datasets of the program's runs (mixtures of one dimension), in the order of
         :attr:`Hparams.dataset`; the structure's own is one of them."""
         if self.dataset not in self.datasets:
             raise ValueError(f"dataset {s.dataset.name!r} is not among the program's datasets")
-        self.image = self.dataset.kind == "image"
-        self.shape = tuple(self.dataset.shape)  # one sample's shape
-        self.g_arch = ARCHS.get(s.generator.arch)
-        self.d_arch = ARCHS.get(s.discriminator.arch)
-        self.pack = s.pack
-        self.generator = build_generator(s.generator, self.shape)
-        if self.g_arch.pack_groups:
-            # PacGAN runs its generator once per packing slot, so batch norm's statistics are
-            # per slot: consecutive samples fill a packed input, slot j is every pack-th sample.
-            self.generator = self.generator.clone(groups=s.pack)
-        self._d_in = self._d_input_shape()
-        self.discriminator = build_discriminator(s.discriminator, self._d_in)
         self.loss_fn = LOSSES.get(s.loss)
         self.penalty_fn = PENALTIES.get(s.penalty).fn
         self.n_critic = s.n_critic
         self.g_steps = s.g_steps
         self._latent = LATENTS.get(s.latent)
-        self.batch = s.batch_size
         self.z_dim = s.z_dim
         self.eval_every = eval_every
         self.samples = samples
         self.chunk_steps = eval_every
+        """Steps per call of :meth:`chunk` (see :meth:`sub_chunked`)."""
         self._data: Any = None
         """The dataset's arrays inside a compiled function (see :meth:`_with_data`)."""
-        """Steps per call of :meth:`chunk` (see :meth:`sub_chunked`)."""
         self.scan_unroll: int | bool = 1
         """``unroll`` of the chunk's ``lax.scan`` over steps (1: a plain loop; True: none)."""
         # D's output over a heatmap x heatmap grid of the plane (2-D data, unpacked D only).
@@ -135,123 +128,6 @@ class Program:
             **{k: 0.0 for k in OPTIMIZERS.get(self.optimizer_name).knobs},
             **self._opt_extra,
         )
-
-    # ------------------------------------------------------------------ networks
-
-    def _d_input_shape(self) -> tuple[int, ...]:
-        """One discriminator input: packed images stack along channels for image networks;
-        everything else sees flat vectors of pack * dim numbers."""
-        if self.image and self.d_arch.images:
-            h, w, c = self.shape
-            return (h, w, self.pack * c)
-        return (self.pack * self.dataset.dim,)
-
-    def _train_kwargs(self, arch, train: bool) -> dict[str, bool]:
-        return {"train": train} if arch.train_flag else {}
-
-    def g_apply(self, params, stats, z):
-        """Generated samples (n, *shape) in inference mode (batch norm: running averages)."""
-        out = self.generator.apply(
-            {"params": params, **stats}, z, **self._train_kwargs(self.g_arch, False)
-        )
-        return jnp.reshape(out, (z.shape[0], *self.shape))
-
-    def g_apply_train(self, params, stats, z):
-        """Generated samples in training mode, and G's state after the call: batch norm
-        normalises with the batch's statistics and updates its running averages (the
-        ``batch_stats`` collection); other generators return their state unchanged."""
-        if not self.g_arch.batch_norm:
-            return self.g_apply(params, stats, z), stats
-        if self.pack > 1 and self.g_arch.g_per_pack_slot:
-            return self._g_apply_train_per_slot(params, stats, z)
-        out, new = self.generator.apply(
-            {"params": params, **stats}, z, train=True, mutable=["batch_stats"]
-        )
-        return jnp.reshape(out, (z.shape[0], *self.shape)), {**stats, **dict(new)}
-
-    def _g_apply_train_per_slot(self, params, stats, z):
-        """:meth:`g_apply_train` one packed slot at a time, as PacGAN's code generates (one
-        generator call per slot, ``DCGAN.build_model``'s ``G_sep``): slot j's samples are
-        ``z[j::pack]`` (:meth:`pack_samples` puts sample ``i * pack + j`` in slot j of input
-        i), normalised with their own batch statistics; the running averages move once per
-        slot, in slot order."""
-        b = z.shape[0] // self.pack
-        slots = jnp.reshape(z, (b, self.pack, z.shape[1]))
-        outs = []
-        for j in range(self.pack):
-            out, new = self.generator.apply(
-                {"params": params, **stats}, slots[:, j], train=True, mutable=["batch_stats"]
-            )
-            stats = {**stats, **dict(new)}
-            outs.append(jnp.reshape(out, (b, *self.shape)))
-        return jnp.reshape(jnp.stack(outs, axis=1), (z.shape[0], *self.shape)), stats
-
-    def d_apply(self, params, stats, x, *, update_stats: bool = False, key=None):
-        """D outputs (B,) on packed inputs; with ``update_stats`` also the new spectral-norm
-        state. ``key`` switches on D's training-mode randomness (dropout) where it has any."""
-        variables = {"params": params, **stats}
-        x = jnp.reshape(x, (x.shape[0], *self._d_in))
-        kwargs: dict[str, Any] = self._train_kwargs(self.d_arch, key is not None)
-        if key is not None and self.d_arch.train_flag:
-            kwargs["rngs"] = {"dropout": key}
-        if update_stats and stats:
-            out, new_stats = self.discriminator.apply(
-                variables, x, update_stats=True, mutable=list(stats), **kwargs
-            )
-            return out[:, 0], dict(new_stats)
-        out = self.discriminator.apply(variables, x, **kwargs)
-        return (out[:, 0], stats) if update_stats else out[:, 0]
-
-    def d_pair(self, params, stats, real_in, fake_in, *, update_stats: bool = False, key=None):
-        """D's outputs (2B,) on a real and a generated batch of packed inputs, real first (and
-        with ``update_stats`` D's new state, as :meth:`d_apply`).
-
-        One call on both batches together, unless D normalises with batch statistics
-        (``Arch.d_batch_stats``): then each batch goes through D on its own, with its own
-        statistics, as DCGAN implementations call D (carpedm20/DCGAN-tensorflow
-        ``build_model``: ``discriminator(inputs)``, then ``discriminator(G, reuse=True)``)."""
-        if not self.d_arch.d_batch_stats:
-            return self.d_apply(
-                params, stats, jnp.concatenate([real_in, fake_in]), update_stats=update_stats,
-                key=key,
-            )  # fmt: skip
-        k_real, k_fake = (None, None) if key is None else jax.random.split(key)
-        if update_stats:
-            r, stats = self.d_apply(params, stats, real_in, update_stats=True, key=k_real)
-            f, stats = self.d_apply(params, stats, fake_in, update_stats=True, key=k_fake)
-            return jnp.concatenate([r, f]), stats
-        r = self.d_apply(params, stats, real_in, key=k_real)
-        f = self.d_apply(params, stats, fake_in, key=k_fake)
-        return jnp.concatenate([r, f])
-
-    def input_grad_norms(self, params, stats, real_in, fake_in) -> jax.Array:
-        """|grad_x D(x)| (2B,) on packed real and generated inputs, real first.
-
-        For a D with batch statistics (``Arch.d_batch_stats``) each batch goes through D on its
-        own (:meth:`d_pair`) and the gradient is that of the sum of the batch's outputs, which
-        includes every sample's effect on the batch's statistics (terms of order 1 / B)."""
-        if not self.d_arch.d_batch_stats:
-            x = jnp.concatenate([real_in, fake_in])
-            return per_sample_norm(input_gradients(lambda v: self.d_apply(params, stats, v), x))
-        return jnp.concatenate(
-            [
-                per_sample_norm(input_gradients(lambda v: self.d_apply(params, stats, v), x))
-                for x in (real_in, fake_in)
-            ]
-        )
-
-    def pack_samples(self, x: jax.Array) -> jax.Array:
-        """(pack * B, *shape) samples -> (B, *D input) discriminator inputs; consecutive samples
-        share an input (PacGAN): flat vectors are concatenated, images stacked along channels.
-        The identity when pack = 1."""
-        if self.pack == 1:
-            return x
-        b = x.shape[0] // self.pack
-        if len(self._d_in) == 3:
-            h, w, c = self.shape
-            x = jnp.reshape(x, (b, self.pack, h, w, c))
-            return jnp.reshape(jnp.transpose(x, (0, 2, 3, 1, 4)), (b, h, w, self.pack * c))
-        return jnp.reshape(x, (b, -1))
 
     # ------------------------------------------------------------------ init
 
@@ -635,16 +511,6 @@ class Program:
 
     # ------------------------------------------------------------------ one chunk
 
-    def _flat_field(self, state: TrainState, hp: Hparams, seed: jax.Array):
-        """The game's gradient vector field v = -(grad_G L_G, grad_D L_D) (Mescheder et al.
-        2017) on the flat parameter vector (generator first), and the state's point x0.
-        Consensus, when on, is part of the field; the batch is keyed by the seed and step, like
-        ``evaluate``."""
-        key = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), KEY_EVAL), state.step)
-        field = self._field(state, hp, key)
-        x0, unravel = ravel_pytree((state.g_params, state.d_params))
-        return (lambda x: -ravel_pytree(field(unravel(x))[0])[0]), x0
-
     def sub_chunked(self, steps: int) -> Program:
         """A copy of the program whose :meth:`chunk` is ``steps`` fully unrolled steps
         (``steps`` divides eval_every); the caller runs eval_every / steps of them per
@@ -657,65 +523,6 @@ class Program:
         new = copy.copy(self)
         new.chunk_steps, new.scan_unroll = steps, True
         return new
-
-    jac_block = 64
-    """Columns of the Jacobian computed together (one batched Jacobian-vector product each):
-    peak memory grows with the block, not with the number of parameters."""
-
-    def jacobian(
-        self, state: TrainState, hp: Hparams, seed: jax.Array, data: Any = None
-    ) -> jax.Array:
-        """The (P, P) Jacobian of the game's gradient vector field at the state.
-
-        Forward mode, ``jac_block`` columns at a time under ``lax.map`` (J e_j for a block of
-        unit vectors e_j), so a game of a few thousand parameters does not hold thousands of
-        tangent copies of its activations at once; small games take one block (``jacfwd``).
-        """
-        v_flat, x0 = self._with_data(data)._flat_field(state, hp, seed)
-        n, block = x0.shape[0], self.jac_block
-        if n <= block:
-            return jax.jacfwd(v_flat)(x0)
-
-        def columns(start: jax.Array) -> jax.Array:
-            # Unit vectors e_start .. e_{start+block-1}; indices past n give zero rows.
-            tangents = jax.nn.one_hot(start + jnp.arange(block), n, dtype=x0.dtype)
-            return jax.vmap(lambda t: jax.jvp(v_flat, (x0,), (t,))[1])(tangents)
-
-        starts = jnp.arange(0, n, block)
-        blocks = jax.lax.map(columns, starts)  # (n_blocks, block, n): rows are columns of J
-        return jnp.reshape(blocks, (-1, n))[:n].T
-
-    def jvp(
-        self, state: TrainState, hp: Hparams, seed: jax.Array, tangent: jax.Array, data: Any = None
-    ):
-        """J @ tangent for the Jacobian of :meth:`jacobian`, without building J."""
-        v_flat, x0 = self._with_data(data)._flat_field(state, hp, seed)
-        return jax.jvp(v_flat, (x0,), (tangent.astype(x0.dtype),))[1]
-
-    @functools.cached_property
-    def n_player_params(self) -> tuple[int, int]:
-        """Numbers of generator and discriminator parameters (:meth:`flat_params` order)."""
-        key = jax.random.key(0)
-        z = jax.ShapeDtypeStruct((1, self.z_dim), jnp.float32)
-        x = jax.ShapeDtypeStruct((1, *self._d_in), jnp.float32)
-        g_kw, d_kw = self._train_kwargs(self.g_arch, False), self._train_kwargs(self.d_arch, False)
-        g = jax.eval_shape(lambda z: self.generator.init({"params": key}, z, **g_kw)["params"], z)
-        d = jax.eval_shape(
-            lambda x: self.discriminator.init({"params": key}, x, **d_kw)["params"], x
-        )
-        return _count(g), _count(d)
-
-    @property
-    def n_generator_params(self) -> int:
-        return self.n_player_params[0]
-
-    @property
-    def n_params(self) -> int:
-        return sum(self.n_player_params)
-
-    def flat_params(self, state: TrainState) -> jax.Array:
-        """Both players' parameters as one vector (generator first)."""
-        return ravel_pytree((state.g_params, state.d_params))[0]
 
     def chunk(
         self, state: TrainState, hp: Hparams, data: Any = None
@@ -802,10 +609,6 @@ def merge_chunk_stats(parts: list[ChunkStats], steps: int) -> ChunkStats:
     if parts[0].trajectory is not None:
         trajectory = jnp.concatenate([p.trajectory for p in parts], axis=1)
     return ChunkStats(mean=mean, max=mx, first_nonfinite=first, trajectory=trajectory)
-
-
-def _count(tree) -> int:
-    return sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(tree))
 
 
 def _relative_change(before, after) -> jax.Array:
