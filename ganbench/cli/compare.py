@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ganbench.cli.console import err, handle_errors, out
+from ganbench.cli.options import Format, Step, Where, split_list
 
 
 @handle_errors
@@ -37,18 +38,8 @@ def compare(
             "hq_fraction, reverse_kl, fd, eq_distance where recorded on both sides.",
         ),
     ] = None,
-    where: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--where",
-            "-w",
-            metavar="KEY=VALUE",
-            help="Keep runs whose column KEY equals VALUE on both sides; repeatable.",
-        ),
-    ] = None,
-    step: Annotated[
-        str, typer.Option("--step", help="'final', 'best' or a step number (as in report).")
-    ] = "final",
+    where: Where = None,
+    step: Step = "final",
     test: Annotated[
         str,
         typer.Option(
@@ -59,9 +50,7 @@ def compare(
     level: Annotated[
         float, typer.Option("--level", help="Confidence level of the interval of Δ.")
     ] = 0.95,
-    fmt: Annotated[
-        str, typer.Option("--format", "-f", help="table (rich), markdown, csv or json.")
-    ] = "table",
+    fmt: Format = "table",
     fail_on_regression: Annotated[
         bool,
         typer.Option(
@@ -104,7 +93,7 @@ def compare(
     if where:
         base_results = filter_results(base_results, where)
         new_results = filter_results(new_results, where)
-    metrics = [m for item in metric for m in item.split(",") if m] if metric else None
+    metrics = split_list(metric)
     table = compare_runs(
         base_results,
         new_results,

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ganbench.cli.console import err, handle_errors, out
+from ganbench.cli.options import Format, Step, Where, split_list
 
 
 @handle_errors
@@ -15,9 +16,7 @@ def report(
     path: Annotated[
         Path, typer.Argument(help="A results folder (any folder above run folders).")
     ] = Path("results"),
-    fmt: Annotated[
-        str, typer.Option("--format", "-f", help="table (rich), markdown, csv or json.")
-    ] = "table",
+    fmt: Format = "table",
     metric: Annotated[
         list[str] | None,
         typer.Option(
@@ -64,24 +63,8 @@ def report(
             "the grid keys), e.g. 'variant' pools every dataset of a variant.",
         ),
     ] = None,
-    where: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--where",
-            "-w",
-            metavar="KEY=VALUE",
-            help="Keep runs whose column KEY equals VALUE ('|' separates alternatives); "
-            "repeatable, e.g. --where dataset=grid25 --where 'variant=wgan-gp|hinge'.",
-        ),
-    ] = None,
-    step: Annotated[
-        str,
-        typer.Option(
-            "--step",
-            help="Which value of each run: 'final' (last recorded), 'best' (best over the "
-            "evaluations, by the metric's direction) or a step number.",
-        ),
-    ] = "final",
+    where: Where = None,
+    step: Step = "final",
     sort: Annotated[
         str | None,
         typer.Option(
@@ -134,7 +117,7 @@ def report(
     if plot_format not in PLOT_FORMATS:
         raise ConfigError(f"--plot-format {plot_format!r}: allowed: {', '.join(PLOT_FORMATS)}")
     request = SummaryRequest(
-        metrics=[m for item in metric for m in item.split(",") if m] if metric else None,
+        metrics=split_list(metric),
         by=[k.strip() for k in by.split(",") if k.strip()] if by is not None else None,
         step=step,
         where=where or None,
