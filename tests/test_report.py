@@ -342,7 +342,7 @@ def test_report_does_not_import_jax() -> None:
     """Reading and rendering results must work without the training stack (checked statically,
     through every ganbench module the report imports, including lazy imports in functions)."""
     forbidden = {"jax", "jaxlib", "flax", "optax"}
-    todo = ["ganbench.report", "ganbench.report.aggregate", "ganbench.report.render"]
+    todo = ["ganbench.report", "ganbench.report.summary", "ganbench.report.render"]
     todo += ["ganbench.report.plots", "ganbench.report.html", "ganbench.report.compare"]
     todo.append("ganbench.results.read")
     todo += ["ganbench.report.references", "ganbench.references"]

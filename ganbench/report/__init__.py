@@ -15,25 +15,7 @@ Typical use::
 Nothing here imports training code (no JAX).
 """
 
-from ganbench.report.aggregate import (
-    DEFAULT_ALPHA,
-    DEFAULT_METRICS,
-    VERDICTS,
-    curves,
-    filter_results,
-    final_values,
-    group_columns,
-    metric_direction,
-    parse_step,
-    resolve_metrics,
-    sort_summary,
-    summarize,
-    summary_keys,
-    summary_metrics,
-    versus_baseline,
-    welch_p_value,
-    with_stability,
-)
+from ganbench.report.baseline import DEFAULT_ALPHA, VERDICTS, versus_baseline, welch_p_value
 from ganbench.report.render import (
     FORMATS,
     format_cell,
@@ -43,6 +25,23 @@ from ganbench.report.render import (
     summary_table,
     to_text,
     verdict_lines,
+)
+from ganbench.report.select import (
+    filter_results,
+    final_values,
+    group_columns,
+    metric_direction,
+    parse_step,
+    resolve_metrics,
+)
+from ganbench.report.stability import with_stability
+from ganbench.report.summary import (
+    DEFAULT_METRICS,
+    curves,
+    sort_summary,
+    summarize,
+    summary_keys,
+    summary_metrics,
 )
 from ganbench.results.read import Results, read_results
 

@@ -20,14 +20,10 @@ import numpy as np
 import pandas as pd
 
 from ganbench.metrics import names
-from ganbench.report.aggregate import (
-    DEFAULT_ALPHA,
-    _point_key,
-    metric_direction,
-    summary_keys,
-    summary_metrics,
-)
+from ganbench.report.baseline import DEFAULT_ALPHA
+from ganbench.report.select import metric_direction
 from ganbench.report.stats import welch
+from ganbench.report.summary import point_key, summary_keys, summary_metrics
 
 NEAR_CHANCE = "near chance"
 """Not better than the best chance row beyond seed noise (one-sided Welch, p >= alpha)."""
@@ -101,7 +97,7 @@ def with_chance_flags(
     chosen = summary_metrics(summary) if metrics is None else metrics
     chosen = [m for m in chosen if metric_direction(m) is not None]
     others = [k for k in summary_keys(summary) if k != "variant"]
-    points = [_point_key(v) for v in summary[others].itertuples(index=False, name=None)]
+    points = [point_key(v) for v in summary[others].itertuples(index=False, name=None)]
     chance_rows = np.flatnonzero(is_chance)
     added: dict[str, list[Any]] = {}
     for metric in chosen:

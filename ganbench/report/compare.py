@@ -28,16 +28,10 @@ import numpy as np
 import pandas as pd
 
 from ganbench.errors import ConfigError, OptionError
-from ganbench.report.aggregate import (
-    DEFAULT_ALPHA,
-    DEFAULT_METRICS,
-    _point_key,
-    _split,
-    final_values,
-    metric_direction,
-    welch_p_value,
-)
+from ganbench.report.baseline import DEFAULT_ALPHA, welch_p_value
+from ganbench.report.select import final_values, metric_direction, split_metrics
 from ganbench.report.stats import welch_df
+from ganbench.report.summary import DEFAULT_METRICS, point_key
 from ganbench.results.layout import COMPLETED
 from ganbench.results.read import Results
 from ganbench.text import suggestion
@@ -223,7 +217,7 @@ def _metrics(base: Results, new: Results, metrics: str | Iterable[str] | None) -
                 "metric", "not given, and no default metric is recorded on both sides: name some"
             )
         return chosen
-    chosen = _split(metrics)
+    chosen = split_metrics(metrics)
     problems = [
         f"metric {m!r} is not recorded in {side}"
         for m in chosen
@@ -260,7 +254,7 @@ def _values(
 def _groups(values: pd.DataFrame, keys: Sequence[str]) -> dict[tuple, pd.DataFrame]:
     groups: dict[tuple, pd.DataFrame] = {}
     for key, rows in values.groupby(list(keys), sort=False, dropna=False):
-        groups[_point_key(tuple(key))] = rows
+        groups[point_key(tuple(key))] = rows
     return groups
 
 

@@ -19,7 +19,6 @@ import pandas as pd
 
 import ganbench
 from ganbench.metrics import catalog
-from ganbench.report.aggregate import metric_direction, summary_metrics
 from ganbench.report.chance import LEGEND, has_flags
 from ganbench.report.plots import Figure
 from ganbench.report.render import (
@@ -27,6 +26,8 @@ from ganbench.report.render import (
     summary_notes,
     verdict_lines,
 )
+from ganbench.report.select import metric_direction
+from ganbench.report.summary import summary_metrics
 from ganbench.results.read import SUITE_FILE, Results
 
 _CSS = """

@@ -19,16 +19,11 @@ from typing import Any
 import pandas as pd
 
 from ganbench.errors import OptionError
-from ganbench.report.aggregate import (
-    DEFAULT_ALPHA,
-    filter_results,
-    parse_step,
-    sort_summary,
-    summarize,
-    versus_baseline,
-    with_stability,
-)
+from ganbench.report.baseline import DEFAULT_ALPHA, versus_baseline
 from ganbench.report.chance import with_chance_flags
+from ganbench.report.select import filter_results, parse_step
+from ganbench.report.stability import with_stability
+from ganbench.report.summary import sort_summary, summarize
 from ganbench.results.read import Results
 
 BASELINE = "baseline"

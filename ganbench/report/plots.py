@@ -91,7 +91,8 @@ def _pyplot():
 
 def figures(results: Results, kinds: Iterable[str] = KINDS) -> list[Figure]:
     """Every figure of ``kinds`` that the results support, by suite and grid point."""
-    from ganbench.report.aggregate import curves, group_columns
+    from ganbench.report.select import group_columns
+    from ganbench.report.summary import curves
 
     kinds = list(kinds)
     out: list[Figure] = []
@@ -417,7 +418,7 @@ def _spread(values: list[int], k: int) -> list[int]:
 def _modes_figure(
     results: Results, runs: pd.DataFrame, samples: _Samples, suite: str, point: dict
 ) -> Figure | None:
-    from ganbench.report.aggregate import final_values
+    from ganbench.report.select import final_values
 
     metrics = results.metrics
     run_ids = set(runs["run_id"])

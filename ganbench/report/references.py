@@ -39,8 +39,9 @@ from rich.table import Table
 from rich.text import Text
 
 from ganbench.references import Reference, grid_matches
-from ganbench.report.aggregate import DEFAULT_ALPHA, final_values, metric_direction
+from ganbench.report.baseline import DEFAULT_ALPHA
 from ganbench.report.render import MISSING, format_cell, format_number
+from ganbench.report.select import final_values, metric_direction
 from ganbench.report.stats import one_sample, welch
 from ganbench.results.layout import COMPLETED
 from ganbench.results.read import (

@@ -20,14 +20,11 @@ from rich.text import Text
 
 from ganbench.errors import ConfigError
 from ganbench.metrics import catalog, names
-from ganbench.report.aggregate import (
-    BASELINE_VERDICT,
-    STABILITY,
-    metric_direction,
-    summary_keys,
-    summary_metrics,
-)
+from ganbench.report.baseline import BASELINE_VERDICT
 from ganbench.report.chance import chance_mark, chance_notes
+from ganbench.report.select import metric_direction
+from ganbench.report.stability import STABILITY
+from ganbench.report.summary import summary_keys, summary_metrics
 from ganbench.text import suggestion
 
 FORMATS = ("markdown", "csv", "json")

@@ -2,7 +2,7 @@
 summary statistics (mean, sample standard deviation with ddof = 1, count).
 
 Every comparison the report makes goes through here: a variant against the baseline
-(:func:`ganbench.report.aggregate.welch_p_value`, two-sided), against the chance rows
+(:func:`ganbench.report.baseline.welch_p_value`, two-sided), against the chance rows
 (:func:`ganbench.report.chance.one_sided_p`, one-sided) and against a published number
 (:mod:`ganbench.report.references`, two-sided, and the one-sample test).
 
