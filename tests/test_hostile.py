@@ -32,14 +32,14 @@ from typer.testing import CliRunner
 
 from ganbench.cli import app
 from ganbench.config import load_suite
-from ganbench.config.load import Suite
-from ganbench.config.schema import (
+from ganbench.config.limits import (
     MAX_NESTING,
     MAX_RUNS,
     MAX_SUITE_BYTES,
     NAME_PATTERN,
     SUITE_NAME_PATTERN,
 )
+from ganbench.config.load import Suite
 from ganbench.errors import ConfigError, ResultsError
 from ganbench.results import write as results_write
 from ganbench.results.layout import SCHEMA_VERSION

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from ganbench.cli import app
 from ganbench.config import load_suite
 from ganbench.config.expand import structure_of
-from ganbench.config.schema import ModelConfig
+from ganbench.config.tables import ModelConfig
 from ganbench.metrics import names as M
 from ganbench.models import ARCHS, build_discriminator, build_generator
 from ganbench.models.pacgan import BatchNormMLP, MaxoutMLP, PopulationBatchNorm

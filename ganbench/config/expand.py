@@ -17,11 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ganbench.config.schema import (
-    MetricsSection,
-    RunConfig,
-    SuiteFile,
-)
+from ganbench.config.schema import MetricsSection, RunConfig, SuiteFile
 from ganbench.data import IMAGE, MIXTURE, get_dataset
 from ganbench.references import Reference
 from ganbench.train.state import Hparams

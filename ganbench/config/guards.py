@@ -9,14 +9,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ganbench.config.problems import Problems, raise_problems
-from ganbench.config.schema import (
+from ganbench.config.limits import (
     MAX_EXPANDED_VALUES,
     MAX_NESTING,
     MAX_RUNS,
     MAX_SEEDS,
     MAX_SUITE_BYTES,
 )
+from ganbench.config.problems import Problems, raise_problems
 from ganbench.errors import ConfigError
 from ganbench.text import clip, short
 

@@ -35,15 +35,11 @@ from ganbench.config.guards import (
     display_name,
     read_suite_text,
 )
+from ganbench.config.limits import MAX_NESTING
 from ganbench.config.overrides import apply_override, parse_override
 from ganbench.config.problems import Problems, error_message, raise_problems, walk_errors
 from ganbench.config.profiles import apply_profile, check_profiles, recorded_profile
-from ganbench.config.schema import (
-    MAX_NESTING,
-    RunConfig,
-    SuiteFile,
-    SuiteSection,
-)
+from ganbench.config.schema import RunConfig, SuiteFile, SuiteSection
 from ganbench.errors import ConfigError
 from ganbench.references import MAX_REFERENCES, Reference, check_against_suite
 from ganbench.references import SECTION as REFERENCE_SECTION

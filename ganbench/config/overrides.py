@@ -6,9 +6,7 @@ import tomllib
 from typing import Any
 
 from ganbench.config.guards import check_key_chains
-from ganbench.config.schema import (
-    MAX_NESTING,
-)
+from ganbench.config.limits import MAX_NESTING
 from ganbench.errors import ConfigError
 from ganbench.text import clip, short, suggestion
 

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ganbench.config.expand import deep_merge
+from ganbench.config.limits import MAX_PROFILES
 from ganbench.config.problems import (
     Problems,
     error_message,
@@ -20,12 +21,7 @@ from ganbench.config.problems import (
     unknown_key,
     walk_errors,
 )
-from ganbench.config.schema import (
-    MAX_PROFILES,
-    MetricsSection,
-    RunConfig,
-    SuiteSection,
-)
+from ganbench.config.schema import MetricsSection, RunConfig, SuiteSection
 from ganbench.errors import ConfigError
 from ganbench.text import clip, short, suggestion
 

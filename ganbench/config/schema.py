@@ -7,262 +7,43 @@ and every registry name is checked against its registry, so a typo fails validat
 
 from __future__ import annotations
 
-import re
-from typing import Any, ClassVar
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from ganbench.config.limits import (
+    MAX_BATCH,
+    MAX_PROFILES,
+    MAX_SAMPLES,
+    MAX_SEEDS,
+    MAX_STEPS,
+    MAX_Z_DIM,
+    NAME_PATTERN,
+    PROFILE_NAME_HELP,
+    PROFILE_NAME_PATTERN,
+    SUITE_NAME_HELP,
+    SUITE_NAME_PATTERN,
+    VARIANT_NAME_HELP,
+    check_name,
+)
+from ganbench.config.tables import (
+    ConsensusConfig,
+    EmaConfig,
+    InstanceNoiseConfig,
+    ModelConfig,
+    OptimizerConfig,
+    PenaltyConfig,
+    Strict,
+    registered,
+)
 from ganbench.data import DATASETS
 from ganbench.data.base import IMAGE, WEIGHTS_HELP, get_dataset, mode_weights
-from ganbench.knobs import Knob, check_knobs
-from ganbench.models import ACTIVATIONS, ARCHS
-from ganbench.models.inits import canonical_weight_init
+from ganbench.knobs import check_knobs
+from ganbench.models import ARCHS
 from ganbench.models.latent import LATENTS
-from ganbench.objectives import LOSSES, PENALTIES
+from ganbench.objectives import LOSSES
 from ganbench.objectives.losses import CLIPPED_LOSSES, LOSS_KNOBS
-from ganbench.registry import Registry
-from ganbench.train.optim import LR_KNOBS, OPTIMIZERS
-from ganbench.train.schemes import MAX_PACK, MAX_UNROLL, SCHEME_KNOBS, UPDATES
-
-# Upper bounds that refuse absurd values before anything is allocated.
-MAX_STEPS = 100_000_000
-MAX_WIDTH = 16_384
-MAX_DEPTH = 64
-MAX_BATCH = 1 << 20
-MAX_Z_DIM = 65_536
-MAX_SAMPLES = 10_000_000
-MAX_SEEDS = 100_000
-MAX_NAME_LENGTH = 100
-NAME_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$"
-"""Variant names: ASCII letters, digits, '_', '-' and '.', not starting with '.' (so never '.',
-'..' or a hidden file name)."""
-SUITE_NAME_PATTERN = r"^[a-z0-9_-]+$"
-"""Suite names: the folder under the output directory, so one plain path component."""
-
-# Limits of the suite file itself, checked before (or while) it is parsed.
-MAX_SUITE_BYTES = 1 << 20
-"""Largest suite file read (1 MiB); the shipped suites are a few KiB."""
-MAX_NESTING = 16
-"""Deepest nesting of tables and arrays in a suite (the shipped suites use 5 levels)."""
-MAX_RUNS = 100_000
-"""Most runs one suite may expand to (variants x grid points x seeds), checked before the grid
-is expanded."""
-MAX_EXPANDED_VALUES = 10_000_000
-"""Most values the expansion may copy: run configurations (variants x grid points) times the
-values in each; refuses a long list (say weights) repeated over a large grid."""
-
-
-SUITE_NAME_HELP = f"1-{MAX_NAME_LENGTH} characters of lower-case letters, digits, '_' and '-'"
-PROFILE_NAME_PATTERN = r"^[A-Za-z0-9_-]+$"
-"""Profile names: ASCII letters, digits, '_' and '-' (a plain TOML key, a report column value)."""
-PROFILE_NAME_HELP = f"1-{MAX_NAME_LENGTH} characters of ASCII letters, digits, '_' and '-'"
-MAX_PROFILES = 64
-"""Most profiles one suite may define."""
-VARIANT_NAME_HELP = (
-    f"1-{MAX_NAME_LENGTH} characters of ASCII letters, digits, '_', '-' and '.', not starting "
-    "with '.'"
-)
-
-
-def check_name(value: str, pattern: str, help_text: str) -> str:
-    """``value`` when it is a safe name (one plain path component); else a ValueError that says
-    what is allowed."""
-    if len(value) > MAX_NAME_LENGTH or not re.fullmatch(pattern, value):
-        shown = (
-            repr(value) if len(value) <= 40 else repr(value[:40]) + f"... ({len(value)} characters)"
-        )
-        raise ValueError(f"String should match pattern '{pattern}': {help_text} (got {shown})")
-    return value
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-def _registered(registry: Registry, value: str) -> str:
-    if value not in registry:
-        raise ValueError(registry.unknown_message(value))
-    return value
-
-
-CHANNEL_ARCHS = ("dcgan", "dcgan_veegan")
-"""The architectures that take ``channels`` (their base channel count)."""
-
-
-class ModelConfig(Strict):
-    arch: str = "mlp"
-    width: int = Field(128, ge=1, le=MAX_WIDTH)
-    depth: int = Field(2, ge=0, le=MAX_DEPTH)
-    activation: str = "relu"
-    spectral_norm: bool = False
-    init: float | None = Field(None, ge=-1e3, le=1e3)
-    """Initial parameter value of the Dirac-GAN architectures ('point', 'linear')."""
-    channels: int | None = Field(None, ge=1, le=4096)
-    """Base channel count of archs 'dcgan' and 'dcgan_veegan' (default 64, the references')."""
-    pieces: int | None = Field(None, ge=2, le=64)
-    """Linear pieces per unit of arch 'maxout' (default 5, PacGAN's)."""
-    weight_init: str | None = None
-    """"normal:<std>" or "orthogonal:<gain>" (see ganbench.models.inits); None: the arch's own."""
-
-    OPTIONAL_SETTINGS: ClassVar[tuple[str, ...]] = ("pieces", "weight_init")
-    """Settings left out of a run's identity while None, so that adding them changed no run id."""
-
-    @model_validator(mode="after")
-    def _arch_knobs(self) -> ModelConfig:
-        arch = ARCHS.get(self.arch)
-        if self.init is not None and not arch.uses_init:
-            raise ValueError(f"init is a setting of archs 'point' and 'linear', not {self.arch!r}")
-        if self.spectral_norm and self.arch not in ("mlp", "dcgan"):
-            raise ValueError(
-                f"spectral_norm is a setting of archs 'mlp' and 'dcgan', not {self.arch!r}"
-            )
-        if self.channels is not None and self.arch not in CHANNEL_ARCHS:
-            raise ValueError(
-                f"channels is a setting of archs {' and '.join(map(repr, CHANNEL_ARCHS))}, "
-                f"not {self.arch!r}"
-            )
-        for key in ("pieces", "weight_init"):
-            if getattr(self, key) is not None and not getattr(arch, key):
-                allowed = [n for n in ARCHS.names() if getattr(ARCHS.get(n), key)]
-                raise ValueError(
-                    f"{key} is a setting of arch{'s' if len(allowed) > 1 else ''} "
-                    f"{', '.join(repr(n) for n in allowed)}, not {self.arch!r}"
-                )
-        return self
-
-    @field_validator("weight_init")
-    @classmethod
-    def _weight_init(cls, v: str | None) -> str | None:
-        return None if v is None else canonical_weight_init(v)
-
-    @field_validator("arch")
-    @classmethod
-    def _arch(cls, v: str) -> str:
-        return _registered(ARCHS, v)
-
-    @field_validator("activation")
-    @classmethod
-    def _activation(cls, v: str) -> str:
-        return _registered(ACTIVATIONS, v)
-
-
-class KnobTable(Strict):
-    """A table of numeric knobs (traced hyperparameters) checked against a :class:`Knob` spec."""
-
-    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
-    OWNER: ClassVar[str] = ""
-    KNOBS: ClassVar[dict[str, Knob]] = {}
-
-    @model_validator(mode="before")
-    @classmethod
-    def _knobs(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            raise ValueError(f"{cls.OWNER} must be a table such as {cls.example()}")
-        out, problems = check_knobs(data, cls.KNOBS, owner=cls.OWNER)
-        if problems:
-            raise ValueError("; ".join(problems))
-        return out
-
-    @classmethod
-    def example(cls) -> str:
-        return "{ " + ", ".join(f"{k} = {v.default:g}" for k, v in cls.KNOBS.items()) + " }"
-
-    def knobs(self) -> dict[str, float]:
-        extra = self.model_extra or {}
-        return {k: float(extra[k]) for k in self.KNOBS}
-
-
-class NamedKnobTable(Strict):
-    """``name`` of a registry item plus that item's own knobs."""
-
-    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
-    REGISTRY: ClassVar[Registry]
-    DEFAULT: ClassVar[str]
-    FIXED: ClassVar[tuple[str, ...]] = ("name",)
-
-    name: str
-
-    @classmethod
-    def knob_spec(cls, name: str) -> dict[str, Knob]:
-        raise NotImplementedError
-
-    @model_validator(mode="before")
-    @classmethod
-    def _knobs(cls, data: Any) -> Any:
-        if isinstance(data, str):
-            data = {"name": data}
-        if not isinstance(data, dict):
-            return data
-        name = data.get("name", cls.DEFAULT)
-        if not isinstance(name, str) or name not in cls.REGISTRY:
-            raise ValueError(cls.REGISTRY.unknown_message(name))
-        out, problems = check_knobs(
-            data, cls.knob_spec(name), owner=f"{cls.REGISTRY.kind} {name!r}", fixed=cls.FIXED
-        )
-        if problems:
-            raise ValueError("; ".join(problems))
-        return {"name": name, **out}
-
-    def knobs(self) -> dict[str, float]:
-        """The item's knobs (defaults filled in), without the fixed keys."""
-        extra = self.model_extra or {}
-        return {k: float(extra[k]) for k in self.knob_spec(self.name)}
-
-
-class OptimizerConfig(NamedKnobTable):
-    """``name``, ``lr_g``, ``lr_d`` and the optimiser's own knobs (see ``ganbench list``)."""
-
-    REGISTRY: ClassVar[Registry] = OPTIMIZERS
-    DEFAULT: ClassVar[str] = "adam"
-    FIXED: ClassVar[tuple[str, ...]] = ("name",)
-
-    name: str = "adam"
-
-    @classmethod
-    def knob_spec(cls, name: str) -> dict[str, Knob]:
-        return {**LR_KNOBS, **OPTIMIZERS.get(name).knobs}
-
-    @property
-    def lr_g(self) -> float:
-        return float((self.model_extra or {})["lr_g"])
-
-    @property
-    def lr_d(self) -> float:
-        return float((self.model_extra or {})["lr_d"])
-
-    def knobs(self) -> dict[str, float]:
-        """The optimiser's own knobs (without the learning rates), with defaults filled in."""
-        extra = self.model_extra or {}
-        return {k: float(extra[k]) for k in OPTIMIZERS.get(self.name).knobs}
-
-
-class PenaltyConfig(NamedKnobTable):
-    """``name`` of a penalty and its knobs (``weight``, ...)."""
-
-    REGISTRY: ClassVar[Registry] = PENALTIES
-    DEFAULT: ClassVar[str] = "none"
-
-    name: str = "none"
-
-    @classmethod
-    def knob_spec(cls, name: str) -> dict[str, Knob]:
-        return PENALTIES.get(name).knobs
-
-
-class EmaConfig(KnobTable):
-    OWNER: ClassVar[str] = "ema"
-    KNOBS: ClassVar[dict[str, Knob]] = SCHEME_KNOBS["ema"]
-
-
-class InstanceNoiseConfig(KnobTable):
-    OWNER: ClassVar[str] = "instance_noise"
-    KNOBS: ClassVar[dict[str, Knob]] = SCHEME_KNOBS["instance_noise"]
-
-
-class ConsensusConfig(KnobTable):
-    OWNER: ClassVar[str] = "consensus"
-    KNOBS: ClassVar[dict[str, Knob]] = SCHEME_KNOBS["consensus"]
-
+from ganbench.train.schemes import MAX_PACK, MAX_UNROLL, UPDATES
 
 LIPSCHITZ_PENALTIES = frozenset({"gp", "gp_one_sided"})
 
@@ -373,22 +154,22 @@ class RunConfig(Strict):
     @field_validator("dataset")
     @classmethod
     def _dataset(cls, v: str) -> str:
-        return _registered(DATASETS, v)
+        return registered(DATASETS, v)
 
     @field_validator("loss")
     @classmethod
     def _loss(cls, v: str) -> str:
-        return _registered(LOSSES, v)
+        return registered(LOSSES, v)
 
     @field_validator("updates")
     @classmethod
     def _updates(cls, v: str) -> str:
-        return _registered(UPDATES, v)
+        return registered(UPDATES, v)
 
     @field_validator("latent")
     @classmethod
     def _latent(cls, v: str) -> str:
-        return _registered(LATENTS, v)
+        return registered(LATENTS, v)
 
     @field_validator("weights")
     @classmethod
@@ -638,6 +419,8 @@ class MetricsSection(Strict):
 
 
 SPECTRUM_MODES = ("off", "dense", "iterative")
+
+
 MAX_DENSE_SPECTRUM = 4096
 """Most parameters (both players) for which metrics.spectrum = 'dense' builds the Jacobian."""
 
@@ -646,14 +429,14 @@ class SuiteFile(Strict):
     """The top level of a suite file (before variants are merged)."""
 
     suite: SuiteSection
-    defaults: dict[str, Any] = {}
+    defaults: dict[str, Any] = Field(default_factory=dict)
     metrics: MetricsSection = MetricsSection()
     variants: list[dict[str, Any]] = Field(min_length=1)
-    grid: dict[str, list[Any]] = {}
-    reference: list[dict[str, Any]] = []
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    reference: list[dict[str, Any]] = Field(default_factory=list)
     """Published numbers (``[[reference]]``), each a :class:`ganbench.references.Reference`;
     checked against the suite by the loader. Never part of a run's identity."""
-    profiles: dict[str, dict[str, Any]] = {}
+    profiles: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Named sets of overrides of this document (see ``ganbench.config.load.apply_profile``);
     their contents are checked by the loader, against this schema, when one is chosen."""
 
