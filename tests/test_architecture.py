@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1] / "ganbench"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "text", "kinds"),
-    ("registry", "knobs"),
+    ("registry", "knobs", "tomlguard"),
     ("data", "models", "objectives"),
     ("metrics",),
     ("references", "extractors"),

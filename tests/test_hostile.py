@@ -1120,3 +1120,33 @@ def test_hostile_names_in_a_results_folder_are_shown_not_interpreted(tmp_path):
     result = _cli("compare", str(out), str(out))
     assert result.exit_code == 0, result.output
     assert "[/]" in result.output
+
+
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [
+        ("dotted key", "x = 1\n" + ".".join(["k"] * 200_000) + " = 1\n"),
+        ("deep arrays", "x = " + "[" * 5_000 + "]" * 5_000 + "\n"),
+        ("big integer", "x = " + "9" * 4_000 + "\n"),
+        ("not toml", "[[variants]\nname = 'a'\n"),
+        ("large", "# " + "x" * (17 << 20) + "\n"),
+    ],
+)
+def test_a_hostile_suite_toml_in_a_results_folder_is_skipped_with_a_warning(tmp_path, kind, text):
+    """Every TOML file ganbench reads goes through the guards (ganbench.tomlguard): a results
+    folder's suite.toml that Python's TOML reader would spin on for minutes (a dotted key of
+    200,000 parts), nest past any stack, or that is not TOML, is named in a warning and the
+    report goes on (rows in name order), quickly."""
+    out = tmp_path / "results"
+    for seed in range(2):
+        write_fake_run(out, f"r{seed}", variant="gan", seed=seed, rows=_rows(6))
+    suite_file = out / "toy" / "suite.toml"
+    suite_file.write_text(text)
+    html = tmp_path / "page.html"
+    start = time.perf_counter()
+    result = _cli("report", str(out), "--format", "csv", "--html", str(html))
+    elapsed = time.perf_counter() - start
+    assert result.exit_code == 0, result.output
+    assert f"{suite_file}: cannot read" in result.output
+    assert "gan" in result.stdout and html.is_file()
+    assert elapsed < 30, f"{kind}: report took {elapsed:.1f} s"

@@ -5,10 +5,10 @@ bound on what a suite may expand to, so a hostile file is refused quickly with a
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 from typing import Any
 
+from ganbench import tomlguard
 from ganbench.config.limits import (
     MAX_EXPANDED_VALUES,
     MAX_NESTING,
@@ -18,7 +18,7 @@ from ganbench.config.limits import (
 )
 from ganbench.config.problems import Problems, raise_problems
 from ganbench.errors import ConfigError
-from ganbench.text import clip, short
+from ganbench.text import short
 
 
 def check_size(
@@ -117,58 +117,22 @@ def read_suite_text(path: Path) -> str:
         raise ConfigError(f"{path}: cannot read suite file: not UTF-8 text ({exc})") from None
 
 
-_KEY_PART = r"""(?>[A-Za-z0-9_-]++|"[^"\n]*+"|'[^'\n]*+')"""
-
-
-_KEY_CHAIN = re.compile(
-    rf"(?<![A-Za-z0-9_-]){_KEY_PART}(?:[ \t]*+\.[ \t]*+{_KEY_PART}){{{MAX_NESTING}}}"
-)
-"""A dotted key of more than MAX_NESTING parts (possessive and atomic: linear time)."""
-
-
 def check_key_chains(text: str, where: str) -> None:
-    """Refuse dotted keys of more than :data:`MAX_NESTING` parts before parsing: Python's TOML
-    reader takes time quadratic in a key's length (a 200 KB key takes minutes). A chain of that
-    many dotted words inside a string is refused too; no suite has one."""
-    match = _KEY_CHAIN.search(text)
-    if match:
-        line = text.count("\n", 0, match.start()) + 1
-        raise ConfigError(
-            f"{where}:{line}: a dotted key of more than {MAX_NESTING} parts "
-            f"({short(match.group(), 40)}); a suite nests tables at most {MAX_NESTING} levels"
-        )
+    """Refuse dotted keys of more than :data:`MAX_NESTING` parts before parsing
+    (:func:`ganbench.tomlguard.check_key_chains`)."""
+    try:
+        tomlguard.check_key_chains(text)
+    except tomlguard.UnsafeToml as exc:
+        raise ConfigError(f"{where}:{exc.line}: {exc}") from None
 
 
 def check_document(value: Any, path: Path, where: str, *, depth: int = 0, key: str = "") -> None:
     """Refuse arrays and tables nested deeper than :data:`MAX_NESTING`, and integers outside
-    TOML's 64-bit range (Python's TOML reader accepts any size). Iterative: a deep document must
-    not exhaust the stack of the code that walks it."""
-    stack: list[tuple[Any, int, str]] = [(value, depth, key)]
-    while stack:
-        node, level, key = stack.pop()
-        if (
-            isinstance(node, int)
-            and not isinstance(node, bool)
-            and not INT64[0] <= node <= INT64[1]
-        ):
-            raise ConfigError(
-                f"{path}: {where}{clip(key, 80)}: integer of {node.bit_length()} bits "
-                "is out of range; TOML integers are 64-bit, in [-2**63, 2**63 - 1]"
-            )
-        if not isinstance(node, dict | list):
-            continue
-        if level >= MAX_NESTING:
-            raise ConfigError(
-                f"{path}: {where}{clip(key, 80) or 'document'}: arrays and tables nested more than "
-                f"{MAX_NESTING} levels deep; a suite nests at most {MAX_NESTING} levels"
-            )
-        items = node.items() if isinstance(node, dict) else enumerate(node)
-        for k, v in items:
-            if isinstance(v, dict | list | int):
-                stack.append((v, level + 1, f"{key}.{k}" if key else str(k)))
-
-
-INT64 = (-(2**63), 2**63 - 1)
+    TOML's 64-bit range (:func:`ganbench.tomlguard.check_document`)."""
+    try:
+        tomlguard.check_document(value, depth=depth, key=key)
+    except tomlguard.UnsafeToml as exc:
+        raise ConfigError(f"{path}: {where}{exc}") from None
 
 
 def display_name(name: str) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from ganbench import tomlguard
+
 # Upper bounds that refuse absurd values before anything is allocated.
 MAX_STEPS = 100_000_000
 MAX_WIDTH = 16_384
@@ -24,8 +26,9 @@ SUITE_NAME_PATTERN = r"^[a-z0-9_-]+$"
 # Limits of the suite file itself, checked before (or while) it is parsed.
 MAX_SUITE_BYTES = 1 << 20
 """Largest suite file read (1 MiB); the shipped suites are a few KiB."""
-MAX_NESTING = 16
-"""Deepest nesting of tables and arrays in a suite (the shipped suites use 5 levels)."""
+MAX_NESTING = tomlguard.MAX_NESTING
+"""Deepest nesting of tables and arrays in a suite (the shipped suites use 5 levels); every
+TOML file ganbench reads has the same bound (:mod:`ganbench.tomlguard`)."""
 MAX_RUNS = 100_000
 """Most runs one suite may expand to (variants x grid points x seeds), checked before the grid
 is expanded."""

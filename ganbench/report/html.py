@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import html
-import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 import ganbench
+from ganbench import tomlguard
 from ganbench.metrics import catalog
 from ganbench.report.chance import LEGEND, has_flags
 from ganbench.report.plots import Figure
@@ -28,7 +28,7 @@ from ganbench.report.render import (
 )
 from ganbench.report.select import metric_direction
 from ganbench.report.summary import summary_metrics
-from ganbench.results.read import SUITE_FILE, Results
+from ganbench.results.read import MAX_MANIFEST_BYTES, SUITE_FILE, Results
 
 _CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0;
@@ -207,8 +207,8 @@ def _description(runs: pd.DataFrame) -> str:
         if not suite_file.is_file():  # also not a FIFO, which would block
             continue
         try:
-            data: dict[str, Any] = tomllib.loads(suite_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError):  # results folders are untrusted
+            data: dict[str, Any] = tomlguard.load(suite_file, MAX_MANIFEST_BYTES)
+        except (OSError, ValueError):  # untrusted: the reader has warned about this file
             continue
         section = data.get("suite")
         return str(section.get("description", "")) if isinstance(section, dict) else ""

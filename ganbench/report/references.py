@@ -27,7 +27,6 @@ The statistics are pure functions of numbers; nothing here imports training code
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from pydantic import ValidationError
 from rich.table import Table
 from rich.text import Text
 
+from ganbench import tomlguard
 from ganbench.references import Reference, grid_matches
 from ganbench.report.baseline import DEFAULT_ALPHA
 from ganbench.report.render import MISSING, format_cell, format_number
@@ -156,8 +156,8 @@ def read_references(results: Results) -> tuple[dict[str, list[Reference]], list[
             if not path.is_file():  # also not a FIFO, which would block
                 continue
             try:
-                data = tomllib.loads(_read_text(path))
-            except (OSError, ValueError, RecursionError) as exc:
+                data = tomlguard.load(path, MAX_REFERENCE_BYTES)
+            except (OSError, ValueError) as exc:
                 warnings.append(f"{path}: cannot read its references ({clip(str(exc))})")
                 break
             tables = data.get("reference", [])
@@ -175,14 +175,6 @@ def read_references(results: Results) -> tuple[dict[str, list[Reference]], list[
                 found[str(suite)] = refs
             break
     return found, warnings
-
-
-def _read_text(path: Path) -> str:
-    with open(path, "rb") as fh:
-        data = fh.read(MAX_REFERENCE_BYTES + 1)
-    if len(data) > MAX_REFERENCE_BYTES:
-        raise ValueError(f"larger than {MAX_REFERENCE_BYTES:,} bytes")
-    return data.decode("utf-8")
 
 
 # --- the table ---------------------------------------------------------------------------------

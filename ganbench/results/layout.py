@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ganbench.text import short
+from ganbench.tomlguard import INT64
 
 MANIFEST = "manifest.json"
 METRICS = "metrics.parquet"
@@ -34,8 +35,6 @@ STATUSES = (COMPLETED, DIVERGED, FAILED)
 FINISHED = (COMPLETED, DIVERGED)
 """Statuses of runs that are not trained again (unless ``--force``)."""
 
-INT64 = (-(2**63), 2**63 - 1)
-"""The range of the int64 columns the tables hold."""
 
 PROFILE = "profile"
 """The manifest key of the suite profile a run was made with (``ganbench run --profile``)."""

@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tomllib
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ import numpy as np
 import pandas as pd
 from numpy.lib import format as npy_format
 
+from ganbench import tomlguard
 from ganbench.errors import ResultsError
 from ganbench.metrics.names import EMA_PREFIX
 from ganbench.results.layout import (
@@ -422,10 +422,10 @@ class _SuiteOrder:
         if not path.is_file():
             return cls()
         try:
-            data = tomllib.loads(_read_text(path))
+            data = tomlguard.load(path, MAX_MANIFEST_BYTES)
             grid_table = data.get("grid", {})
             grid = _flatten(grid_table) if isinstance(grid_table, dict) else {}
-        except (OSError, ValueError, RecursionError) as exc:  # ValueError: UTF-8, TOML
+        except (OSError, ValueError) as exc:  # ValueError: size, UTF-8, TOML, the guards
             warnings.append(
                 f"{path}: cannot read ({clip(str(exc), 300)}); rows are sorted by name instead"
             )
