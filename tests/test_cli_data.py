@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import socket
+import time
+import zlib
 
 import numpy as np
 import pytest
@@ -123,3 +125,21 @@ def test_fetch_without_network_exits_2_with_both_ways(cli, store, monkeypatch):
     assert res.exit_code == 2, res.output
     assert f"http://127.0.0.1:{port}/other/train-images-idx3-ubyte.gz" in res.output
     assert mirror not in res.output
+
+
+def test_a_gzip_bomb_is_refused_at_the_size_mnist_can_be(cli, store, tmp_path):
+    """A .gz that decompresses past the canonical file's size (here 200 MiB of zeros in 200 KB)
+    is refused while decompressing, with exit 2 and nothing written."""
+    src = _tiny_src(tmp_path / "src")
+    bomb = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    data = b"".join(bomb.compress(bytes(1 << 24)) for _ in range(12)) + bomb.flush()
+    target = src / "t10k-images-idx3-ubyte.gz"
+    target.write_bytes(data)
+    start = time.perf_counter()
+    res = cli("data", "import", "mnist", str(src))
+    assert res.exit_code == 2, res.output
+    assert f"{target}: decompresses to more than {mnist.MAX_BYTES['t10k-images']:,} bytes" in (
+        " ".join(res.output.split())
+    )
+    assert time.perf_counter() - start < 20
+    assert not store.exists()

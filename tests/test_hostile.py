@@ -1150,3 +1150,41 @@ def test_a_hostile_suite_toml_in_a_results_folder_is_skipped_with_a_warning(tmp_
     assert f"{suite_file}: cannot read" in result.output
     assert "gan" in result.stdout and html.is_file()
     assert elapsed < 30, f"{kind}: report took {elapsed:.1f} s"
+
+
+def test_a_samples_npz_declaring_a_huge_array_is_refused_by_its_header(tmp_path):
+    """A samples.npz whose array header says (2**30, 2) float32 (8 GiB, in a file of a few
+    hundred bytes) is refused from the header, before anything is read: the run is skipped
+    with a warning naming the file, and the report goes on with the others."""
+    import io
+    import zipfile
+
+    from numpy.lib import format as npy_format
+
+    out = tmp_path / "results"
+    write_fake_run(out, "good", variant="gan", seed=0, rows=_rows(6))
+    bad = write_fake_run(out, "huge", variant="gan", seed=1, rows=_rows(6))
+    header = io.BytesIO()
+    npy_format.write_array_header_1_0(
+        header, {"descr": "<f4", "fortran_order": False, "shape": (2**30, 2)}
+    )
+    with zipfile.ZipFile(bad / "samples.npz", "w") as archive:
+        archive.writestr("final.npy", header.getvalue() + bytes(64))
+    start = time.perf_counter()
+    result = _cli("report", str(out), "--format", "csv", "--plots", str(tmp_path / "plots"))
+    assert result.exit_code == 0, result.output
+    assert "samples.npz holds more than 2,147,483,648 bytes of arrays" in result.output
+    assert "(1073741824, 2)" in result.output and str(bad) in result.output
+    assert time.perf_counter() - start < 30
+
+
+def test_a_metrics_parquet_past_the_row_limit_is_refused_by_its_footer(tmp_path, monkeypatch):
+    from ganbench.results import read as results_read
+
+    monkeypatch.setattr(results_read, "MAX_METRIC_ROWS", 3)
+    out = tmp_path / "results"
+    write_fake_run(out, "few", variant="gan", seed=0, rows=_rows(6)[:2])
+    many = write_fake_run(out, "many", variant="gan", seed=1, rows=_rows(6))
+    results = results_read.read_results(out)
+    assert list(results.runs["run_id"]) == ["few"]
+    assert any(str(many) in w and "rows (at most 3)" in w for w in results.warnings)

@@ -427,3 +427,20 @@ def test_real_mnist_import_and_load(shared_mnist, tmp_path):
     assert images.shape == (10000, 28, 28) and labels.shape == (10000,)
     assert labels.max() == 9 and images.max() == 255
     assert all(s.verified for s in mnist.status(store))
+
+
+def test_fetch_stops_a_download_larger_than_the_file_can_be(tiny, server, monkeypatch):
+    """A mirror that sends more than the canonical file's size is cut off and its partial file
+    removed; the next mirror is tried."""
+    tiny.plant()
+    monkeypatch.setitem(mnist.MAX_BYTES, "t10k-labels", 1000)
+    server.files["/huge/t10k-labels-idx1-ubyte.gz"] = b"\x1f\x8b" + bytes(5000)
+    good = _serve(server, tiny)
+    for key in mnist.FILES:
+        if key != "t10k-labels":
+            server.files[f"/huge/{mnist.NAMES[key]}.gz"] = tiny.gz[key]
+    messages: list[str] = []
+    mnist.fetch_mnist([f"{server.url}/huge/", good], opener=OPEN, log=messages.append)
+    assert any("passed 1,000 bytes" in m for m in messages), messages
+    assert mnist.load_mnist("test")[1].tolist() == [3, 4]
+    assert not list(tiny.mnist.glob("*.part"))

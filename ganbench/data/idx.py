@@ -46,29 +46,42 @@ _TYPE_NAMES[0x0E] = "float64"
 _KNOWN = ", ".join(f"0x{code:02X} {name}" for code, name in _TYPE_NAMES.items())
 
 
-def read_uncompressed(path: str | os.PathLike[str]) -> bytes:
-    """The bytes of ``path``, gunzipped when they start with the gzip magic bytes 1f 8b.
+def read_uncompressed(path: str | os.PathLike[str], max_bytes: int | None = None) -> bytes:
+    """The bytes of ``path``, gunzipped when they start with the gzip magic bytes 1f 8b; with
+    ``max_bytes``, a file (or its decompressed content) larger than that is refused before it
+    is read (or decompressed) in full, so a gzip bomb costs no more than ``max_bytes``.
 
     Raises:
-        DataError: the file cannot be read, or its gzip stream is corrupt or truncated.
+        DataError: the file cannot be read, is too large, or its gzip stream is corrupt or
+            truncated.
     """
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as fh:
+            raw = fh.read() if max_bytes is None else fh.read(max_bytes + 1)
     except OSError as exc:
         raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return gunzip_if_needed(raw, str(path))
+    if max_bytes is not None and len(raw) > max_bytes:
+        raise DataError(_too_large(str(path), max_bytes, "is"))
+    return gunzip_if_needed(raw, str(path), max_bytes)
 
 
-def gunzip_if_needed(raw: bytes, source: str) -> bytes:
-    """``raw`` decompressed if it is gzip data (by magic bytes), else ``raw`` itself.
+def _too_large(source: str, max_bytes: int, what: str) -> str:
+    return f"{source}: {what} more than {max_bytes:,} bytes (the most this file can be); refused"
+
+
+def gunzip_if_needed(raw: bytes, source: str, max_bytes: int | None = None) -> bytes:
+    """``raw`` decompressed if it is gzip data (by magic bytes), else ``raw`` itself; with
+    ``max_bytes``, decompression stops (and the data is refused) once the output passes it.
 
     ``source`` names the data in error messages (a path or a URL).
     """
     if not raw.startswith(GZIP_MAGIC):
         return raw
     try:
-        return _gzip.decompress(raw)
+        if max_bytes is None:
+            return _gzip.decompress(raw)
+        return _gunzip_bounded(raw, source, max_bytes)
     except (OSError, EOFError, zlib.error) as exc:
         # BadGzipFile (an OSError) for a bad header or CRC, EOFError for a truncated stream,
         # zlib.error for corrupt deflate data.
@@ -76,6 +89,27 @@ def gunzip_if_needed(raw: bytes, source: str) -> bytes:
             f"{source}: corrupt gzip stream ({type(exc).__name__}: {exc}); the file starts "
             "with the gzip magic bytes 1f 8b but does not decompress"
         ) from None
+
+
+def _gunzip_bounded(raw: bytes, source: str, max_bytes: int) -> bytes:
+    """Every gzip member of ``raw``, decompressed in steps that never hold more than
+    ``max_bytes`` + 1 bytes of output."""
+    out = bytearray()
+    data = raw
+    while data:
+        d = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # one gzip member, header and CRC
+        pending = data
+        while pending and not d.eof:
+            out += d.decompress(pending, max_bytes + 1 - len(out))
+            if len(out) > max_bytes:
+                raise DataError(_too_large(source, max_bytes, "decompresses to"))
+            pending = d.unconsumed_tail
+        if not d.eof:
+            raise EOFError("compressed file ended before the end-of-stream marker was reached")
+        data = d.unused_data
+        if data and not data.startswith(GZIP_MAGIC):
+            break  # trailing bytes after the last member, as gzip.decompress ignores zeros
+    return bytes(out)
 
 
 def decode_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:

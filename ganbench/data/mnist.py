@@ -36,7 +36,6 @@ import hashlib
 import http.client
 import os
 import re
-import shutil
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Sequence
@@ -82,6 +81,16 @@ SPLITS: dict[str, tuple[str, str]] = {
 
 EXAMPLES: dict[str, int] = {"train": 60000, "test": 10000}
 """Split -> number of examples (checked on load)."""
+
+MAX_BYTES: dict[str, int] = {
+    "train-images": 16 + 60000 * 28 * 28,
+    "train-labels": 8 + 60000,
+    "t10k-images": 16 + 10000 * 28 * 28,
+    "t10k-labels": 8 + 10000,
+}
+"""Key -> size of the canonical uncompressed file (IDX header + data): the most a file of that
+key is read, decompressed or downloaded, so a gzip bomb or an endless download is refused at
+that size."""
 
 IMAGE_SHAPE = (28, 28)
 
@@ -142,7 +151,7 @@ def _read_verified(folder: Path, key: str) -> tuple[Path | None, bytes | None, l
         if not path.is_file():
             continue
         try:
-            data = read_uncompressed(path)
+            data = read_uncompressed(path, MAX_BYTES[key])
         except DataError as exc:
             problems.append(str(exc))
             continue
@@ -305,8 +314,9 @@ def _reason(url: str, exc: BaseException) -> str:
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-\d+/(?:\d+|\*)")
 
 
-def _download(url: str, part: Path, opener: Opener, timeout: float) -> bool:
-    """Download ``url`` into ``part``, resuming what is there; True if it resumed.
+def _download(url: str, part: Path, opener: Opener, timeout: float, max_bytes: int) -> bool:
+    """Download ``url`` into ``part``, resuming what is there; True if it resumed. A download
+    that passes ``max_bytes`` is stopped and its file removed.
 
     A partial file is kept on network errors, for the next attempt to resume.
     """
@@ -321,7 +331,7 @@ def _download(url: str, part: Path, opener: Opener, timeout: float) -> bool:
         exc.close()
         if exc.code == 416 and offset:  # the range is past the end: start over
             part.unlink(missing_ok=True)
-            return _download(url, part, opener, timeout)
+            return _download(url, part, opener, timeout, max_bytes)
         raise
     with response:
         code = getattr(response, "status", None) or 200  # file:// responses have no status
@@ -338,17 +348,27 @@ def _download(url: str, part: Path, opener: Opener, timeout: float) -> bool:
             mode, resumed = "wb", False
         else:
             raise _MirrorFailed(f"unexpected HTTP status {code}")
+        size = offset if resumed else 0
         with open(part, mode) as f:
-            shutil.copyfileobj(response, f, 1 << 20)
+            while chunk := response.read(1 << 20):
+                size += len(chunk)
+                if size > max_bytes:
+                    f.close()
+                    part.unlink(missing_ok=True)
+                    raise _MirrorFailed(
+                        f"the download passed {max_bytes:,} bytes, more than the file can be; "
+                        "stopped and removed"
+                    )
+                f.write(chunk)
     return resumed
 
 
 def _fetch_from(url: str, part: Path, key: str, opener: Opener, timeout: float) -> bytes:
     """The verified, uncompressed content of ``key`` from ``url``, via ``part``."""
     for _ in range(2):
-        resumed = _download(url, part, opener, timeout)
+        resumed = _download(url, part, opener, timeout, MAX_BYTES[key])
         try:
-            data = gunzip_if_needed(part.read_bytes(), url)
+            data = gunzip_if_needed(part.read_bytes(), url, MAX_BYTES[key])
         except DataError as exc:
             problem = str(exc)
         else:
@@ -407,6 +427,7 @@ def fetch_mnist(
             except (_MirrorFailed, OSError, http.client.HTTPException, ValueError) as exc:
                 # URLError and HTTPError are OSErrors; ValueError: a malformed URL.
                 failures.append((url, exc))
+                say(f"{remote}: {url}: {_reason(url, exc)}")
                 continue
             paths.append(atomic_write_bytes(folder / NAMES[key], data))
             part.unlink(missing_ok=True)

@@ -58,6 +58,11 @@ MAX_SAMPLE_ARRAYS = 10_000
 """Most arrays a samples.npz may hold (ganbench writes one per evaluation and kind)."""
 MAX_MANIFEST_BYTES = 16 << 20
 """Largest manifest.json (or suite.toml) read; ganbench writes a few KiB."""
+MAX_SAMPLE_BYTES = 2 << 30
+"""Most bytes the arrays of one samples.npz may hold, by their headers (ganbench's largest,
+Stacked MNIST's final images, are tens of MiB)."""
+MAX_METRIC_ROWS = 10_000_000
+"""Most rows of one metrics.parquet, by its footer (ganbench writes hundreds to thousands)."""
 RUN_COLUMNS = (
     "suite",
     "variant",
@@ -298,7 +303,14 @@ def _read_metrics(run_dir: Path, status: str) -> pd.DataFrame | None:
     if not path.is_file():
         raise _Invalid(f"{METRICS} is not a file")
     try:
+        import pyarrow.parquet as pq
+
+        rows = pq.ParquetFile(path).metadata.num_rows  # the footer only
+        if rows > MAX_METRIC_ROWS:
+            raise _Invalid(f"{METRICS} holds {rows:,} rows (at most {MAX_METRIC_ROWS:,})")
         frame = pd.read_parquet(path)
+    except _Invalid:
+        raise
     except Exception as exc:  # pyarrow raises several types for truncated/corrupt files
         raise _Invalid(f"corrupt {METRICS} ({type(exc).__name__}: {clip(str(exc), 300)})") from exc
     missing = [c for c in ("step", "metric", "value") if c not in frame.columns]
@@ -337,11 +349,20 @@ def _check_samples(run_dir: Path) -> None:
                 raise _Invalid(
                     f"{SAMPLES} holds {len(members):,} arrays (at most {MAX_SAMPLE_ARRAYS:,}){hint}"
                 )
+            total = 0
             for info in members:
                 if not info.filename.endswith(".npy"):
                     raise _Invalid(f"{SAMPLES} holds {info.filename!r}, not an array{hint}")
                 with archive.open(info) as fh:
-                    dtype = _npy_dtype(fh)
+                    shape, dtype = _npy_header(fh)
+                # What reading it would take, by its header and by the archive's index: both
+                # bound what numpy and zipfile would read (nothing is decompressed here).
+                total += max(math.prod(shape) * dtype.itemsize, info.file_size)
+                if total > MAX_SAMPLE_BYTES:
+                    raise _Invalid(
+                        f"{SAMPLES} holds more than {MAX_SAMPLE_BYTES:,} bytes of arrays (array "
+                        f"{info.filename[:-4]!r} of shape {shape}){hint}"
+                    )
                 if dtype.hasobject:
                     raise _Invalid(
                         f"{SAMPLES} array {info.filename[:-4]!r} holds Python objects (a pickle); "
@@ -355,14 +376,16 @@ def _check_samples(run_dir: Path) -> None:
         ) from exc
 
 
-def _npy_dtype(fh) -> np.dtype:
-    """The dtype in a .npy header (the array's data is not read)."""
+def _npy_header(fh) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and dtype in a .npy header (the array's data is not read)."""
     version = npy_format.read_magic(fh)
     if version == (1, 0):
-        return npy_format.read_array_header_1_0(fh)[2]
-    if version == (2, 0):
-        return npy_format.read_array_header_2_0(fh)[2]
-    raise ValueError(f".npy format version {version} is not one ganbench writes")
+        shape, _, dtype = npy_format.read_array_header_1_0(fh)
+    elif version == (2, 0):
+        shape, _, dtype = npy_format.read_array_header_2_0(fh)
+    else:
+        raise ValueError(f".npy format version {version} is not one ganbench writes")
+    return tuple(int(n) for n in shape), dtype
 
 
 def _counts(frame: pd.DataFrame, column: str) -> pd.Series:
