@@ -169,3 +169,24 @@ def test_run_summary_compares_with_a_variant_named_baseline(cli, write_suite, tm
     assert "ema/modes_mean" in res.stdout
     res = cli("report", str(tmp_path / "o"), "--ema", "colums")
     assert res.exit_code == 2 and "allowed: rows, columns" in res.output
+
+
+def test_exit_codes_are_distinct_per_outcome():
+    from ganbench import errors
+
+    codes = [errors.EXIT_OK, errors.EXIT_RUN_FAILED, errors.EXIT_BAD_INPUT]
+    codes += [errors.EXIT_REGRESSION, errors.EXIT_INTERRUPTED]
+    assert len(set(codes)) == len(codes) and codes == [0, 1, 2, 3, 130]
+
+
+def test_ctrl_c_exits_130_with_a_message(cli, write_suite, tmp_path, monkeypatch):
+    """Ctrl-C during training: exit 130 (128 + SIGINT), a one-line message, no traceback."""
+    from ganbench.run import schedule
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(schedule, "run_plan", interrupted)
+    res = cli("run", str(write_suite()), "--out", str(tmp_path / "out"))
+    assert res.exit_code == 130, res.output
+    assert "interrupted; finished runs are kept" in res.output and "Traceback" not in res.output

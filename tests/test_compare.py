@@ -84,7 +84,7 @@ def test_cli_compare_fails_on_regression_only_when_asked(tmp_path: Path) -> None
     record = json.loads(plain.stdout)[0]
     assert record["verdict"] == "worse" and record["metric"] == "fd"
     gate = runner.invoke(app, ["compare", str(base), str(new), "--fail-on-regression"])
-    assert gate.exit_code == 1 and "significantly worse" in gate.output
+    assert gate.exit_code == 3 and "significantly worse" in gate.output  # 1: a run failed
     better = runner.invoke(app, ["compare", str(new), str(base), "--fail-on-regression"])
     assert better.exit_code == 0 and "better" in better.stdout
     missing = runner.invoke(app, ["compare", str(base), str(tmp_path / "nope")])

@@ -1188,3 +1188,36 @@ def test_a_metrics_parquet_past_the_row_limit_is_refused_by_its_footer(tmp_path,
     results = results_read.read_results(out)
     assert list(results.runs["run_id"]) == ["few"]
     assert any(str(many) in w and "rows (at most 3)" in w for w in results.warnings)
+
+
+def _finishes(fn, seconds: float = 20.0):
+    """``fn()``'s result, failing (not hanging) when it blocks longer than ``seconds``."""
+    import threading
+
+    box: dict[str, object] = {}
+    thread = threading.Thread(target=lambda: box.setdefault("value", fn()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"blocked for more than {seconds} s"
+    return box.get("value")
+
+
+def test_fifos_named_like_results_do_not_block_planning(tmp_path):
+    """A FIFO where a manifest.json or a checkpoint should be is not a file: planning a suite
+    over them neither blocks nor fails; the run is trained and the checkpoint ignored."""
+    from ganbench.results.write import read_status, run_dir
+    from ganbench.run.checkpoint import CHECKPOINTS_DIR
+    from ganbench.run.plan import make_plan
+
+    suite = load_suite(SMOKE)
+    out = tmp_path / "out"
+    first = suite.runs[0]
+    folder = run_dir(out, first.suite, first.run_id)
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / "manifest.json")
+    checkpoints = out / suite.name / CHECKPOINTS_DIR
+    checkpoints.mkdir(parents=True)
+    os.mkfifo(checkpoints / "0123456789abcdef.npz")
+    assert _finishes(lambda: read_status(folder)) is None
+    plan = _finishes(lambda: make_plan(suite, out))
+    assert plan.todo == len(suite.runs) and plan.resumed == 0

@@ -9,6 +9,7 @@ import typer
 
 from ganbench.cli.console import err, handle_errors, out
 from ganbench.cli.options import Format, Step, Where, split_list
+from ganbench.errors import EXIT_REGRESSION
 
 
 @handle_errors
@@ -55,7 +56,8 @@ def compare(
         bool,
         typer.Option(
             "--fail-on-regression",
-            help="Exit with status 1 when any metric is significantly worse in NEW (for CI).",
+            help="Exit with status 3 when any metric is significantly worse in NEW (for CI; "
+            "1 means a run failed, 2 bad input).",
         ),
     ] = False,
 ) -> None:
@@ -118,4 +120,4 @@ def compare(
         err.print(
             f"regression: {len(worse)} significantly worse: {items}", highlight=False, markup=False
         )
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_REGRESSION)

@@ -91,3 +91,19 @@ def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
         while chunk := f.read(chunk_size):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def open_regular(path: str | os.PathLike[str]):
+    """``path`` opened for binary reading, refusing anything but a regular file (OSError): a
+    FIFO would block the read forever, a device never end. The file is opened without blocking
+    and checked on its descriptor, so it cannot be swapped between a check and the open."""
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path}: not a regular file")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise

@@ -28,7 +28,8 @@ from ganbench.report.render import (
 )
 from ganbench.report.select import metric_direction
 from ganbench.report.summary import summary_metrics
-from ganbench.results.read import MAX_MANIFEST_BYTES, SUITE_FILE, Results
+from ganbench.results.layout import MAX_MANIFEST_BYTES
+from ganbench.results.read import SUITE_FILE, Results
 
 _CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0;

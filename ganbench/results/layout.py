@@ -23,6 +23,8 @@ SAMPLES = "samples.npz"
 SUITE_FILE = "suite.toml"
 RUNS_DIR = "runs"
 SCHEMA_VERSION = 1
+MAX_MANIFEST_BYTES = 16 << 20
+"""Largest manifest.json (or suite.toml) read; ganbench writes a few KiB."""
 """The manifest's ``schema``; the reader refuses others."""
 
 COMPLETED = "completed"

@@ -42,6 +42,7 @@ from ganbench.metrics.names import EMA_PREFIX
 from ganbench.results.layout import (
     COMPLETED,
     MANIFEST,
+    MAX_MANIFEST_BYTES,
     METRICS,
     PROFILE,
     RUNS_DIR,
@@ -56,8 +57,6 @@ EMA_VARIANT_SUFFIX = " (EMA G)"
 
 MAX_SAMPLE_ARRAYS = 10_000
 """Most arrays a samples.npz may hold (ganbench writes one per evaluation and kind)."""
-MAX_MANIFEST_BYTES = 16 << 20
-"""Largest manifest.json (or suite.toml) read; ganbench writes a few KiB."""
 MAX_SAMPLE_BYTES = 2 << 30
 """Most bytes the arrays of one samples.npz may hold, by their headers (ganbench's largest,
 Stacked MNIST's final images, are tens of MiB)."""

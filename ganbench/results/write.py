@@ -23,11 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from ganbench.data.store import atomic_write_bytes
+from ganbench.data.store import atomic_write_bytes, open_regular
 from ganbench.errors import ResultsError
 from ganbench.results.layout import (
     FINISHED,
     MANIFEST,
+    MAX_MANIFEST_BYTES,
     METRICS,
     RUNS_DIR,
     SAMPLES,
@@ -76,10 +77,15 @@ def run_dir(out: Path, suite_name: str, run_id: str) -> Path:
 
 
 def read_status(path: Path) -> str | None:
-    """Status of a finished run folder, or None when it is missing or unreadable."""
+    """Status of a finished run folder, or None when it is missing or unreadable (not a regular
+    file: a FIFO would block the read; larger than any manifest ganbench writes)."""
     try:
-        manifest = json.loads((path / MANIFEST).read_text())
-    except (OSError, ValueError):
+        with open_regular(path / MANIFEST) as fh:
+            data = fh.read(MAX_MANIFEST_BYTES + 1)
+        if len(data) > MAX_MANIFEST_BYTES:
+            return None
+        manifest = json.loads(data)
+    except (OSError, ValueError, RecursionError):
         return None
     status = manifest.get("status") if isinstance(manifest, dict) else None
     return status if isinstance(status, str) else None

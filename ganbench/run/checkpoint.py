@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ganbench.data.store import atomic_write_bytes
+from ganbench.data.store import atomic_write_bytes, open_regular
 
 if TYPE_CHECKING:
     from ganbench.run.compile import CompiledGroup
@@ -140,8 +140,8 @@ class CheckpointError(ValueError):
 
 def read(path: Path) -> Checkpoint:
     """Read a checkpoint file (no pickle). Raises OSError, or CheckpointError when the file is
-    not a whole checkpoint."""
-    with open(path, "rb") as f:
+    not a whole checkpoint (or not a regular file)."""
+    with open_regular(path) as f:
         try:
             return _read(f)
         except CheckpointError:
@@ -177,7 +177,7 @@ def _header(z) -> dict[str, Any]:
 def read_header(path: Path) -> dict[str, Any]:
     """Only the JSON header (cheap: one member of the archive). Raises OSError or
     CheckpointError."""
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         try:
             with np.load(f, allow_pickle=False) as z:
                 return _header(z)
