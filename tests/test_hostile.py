@@ -1221,3 +1221,49 @@ def test_fifos_named_like_results_do_not_block_planning(tmp_path):
     assert _finishes(lambda: read_status(folder)) is None
     plan = _finishes(lambda: make_plan(suite, out))
     assert plan.todo == len(suite.runs) and plan.resumed == 0
+
+
+HOSTILE_TEXT = '<script>alert("x")</script><img src=x onerror=alert(1)>&amp;"\''
+
+
+def test_html_report_escapes_planted_text(tmp_path):
+    """A results folder is untrusted: variant names, grid values and the suite's description
+    with '<', '&' and quotes appear in the page as text, never as markup. The page is parsed:
+    its only elements are those ganbench writes (one script, figures as data: images)."""
+    from html.parser import HTMLParser
+
+    out = tmp_path / "results"
+    for seed in range(2):
+        write_fake_run(
+            out, f"r{seed}", variant=HOSTILE_TEXT, seed=seed, rows=_rows(6),
+            grid_point={"lr": HOSTILE_TEXT}, config={"dataset": "ring8", "lr": HOSTILE_TEXT},
+        )  # fmt: skip
+    description = json.dumps("described: " + HOSTILE_TEXT)  # a TOML basic string too
+    (out / "toy" / "suite.toml").write_text(f"[suite]\nname = 'toy'\ndescription = {description}\n")
+    page = tmp_path / "page.html"
+    result = _cli("report", str(out), "--html", str(page))
+    assert result.exit_code == 0, result.output
+
+    class Collect(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tags: list[tuple[str, dict]] = []
+            self.text: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append((tag, dict(attrs)))
+
+        def handle_data(self, data):
+            self.text.append(data)
+
+    parser = Collect()
+    parser.feed(page.read_text(encoding="utf-8"))
+    assert sum(tag == "script" for tag, _ in parser.tags) == 1
+    assert all(
+        attrs.get("src", "").startswith("data:image/") and "onerror" not in attrs
+        for tag, attrs in parser.tags
+        if tag == "img"
+    )
+    text = "".join(parser.text)
+    assert HOSTILE_TEXT in text  # shown as text (the parser unescapes it once)
+    assert "described: " + HOSTILE_TEXT in text

@@ -69,7 +69,8 @@ _add(
     OptimizerSpec(
         optax.rmsprop, {"decay": Knob(0.9, **_UNIT, help="squared-gradient decay"), "eps": _EPS}
     ),
-    "RMSProp (Tieleman & Hinton 2012)",
+    "RMSProp (Tieleman & Hinton 2012): -lr g / sqrt(nu + eps), eps inside the root as in optax "
+    "(PyTorch's RMSprop: sqrt(nu) + eps)",
 )
 _add(
     "sgd",
