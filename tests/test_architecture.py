@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1] / "ganbench"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "text", "kinds"),
+    ("errors", "text", "kinds", "fileio"),
     ("registry", "knobs", "tomlguard"),
     ("data", "models", "objectives"),
     ("metrics",),

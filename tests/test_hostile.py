@@ -1267,3 +1267,37 @@ def test_html_report_escapes_planted_text(tmp_path):
     text = "".join(parser.text)
     assert HOSTILE_TEXT in text  # shown as text (the parser unescapes it once)
     assert "described: " + HOSTILE_TEXT in text
+
+
+def test_figures_whose_names_sanitise_alike_do_not_overwrite_each_other(tmp_path):
+    """'a/b' and 'a?b' (suite names from an untrusted results folder) both sanitise to 'a_b':
+    each figure keeps a file of its own, written atomically (no temporary file left)."""
+    from matplotlib.figure import Figure as MplFigure
+
+    from ganbench.report.plots import Figure, write_figures
+
+    figs = []
+    for suite, colour in (("a/b", "red"), ("a?b", "blue"), ("a*b", "green")):
+        fig = MplFigure(figsize=(1, 1))
+        fig.add_subplot().set_facecolor(colour)
+        figs.append(Figure("curves", suite, {}, suite, "", fig))
+    folder = tmp_path / "plots"
+    paths = write_figures(figs, folder, "png")
+    assert [p.name for p in paths] == ["a_b__curves.png", "a_b__curves-2.png", "a_b__curves-3.png"]
+    assert len({p.read_bytes() for p in paths}) == 3
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in paths)
+
+
+@pytest.mark.skipif(not hasattr(os, "O_NOFOLLOW"), reason="needs O_NOFOLLOW")
+def test_a_link_where_a_claim_lock_belongs_is_refused(tmp_path):
+    """A symlink planted at a claim's lock file is not followed (the target stays untouched)."""
+    from ganbench.results.claims import Claim
+
+    target = tmp_path / "precious.txt"
+    target.write_text("keep")
+    folder = tmp_path / "suite"
+    (folder / ".claims").mkdir(parents=True)
+    (folder / ".claims" / "g1.lock").symlink_to(target)
+    with pytest.raises(ResultsError, match="cannot open the claim file"):
+        Claim(folder, "g1").acquire()
+    assert target.read_text() == "keep"

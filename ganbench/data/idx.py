@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ganbench.data.store import atomic_write_bytes
 from ganbench.errors import DataError
+from ganbench.fileio import atomic_write_bytes
 
 GZIP_MAGIC = b"\x1f\x8b"
 

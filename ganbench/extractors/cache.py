@@ -32,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ganbench import __version__
+from ganbench.fileio import fsync_dir
 
 SEP = "/"
 
@@ -92,6 +93,7 @@ def _write_atomic(path: Path, write: Callable[[Any], None]) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        fsync_dir(path.parent)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

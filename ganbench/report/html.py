@@ -18,6 +18,7 @@ import pandas as pd
 
 import ganbench
 from ganbench import tomlguard
+from ganbench.fileio import atomic_write_bytes
 from ganbench.metrics import catalog
 from ganbench.report.chance import LEGEND, has_flags
 from ganbench.report.plots import Figure
@@ -102,11 +103,9 @@ def render_html(
 
 
 def write_html(text: str, path: Path) -> None:
-    """Write the page atomically (temporary name in the same folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    """Write the page atomically (a new, uniquely named temporary file in the same folder, never
+    opened through a link; then rename and fsync of the folder)."""
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _suite_section(

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ganbench.fileio import atomic_write_bytes
 from ganbench.metrics import catalog
 from ganbench.metrics import names as M
 from ganbench.results.layout import COMPLETED, MANIFEST
@@ -137,15 +138,19 @@ def figures(results: Results, kinds: Iterable[str] = KINDS) -> list[Figure]:
 
 
 def write_figures(figs: list[Figure], folder: Path, fmt: str = "png") -> list[Path]:
-    """Save each figure as ``<folder>/<slug>.<fmt>``; returns the paths."""
+    """Save each figure as ``<folder>/<slug>.<fmt>`` (atomically); returns the paths. Names
+    from a results folder can sanitise to the same slug ('a/b' and 'a?b' both give 'a_b'): the
+    later figures get '-2', '-3', ... rather than overwrite the earlier."""
     folder.mkdir(parents=True, exist_ok=True)
-    paths = []
+    paths: list[Path] = []
+    taken: set[str] = set()
     for fig in figs:
-        path = folder / f"{fig.slug}.{fmt}"
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(fig.to_bytes(fmt))
-        tmp.replace(path)
-        paths.append(path)
+        name, n = fig.slug, 1
+        while name in taken:
+            n += 1
+            name = f"{fig.slug}-{n}"
+        taken.add(name)
+        paths.append(atomic_write_bytes(folder / f"{name}.{fmt}", fig.to_bytes(fmt)))
     return paths
 
 

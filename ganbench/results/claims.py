@@ -18,6 +18,8 @@ import os
 import platform
 from pathlib import Path
 
+from ganbench.errors import ResultsError
+
 try:  # POSIX
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no cross-process claims
@@ -40,7 +42,14 @@ class Claim:
 
     def acquire(self) -> bool:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        # O_NOFOLLOW: a link planted where the lock file belongs is refused, not followed.
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+        except OSError as exc:
+            raise ResultsError(
+                f"{self.path}: cannot open the claim file ({exc.strerror or exc}); a link or "
+                "anything but a plain file there is refused: remove it"
+            ) from None
         if fcntl is not None:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

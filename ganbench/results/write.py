@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ganbench.data.store import atomic_write_bytes, open_regular
 from ganbench.errors import ResultsError
+from ganbench.fileio import atomic_write_bytes, fsync_dir, open_regular
 from ganbench.results.layout import (
     FINISHED,
     MANIFEST,
@@ -158,6 +158,7 @@ def write_run(
             shutil.rmtree(trash, ignore_errors=True)
         else:
             os.replace(tmp, final)
+        fsync_dir(runs)  # the rename that publishes the run survives a crash
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

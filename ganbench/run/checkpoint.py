@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ganbench.data.store import atomic_write_bytes, open_regular
+from ganbench.fileio import atomic_write_bytes, open_regular
 
 if TYPE_CHECKING:
     from ganbench.run.compile import CompiledGroup
