@@ -1302,3 +1302,17 @@ def test_a_link_where_a_claim_lock_belongs_is_refused(tmp_path):
     with pytest.raises(ResultsError, match="cannot open the claim file"):
         Claim(folder, "g1").acquire()
     assert target.read_text() == "keep"
+
+
+def test_a_linked_run_folder_is_reported_not_dropped(tmp_path):
+    out = tmp_path / "results"
+    write_fake_run(out, "real", variant="gan", seed=0, rows=_rows(6))
+    elsewhere = tmp_path / "elsewhere"
+    write_fake_run(elsewhere, "linked", variant="gan", seed=1, rows=_rows(6))
+    link = out / "toy" / "runs" / "linked"
+    link.symlink_to(elsewhere / "toy" / "runs" / "linked", target_is_directory=True)
+    from ganbench.results.read import read_results
+
+    results = read_results(out)
+    assert list(results.runs["run_id"]) == ["real"]
+    assert any(f"skipped {link}: a link to a folder" in w for w in results.warnings)

@@ -227,6 +227,31 @@ def test_train_group_resumes_exactly_and_ignores_foreign_or_corrupt_checkpoints(
     train_group(group, devices=devices, progress=log, checkpointing=ckpt)
     assert any("ignoring checkpoint" in line for line in log.lines)
 
+    # An edited header or record must not turn half-trained runs into finished ones.
+    for edit, message in [
+        (lambda h: h.update(chunk=2), "its chunk 2 is not one of 1..1"),
+        (lambda h: h["records"][0].update(step=20), "is at step 20, the checkpoint at 10"),
+        (lambda h: h["records"][1]["rows"].append([20, "modes", 8.0, None, 5]), "rows after"),
+    ]:
+        train_group(group, devices=devices, progress=NullProgress(), checkpointing=ckpt)
+        _edit_header(path, edit)
+        log = _Log()
+        again, _ = train_group(group, devices=devices, progress=log, checkpointing=ckpt)
+        assert any("ignoring checkpoint" in line and message in line for line in log.lines), log
+        for a, b in zip(whole, again, strict=True):
+            assert repr(a.rows) == repr(b.rows)  # trained afresh, to the end
+
+
+def _edit_header(path, edit) -> None:
+    """Rewrite a checkpoint with its JSON header changed by ``edit`` (as a hand edit would)."""
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    header = json.loads(arrays[cp.HEADER].tobytes())
+    edit(header)
+    arrays[cp.HEADER] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)
+
 
 SLOW_SUITE = """
 [suite]

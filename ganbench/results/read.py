@@ -253,6 +253,12 @@ def _find_run_dirs(root: Path, warnings: list[str]) -> list[Path]:
     for dirpath, dirnames, filenames in os.walk(root, onerror=on_error):
         here = Path(dirpath)
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for link in [d for d in dirnames if (here / d).is_symlink()]:
+            # os.walk lists links to folders but does not enter them: say so, not drop them.
+            warnings.append(
+                f"skipped {here / link}: a link to a folder; results are not read through "
+                "links (copy the folder instead)"
+            )
         if MANIFEST in filenames:
             found.append(here)
             dirnames[:] = []  # a run folder holds no runs

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ganbench.fileio import atomic_write_bytes, open_regular
+from ganbench.results.layout import COMPLETED, STATUSES
 
 if TYPE_CHECKING:
     from ganbench.run.compile import CompiledGroup
@@ -248,9 +249,22 @@ class Checkpointing:
     resume: bool = True
 
 
-def _restore_records(records: list[RunRecord], saved: list[dict]) -> None:
+def _restore_records(records: list[RunRecord], saved: list[dict], end: int) -> None:
+    """The records of a checkpoint taken at step ``end``, checked against it: a run still
+    training is at ``end``, none is past it, and no row is later (an edited header must not
+    turn half-trained runs into finished ones)."""
     if [d["run_id"] for d in saved] != [r.spec.run_id for r in records]:
         raise ValueError("its runs are not this group's")
+    for data in saved:
+        status, step, diverged_at = data["status"], data["step"], data["diverged_at"]
+        if status not in STATUSES:
+            raise ValueError(f"run {data['run_id']} has status {status!r}")
+        if not isinstance(step, int) or step > end or (status == COMPLETED and step != end):
+            raise ValueError(f"run {data['run_id']} is at step {step!r}, the checkpoint at {end}")
+        if diverged_at is not None and not (isinstance(diverged_at, int) and diverged_at <= end):
+            raise ValueError(f"run {data['run_id']} diverged at {diverged_at!r}, after {end}")
+        if any(not isinstance(row[0], int) or row[0] > end for row in data["rows"]):
+            raise ValueError(f"run {data['run_id']} has rows after step {end}")
     for rec, data in zip(records, saved, strict=True):
         rec.status, rec.step = data["status"], data["step"]
         rec.diverged_at, rec.error = data["diverged_at"], data["error"]
@@ -264,6 +278,8 @@ def _restore_records(records: list[RunRecord], saved: list[dict]) -> None:
 def resume(group, compiled, state, records, ckpt: Checkpointing, progress) -> tuple[Any, int]:
     """The state and first chunk to train: from the group's checkpoint when there is a matching
     one, else the initial state and chunk 0."""
+    import jax
+
     if ckpt.path is None or not ckpt.resume or not ckpt.path.exists():
         return state, 0
     try:
@@ -272,8 +288,15 @@ def resume(group, compiled, state, records, ckpt: Checkpointing, progress) -> tu
         diff = [k for k, v in expect.items() if saved.header.get(k) != v]
         if diff:
             raise ValueError("it was written under other settings: " + ", ".join(diff))
+        spec0 = group.runs[0]
+        n_chunks, end = spec0.steps // spec0.eval_every, saved.chunk * spec0.eval_every
+        if not 0 < saved.chunk < n_chunks:  # written between chunks, never after the last
+            raise ValueError(f"its chunk {saved.chunk} is not one of 1..{n_chunks - 1}")
         restored = restore_state(state, saved)
-        _restore_records(records, saved.records)
+        at = {int(s) for s in np.asarray(jax.device_get(restored.step)).ravel()}
+        if at != {end}:
+            raise ValueError(f"its state is at step {sorted(at)}, its header at {end}")
+        _restore_records(records, saved.records, end)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         progress.log(f"ignoring checkpoint {ckpt.path}: {exc}; training {group.label} afresh")
         return state, 0
