@@ -1316,3 +1316,19 @@ def test_a_linked_run_folder_is_reported_not_dropped(tmp_path):
     results = read_results(out)
     assert list(results.runs["run_id"]) == ["real"]
     assert any(f"skipped {link}: a link to a folder" in w for w in results.warnings)
+
+
+def test_a_run_that_would_keep_too_much_in_memory_is_refused_before_training(tmp_path):
+    """steps = 1,000,000 with eval_every = 1 validates, but a run would keep a million
+    evaluations of samples and rows in memory: 'run' refuses it with exit 2 before training,
+    naming the variant and what to change, and writes nothing."""
+    out = tmp_path / "out"
+    overrides = ["--set", "suite.steps=1000000", "--set", "suite.eval_every=1"]
+    start = time.perf_counter()
+    result = _cli("run", str(SMOKE), "--out", str(out), *overrides)
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.output.split())
+    assert "keeps too much in memory: 1,000,000 evaluations" in message
+    assert "raise suite.eval_every, set metrics.snapshots = false" in message
+    assert not out.exists()
+    assert time.perf_counter() - start < QUICK * 3  # planning, no training

@@ -29,6 +29,10 @@ class ModeCoverage:
     n_samples: int
 
 
+ASSIGN_BLOCK_BYTES = 32 << 20
+"""Memory for the standardised differences of one block of samples in :func:`assign_modes`."""
+
+
 def assign_modes(samples: np.ndarray, means: np.ndarray, stds: np.ndarray):
     """Nearest mode by standardised distance.
 
@@ -48,12 +52,22 @@ def assign_modes(samples: np.ndarray, means: np.ndarray, stds: np.ndarray):
             f"shape mismatch: samples {x.shape}, means {mu.shape}, stds {sd.shape}; "
             "expected (N, D), (K, D), (K, D)"
         )
-    z = (x[:, None, :] - mu[None, :, :]) / sd[None, :, :]
-    dist = np.sqrt(np.sum(z * z, axis=-1))  # (N, K)
-    # Non-finite samples are assigned nowhere: their distance is +inf.
-    dist = np.where(np.isfinite(dist), dist, np.inf)
-    index = np.argmin(dist, axis=1)
-    return index, dist[np.arange(x.shape[0]), index]
+    n = x.shape[0]
+    index = np.empty(n, np.intp)
+    nearest = np.empty(n, np.float64)
+    # In blocks of samples, so the (block, K, D) differences stay near ASSIGN_BLOCK_BYTES
+    # whatever N is; each sample's arithmetic is the same in any block.
+    block = max(1, ASSIGN_BLOCK_BYTES // (8 * max(1, mu.size)))
+    for start in range(0, n, block):
+        xs = x[start : start + block]
+        z = (xs[:, None, :] - mu[None, :, :]) / sd[None, :, :]
+        dist = np.sqrt(np.sum(z * z, axis=-1))  # (block, K)
+        # Non-finite samples are assigned nowhere: their distance is +inf.
+        dist = np.where(np.isfinite(dist), dist, np.inf)
+        i = np.argmin(dist, axis=1)
+        index[start : start + block] = i
+        nearest[start : start + block] = dist[np.arange(xs.shape[0]), i]
+    return index, nearest
 
 
 def kl_to_weights(counts: np.ndarray, weights: np.ndarray) -> float:

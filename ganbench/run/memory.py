@@ -11,6 +11,12 @@ A run's memory is estimated from shapes alone (``jax.eval_shape``, nothing is al
 - one evaluation: G's layer outputs on ``metrics.samples`` noise vectors and three sample sets
   (generated, real, EMA).
 
+What a run keeps on the host until it is written is estimated apart (:func:`kept_bytes`):
+every evaluation's metric rows, sample snapshots, D's grid, image grid and eigenvalues, and the
+Dirac-GAN's trajectory, counted twice (the record, and its copy while a checkpoint or
+samples.npz is encoded). A run that would keep more than the host has for runs is refused
+before training; a group holds no more runs than the host can keep.
+
 The estimate is deliberately generous; ``ganbench run --max-runs N`` overrides it. A group with
 more runs than fit is split into consecutive groups (:func:`ganbench.run.plan.make_plan`); a
 run that does not fit on its own is refused with a message before anything is compiled.
@@ -35,11 +41,23 @@ ACCELERATOR_FRACTION = 0.8
 """Share of an accelerator's memory limit given to runs."""
 
 
+ROW_BYTES = 160
+"""Host bytes of one metric row in a run's record (a tuple of five, a float, shared strings)."""
+KEPT_COPIES = 2
+"""A run's record, and its copy while a checkpoint or samples.npz is encoded."""
+HEATMAP_POINTS = 64 * 64
+"""D's grid of 2-D data at every evaluation (``ganbench.run.compile.HEATMAP_SIZE`` squared)."""
+IMAGE_GRID = 64
+"""Images in the PNG grid written at every evaluation of an image run."""
+
+
 @dataclass(frozen=True)
 class RunMemory:
     state: int
     activations: int
     evaluation: int
+    kept: int = 0
+    """Host bytes the run's record holds by its end (see :func:`kept_bytes`)."""
 
     @property
     def total(self) -> int:
@@ -97,7 +115,43 @@ def run_memory(spec) -> RunMemory:
         state=_nbytes(state),
         activations=g_out(batch) + 2 * d_out,
         evaluation=g_out(n) + 3 * n * sample,
+        kept=kept_bytes(spec, program),
     )
+
+
+def kept_bytes(spec, program) -> int:
+    """Host bytes a run's record holds by its end: per evaluation its metric rows, 2-D sample
+    snapshot and D's grid (``metrics.snapshots``), image grid and eigenvalues; the Dirac-GAN's
+    trajectory; the final samples. Counted :data:`KEPT_COPIES` times."""
+    metrics, dataset = spec.metrics, program.dataset
+    n_evals = spec.steps // spec.eval_every
+    rows = 30 + 2 * getattr(dataset, "n_modes", 1)  # step statistics, sample metrics, mode counts
+    if program.ema:
+        rows *= 2
+    per_eval = ROW_BYTES * rows
+    if metrics.snapshots and dataset.dim == 2:
+        per_eval += 4 * metrics.samples * 2 + (4 * HEATMAP_POINTS if program.pack == 1 else 0)
+    if program.image:
+        per_eval += IMAGE_GRID * math.prod(program.shape)  # a PNG, at most the raw pixels
+    spectrum = metrics.spectrum
+    if program.trace or spectrum == "dense":
+        per_eval += 8 * program.n_params  # complex64 eigenvalues
+    elif spectrum == "iterative":
+        per_eval += 8 * metrics.spectrum_k
+    total = n_evals * per_eval
+    if program.trace:
+        total += 4 * spec.steps * program.n_params  # the parameters after every step
+    total += 2 * 4 * metrics.samples * math.prod(program.shape)  # final samples (and EMA's)
+    return KEPT_COPIES * total
+
+
+def host_budget() -> int:
+    """Bytes of host memory for what runs keep there (:data:`CPU_FRACTION` of it)."""
+    try:
+        host = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        host = 8 << 30
+    return int(CPU_FRACTION * host)
 
 
 def device_budget(devices: list) -> int:

@@ -13,7 +13,7 @@ from ganbench.data import get_dataset
 from ganbench.errors import ConfigError
 from ganbench.results.write import is_finished, run_dir, suite_dir
 from ganbench.run.checkpoint import CHECKPOINTS_DIR, read_header
-from ganbench.run.memory import gib, run_memory
+from ganbench.run.memory import gib, host_budget, run_memory
 
 
 @dataclass
@@ -195,7 +195,17 @@ def _runs_that_fit(spec: RunSpec, budget: int, n_devices: int, path) -> int:
             f"{gib(need.activations)}), and a device has {gib(budget)} for runs; use smaller "
             "networks, batch_size or metrics.samples"
         )
-    return max(1, budget // need.total) * n_devices
+    host = host_budget()
+    if need.kept > host:
+        n_evals = spec.steps // spec.eval_every
+        raise ConfigError(
+            f"{path}: variant {spec.variant!r} keeps too much in memory: {n_evals:,} "
+            f"evaluations (steps {spec.steps:,} / eval_every {spec.eval_every:,}) of metric "
+            f"rows and samples come to about {gib(need.kept)} by the end of one run, and the "
+            f"host has {gib(host)} for runs; raise suite.eval_every, set metrics.snapshots = "
+            "false, or use fewer metrics.samples"
+        )
+    return min(max(1, budget // need.total) * n_devices, max(1, host // max(need.kept, 1)))
 
 
 def split_groups(
