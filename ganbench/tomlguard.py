@@ -38,6 +38,10 @@ class UnsafeToml(ValueError):
         self.line = line
 
 
+class TooLarge(UnsafeToml):
+    """A file over the size it may have."""
+
+
 def check_key_chains(text: str) -> None:
     """Refuse dotted keys of more than :data:`MAX_NESTING` parts before parsing. A chain of
     that many dotted words inside a string is refused too; no suite has one."""
@@ -86,7 +90,7 @@ def read_text(path: Path, max_bytes: int) -> str:
     with open(path, "rb") as fh:
         data = fh.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise UnsafeToml(f"larger than {max_bytes:,} bytes")
+        raise TooLarge(f"larger than {max_bytes:,} bytes")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

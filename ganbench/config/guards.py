@@ -103,18 +103,15 @@ def read_suite_text(path: Path) -> str:
     limit = f"a suite file is at most {MAX_SUITE_BYTES:,} bytes ({MAX_SUITE_BYTES >> 20} MiB)"
     try:
         size = path.stat().st_size
-        if size > MAX_SUITE_BYTES:
+        if size > MAX_SUITE_BYTES:  # refused without reading it
             raise ConfigError(f"{path}: file is {size:,} bytes; {limit}")
-        with open(path, "rb") as fh:  # also bounds pipes and devices, whose size is unknown
-            data = fh.read(MAX_SUITE_BYTES + 1)
+        return tomlguard.read_text(path, MAX_SUITE_BYTES)  # also bounds pipes and devices
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read suite file: {exc}") from None
-    if len(data) > MAX_SUITE_BYTES:
-        raise ConfigError(f"{path}: file is larger than {MAX_SUITE_BYTES:,} bytes; {limit}")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: cannot read suite file: not UTF-8 text ({exc})") from None
+    except tomlguard.TooLarge as exc:
+        raise ConfigError(f"{path}: file is {exc}; {limit}") from None
+    except tomlguard.UnsafeToml as exc:
+        raise ConfigError(f"{path}: cannot read suite file: {exc}") from None
 
 
 def check_key_chains(text: str, where: str) -> None:
