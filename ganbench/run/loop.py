@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ganbench.data import IMAGE
 from ganbench.diagnostics.images import IMAGE_GRID, image_grid_png
 from ganbench.diagnostics.samples import equilibrium_rows, evaluate_samples
 from ganbench.diagnostics.spectra import iterative_spectra, jacobian_spectrum
@@ -63,8 +64,7 @@ def train_group(
     datasets = [dataset_of(r.spec) for r in records]
     metrics = spec0.metrics
     snapshots = metrics.snapshots and program.dataset.dim == 2
-    image = program.image
-    if image:
+    if program.image:
         warning = evaluator.sample_warning(metrics.samples, program.dataset.channels)
         if warning:
             progress.log(f"note: {warning}")
@@ -88,55 +88,14 @@ def train_group(
         if compiled.jvp is not None:
             ritz_rows = iterative_spectra(compiled, state, group.runs, spec0.metrics.spectrum_k)
         stats = jax.device_get(stats)
-        fake, real, ema = samples["fake"], samples["real"], samples.get("ema")
         for i, rec in enumerate(records):
-            if not rec.alive:
-                continue
-            dataset = datasets[i]
-            for name, value in {**stats.mean, **stats.max}.items():
-                rec.rows.append((end, name, float(value[i]), None, None))
-            bad = int(stats.first_nonfinite[i])
-            if stats.trajectory is not None:
-                rec.trajectory.append(stats.trajectory[i][: bad if bad >= 0 else None])
-            if bad >= 0:
-                rec.diverge(start + bad + 1)
-                continue
-            if not np.all(np.isfinite(fake[i])):
-                rec.diverge(end)
-                continue
-            rec.step = end
-            rec.rows += [
-                (end, m, v, nr, nf)
-                for m, v, nr, nf in evaluate_samples(fake[i], real[i], dataset, metrics, evaluator)
-            ]
-            rec.final = fake[i]
-            if image:
-                rec.files[f"samples_step_{end}.png"] = image_grid_png(fake[i][:IMAGE_GRID])
-            if stats.trajectory is not None:
-                rec.rows += [(end, m, v, nr, nf) for m, v, nr, nf in equilibrium_rows(
-                    stats.trajectory[i][-1], dataset
-                )]  # fmt: skip
-            spectrum = None
-            if ritz_rows is not None:
-                spectrum = ritz_rows[i]
-            elif jacobians is not None:
-                spectrum = jacobian_spectrum(jacobians[i], rec.spec.config, program)
-            if spectrum is not None:
-                rec.rows += [(end, m, v, None, None) for m, v in spectrum[1]]
-                rec.snapshots[f"eigenvalues_step_{end}"] = spectrum[0].astype(np.complex64)
-            if ema is not None:
-                rec.rows += [
-                    (end, M.EMA_PREFIX + m, v, nr, nf)
-                    for m, v, nr, nf in evaluate_samples(
-                        ema[i], real[i], dataset, metrics, evaluator
-                    )
-                ]
-                rec.final_ema = ema[i]
-            if snapshots:
-                rec.snapshots[f"step_{end}"] = fake[i].astype(np.float32)
-            if "d_grid" in samples:
-                rec.snapshots[f"d_grid_step_{end}"] = samples["d_grid"][i].astype(np.float32)
-                rec.snapshots["d_grid_extent"] = np.asarray(dataset.plot_extent(), np.float32)
+            if rec.alive:
+                record_evaluation(
+                    rec, i, start, end, stats, samples, datasets[i], evaluator, snapshots,
+                    ritz=None if ritz_rows is None else ritz_rows[i],
+                    jacobian=None if jacobians is None else jacobians[i],
+                    program=program,
+                )  # fmt: skip
         phase["evaluate"] += time.perf_counter() - t_eval
         progress.advance(spec0.eval_every, chunk_info(records))
         if not any(r.alive for r in records):
@@ -162,3 +121,67 @@ def train_group(
         "exact_runs": exact,
     }
     return records, timing
+
+
+def record_evaluation(
+    rec: RunRecord,
+    i: int,
+    start: int,
+    end: int,
+    stats: Any,
+    samples: dict[str, np.ndarray],
+    dataset: Any,
+    evaluator: Any,
+    snapshots: bool,
+    *,
+    ritz: tuple[np.ndarray, list] | None = None,
+    jacobian: np.ndarray | None = None,
+    program: Any = None,
+) -> None:
+    """Record run ``i``'s chunk (steps ``start``..``end``) in ``rec``: its step statistics, then
+    divergence (a non-finite step statistic or sample ends the run there), else the metric rows
+    of its samples (and of its EMA generator's), the image grid, the Dirac-GAN's equilibrium
+    rows, the spectrum (Ritz values ``ritz``, or the eigenvalues of the dense ``jacobian``,
+    computed only for a run that is still going) and the snapshots."""
+    for name, value in {**stats.mean, **stats.max}.items():
+        rec.rows.append((end, name, float(value[i]), None, None))
+    bad = int(stats.first_nonfinite[i])
+    if stats.trajectory is not None:
+        rec.trajectory.append(stats.trajectory[i][: bad if bad >= 0 else None])
+    if bad >= 0:
+        rec.diverge(start + bad + 1)
+        return
+    fake, real, ema = samples["fake"][i], samples["real"][i], samples.get("ema")
+    if not np.all(np.isfinite(fake)):
+        rec.diverge(end)
+        return
+    rec.step = end
+    metrics = rec.spec.metrics
+    rec.rows += [
+        (end, m, v, nr, nf)
+        for m, v, nr, nf in evaluate_samples(fake, real, dataset, metrics, evaluator)
+    ]
+    rec.final = fake
+    if dataset.kind == IMAGE:
+        rec.files[f"samples_step_{end}.png"] = image_grid_png(fake[:IMAGE_GRID])
+    if stats.trajectory is not None:
+        rec.rows += [(end, m, v, nr, nf) for m, v, nr, nf in equilibrium_rows(
+            stats.trajectory[i][-1], dataset
+        )]  # fmt: skip
+    spectrum = ritz
+    if spectrum is None and jacobian is not None:
+        spectrum = jacobian_spectrum(jacobian, rec.spec.config, program)
+    if spectrum is not None:
+        rec.rows += [(end, m, v, None, None) for m, v in spectrum[1]]
+        rec.snapshots[f"eigenvalues_step_{end}"] = spectrum[0].astype(np.complex64)
+    if ema is not None:
+        rec.rows += [
+            (end, M.EMA_PREFIX + m, v, nr, nf)
+            for m, v, nr, nf in evaluate_samples(ema[i], real, dataset, metrics, evaluator)
+        ]
+        rec.final_ema = ema[i]
+    if snapshots:
+        rec.snapshots[f"step_{end}"] = fake.astype(np.float32)
+    if "d_grid" in samples:
+        rec.snapshots[f"d_grid_step_{end}"] = samples["d_grid"][i].astype(np.float32)
+        rec.snapshots["d_grid_extent"] = np.asarray(dataset.plot_extent(), np.float32)
