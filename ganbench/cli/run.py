@@ -242,13 +242,13 @@ def run(
 def floor_ids(results, runs) -> set[str]:
     """The run ids of the image floors (``floor: ...`` rows) that stand beside ``runs``: same
     dataset, final step, profile and evaluation sample count."""
-    from ganbench.data import IMAGE, get_dataset
+    from ganbench.config.expand import is_image_dataset
     from ganbench.metrics.names import FLOOR_PREFIX
 
     wanted = {
         (r.config.dataset, r.steps, r.profile, r.metrics.samples)
         for r in runs
-        if get_dataset(r.config.dataset).kind == IMAGE
+        if is_image_dataset(r.config.dataset)
     }
     table = results.runs
     if not wanted or table.empty:

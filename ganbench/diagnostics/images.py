@@ -1,4 +1,5 @@
-"""Generated images as pixels and as the sample-grid PNG written at every evaluation."""
+"""What an evaluation draws: generated images as pixels and as the sample-grid PNG, and the size
+of the grid on which D's output is stored for the report's heat maps."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import numpy as np
 
 IMAGE_GRID = 64
 """Generated images in the sample grid written at every evaluation of an image run (8 x 8)."""
+HEATMAP_SIZE = 64
+"""Points per axis of the grid on which D's output is stored at every evaluation of 2-D data
+(with ``metrics.snapshots``), for the report's heat maps."""
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:

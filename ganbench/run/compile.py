@@ -12,6 +12,7 @@ import numpy as np
 
 from ganbench.config.expand import hparams_of, structure_of
 from ganbench.config.schema import MAX_DENSE_SPECTRUM
+from ganbench.diagnostics.images import HEATMAP_SIZE
 from ganbench.errors import GanbenchError
 from ganbench.run.plan import Group, dataset_of
 from ganbench.train import threefry
@@ -35,11 +36,6 @@ class CompiledGroup:
     jvp: Any = None  # compiled: (state, hparams, seeds, (R, P), data) -> (R, P) (iterative)
     data: Any = None  # the dataset's arrays on the devices (images), or None
     exact: bool = False  # runs looped over per device (map_runs), not vectorised
-
-
-HEATMAP_SIZE = 64
-"""Points per axis of the grid on which D's output is stored at every evaluation of 2-D data
-(with ``metrics.snapshots``), for the report's heat maps."""
 
 
 CPU_IMAGE_SUBCHUNK = 10

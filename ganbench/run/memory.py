@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ganbench.config.expand import hparams_of, structure_of
+from ganbench.diagnostics.images import HEATMAP_SIZE, IMAGE_GRID
 from ganbench.train.engine import Program
 
 STATE_COPIES = 4
@@ -45,10 +46,6 @@ ROW_BYTES = 160
 """Host bytes of one metric row in a run's record (a tuple of five, a float, shared strings)."""
 KEPT_COPIES = 2
 """A run's record, and its copy while a checkpoint or samples.npz is encoded."""
-HEATMAP_POINTS = 64 * 64
-"""D's grid of 2-D data at every evaluation (``ganbench.run.compile.HEATMAP_SIZE`` squared)."""
-IMAGE_GRID = 64
-"""Images in the PNG grid written at every evaluation of an image run."""
 
 
 @dataclass(frozen=True)
@@ -130,7 +127,7 @@ def kept_bytes(spec, program) -> int:
         rows *= 2
     per_eval = ROW_BYTES * rows
     if metrics.snapshots and dataset.dim == 2:
-        per_eval += 4 * metrics.samples * 2 + (4 * HEATMAP_POINTS if program.pack == 1 else 0)
+        per_eval += 4 * metrics.samples * 2 + (4 * HEATMAP_SIZE**2 if program.pack == 1 else 0)
     if program.image:
         per_eval += IMAGE_GRID * math.prod(program.shape)  # a PNG, at most the raw pixels
     spectrum = metrics.spectrum

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from ganbench.data import IMAGE, get_dataset
+from ganbench.data import get_dataset
 from ganbench.data.mnist import load_mnist
 from ganbench.diagnostics.chance import reference_runs
 from ganbench.metrics import names as M
@@ -19,11 +19,6 @@ from ganbench.run.record import extractor_info, inception_key, manifest, now
 
 FLOOR_VARIANT = M.FLOOR_PREFIX + "MNIST train vs test"
 """The variant name of the reference rows of image suites (see :func:`write_floor`)."""
-
-
-def is_image(dataset_name: str) -> bool:
-
-    return get_dataset(dataset_name).kind == IMAGE
 
 
 def write_floor(plan: Plan, group: Group, evaluator, env: dict) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ganbench.config import RunSpec
+from ganbench.config.expand import is_image_dataset
 from ganbench.diagnostics.image_eval import load_extractor
 from ganbench.diagnostics.images import to_uint8
 from ganbench.results.claims import Claim
@@ -25,7 +26,7 @@ from ganbench.run.loop import train_group
 from ganbench.run.plan import Group, Plan
 from ganbench.run.progress import NullProgress, Progress
 from ganbench.run.record import RunRecord, environment, now, run_manifest
-from ganbench.run.references import is_image, write_chance_rows, write_floor
+from ganbench.run.references import write_chance_rows, write_floor
 
 
 @dataclass
@@ -55,7 +56,7 @@ def run_plan(
     summary = RunSummary(skipped=len(plan.skipped))
     t_start = time.perf_counter()
     evaluator = None
-    image_groups = [g for g in plan.groups if is_image(g.runs[0].config.dataset)]
+    image_groups = [g for g in plan.groups if is_image_dataset(g.runs[0].config.dataset)]
     if image_groups:
         # Before anything is written: missing MNIST is bad input (exit 2), not a failed run.
         evaluator = load_extractor(
