@@ -62,3 +62,18 @@ def open_regular(path: str | os.PathLike[str]):
     except BaseException:
         os.close(fd)
         raise
+
+
+class FileTooLarge(ValueError):
+    """A file over the size it may have."""
+
+
+def read_bounded(path: str | os.PathLike[str], max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes`` (:func:`open_regular`; a larger one
+    is refused after reading ``max_bytes`` + 1 bytes, so a pipe's or a device's unknown size is
+    bounded too). Raises OSError or FileTooLarge."""
+    with open_regular(path) as fh:
+        data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise FileTooLarge(f"larger than {max_bytes:,} bytes")
+    return data

@@ -14,6 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from ganbench.fileio import FileTooLarge, read_bounded
 from ganbench.text import clip, short
 
 MAX_NESTING = 16
@@ -87,10 +88,10 @@ def check_document(value: Any, *, depth: int = 0, key: str = "") -> None:
 def read_text(path: Path, max_bytes: int) -> str:
     """At most ``max_bytes`` bytes of UTF-8 (a pipe or device is bounded too: its size is not
     known in advance). Raises OSError, or UnsafeToml for a larger or non-UTF-8 file."""
-    with open(path, "rb") as fh:
-        data = fh.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise TooLarge(f"larger than {max_bytes:,} bytes")
+    try:
+        data = read_bounded(path, max_bytes)
+    except FileTooLarge as exc:
+        raise TooLarge(str(exc)) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -38,6 +38,7 @@ from numpy.lib import format as npy_format
 
 from ganbench import tomlguard
 from ganbench.errors import ResultsError
+from ganbench.fileio import read_bounded
 from ganbench.metrics.names import EMA_PREFIX
 from ganbench.results.layout import (
     COMPLETED,
@@ -281,8 +282,8 @@ def _read_manifest(path: Path) -> dict[str, Any]:
         reason = "a broken or looping link" if path.is_symlink() else "not a regular file"
         raise _Invalid(f"{MANIFEST} is {reason}")
     try:
-        text = _read_text(path)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        text = read_bounded(path, MAX_MANIFEST_BYTES).decode("utf-8")
+    except (OSError, ValueError) as exc:  # FileTooLarge and UnicodeDecodeError are ValueErrors
         raise _Invalid(f"cannot read {MANIFEST} ({exc})") from exc
     if not text.strip():
         raise _Invalid(f"{MANIFEST} is empty")
@@ -573,15 +574,6 @@ def _float_or_nan(value: Any) -> float:
         except OverflowError:  # an integer beyond a float's range
             return math.copysign(math.inf, value)
     return math.nan
-
-
-def _read_text(path: Path, limit: int = MAX_MANIFEST_BYTES) -> str:
-    """A small text file (UTF-8), refusing one over ``limit`` bytes (raises ValueError)."""
-    with open(path, "rb") as fh:
-        data = fh.read(limit + 1)
-    if len(data) > limit:
-        raise ValueError(f"larger than {limit:,} bytes")
-    return data.decode("utf-8")
 
 
 def _scalar(value: Any) -> Any:

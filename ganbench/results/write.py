@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ganbench.errors import ResultsError
-from ganbench.fileio import atomic_write_bytes, fsync_dir, open_regular
+from ganbench.fileio import atomic_write_bytes, fsync_dir, read_bounded
 from ganbench.results.layout import (
     FINISHED,
     MANIFEST,
@@ -80,12 +80,8 @@ def read_status(path: Path) -> str | None:
     """Status of a finished run folder, or None when it is missing or unreadable (not a regular
     file: a FIFO would block the read; larger than any manifest ganbench writes)."""
     try:
-        with open_regular(path / MANIFEST) as fh:
-            data = fh.read(MAX_MANIFEST_BYTES + 1)
-        if len(data) > MAX_MANIFEST_BYTES:
-            return None
-        manifest = json.loads(data)
-    except (OSError, ValueError, RecursionError):
+        manifest = json.loads(read_bounded(path / MANIFEST, MAX_MANIFEST_BYTES))
+    except (OSError, ValueError, RecursionError):  # FileTooLarge is a ValueError
         return None
     status = manifest.get("status") if isinstance(manifest, dict) else None
     return status if isinstance(status, str) else None
