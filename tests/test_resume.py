@@ -6,16 +6,19 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from budgets import QUICK
 
 from ganbench.config import load_suite
 from ganbench.results.claims import Claim
@@ -333,44 +336,120 @@ def test_kill_9_then_run_again_resumes_to_identical_metrics(tmp_path):
 # --------------------------------------------------------------------------- claims
 
 
+class _Holder:
+    """Another process that holds run claims (or, with ``plan=True``, the planning lock) of a
+    suite folder until it is killed."""
+
+    def __init__(self, folder: Path, run_ids=(), *, plan: bool = False) -> None:
+        code = f"""
+            import sys, time
+            from ganbench.results.claims import Claim, ClaimBook, PLAN_LOCK
+            if {plan!r}:
+                held = Claim({str(folder)!r}, PLAN_LOCK)
+                assert held.acquire(block=True)
+            else:
+                held, _ = ClaimBook({str(folder)!r}).claim({list(run_ids)!r})
+                assert held is not None
+            print("held", flush=True)
+            time.sleep(600)
+            """
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(code)], stdout=subprocess.PIPE, text=True
+        )
+        assert self.proc.stdout.readline().strip() == "held"
+
+    def kill(self) -> None:  # kill -9: the operating system releases the locks
+        if self.proc.returncode is None:
+            self.proc.kill()
+            self.proc.communicate()
+
+    def __enter__(self) -> _Holder:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.kill()
+
+
 def test_a_group_claimed_by_another_process_is_skipped_and_reported(write_suite, tmp_path):
     suite = load_suite(write_suite(TWO_VARIANTS))
     out = tmp_path / "out"
     plan = make_plan(suite, out)
     assert len(plan.groups) == 2
     held = plan.groups[0]
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(
-                f"""
-                import sys, time
-                from ganbench.results.claims import Claim
-                claim = Claim({str(plan.suite_folder)!r}, {held.id!r})
-                assert claim.acquire()
-                print("held", flush=True)
-                time.sleep(600)
-                """
-            ),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with _Holder(plan.suite_folder, [r.run_id for r in held.runs]) as holder:
         log = _Log()
         summary = run_plan(plan, devices=_devices(2), progress=log)
         assert summary.claimed_elsewhere == 2 and summary.completed == 2
-        assert any(f"process {holder.pid}" in line for line in log.lines)
-    finally:
-        holder.kill()
-        holder.communicate()
-    # kill -9 released the claim: the next run trains the rest, and only the rest.
+        assert any(f"being trained by process {holder.proc.pid}" in line for line in log.lines)
+    # kill -9 released the claims: the next run trains the rest, and only the rest.
     plan = make_plan(suite, out)
     assert [g.id for g in plan.groups] == [held.id] and len(plan.skipped) == 2
     summary = run_plan(plan, devices=_devices(2))
     assert summary.completed == 2 and summary.claimed_elsewhere == 0
+
+
+def test_runs_another_process_grouped_differently_are_each_trained_once(write_suite, tmp_path):
+    """Claims are on runs, not groups: another process holding one run of this process's
+    4-run group (it groups runs one by one, say) makes this process train the other three, in
+    a group planned again, and leave the held one to its holder."""
+    suite = load_suite(write_suite(ONE_VARIANT), seeds=4)
+    out = tmp_path / "out"
+    plan = make_plan(suite, out)
+    plan.exact = True  # so that a run's numbers do not depend on its group
+    assert [len(g.runs) for g in plan.groups] == [4]
+    first, rest = suite.runs[0], suite.runs[1:]
+    with _Holder(plan.suite_folder, [first.run_id]):
+        log = _Log()
+        summary = run_plan(plan, devices=_devices(2), progress=log)
+        assert summary.completed == 3 and summary.claimed_elsewhere == 1
+        assert any("3 run(s) not finished and not claimed" in line for line in log.lines)
+        runs = plan.suite_folder / "runs"
+        assert not (runs / first.run_id).exists()
+        assert all((runs / r.run_id / "manifest.json").is_file() for r in rest)
+        manifests = [json.loads((runs / r.run_id / "manifest.json").read_text()) for r in rest]
+        assert [m["group"]["runs"] for m in manifests] == [3, 3, 3]  # trained together
+    plan = make_plan(suite, out)  # the holder was killed: its run is free again
+    assert [[r.run_id for r in g.runs] for g in plan.groups] == [[first.run_id]]
+    plan.exact = True
+    assert run_plan(plan, devices=_devices(2)).completed == 1
+    # Trained in groups of 3 and 1, the runs are bit for bit those of one 4-run group.
+    one = make_plan(suite, tmp_path / "one")
+    one.exact = True
+    assert run_plan(one, devices=_devices(2)).completed == 4
+    _assert_identical(tmp_path / "one", out)
+
+
+def test_a_group_with_a_run_finished_meanwhile_is_planned_again(write_suite, tmp_path):
+    """A run finished by another process between this process's plan and its claim is neither
+    trained again nor overwritten: the group is left, and its other runs are planned again."""
+    from ganbench.results.write import write_run
+
+    suite = load_suite(write_suite(ONE_VARIANT), seeds=3)
+    out = tmp_path / "out"
+    plan = make_plan(suite, out)
+    assert [len(g.runs) for g in plan.groups] == [3]
+    first = suite.runs[0]
+    theirs = {"schema": 1, "run_id": first.run_id, "suite": "tiny", "variant": "theirs"}
+    theirs.update(seed=0, step=1, grid_point={}, config={"dataset": "ring8"}, status="completed")
+    write_run(out, "tiny", first.run_id, theirs, [], {})
+    log = _Log()
+    summary = run_plan(plan, devices=_devices(2), progress=log)
+    assert summary.completed == 2 and summary.claimed_elsewhere == 1
+    assert any("1 of its runs were finished by another process" in x for x in log.lines)
+    manifest = json.loads((plan.suite_folder / "runs" / first.run_id / "manifest.json").read_text())
+    assert manifest["variant"] == "theirs"
+
+
+def test_a_process_done_with_its_share_trains_the_groups_nobody_has_claimed(write_suite, tmp_path):
+    """Process 0 of 2 trains its share, then the other's groups that nobody claimed (a host
+    that grouped runs by its own memory may have left them out of every share)."""
+    suite = load_suite(write_suite(ONE_VARIANT), seeds=4)
+    plan = make_plan(suite, tmp_path, max_runs=1, process=0, processes=2)
+    assert len(plan.groups) == 2 and len(plan.elsewhere) == 2
+    log = _Log()
+    summary = run_plan(plan, devices=_devices(2), progress=log)
+    assert summary.completed == 4 and summary.claimed_elsewhere == 0
+    assert any("2 run(s) not finished and not claimed" in line for line in log.lines)
 
 
 def test_claims_exclude_each_other_and_are_released(tmp_path):
@@ -378,10 +457,38 @@ def test_claims_exclude_each_other_and_are_released(tmp_path):
     assert a.acquire()
     # flock is per open file description: a second descriptor in this process conflicts too.
     assert not b.acquire() and f"process {os.getpid()}" in b.holder
+    assert not a.is_free()
     a.release()
+    assert a.is_free()
     with b:
         assert b.acquire()
     assert json.loads(b.path.read_text())["pid"] == os.getpid()
+
+
+def test_claims_on_runs_are_all_or_nothing_and_taken_under_the_planning_lock(tmp_path):
+    from ganbench.results.claims import ClaimBook
+
+    book = ClaimBook(tmp_path)
+    with _Holder(tmp_path, ["b"]):
+        with book.planning():
+            claims, holder = book.claim(["a", "b", "c"])
+            assert claims is None and holder.startswith("process ")
+            assert book.held(["a", "b", "c"]) == {"b"}  # "a" was let go again
+            mine, _ = book.claim(["c", "a"])
+            assert mine is not None and book.held(["a", "c"]) == {"a", "c"}
+        mine.release()
+        assert book.held(["a", "c"]) == set()
+    entered = threading.Event()
+
+    def plan() -> None:
+        with book.planning():
+            entered.set()
+
+    with _Holder(tmp_path, plan=True) as holder:  # another process is planning
+        threading.Thread(target=plan, daemon=True).start()
+        assert not entered.wait(0.5)  # this one waits for it
+        holder.kill()
+        assert entered.wait(QUICK)
 
 
 # --------------------------------------------------------------------------- plan
@@ -495,6 +602,49 @@ def test_two_processes_share_a_suite_and_match_one_process(write_suite, tmp_path
         assert "1 groups on other processes" in stderr
         assert ("ns" in stdout and "wgan-gp" in stdout) == (i == 0)  # process 0 reports all
     _assert_identical(tmp_path / "one", tmp_path / "two")
+
+
+@pytest.mark.slow  # subprocesses or threads of full runs: see `nox -s slow`
+def test_two_processes_with_different_max_runs_train_every_run_once(write_suite, tmp_path):
+    """Two `ganbench run` on one folder, one grouping runs by 3 and one by 1, released together
+    (both wait on the planning lock this test holds until each has planned): every run is
+    trained by exactly one of them, without a traceback, and with --exact-runs the folder is bit
+    for bit that of one process."""
+    path = write_suite(ONE_VARIANT)
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    env.pop("XLA_FLAGS", None)
+    common = ["--no-report", "--seeds", "4", "--exact-runs", "--host-devices", "2"]
+    one = subprocess.run(
+        _cli("run", str(path), "--out", str(tmp_path / "one"), *common),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert one.returncode == 0, one.stderr
+    out = tmp_path / "two"
+    with _Holder(out / "tiny", plan=True) as holder:
+        procs = [
+            subprocess.Popen(
+                _cli("run", str(path), "--out", str(out), "--max-runs", n, *common),
+                env=env,
+                stderr=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                text=True,
+            )
+            for n in ("3", "1")
+        ]
+        heads = []
+        for p in procs:  # each has planned (the plan line), and now waits for the lock
+            heads.append(p.stderr.readline())
+            assert "tiny: 4 runs in" in heads[-1], heads[-1] + p.stderr.read()
+        holder.kill()
+        errs = [head + p.communicate(timeout=600)[1] for head, p in zip(heads, procs, strict=True)]
+    for p, err in zip(procs, errs, strict=True):
+        assert p.returncode == 0 and "Traceback" not in err, err
+    trained = [int(re.search(r"done in [0-9.]+s: (\d+) completed", e).group(1)) for e in errs]
+    assert sum(trained) == 4, errs
+    _assert_identical(tmp_path / "one", out)
 
 
 def test_incomplete_multi_process_settings_exit_2(write_suite, tmp_path, monkeypatch):

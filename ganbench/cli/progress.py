@@ -47,6 +47,7 @@ class RichProgress:
         old = getattr(self._local, "steps", None)
         if old is not None:
             self._progress.remove_task(old)
+        self._progress.update(self._groups, total=total)  # later passes add groups
         self._local.steps = self._progress.add_task(f"  {label}", total=steps, info="compiling")
 
     def advance(self, steps: int, info: str) -> None:

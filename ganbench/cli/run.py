@@ -209,7 +209,7 @@ def run(
             f"{where}done in {summary.wall_seconds:.1f}s: {summary.completed} completed, "
             f"{summary.diverged} diverged, {summary.failed} failed, {summary.skipped} skipped"
             + (
-                f", {summary.claimed_elsewhere} being trained by another process"
+                f", {summary.claimed_elsewhere} trained by other processes"
                 if summary.claimed_elsewhere
                 else ""
             )

@@ -3,7 +3,9 @@ compiled program, sized to fit device memory, and shared out among processes."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +67,18 @@ class Group:
         return [r for r in self.runs if r.run_id not in self.keep]
 
 
+@dataclass(frozen=True)
+class Sizing:
+    """This process's settings that shape a plan's groups (the arguments of :func:`make_plan`
+    after the suite and folder), kept so that the plan can be made again (:func:`replan`)."""
+
+    max_runs: int | None = None
+    budget: int | None = None
+    n_devices: int = 1
+    process: int = 0
+    processes: int = 1
+
+
 @dataclass
 class Plan:
     suite: Suite
@@ -81,6 +95,7 @@ class Plan:
     """Seconds between checkpoints of a group's training (0: at every chunk boundary)."""
     exact: bool = False
     """Loop over each device's runs instead of vectorising them (see :func:`map_runs`)."""
+    sizing: Sizing = field(default_factory=Sizing)
 
     @property
     def todo(self) -> int:
@@ -101,6 +116,7 @@ def make_plan(
     n_devices: int = 1,
     process: int = 0,
     processes: int = 1,
+    exclude: Collection[str] = (),
 ) -> Plan:
     """Group the runs still to do by their static structure (one compiled program per group).
 
@@ -110,10 +126,13 @@ def make_plan(
     raised before anything is compiled or allocated. A group that has a
     checkpoint keeps the checkpoint's composition, so it resumes exactly. With ``processes > 1``
     the groups are shared out deterministically (:func:`split_groups`) and ``groups`` holds this
-    ``process``'s share.
+    ``process``'s share. Runs in ``exclude`` (claimed by another process) are left out of every
+    group, and so are checkpoints that hold any of them.
     """
 
     out = Path(out)
+    exclude = set(exclude)
+    sizing = Sizing(max_runs, budget, n_devices, process, processes)
     by_id = {spec.run_id: spec for spec in suite.runs}
     finished = {
         spec.run_id
@@ -133,7 +152,7 @@ def make_plan(
         if (
             not runs
             or any(r is None for r in runs)
-            or taken & set(ids)
+            or (taken | exclude) & set(ids)
             or set(ids) <= finished
             or len({static_key(r.config) for r in runs}) != 1
         ):
@@ -144,7 +163,7 @@ def make_plan(
     pending: dict[str, list[RunSpec]] = {}
     skipped: list[RunSpec] = []
     for spec in suite.runs:
-        if spec.run_id in taken:
+        if spec.run_id in taken or spec.run_id in exclude:
             continue
         if spec.run_id in finished:
             skipped.append(spec)
@@ -158,7 +177,30 @@ def make_plan(
             groups += [Group(key, runs[i : i + size]) for i in range(0, len(runs), size)]
     skipped += [by_id[i] for g in groups for i in sorted(g.keep)]
     mine, elsewhere = split_groups(groups, process, processes)
-    return Plan(suite, out, mine, skipped, elsewhere=elsewhere, resumed=resumed, force=force)
+    return Plan(
+        suite,
+        out,
+        mine,
+        skipped,
+        elsewhere=elsewhere,
+        resumed=resumed,
+        force=force,
+        sizing=sizing,
+    )
+
+
+def replan(plan: Plan, exclude: Collection[str]) -> Plan:
+    """The plan made again now, with the same sizing, for the runs not finished and not in
+    ``exclude`` (never ``force``: what another process finished meanwhile stays): its groups are
+    this process's share first, then the other processes'."""
+    again = make_plan(plan.suite, plan.out, exclude=exclude, **dataclasses.asdict(plan.sizing))
+    return dataclasses.replace(
+        again,
+        groups=again.groups + again.elsewhere,
+        elsewhere=[],
+        checkpoint_every=plan.checkpoint_every,
+        exact=plan.exact,
+    )
 
 
 MAX_DATASETS = 4

@@ -12,7 +12,7 @@ from ganbench.data import get_dataset
 from ganbench.data.mnist import load_mnist
 from ganbench.diagnostics.chance import reference_runs
 from ganbench.metrics import names as M
-from ganbench.results.claims import Claim
+from ganbench.results.claims import Claim, ClaimBook
 from ganbench.results.write import is_finished, run_dir, write_run
 from ganbench.run.plan import Group, Plan
 from ganbench.run.record import extractor_info, inception_key, manifest, now
@@ -21,10 +21,11 @@ FLOOR_VARIANT = M.FLOOR_PREFIX + "MNIST train vs test"
 """The variant name of the reference rows of image suites (see :func:`write_floor`)."""
 
 
-def write_floor(plan: Plan, group: Group, evaluator, env: dict) -> None:
+def write_floor(plan: Plan, group: Group, evaluator, env: dict, book: ClaimBook) -> None:
     """The image metrics between MNIST train and test draws of the evaluation's size, as a
     reference run (variant :data:`FLOOR_VARIANT`) beside the suite's runs, once per dataset and
-    sample count: what a generator that reproduces the data would score."""
+    sample count: what a generator that reproduces the data would score. Written under a claim
+    on its run id: another process that holds it is writing the same rows."""
 
     spec = group.runs[0]
     dataset = get_dataset(spec.config.dataset)
@@ -33,8 +34,16 @@ def write_floor(plan: Plan, group: Group, evaluator, env: dict) -> None:
     if spec.profile is not None:  # each profile's rows carry their own floor
         key += f"|profile:{spec.profile}"
     run_id = "floor-" + hashlib.sha256(key.encode()).hexdigest()[:10]
-    if is_finished(run_dir(plan.out, spec.suite, run_id)):
+    with book.planning():
+        claims, _ = book.claim([run_id])
+    if claims is None:
         return
+    with claims:
+        if not is_finished(run_dir(plan.out, spec.suite, run_id)):
+            _write_floor(plan, spec, dataset, n, run_id, evaluator, env)
+
+
+def _write_floor(plan: Plan, spec, dataset, n: int, run_id: str, evaluator, env: dict) -> None:
     started = now()
     t0 = time.perf_counter()
     images = {"train": load_mnist("train")[0], "test": load_mnist("test")[0]}

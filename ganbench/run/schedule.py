@@ -18,12 +18,12 @@ from ganbench.config import RunSpec
 from ganbench.config.expand import is_image_dataset
 from ganbench.diagnostics.image_eval import load_extractor
 from ganbench.diagnostics.images import to_uint8
-from ganbench.results.claims import Claim
+from ganbench.results.claims import ClaimBook
 from ganbench.results.layout import COMPLETED, DIVERGED, FAILED, STATUSES
 from ganbench.results.write import is_finished, run_dir, write_run, write_suite_file
 from ganbench.run.checkpoint import CHECKPOINTS_DIR, Checkpointing, checkpoint_path
 from ganbench.run.loop import train_group
-from ganbench.run.plan import Group, Plan
+from ganbench.run.plan import Group, Plan, replan
 from ganbench.run.progress import NullProgress, Progress
 from ganbench.run.record import RunRecord, environment, now, run_manifest
 from ganbench.run.references import write_chance_rows, write_floor
@@ -36,7 +36,8 @@ class RunSummary:
     failed: int = 0
     skipped: int = 0
     claimed_elsewhere: int = 0
-    """Runs skipped because another process was training them."""
+    """Runs of the plan that another process trained or is training (they held a claim on
+    them, or finished them first)."""
     wall_seconds: float = 0.0
     failures: list[str] = field(default_factory=list)
 
@@ -55,33 +56,75 @@ def run_plan(
     env = environment(devices)
     summary = RunSummary(skipped=len(plan.skipped))
     t_start = time.perf_counter()
-    evaluator = None
-    image_groups = [g for g in plan.groups if is_image_dataset(g.runs[0].config.dataset)]
-    if image_groups:
-        # Before anything is written: missing MNIST is bad input (exit 2), not a failed run.
-        evaluator = load_extractor(
-            log=progress.log,
-            task=progress.task,
-            inception_weights=image_groups[0].runs[0].metrics.inception_weights,
-        )
-        acc = evaluator.info.get("test_accuracy")
-        if acc is not None:
-            progress.log(f"MNIST feature classifier: test accuracy {100 * acc:.2f}%")
-    write_suite_file(plan.out, plan.suite.name, plan.suite.raw)
-    for group in image_groups:
-        write_floor(plan, group, evaluator, env)
-    write_chance_rows(plan, env)
-    run = functools.partial(
-        _claim_and_train, _Context(plan, progress, evaluator, env, summary, threading.Lock())
+    ctx = _Context(
+        plan, progress, None, env, summary, threading.Lock(), ClaimBook(plan.suite_folder)
     )
+    # Before anything is written: missing MNIST is bad input (exit 2), not a failed run.
+    _load_evaluator(ctx, plan.groups)
+    write_suite_file(plan.out, plan.suite.name, plan.suite.raw)
+    write_chance_rows(plan, env)
+    todo = {r.run_id for g in plan.groups for r in g.to_write}
+    current, shown = plan, 0
+    while current.groups:
+        trained = len(ctx.written)
+        _load_evaluator(ctx, current.groups)
+        for group in current.groups:
+            if is_image_dataset(group.runs[0].config.dataset):
+                write_floor(plan, group, ctx.evaluator, env, ctx.book)
+        _run_groups(ctx, current, devices, shown)
+        shown += len(current.groups)
+        # Runs that nobody trains: those other processes grouped differently and skipped
+        # because this process held some of their group, or whose holder died.
+        with ctx.book.planning():
+            left = [
+                r.run_id
+                for r in plan.suite.runs
+                if r.run_id not in ctx.written and not is_finished(_run_path(plan, r))
+            ]
+            held = ctx.book.held(left)
+        again = replan(current, exclude=held | ctx.written)
+        if not again.groups or (
+            len(ctx.written) == trained and _run_ids(again) == _run_ids(current)
+        ):
+            break
+        progress.log(
+            f"{again.todo} run(s) not finished and not claimed by another process: training "
+            "them here"
+        )
+        current = again
+    summary.claimed_elsewhere = len(todo - ctx.written)
+    summary.wall_seconds = time.perf_counter() - t_start
+    return summary
+
+
+def _load_evaluator(ctx: _Context, groups: list[Group]) -> None:
+    """The image evaluator, loaded (once) when one of ``groups`` trains on images."""
+    image = [g for g in groups if is_image_dataset(g.runs[0].config.dataset)]
+    if ctx.evaluator is not None or not image:
+        return
+    ctx.evaluator = load_extractor(
+        log=ctx.progress.log,
+        task=ctx.progress.task,
+        inception_weights=image[0].runs[0].metrics.inception_weights,
+    )
+    acc = ctx.evaluator.info.get("test_accuracy")
+    if acc is not None:
+        ctx.progress.log(f"MNIST feature classifier: test accuracy {100 * acc:.2f}%")
+
+
+def _run_ids(plan: Plan) -> set[str]:
+    return {r.run_id for g in plan.groups for r in g.to_write}
+
+
+def _run_groups(ctx: _Context, plan: Plan, devices: list, shown: int) -> None:
+    """Claim, train and write every group of ``plan`` that is still free, on ``devices``."""
+    run = functools.partial(_claim_and_train, ctx, plan, shown)
     needs = [min(len(g.runs), len(devices)) for g in plan.groups]
     if all(n == len(devices) for n in needs):
         for gi in range(len(plan.groups)):
             run(gi, devices)
     else:
         _run_side_by_side(run, needs, devices)
-    summary.wall_seconds = time.perf_counter() - t_start
-    return summary
 
 
 def _run_side_by_side(run, needs: list[int], devices: list) -> None:
@@ -130,36 +173,50 @@ class _Context:
     env: dict
     summary: RunSummary
     lock: threading.Lock
+    book: ClaimBook
+    written: set[str] = field(default_factory=set)
+    """Runs this process has trained and written (or recorded as failed)."""
 
 
-def _claim_and_train(ctx: _Context, gi: int, devices: list) -> None:
-    plan, progress, summary, lock = ctx.plan, ctx.progress, ctx.summary, ctx.lock
+def _claim_and_train(ctx: _Context, plan: Plan, shown: int, gi: int, devices: list) -> None:
+    """Train and write one group if every run it writes can be claimed and none of them has
+    been finished meanwhile by another process; otherwise leave it (what is left of it is
+    planned again once this process's groups are done)."""
+    progress = ctx.progress
     group = plan.groups[gi]
-    claim = Claim(plan.suite_folder, group.id)
-    if not claim.acquire():
-        with lock:
-            summary.claimed_elsewhere += len(group.to_write)
-        progress.log(f"skipped {group.label}: being trained by {claim.holder}")
+    ids = [r.run_id for r in group.to_write]
+    with ctx.book.planning():
+        claims, holder = ctx.book.claim(ids)
+        done = (
+            [i for i, r in zip(ids, group.to_write, strict=True) if is_finished(_run_path(plan, r))]
+            if claims is not None and not plan.force
+            else []
+        )
+        if done:
+            claims.release()
+    if claims is None:
+        progress.log(f"skipped {group.label}: being trained by {holder}")
         return
-    with claim:
-        # Finished meanwhile (by a process that claimed, trained and released it)?
-        todo = {r.run_id for r in group.to_write}
-        done = {r.run_id for r in group.to_write if is_finished(_run_path(plan, r))}
-        if not plan.force and done == todo:
-            with lock:
-                summary.skipped += len(todo)
-            progress.log(f"skipped {group.label}: finished by another process")
-            return
-        _train_and_write(ctx, group, gi, devices)
+    if done:
+        progress.log(
+            f"skipped {group.label}: {len(done)} of its runs were finished by another process"
+        )
+        return
+    with claims:
+        _train_and_write(ctx, plan, group, shown + gi, shown + len(plan.groups), devices)
+        with ctx.lock:
+            ctx.written.update(ids)
 
 
 def _run_path(plan: Plan, spec: RunSpec) -> Path:
     return run_dir(plan.out, spec.suite, spec.run_id)
 
 
-def _train_and_write(ctx: _Context, group: Group, gi: int, devices: list) -> None:
+def _train_and_write(
+    ctx: _Context, plan: Plan, group: Group, index: int, total: int, devices: list
+) -> None:
     """Train one claimed group (resuming its checkpoint), write its runs, drop the checkpoint."""
-    plan, progress, evaluator, env = ctx.plan, ctx.progress, ctx.evaluator, ctx.env
+    progress, evaluator, env = ctx.progress, ctx.evaluator, ctx.env
     summary, lock = ctx.summary, ctx.lock
 
     ckpt = Checkpointing(
@@ -169,7 +226,7 @@ def _train_and_write(ctx: _Context, group: Group, gi: int, devices: list) -> Non
     )
     started = now()
     spec0 = group.runs[0]
-    progress.start_group(gi, len(plan.groups), group.label, spec0.steps)
+    progress.start_group(index, total, group.label, spec0.steps)
     try:
         records, timing = train_group(
             group,
