@@ -1332,3 +1332,59 @@ def test_a_run_that_would_keep_too_much_in_memory_is_refused_before_training(tmp
     assert "raise suite.eval_every, set metrics.snapshots = false" in message
     assert not out.exists()
     assert time.perf_counter() - start < QUICK * 3  # planning, no training
+
+
+def test_report_on_one_good_run_beside_every_hostile_artefact(tmp_path, monkeypatch):
+    """One folder with a good run and each hostile artefact of a results folder: a suite.toml
+    with a 200,000-part dotted key, a samples.npz declaring 8 GiB, a metrics.parquet past the
+    row limit (lowered here to 3 rows, the check is on the footer's count), a FIFO for a
+    manifest, a linked run folder, a link loop and a corrupt manifest. `report` (table, HTML and
+    figures) finishes quickly, with exactly one warning per bad item, and reports the good run."""
+    import io
+    import zipfile
+
+    from numpy.lib import format as npy_format
+
+    from ganbench.results import read as results_read
+
+    monkeypatch.setattr(results_read, "MAX_METRIC_ROWS", 3)
+    out = tmp_path / "results"
+    runs = out / "toy" / "runs"
+    write_fake_run(out, "good", variant="good", seed=0, rows=_rows(6)[:3])
+    (out / "toy" / "suite.toml").write_text(".".join(["k"] * 200_000) + " = 1\n")
+    bad = {}
+    bad["npz"] = write_fake_run(out, "huge-npz", variant="bad-npz", seed=1, rows=_rows(6)[:3])
+    header = io.BytesIO()
+    npy_format.write_array_header_1_0(
+        header, {"descr": "<f4", "fortran_order": False, "shape": (2**30, 2)}
+    )
+    with zipfile.ZipFile(bad["npz"] / "samples.npz", "w") as archive:
+        archive.writestr("final.npy", header.getvalue() + bytes(64))
+    bad["rows"] = write_fake_run(out, "many-rows", variant="bad-rows", seed=2, rows=_rows(6))
+    bad["fifo"] = write_fake_run(out, "fifo", variant="bad-fifo", seed=3, rows=_rows(6)[:3])
+    (bad["fifo"] / "manifest.json").unlink()
+    os.mkfifo(bad["fifo"] / "manifest.json")
+    bad["corrupt"] = write_fake_run(out, "corrupt", variant="bad-json", seed=4, rows=_rows(6)[:3])
+    (bad["corrupt"] / "manifest.json").write_text("{not json")
+    elsewhere = tmp_path / "elsewhere"
+    write_fake_run(elsewhere, "linked", variant="bad-link", seed=5, rows=_rows(6)[:3])
+    bad["link"] = runs / "linked"
+    bad["link"].symlink_to(elsewhere / "toy" / "runs" / "linked", target_is_directory=True)
+    bad["loop"] = runs / "loop"
+    bad["loop"].symlink_to(runs / "loop")
+    items = [*bad.values(), out / "toy" / "suite.toml"]
+
+    start = time.perf_counter()
+    args = ["report", str(out), "--format", "csv", "--html", str(tmp_path / "r.html")]
+    args += ["--plots", str(tmp_path / "plots")]
+    result = _finishes(lambda: _cli(*args), seconds=60)
+    elapsed = time.perf_counter() - start
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning: ")]
+    for item in items:
+        mine = [w for w in warnings if f"{item}:" in w or f"{item} " in w]
+        assert len(mine) == 1, (item, "\n".join(warnings))
+    assert len(warnings) == len(items), "\n".join(warnings)
+    table = result.output[result.output.index("suite,variant") :]
+    assert "bad-" not in table and "toy,good," in table
+    assert elapsed < QUICK, f"report took {elapsed:.1f} s"

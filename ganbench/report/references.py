@@ -155,6 +155,8 @@ def read_references(results: Results) -> tuple[dict[str, list[Reference]], list[
             path = Path(str(run_path)).parent.parent / SUITE_FILE
             if not path.is_file():  # also not a FIFO, which would block
                 continue
+            if any(w.startswith(f"{path}: cannot read") for w in results.warnings):
+                continue  # named once already, by the reader
             try:
                 data = tomlguard.load(path, MAX_REFERENCE_BYTES)
             except (OSError, ValueError) as exc:

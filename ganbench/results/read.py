@@ -260,6 +260,10 @@ def _find_run_dirs(root: Path, warnings: list[str]) -> list[Path]:
                 f"skipped {here / link}: a link to a folder; results are not read through "
                 "links (copy the folder instead)"
             )
+        if here.name == RUNS_DIR:  # ganbench writes only run folders (and hidden ones) here
+            for name in sorted(f for f in filenames if not f.startswith(".")):
+                what = "a broken or looping link" if (here / name).is_symlink() else "a file"
+                warnings.append(f"skipped {here / name}: {what}, not a run folder")
         if MANIFEST in filenames:
             found.append(here)
             dirnames[:] = []  # a run folder holds no runs
@@ -456,7 +460,8 @@ class _SuiteOrder:
             grid = _flatten(grid_table) if isinstance(grid_table, dict) else {}
         except (OSError, ValueError) as exc:  # ValueError: size, UTF-8, TOML, the guards
             warnings.append(
-                f"{path}: cannot read ({clip(str(exc), 300)}); rows are sorted by name instead"
+                f"{path}: cannot read ({clip(str(exc), 300)}); rows are sorted by name "
+                "instead, and its references are not used"
             )
             return cls()
         listed = data.get("variants")
