@@ -28,6 +28,21 @@ def test_version_and_help(cli):
         assert command in out
 
 
+def test_env_shows_the_backend_devices_and_versions(cli):
+    import jax
+
+    res = cli("env", "--json")
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert report["backend"] == jax.default_backend()
+    assert len(report["devices"]) == len(jax.local_devices())
+    assert {d["platform"] for d in report["devices"]} == {d.platform for d in jax.local_devices()}
+    assert report["jax"] == jax.__version__
+    res = cli("env")
+    assert res.exit_code == 0 and "backend:" in res.stdout
+    assert f"{len(jax.local_devices())} x {jax.local_devices()[0].platform}" in res.stdout
+
+
 def test_validate_ok(cli):
     res = cli("validate", "suites/mode_collapse.toml")
     assert res.exit_code == 0, res.output

@@ -8,6 +8,7 @@ import typer
 
 import ganbench
 from ganbench.cli import compare as compare_cmd
+from ganbench.cli import env as env_cmd
 from ganbench.cli import listing as listing_cmd
 from ganbench.cli import report as report_cmd
 from ganbench.cli import run as run_cmd
@@ -45,6 +46,7 @@ app.command("validate")(validate_cmd.validate)
 app.command("report")(report_cmd.report)
 app.command("compare")(compare_cmd.compare)
 app.command("list")(listing_cmd.list_items)
+app.command("env")(env_cmd.env)
 app.add_typer(data_app, name="data")
 
 
