@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import socket
 import time
 import zlib
@@ -143,3 +144,38 @@ def test_a_gzip_bomb_is_refused_at_the_size_mnist_can_be(cli, store, tmp_path):
     )
     assert time.perf_counter() - start < 20
     assert not store.exists()
+
+
+def test_extractor_shows_the_shipped_classifier(cli, store):
+    from ganbench.extractors import shipped
+
+    res = cli("data", "extractor")
+    assert res.exit_code == 0, res.output
+    sha = json.loads(shipped.paths()[1].read_text())["sha256"]
+    assert f"sha256:   {sha} (matches mnist_cnn.json)" in res.stdout
+    assert "99.07% on MNIST test (recorded)" in res.stdout
+    res = cli("data", "extractor", "--verify")  # no MNIST here: bad input, says how to get it
+    assert res.exit_code == 2 and "ganbench data fetch mnist" in res.output
+
+
+def test_extractor_verify_on_real_mnist(cli, store, shared_mnist):
+    assert cli("data", "import", "mnist", str(shared_mnist)).exit_code == 0
+    res = cli("data", "extractor", "--verify")
+    assert res.exit_code == 0, res.output
+    assert "measured: 99.07% on 10,000 test images here" in res.stdout
+
+
+def test_extractor_train_writes_weights_and_sidecar_with_the_recipe(tiny_mnist, tmp_path):
+    from ganbench.diagnostics.image_eval import classifier_settings, mnist_fingerprint
+    from ganbench.extractors.cache import try_load
+
+    folder = tmp_path / "weights"
+    res = CliRunner().invoke(app, ["data", "extractor", "--train", str(folder)])
+    assert res.exit_code == 0, res.output
+    meta = json.loads((folder / "mnist_cnn.json").read_text())
+    assert meta["settings"] == classifier_settings() and meta["n_train"] == 400
+    assert f"sha256 {meta['sha256']}" in res.stdout
+    params, _, why = try_load(
+        folder / "mnist_cnn.npz", folder / "mnist_cnn.json", mnist_fingerprint(), meta["settings"]
+    )
+    assert why is None and params is not None

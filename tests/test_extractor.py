@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import warnings
 
+import jax
 import numpy as np
 import pytest
 
 from ganbench import __version__
 from ganbench.extractors import cache as cache_mod
+from ganbench.extractors import mnist_cnn
 from ganbench.extractors.cache import (
     CacheMismatchWarning,
     array_fingerprint,
@@ -229,3 +231,62 @@ def test_training_and_inference_forms_compute_the_same_network(trained):
     f, lg = embed(trained, x, batch=24)  # 64 images in padded chunks of 24
     np.testing.assert_allclose(f, ref_f, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(lg, ref_l, rtol=1e-6, atol=1e-6)
+
+
+# --------------------------------------------------------------------------- shipped weights
+
+SHIPPED_SHA256 = "0dda24b4b9bc05ae9fcfc10d71d4455b6a554ee4f4acf29c2035247e750dacf8"
+"""The shipped weights' checksum, pinned here so that a changed file is a visible change."""
+
+
+def test_the_shipped_weights_load_with_their_recorded_checksum():
+    import hashlib
+
+    from ganbench.diagnostics.image_eval import classifier_settings, mnist_fingerprint
+    from ganbench.extractors import shipped
+
+    weights, sidecar = shipped.paths()
+    assert hashlib.sha256(weights.read_bytes()).hexdigest() == SHIPPED_SHA256
+    meta = json.loads(sidecar.read_text())
+    assert meta["sha256"] == SHIPPED_SHA256
+    params, info, why = shipped.load_shipped(mnist_fingerprint(), classifier_settings())
+    assert why is None and info["source"] == "shipped" and info["sha256"] == SHIPPED_SHA256
+    leaves = jax.tree_util.tree_leaves(params)
+    assert sum(int(np.prod(x.shape)) for x in leaves) == 261_962  # the module's documented count
+    assert 0.99 <= meta["test_accuracy"] <= 1.0
+
+
+def test_the_shipped_weights_classify_mnist_test_at_the_recorded_accuracy(shared_mnist, tmp_path):
+    """On the real MNIST test files (``../shared/data/mnist``), the shipped classifier's accuracy
+    is the recorded one, and ``load_extractor`` uses it without training anything."""
+    from ganbench.data import mnist
+    from ganbench.diagnostics.image_eval import load_extractor
+
+    mnist.import_mnist(shared_mnist, data_dir=tmp_path)
+    images, labels = mnist.load_mnist("test", tmp_path)
+    evaluator = load_extractor(data_dir=tmp_path)
+    assert evaluator.info["source"] == "shipped" and evaluator.info["retrained"] is False
+    assert not (tmp_path / "extractors").exists()  # nothing trained, nothing cached
+    measured = mnist_cnn.accuracy(evaluator.params, images, labels)
+    assert measured == pytest.approx(evaluator.info["test_accuracy"], abs=5e-4)
+
+
+def test_shipped_weights_for_other_data_or_a_damaged_file_are_not_used(tmp_path):
+    import shutil
+
+    from ganbench.diagnostics.image_eval import classifier_settings, mnist_fingerprint
+    from ganbench.extractors import shipped
+
+    for path in shipped.paths():
+        shutil.copy(path, tmp_path / path.name)
+    settings, fingerprint = classifier_settings(), mnist_fingerprint()
+    # Other data (the tests' stand-in MNIST): not an error, the caller trains its own.
+    assert shipped.load_shipped("mnist:other", settings, tmp_path) == (None, {}, None)
+    params, _, why = shipped.load_shipped(fingerprint, {**settings, "epochs": 2}, tmp_path)
+    assert params is None and "settings changed" in why
+    weights = tmp_path / "mnist_cnn.npz"
+    data = bytearray(weights.read_bytes())
+    data[-100] ^= 1
+    weights.write_bytes(bytes(data))
+    params, _, why = shipped.load_shipped(fingerprint, settings, tmp_path)
+    assert params is None and "checksum mismatch" in why

@@ -120,6 +120,7 @@ def _check_image_results(out: Path, data: Path) -> list[dict]:
     assert "mnist" in [m["config"]["dataset"] for m in floors]
     run = next(m for m in manifests if m["variant"] == "ns")
     assert len(run["extractor"]["sha256"]) == 64 and 0 < run["extractor"]["test_accuracy"] <= 1
+    assert run["extractor"]["source"] == "trained here"  # the stand-in data: not the shipped
     assert "inception" not in run["extractor"]  # only with a weights file
     folder = suite_dir / run["run_id"]
     assert (folder / "samples_step_2.png").read_bytes()[:4] == b"\x89PNG"

@@ -1,4 +1,5 @@
-"""``ganbench data``: datasets kept on disk (MNIST): fetch, import, status.
+"""``ganbench data``: datasets kept on disk (MNIST): fetch, import, status; and the MNIST
+feature classifier shipped with ganbench (``extractor``).
 
 The data directory is ``$GANBENCH_DATA``, else ``$XDG_CACHE_HOME/ganbench``, else
 ``~/.cache/ganbench`` (:mod:`ganbench.data.store`). The synthetic datasets (ring8, grid25, ...)
@@ -7,6 +8,7 @@ are generated during training and need no files.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -127,3 +129,86 @@ def status(
             _log(f"{row.name}: {row.problem}")
     if not all(r.verified for r in rows):
         _log(mnist.how_to_get(mnist.mnist_dir()))
+
+
+ACCURACY_TOLERANCE = 5e-4
+"""How far ``--verify``'s measured test accuracy may lie from the recorded one (5 of the 10,000
+test images): the same weights on another platform or library version may round a few
+borderline logits differently."""
+
+
+@data_app.command("extractor")
+@handle_errors
+def extractor(
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Also classify your MNIST test files with the shipped weights and compare the "
+            "accuracy with the recorded one (exit 1 when it differs or the checksum fails).",
+        ),
+    ] = False,
+    train: Annotated[
+        Path | None,
+        typer.Option(
+            "--train",
+            metavar="DIR",
+            help="Train a classifier with ganbench's recipe on your MNIST files and write it "
+            "(weights and sidecar) to DIR: how the shipped weights were made.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """The MNIST feature classifier shipped with ganbench (the feature space of fid_mnist_cnn,
+    KID, precision/recall and the class metrics): its file, checksum and recorded accuracy."""
+    from rich.text import Text
+
+    from ganbench.data.store import data_dir
+    from ganbench.diagnostics.image_eval import (
+        classifier_settings,
+        mnist_fingerprint,
+        train_classifier,
+    )
+    from ganbench.errors import RunFailedError
+    from ganbench.extractors import mnist_cnn, shipped
+    from ganbench.extractors.cache import save_weights
+
+    if train is not None:
+        from ganbench.cli.console import is_tty
+        from ganbench.cli.progress import PlainProgress, RichProgress
+
+        bar = RichProgress(0) if is_tty() else PlainProgress(0)  # no groups: one task
+        with bar:
+            params, report = train_classifier(data_dir(), task=bar.task)
+        _, meta = save_weights(
+            params, report, train, shipped.NAME, mnist_fingerprint(), classifier_settings()
+        )
+        out.print(
+            Text(
+                f"wrote {train / (shipped.NAME + '.npz')} (sha256 {meta['sha256']}, test "
+                f"accuracy {100 * meta['test_accuracy']:.2f}%) and its sidecar"
+            )
+        )
+        return
+    weights, sidecar = shipped.paths()
+    params, info, why = shipped.load_shipped(mnist_fingerprint(), classifier_settings())
+    out.print(Text(f"weights:  {weights}"))
+    if params is None:
+        raise RunFailedError(f"the shipped MNIST classifier cannot be used: {why or 'absent'}")
+    out.print(Text(f"sha256:   {info['sha256']} (matches {sidecar.name})"))
+    out.print(Text(f"accuracy: {100 * info['test_accuracy']:.2f}% on MNIST test (recorded)"))
+    out.print(Text(f"recipe:   {info['settings']}"))
+    out.print(Text(f"made:     {info['created']} by ganbench {info['ganbench_version']}"))
+    if verify:
+        from ganbench.data.mnist import load_mnist
+
+        images, labels = load_mnist("test")
+        measured = mnist_cnn.accuracy(params, images, labels)
+        off = abs(measured - info["test_accuracy"])
+        out.print(Text(f"measured: {100 * measured:.2f}% on {images.shape[0]:,} test images here"))
+        if off > ACCURACY_TOLERANCE:
+            raise RunFailedError(
+                f"the shipped classifier's test accuracy here is {100 * measured:.2f}%, "
+                f"{100 * info['test_accuracy']:.2f}% recorded: off by more than "
+                f"{100 * ACCURACY_TOLERANCE:.2f} points"
+            )

@@ -33,7 +33,9 @@ class RichProgress:
             console=err,
             transient=False,
         )
-        self._groups = self._progress.add_task("groups", total=n_groups, info="")
+        self._groups = (
+            self._progress.add_task("groups", total=n_groups, info="") if n_groups else None
+        )
         self._local = threading.local()  # .steps: this thread's group task
 
     def __enter__(self) -> RichProgress:
@@ -47,14 +49,16 @@ class RichProgress:
         old = getattr(self._local, "steps", None)
         if old is not None:
             self._progress.remove_task(old)
-        self._progress.update(self._groups, total=total)  # later passes add groups
+        if self._groups is not None:  # later passes add groups
+            self._progress.update(self._groups, total=total)
         self._local.steps = self._progress.add_task(f"  {label}", total=steps, info="compiling")
 
     def advance(self, steps: int, info: str) -> None:
         self._progress.update(self._local.steps, advance=steps, info=info)
 
     def end_group(self, message: str) -> None:
-        self._progress.advance(self._groups)
+        if self._groups is not None:
+            self._progress.advance(self._groups)
         self._progress.remove_task(self._local.steps)
         self._local.steps = None
         self._progress.console.print(f"  {message}", highlight=False, markup=False)

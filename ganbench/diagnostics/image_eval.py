@@ -1,9 +1,11 @@
 """Diagnostics of image runs: metrics in the feature space of ganbench's own MNIST classifier.
 
-:func:`load_extractor` returns the classifier (:mod:`ganbench.extractors.mnist_cnn`), trained on
-MNIST train the first time and cached in ``<data dir>/extractors/`` with the checksums of its
-weights and of the data it saw (:mod:`ganbench.extractors.cache`); its test accuracy is measured
-when it is trained and kept with it. :meth:`ImageEvaluator.rows` turns one evaluation's real and
+:func:`load_extractor` returns the classifier (:mod:`ganbench.extractors.mnist_cnn`): the
+weights shipped with ganbench (:mod:`ganbench.extractors.shipped`), so that everyone measures in
+the same feature space; for data other than the canonical MNIST files, one trained on MNIST train
+the first time and cached in ``<data dir>/extractors/`` with the checksums of its weights and of
+the data it saw (:mod:`ganbench.extractors.cache`). Its test accuracy is measured when it is
+trained and kept with it. :meth:`ImageEvaluator.rows` turns one evaluation's real and
 generated images into metric rows, every value with the numbers of real and fake samples behind
 it:
 
@@ -29,6 +31,7 @@ The file is loaded and checked by :func:`load_extractor` before anything is writ
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,9 +170,10 @@ class ImageEvaluator:
 
 
 def load_extractor(data_dir=None, log=None, inception_weights=None, task=None) -> ImageEvaluator:
-    """The cached MNIST classifier, trained (about two minutes on a 2-core CPU) when missing or
-    stale, and, when ``inception_weights`` names a file, the FID Inception-v3 loaded from it
-    (checked first, so a bad file fails before any training). ``log(message)`` reports what
+    """The MNIST classifier shipped with ganbench (:mod:`ganbench.extractors.shipped`) when the
+    data are the canonical MNIST files, else one trained on them (about two minutes on a 2-core
+    CPU) and cached in the data directory, and, when ``inception_weights`` names a file, the
+    FID Inception-v3 loaded from it (checked first, so a bad file fails before any training). ``log(message)`` reports what
     happens; ``task(label, total)`` (a :class:`ganbench.run.progress.TaskProgress` factory), if
     given, shows the training's progress: steps done, epoch, loss.
 
@@ -179,8 +183,8 @@ def load_extractor(data_dir=None, log=None, inception_weights=None, task=None) -
     """
     from ganbench.data import mnist as mnist_data
     from ganbench.data.store import data_dir as default_data_dir
-    from ganbench.extractors import mnist_cnn
-    from ganbench.extractors.cache import load_or_train
+    from ganbench.extractors import shipped
+    from ganbench.extractors.cache import CacheMismatchWarning, load_or_train
 
     inception, inception_info = None, {}
     if inception_weights is not None:
@@ -193,39 +197,69 @@ def load_extractor(data_dir=None, log=None, inception_weights=None, task=None) -
                 f"(sha256 {inception_info['sha256']})"
             )
     root = default_data_dir() if data_dir is None else data_dir
-    train_x, train_y = mnist_data.load_mnist("train", root)
-    fingerprint = "mnist:" + ",".join(mnist_data.SHA256[k] for k in mnist_data.FILES)
+    for split in ("train", "test"):  # missing MNIST is bad input, found before anything runs
+        mnist_data.load_mnist(split, root)
+    fingerprint = mnist_fingerprint()
 
     def train():
         if log is not None:
             log("training the MNIST feature classifier (once; cached in the data directory)")
-        bars: list = []  # the bar, made at the first report (when the step count is known)
-        epochs = CLASSIFIER_SETTINGS["epochs"]
+        return train_classifier(root, task=task)
 
-        def on_steps(done: int, total: int, epoch: int, loss: float) -> None:
-            if task is not None and not bars:
-                bars.append(task("MNIST classifier steps", total))
-            if bars:
-                bars[0].update(done, f"epoch {epoch}/{epochs}, loss {loss:.4f}")
-
-        t0 = time.perf_counter()
-        params = mnist_cnn.train_classifier(
-            train_x, train_y, **CLASSIFIER_SETTINGS, on_steps=on_steps
-        )
-        test_x, test_y = mnist_data.load_mnist("test", root)
-        acc = mnist_cnn.accuracy(params, test_x, test_y)
-        if bars:
-            bars[0].close(
-                f"MNIST classifier trained in {time.perf_counter() - t0:.0f}s "
-                f"(test accuracy {100 * acc:.2f}%)"
+    settings = classifier_settings()
+    params, info, why = shipped.load_shipped(fingerprint, settings)
+    if params is None:
+        if why is not None:  # canonical MNIST, yet the shipped weights cannot be used
+            warnings.warn(
+                f"the MNIST classifier shipped with ganbench cannot be used ({why}); training "
+                "one here, whose features differ from everyone else's",
+                CacheMismatchWarning,
+                stacklevel=2,
             )
-        return params, {"test_accuracy": acc, "n_train": int(train_x.shape[0])}
-
-    params, info = load_or_train(
-        fingerprint,
-        train,
-        root / "extractors",
-        name="mnist_cnn",
-        settings={**CLASSIFIER_SETTINGS, "recipe": CLASSIFIER_RECIPE},
-    )
+        params, info = load_or_train(
+            fingerprint, train, root / "extractors", name="mnist_cnn", settings=settings
+        )
+        info["source"] = "trained here"
     return ImageEvaluator(params, info, inception=inception, inception_info=inception_info)
+
+
+def classifier_settings() -> dict[str, Any]:
+    """The settings and recipe recorded with (and required of) the classifier's weights."""
+    return {**CLASSIFIER_SETTINGS, "recipe": CLASSIFIER_RECIPE}
+
+
+def mnist_fingerprint() -> str:
+    """The MNIST files the classifier is trained on, as the weights' data fingerprint."""
+    from ganbench.data import mnist as mnist_data
+
+    return "mnist:" + ",".join(mnist_data.SHA256[k] for k in mnist_data.FILES)
+
+
+def train_classifier(root, task=None) -> tuple[Any, dict[str, Any]]:
+    """Train the classifier with :data:`CLASSIFIER_SETTINGS` on the MNIST training files in
+    ``root`` and measure it on the test files: ``(params, {"test_accuracy", "n_train"})``.
+    ``task(label, total)`` (a :class:`ganbench.run.progress.TaskProgress` factory), if given,
+    shows the steps, epoch, loss and time left."""
+    from ganbench.data import mnist as mnist_data
+    from ganbench.extractors import mnist_cnn
+
+    train_x, train_y = mnist_data.load_mnist("train", root)
+    bars: list = []  # the bar, made at the first report (when the step count is known)
+    epochs = CLASSIFIER_SETTINGS["epochs"]
+
+    def on_steps(done: int, total: int, epoch: int, loss: float) -> None:
+        if task is not None and not bars:
+            bars.append(task("MNIST classifier steps", total))
+        if bars:
+            bars[0].update(done, f"epoch {epoch}/{epochs}, loss {loss:.4f}")
+
+    t0 = time.perf_counter()
+    params = mnist_cnn.train_classifier(train_x, train_y, **CLASSIFIER_SETTINGS, on_steps=on_steps)
+    test_x, test_y = mnist_data.load_mnist("test", root)
+    acc = mnist_cnn.accuracy(params, test_x, test_y)
+    if bars:
+        bars[0].close(
+            f"MNIST classifier trained in {time.perf_counter() - t0:.0f}s "
+            f"(test accuracy {100 * acc:.2f}%)"
+        )
+    return params, {"test_accuracy": acc, "n_train": int(train_x.shape[0])}

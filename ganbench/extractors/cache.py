@@ -105,7 +105,7 @@ def _jsonable(obj: Any) -> Any:
     return json.loads(json.dumps(obj, sort_keys=True))
 
 
-def _try_load(
+def try_load(
     weights: Path, sidecar: Path, data_fingerprint: str, settings: Any
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None]:
     """(params, meta, None) if the cache is usable, else (None, None, why); why is None when
@@ -157,24 +157,40 @@ def load_or_train(
     cache_dir = Path(cache_dir)
     weights, sidecar = cache_dir / f"{name}.npz", cache_dir / f"{name}.json"
     settings = _jsonable(dict(settings or {}))
-    params, meta, why = _try_load(weights, sidecar, data_fingerprint, settings)
+    params, meta, why = try_load(weights, sidecar, data_fingerprint, settings)
     if params is not None and meta is not None:
         return params, {**meta, "retrained": False, "reason": None, "path": str(weights)}
     if why is not None:
         warnings.warn(f"retraining {name}: {why}", CacheMismatchWarning, stacklevel=2)
 
     trained, report = train_fn()
-    flat = flatten_params(trained)
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    params, meta = save_weights(trained, report, cache_dir, name, data_fingerprint, settings)
+    return params, {**meta, "retrained": True, "reason": why, "path": str(weights)}
+
+
+def save_weights(
+    params: Mapping[str, Any],
+    report: Mapping[str, Any],
+    folder: Path,
+    name: str,
+    data_fingerprint: str,
+    settings: Mapping[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Write ``<folder>/<name>.npz`` and its sidecar (weights first, each atomically) and return
+    the parameters as :func:`load_or_train` would load them, and the sidecar's content."""
+    folder = Path(folder)
+    weights, sidecar = folder / f"{name}.npz", folder / f"{name}.json"
+    flat = flatten_params(params)
+    folder.mkdir(parents=True, exist_ok=True)
     _write_atomic(weights, lambda f: np.savez(f, **flat))
     meta = {
         **_jsonable(dict(report)),
         "sha256": _sha256(weights),
         "data_fingerprint": data_fingerprint,
-        "settings": settings,
+        "settings": _jsonable(dict(settings)),
         "ganbench_version": __version__,
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
     text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
     _write_atomic(sidecar, lambda f: f.write(text.encode()))
-    return unflatten_params(flat), {**meta, "retrained": True, "reason": why, "path": str(weights)}
+    return unflatten_params(flat), meta

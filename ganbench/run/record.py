@@ -92,7 +92,7 @@ def inception_key(evaluator) -> str:
 def extractor_info(evaluator) -> dict[str, Any]:
     """What an image run's metrics were measured with: the MNIST classifier's checksum and test
     accuracy, and the Inception weights' checksum when they were given."""
-    info = {k: evaluator.info.get(k) for k in ("sha256", "test_accuracy")}
+    info = {k: evaluator.info.get(k) for k in ("sha256", "test_accuracy", "source")}
     inception = getattr(evaluator, "inception_info", None) or {}
     if inception:
         info["inception"] = {k: inception.get(k) for k in ("path", "sha256")}

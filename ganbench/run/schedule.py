@@ -107,9 +107,12 @@ def _load_evaluator(ctx: _Context, groups: list[Group]) -> None:
         task=ctx.progress.task,
         inception_weights=image[0].runs[0].metrics.inception_weights,
     )
-    acc = ctx.evaluator.info.get("test_accuracy")
-    if acc is not None:
-        ctx.progress.log(f"MNIST feature classifier: test accuracy {100 * acc:.2f}%")
+    info = ctx.evaluator.info
+    if info.get("test_accuracy") is not None:
+        ctx.progress.log(
+            f"MNIST feature classifier ({info.get('source', 'cached')}, sha256 "
+            f"{str(info.get('sha256'))[:12]}): test accuracy {100 * info['test_accuracy']:.2f}%"
+        )
 
 
 def _run_ids(plan: Plan) -> set[str]:
