@@ -205,3 +205,52 @@ def test_ctrl_c_exits_130_with_a_message(cli, write_suite, tmp_path, monkeypatch
     res = cli("run", str(write_suite()), "--out", str(tmp_path / "out"))
     assert res.exit_code == 130, res.output
     assert "interrupted; finished runs are kept" in res.output and "Traceback" not in res.output
+
+
+def _all_commands():
+    import typer.main
+
+    root = typer.main.get_command(app)
+    todo = [((), root)]
+    while todo:
+        path, command = todo.pop()
+        yield path
+        for name, sub in getattr(command, "commands", {}).items():
+            todo.append(((*path, name), sub))
+
+
+def test_help_names_values_and_shows_flags_as_flags():
+    """No command's help shows a Python type where a value's name belongs (`--force <bool>`,
+    `--seeds <int range>`, `--set <list[str]>`), and square brackets in help are text."""
+    runner = CliRunner()
+    paths = list(_all_commands())
+    assert ("run",) in paths and ("data", "extractor") in paths
+    for path in paths:
+        res = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "80"})
+        assert res.exit_code == 0, (path, res.output)
+        for typed in ("<bool>", "<int", "<float", "<list", "<str>", "<path>"):
+            assert typed not in res.output, (path, typed, res.output)
+    res = runner.invoke(app, ["run", "--help"], env={"COLUMNS": "80"})
+    assert "[profiles.NAME]" in res.output and "--set" in res.output and "KEY=VALUE" in res.output
+    assert "Examples:" in res.output
+    assert "ganbench run SUITE --set defaults.batch_size=512" in res.output
+
+
+def test_report_open_shows_the_page_it_wrote(tmp_path, monkeypatch):
+    import webbrowser
+
+    from results_folder import write_run
+
+    out = tmp_path / "results"
+    write_run(out, "a", rows=[(1000, "modes", 8.0, 100, 100)])
+    page = tmp_path / "page.html"
+    opened = []
+    monkeypatch.setattr(webbrowser, "open", lambda uri: opened.append(uri) or True)
+    runner = CliRunner()
+    res = runner.invoke(app, ["report", str(out), "--open"], env={"COLUMNS": "200"})
+    assert res.exit_code == 2 and "--open" in res.output and "--html" in res.output
+    assert opened == []
+    res = runner.invoke(app, ["report", str(out), "--html", str(page), "--open"])
+    assert res.exit_code == 0, res.output
+    assert opened == [page.resolve().as_uri()]
+    assert page.resolve().as_uri() in res.output  # the path as a clickable file URI

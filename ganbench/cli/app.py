@@ -9,11 +9,13 @@ import typer
 import ganbench
 from ganbench.cli import compare as compare_cmd
 from ganbench.cli import env as env_cmd
+from ganbench.cli import help as help_text
 from ganbench.cli import listing as listing_cmd
 from ganbench.cli import report as report_cmd
 from ganbench.cli import run as run_cmd
 from ganbench.cli import validate as validate_cmd
 from ganbench.cli.data import data_app
+from ganbench.cli.help import Command, Group
 
 app = typer.Typer(
     name="ganbench",
@@ -22,6 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=Group,
 )
 
 
@@ -41,12 +44,12 @@ def _root(
     """GAN stability and diagnostics benchmark."""
 
 
-app.command("run")(run_cmd.run)
-app.command("validate")(validate_cmd.validate)
-app.command("report")(report_cmd.report)
-app.command("compare")(compare_cmd.compare)
-app.command("list")(listing_cmd.list_items)
-app.command("env")(env_cmd.env)
+app.command("run", cls=Command, epilog=help_text.RUN)(run_cmd.run)
+app.command("validate", cls=Command, epilog=help_text.VALIDATE)(validate_cmd.validate)
+app.command("report", cls=Command, epilog=help_text.REPORT)(report_cmd.report)
+app.command("compare", cls=Command, epilog=help_text.COMPARE)(compare_cmd.compare)
+app.command("list", cls=Command)(listing_cmd.list_items)
+app.command("env", cls=Command)(env_cmd.env)
 app.add_typer(data_app, name="data")
 
 

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from ganbench.cli.console import err, handle_errors, out
+from ganbench.cli.help import Command, Group
 
 DATASETS = ("mnist",)
 """Datasets with files on disk."""
@@ -24,6 +25,7 @@ data_app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=Group,
 )
 
 DatasetArg = Annotated[
@@ -48,7 +50,7 @@ def _log(message: str) -> None:
     err.print(message, highlight=False, markup=False)
 
 
-@data_app.command("fetch")
+@data_app.command("fetch", cls=Command)
 @handle_errors
 def fetch(
     dataset: DatasetArg,
@@ -70,7 +72,7 @@ def fetch(
     out.print(f"mnist: {len(paths)} files verified in {mnist.mnist_dir()}", markup=False)
 
 
-@data_app.command("import")
+@data_app.command("import", cls=Command)
 @handle_errors
 def import_(
     dataset: DatasetArg,
@@ -91,7 +93,7 @@ def import_(
     out.print(f"mnist: {len(paths)} files verified and stored in {mnist.mnist_dir()}", markup=False)
 
 
-@data_app.command("status")
+@data_app.command("status", cls=Command)
 @handle_errors
 def status(
     dataset: Annotated[
@@ -137,7 +139,7 @@ test images): the same weights on another platform or library version may round 
 borderline logits differently."""
 
 
-@data_app.command("extractor")
+@data_app.command("extractor", cls=Command)
 @handle_errors
 def extractor(
     verify: Annotated[

@@ -82,6 +82,12 @@ def report(
             "figures embedded) to FILE.",
         ),
     ] = None,
+    open_page: Annotated[
+        bool,
+        typer.Option(
+            "--open", help="Open the --html page in the default web browser once written."
+        ),
+    ] = False,
     plots: Annotated[
         Path | None,
         typer.Option(
@@ -126,6 +132,8 @@ def report(
         alpha=DEFAULT_ALPHA if alpha is None else alpha,
         sort=sort,
     ).checked()
+    if open_page and html is None:
+        raise ConfigError("--open: opens the page --html writes; give --html FILE as well")
     for target, name in ((html, "--html"), (plots, "--plots")):
         if target is not None and _inside(target, path):
             raise ConfigError(
@@ -150,6 +158,11 @@ def report(
         _print_references(published, fmt, gap=references != "only")
     if html is not None or plots is not None:
         _pictures(results, summary, html=html, plots=plots, plot_format=plot_format, refs=published)
+    if open_page and html is not None:
+        import webbrowser
+
+        if not webbrowser.open(html.resolve().as_uri()):
+            err.print("warning: no web browser found to open the page", highlight=False)
 
 
 REFERENCE_CHOICES = ("auto", "only", "off")
@@ -211,6 +224,8 @@ def _inside(target: Path, folder: Path) -> bool:
 def _pictures(
     results, summary, *, html: Path | None, plots: Path | None, plot_format: str, refs=None
 ):
+    from rich.text import Text
+
     from ganbench.report.html import render_html, write_html
     from ganbench.report.plots import close, figures, write_figures
 
@@ -222,9 +237,10 @@ def _pictures(
             err.print(f"wrote {len(paths)} figure(s) to {plots}", highlight=False, markup=False)
         if html is not None:
             write_html(render_html(results, summary, figs, references=refs), html)
-            err.print(
-                f"wrote {html} ({html.stat().st_size / 1e6:.1f} MB)", highlight=False, markup=False
-            )
+            uri = html.resolve().as_uri()  # a link terminals let you click
+            page = Text(f"wrote {html} ({html.stat().st_size / 1e6:.1f} MB): ")
+            page.append(uri, style=f"link {uri}")
+            err.print(page, highlight=False)
     finally:
         close(figs)
 

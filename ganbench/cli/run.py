@@ -17,8 +17,7 @@ SetOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--set",
-        help="Override a suite key, e.g. --set defaults.batch_size=512 or "
-        "--set variants.wgan-gp.n_critic=10 (value read as TOML). Repeatable.",
+        help="Override a suite key with a TOML value; repeatable (examples below).",
     ),
 ]
 SeedsOpt = Annotated[int | None, typer.Option("--seeds", help="Run seeds 0..N-1.", min=1)]
