@@ -1,3 +1,49 @@
-"""ganbench: GAN stability and diagnostics toolkit with a benchmark CLI."""
+"""ganbench: GAN stability and diagnostics toolkit with a benchmark CLI.
+
+The public API (see :mod:`ganbench.api`): :func:`run_suite`, :func:`load`, :func:`load_suite`,
+:func:`plan`, :func:`summarize`, :func:`mnist_features`, :func:`register_loss` and
+:func:`register_dataset` here, and the public modules :mod:`ganbench.metrics` (diagnostics of
+arrays), :mod:`ganbench.metrics.spectrum` (Jacobian spectra of a two-player vector field),
+:mod:`ganbench.report` (tables and comparisons of results), :mod:`ganbench.report.verdicts`
+(convergence verdicts of recorded curves), :mod:`ganbench.objectives` and :mod:`ganbench.data`
+(the registries). Everything else is internal. Importing ganbench imports nothing heavy: the
+functions load JAX and pandas when first used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "load",
+    "load_suite",
+    "mnist_features",
+    "plan",
+    "register_dataset",
+    "register_loss",
+    "run_suite",
+    "summarize",
+]
+
+if TYPE_CHECKING:
+    from ganbench.api import (
+        load,
+        load_suite,
+        mnist_features,
+        plan,
+        register_dataset,
+        register_loss,
+        run_suite,
+        summarize,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__ and name != "__version__":
+        from ganbench import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'ganbench' has no attribute {name!r}")

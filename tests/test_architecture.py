@@ -25,6 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("config",),
     ("run",),
     ("report",),
+    ("api",),
     ("cli",),
 )
 """Lowest first. A package (or a top-level module such as ``text.py``) may import only from

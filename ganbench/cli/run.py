@@ -40,7 +40,7 @@ def load(
     steps: int | None,
     profile: str | None = None,
 ):
-    from ganbench.config import load_suite
+    from ganbench.api import load_suite
 
     return load_suite(suite, overrides=set_ or [], seeds=seeds, steps=steps, profile=profile)
 
@@ -148,26 +148,21 @@ def run(
 
     import jax
 
+    from ganbench.api import plan as make_plan
     from ganbench.errors import RunFailedError
-    from ganbench.run import compile_cache
-    from ganbench.run.memory import device_budget
-    from ganbench.run.plan import make_plan
     from ganbench.run.schedule import run_plan
 
-    compile_cache.enable()  # before anything is compiled
     local = jax.local_devices()
     plan = make_plan(
         spec,
         out_dir,
         force=force,
         max_runs=max_runs,
-        budget=device_budget(local),
-        n_devices=len(local),
+        exact_runs=exact_runs,
+        checkpoint_every=checkpoint_every,
         process=procs.index,
         processes=procs.count,
     )
-    plan.checkpoint_every = checkpoint_every
-    plan.exact = exact_runs
     if dry_run:
         print_plan(plan, local, procs)
         return

@@ -1,6 +1,13 @@
 """Suite schema, loading, and expansion into runs."""
 
-from ganbench.config.load import RunSpec, Suite, load_suite, make_run_id, parse_override
+from ganbench.config.load import (
+    RunSpec,
+    Suite,
+    load_suite,
+    load_suite_dict,
+    make_run_id,
+    parse_override,
+)
 from ganbench.config.schema import MetricsSection, RunConfig, SuiteFile
 
 __all__ = [
@@ -10,6 +17,7 @@ __all__ = [
     "Suite",
     "SuiteFile",
     "load_suite",
+    "load_suite_dict",
     "make_run_id",
     "parse_override",
 ]

@@ -35,7 +35,7 @@ from ganbench.config.guards import (
     display_name,
     read_suite_text,
 )
-from ganbench.config.limits import MAX_NESTING
+from ganbench.config.limits import MAX_NESTING, MAX_SUITE_BYTES
 from ganbench.config.overrides import apply_override, parse_override
 from ganbench.config.problems import Problems, error_message, raise_problems, walk_errors
 from ganbench.config.profiles import apply_profile, check_profiles, recorded_profile
@@ -299,7 +299,48 @@ def load_suite(
     :class:`ConfigError` before anything is allocated for the runs or written.
     """
     path = Path(path)
-    text = read_suite_text(path)
+    return load_suite_text(
+        read_suite_text(path), path, overrides=overrides, seeds=seeds, steps=steps, profile=profile
+    )
+
+
+def load_suite_dict(
+    document: dict,
+    *,
+    name: str = "<suite dict>",
+    overrides: list[str] | None = None,
+    seeds: int | None = None,
+    steps: int | None = None,
+    profile: str | None = None,
+) -> Suite:
+    """:func:`load_suite` for a suite given as a dict (the TOML document's structure), checked
+    by the same rules; ``name`` stands for the file in messages. Relative paths in it (such as
+    ``metrics.inception_weights``) are relative to the current folder."""
+    import tomli_w
+
+    try:
+        text = tomli_w.dumps(document)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name}: not a TOML document: {exc}") from None
+    path = Path(name)
+    return load_suite_text(
+        text, path, overrides=overrides, seeds=seeds, steps=steps, profile=profile
+    )
+
+
+def load_suite_text(
+    text: str,
+    path: Path,
+    *,
+    overrides: list[str] | None = None,
+    seeds: int | None = None,
+    steps: int | None = None,
+    profile: str | None = None,
+) -> Suite:
+    """:func:`load_suite` for a suite's text; ``path`` names it in messages and anchors its
+    relative paths."""
+    if len(text.encode("utf-8")) > MAX_SUITE_BYTES:
+        raise ConfigError(f"{path}: a suite is at most {MAX_SUITE_BYTES:,} bytes")
     check_key_chains(text, f"{path}")
     try:
         raw = tomllib.loads(text)
@@ -353,6 +394,8 @@ __all__ = [
     "apply_profile",
     "check_profiles",
     "load_suite",
+    "load_suite_dict",
+    "load_suite_text",
     "make_run_id",
     "parse_override",
 ]

@@ -391,3 +391,20 @@ def batched_arnoldi_ritz(
         size = np.where(tiny & (size == k), j + 1, size)
         basis[:, j + 1] = np.where(tiny[:, None], 0.0, w / np.where(tiny, 1.0, norm)[:, None])
     return [_sorted(np.linalg.eigvals(hess[i, : size[i], : size[i]])) for i in range(r)]
+
+
+__all__ = [
+    "Ritz",
+    "arnoldi",
+    "arnoldi_ritz",
+    "batched_arnoldi_ritz",
+    "dense_jacobian",
+    "dense_spectrum",
+    "flatten_field",
+    "iterative_spectrum",
+    "jvp_operator",
+    "max_real_part",
+    "ritz",
+    "spectral_radius",
+    "summarize_spectrum",
+]

@@ -617,3 +617,30 @@ def stability_profile(verdict_frame: pd.DataFrame, by: Sequence[str] | None = No
     for lab in ("n_runs", *LABELS):
         profile[lab] = profile[lab].astype("int64")
     return profile
+
+
+__all__ = [
+    "CONVERGED",
+    "DEFAULT_RULES",
+    "DIFFUSE",
+    "LABELS",
+    "MODE_COLLAPSED",
+    "OSCILLATING",
+    "UNDECIDED",
+    "Verdict",
+    "VerdictRules",
+    "WindowStats",
+    "first_nonfinite",
+    "growth",
+    "is_converged",
+    "is_diffuse",
+    "is_exploding",
+    "is_mode_collapsed",
+    "is_oscillating",
+    "oscillation_stats",
+    "reversals",
+    "stability_profile",
+    "verdict",
+    "verdicts",
+    "window_stats",
+]

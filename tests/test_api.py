@@ -1,0 +1,125 @@
+"""The public API, used as a researcher would: only names exported from ``ganbench`` and its
+public modules (see ``ganbench.api``)."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import numpy as np
+import pytest
+
+import ganbench
+from ganbench.data import get_dataset
+from ganbench.metrics import frechet_distance, mode_coverage
+
+SUITE = {
+    "suite": {"name": "api", "seeds": 2, "steps": 20, "eval_every": 10},
+    "defaults": {
+        "dataset": "ring8",
+        "batch_size": 32,
+        "z_dim": 2,
+        "generator": {"width": 16, "depth": 1},
+        "discriminator": {"width": 16, "depth": 1},
+        "optimizer": {"name": "adam", "lr_g": 1e-3, "lr_d": 1e-3, "b1": 0.5},
+    },
+    "metrics": {"samples": 200},
+    "variants": [{"name": "ns", "loss": "non_saturating"}],
+}
+
+PUBLIC_MODULES = (
+    "ganbench",
+    "ganbench.api",
+    "ganbench.metrics",
+    "ganbench.metrics.spectrum",
+    "ganbench.report",
+    "ganbench.report.verdicts",
+    "ganbench.objectives",
+    "ganbench.data",
+)
+
+
+def test_train_a_suite_from_a_dict_load_it_and_measure_arrays(tmp_path):
+    results = ganbench.run_suite(SUITE, out=tmp_path)
+    trained = results.runs[results.runs["variant"] == "ns"]
+    assert len(trained) == 2 and set(trained["status"]) == {"completed"}
+    assert set(trained["seed"]) == {0, 1}
+    again = ganbench.load(tmp_path)
+    assert set(again.runs["run_id"]) == set(results.runs["run_id"])
+    modes = again.metrics[(again.metrics["metric"] == "modes") & (again.metrics["step"] == 20)]
+    assert len(modes[modes["run_id"].isin(trained["run_id"])]) == 2
+    summary = ganbench.summarize(again, ["modes"])
+    assert list(summary.loc[summary["variant"] == "ns", "n_runs"]) == [2]
+    # Run again: nothing left to train, the same results.
+    assert (
+        ganbench.run_suite(SUITE, out=tmp_path).runs["run_id"].tolist()
+        == results.runs["run_id"].tolist()
+    )
+
+    # Metrics on arrays. The ring's 8 centres themselves: every mode covered, KL to uniform 0.
+    ring = get_dataset("ring8")
+    coverage = mode_coverage(np.repeat(ring.means, 5, axis=0), ring.means, ring.stds)
+    assert coverage.modes == 8 and coverage.hq_fraction == 1.0
+    assert coverage.reverse_kl == pytest.approx(0.0, abs=1e-12)
+    # Two samples whose Gaussian fits differ only in the mean, by (3, 4): distance 25 exactly.
+    x = np.random.default_rng(0).normal(size=(500, 2))
+    assert frechet_distance(x, x + np.array([3.0, 4.0])) == pytest.approx(25.0, rel=1e-9)
+
+
+def test_a_suite_dict_is_checked_like_a_file():
+    from ganbench.errors import ConfigError
+
+    bad = {**SUITE, "defaults": {**SUITE["defaults"], "batch_size": 0}}
+    with pytest.raises(ConfigError, match="batch_size"):
+        ganbench.load_suite(bad)
+    assert len(ganbench.load_suite(SUITE, seeds=3).runs) == 3
+
+
+def test_a_loss_registered_from_outside_is_used_by_a_suite(tmp_path):
+    from ganbench.objectives import LossOutput
+
+    @ganbench.register_loss("api_test_softplus", help="the non-saturating loss, written here")
+    def softplus_loss(real, fake):
+        import jax
+
+        d_real = jax.nn.softplus(-real).mean()
+        d_fake = jax.nn.softplus(fake).mean()
+        return LossOutput(d_real + d_fake, d_real, d_fake, jax.nn.softplus(-fake).mean())
+
+    suite = {**SUITE, "variants": [{"name": "mine", "loss": "api_test_softplus"}]}
+    plan = ganbench.plan(ganbench.load_suite(suite, seeds=1), tmp_path)
+    assert [r.config.loss for g in plan.groups for r in g.runs] == ["api_test_softplus"]
+
+
+@pytest.mark.parametrize("name", PUBLIC_MODULES)
+def test_every_public_name_is_documented(name):
+    module = importlib.import_module(name)
+    assert module.__doc__, name
+    for attr in module.__all__:
+        value = getattr(module, attr)
+        if inspect.isfunction(value) or inspect.isclass(value):
+            assert inspect.getdoc(value), f"{name}.{attr} has no docstring"
+
+
+def test_importing_ganbench_imports_nothing_heavy():
+    import subprocess
+    import sys
+
+    code = "import sys, ganbench; print(sorted({'jax', 'pandas'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_mnist_features_use_the_shipped_classifier(shared_mnist, tmp_path):
+    """Features and labels for images from any framework, in the space of fid_mnist_cnn: on the
+    first 1,000 MNIST test images the labels are the digits (the classifier's 99% accuracy)."""
+    from ganbench.data import mnist
+
+    mnist.import_mnist(shared_mnist, data_dir=tmp_path)
+    images, labels = mnist.load_mnist("test", tmp_path)
+    features, predicted = ganbench.mnist_features(images[:1000])
+    assert features.shape == (1000, 128) and features.dtype == np.float32
+    assert np.mean(predicted == labels[:1000]) > 0.98
+    as_floats = images[:10].astype(np.float32)[..., None] / 127.5 - 1.0  # a generator's range
+    again, _ = ganbench.mnist_features(as_floats)
+    np.testing.assert_allclose(again, features[:10], rtol=1e-5, atol=1e-5)
