@@ -136,6 +136,23 @@ def test_figures_of_two_dimensional_runs_have_the_expected_panels(tmp_path: Path
         close(figs)
 
 
+def test_reference_rows_add_no_empty_panels_to_the_sample_grid(tmp_path: Path) -> None:
+    """A chance row (one final value, no snapshots) beside the runs: the sample grid still has
+    one row per trained run's variant, not a row of empty panels for the reference."""
+    out = _toy(tmp_path)
+    chance = write_run(
+        out, "chance-x", variant="chance: uniform box", rows=[(200, "modes", 6.0, None, 1000)]
+    )
+    _manifest_dataset(chance)
+    np.savez(chance / "samples.npz", final=np.zeros((50, 2), np.float32))
+    figs = figures(read_results(out), kinds=["samples"])
+    try:
+        (fig,) = figs
+        assert len(fig.figure.axes) == 4 and all(ax.collections for ax in fig.figure.axes)
+    finally:
+        close(figs)
+
+
 def test_dirac_trajectories_and_spectra_are_drawn(tmp_path: Path) -> None:
     results = read_results(_dirac(tmp_path))
     figs = figures(results)

@@ -120,8 +120,10 @@ def figures(results: Results, kinds: Iterable[str] = KINDS) -> list[Figure]:
             if mask.any():
                 out.append(_curves_figure(trajectories[mask], runs, suite, point))
         samples = _Samples(runs)
-        if "samples" in kinds and samples.has_snapshots:
-            out.append(_samples_figure(samples, suite, point))
+        # Reference rows keep no snapshots: a row of empty panels each in the sample grid.
+        drawn = _Samples(runs[~runs["variant"].map(M.is_reference)])
+        if "samples" in kinds and drawn.has_snapshots:
+            out.append(_samples_figure(drawn, suite, point))
         if "modes" in kinds:
             fig = _modes_figure(results, runs, samples, suite, point)
             if fig is not None:
