@@ -47,6 +47,18 @@ def suites(session: nox.Session) -> None:
 
 
 @nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with mkdocs in strict mode (any warning fails): the pages,
+    the API reference from docstrings, and the Python blocks the pages run (the API tour, the
+    Parquet snippets, every command's help). Writes the site to the session's tmp folder, or
+    to the folder given after `--`."""
+    session.install("-e", ".[docs]")
+    site = session.posargs[0] if session.posargs else f"{session.create_tmp()}/site"
+    env = {**TEST_ENV, "NO_MKDOCS_2_WARNING": "1"}
+    session.run("mkdocs", "build", "--strict", "--site-dir", site, env=env)
+
+
+@nox.session
 def html(session: nox.Session) -> None:
     """The HTML report of the smoke suite, opened in headless Chromium (needs `chromium` on the
     PATH; on Debian: apt-get install chromium). Writes report.html and report.png to the

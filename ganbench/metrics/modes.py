@@ -33,7 +33,9 @@ ASSIGN_BLOCK_BYTES = 32 << 20
 """Memory for the standardised differences of one block of samples in :func:`assign_modes`."""
 
 
-def assign_modes(samples: np.ndarray, means: np.ndarray, stds: np.ndarray):
+def assign_modes(
+    samples: np.ndarray, means: np.ndarray, stds: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Nearest mode by standardised distance.
 
     Args:
