@@ -84,7 +84,12 @@ class Claim:
 
     def is_free(self) -> bool:
         """Whether nobody holds the claim now (looked at without keeping or writing it)."""
-        fd = self._open()
+        try:
+            fd = os.open(self.path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+        except FileNotFoundError:
+            return True  # never claimed: a claim creates its file first
+        except OSError:
+            fd = self._open()  # raises the claim file's error
         try:
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
