@@ -12,7 +12,7 @@ functions load JAX and pandas when first used.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __version__ = "0.1.0"
 
@@ -28,22 +28,12 @@ __all__ = [
     "summarize",
 ]
 
-if TYPE_CHECKING:
-    from ganbench.api import (
-        load,
-        load_suite,
-        mnist_features,
-        plan,
-        register_dataset,
-        register_loss,
-        run_suite,
-        summarize,
-    )
 
-
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> Any:  # typed in __init__.pyi
     if name in __all__ and name != "__version__":
-        from ganbench import api
+        import importlib
 
-        return getattr(api, name)
+        # Imported on first use only: reading results (ganbench.report) never loads the API's
+        # training stack.
+        return getattr(importlib.import_module("ganbench.api"), name)
     raise AttributeError(f"module 'ganbench' has no attribute {name!r}")

@@ -75,8 +75,11 @@ def test_a_suite_dict_is_checked_like_a_file():
     assert len(ganbench.load_suite(SUITE, seeds=3).runs) == 3
 
 
-def test_a_loss_registered_from_outside_is_used_by_a_suite(tmp_path):
-    from ganbench.objectives import LossOutput
+def test_a_loss_registered_from_outside_is_used_by_a_suite(tmp_path, monkeypatch):
+    from ganbench.objectives import LOSSES, LossOutput
+
+    # The registry is the process's: give it back as it was after the test.
+    monkeypatch.setattr(LOSSES, "_entries", dict(LOSSES._entries))
 
     @ganbench.register_loss("api_test_softplus", help="the non-saturating loss, written here")
     def softplus_loss(real, fake):

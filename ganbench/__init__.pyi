@@ -1,0 +1,11 @@
+from ganbench.api import load as load
+from ganbench.api import load_suite as load_suite
+from ganbench.api import mnist_features as mnist_features
+from ganbench.api import plan as plan
+from ganbench.api import register_dataset as register_dataset
+from ganbench.api import register_loss as register_loss
+from ganbench.api import run_suite as run_suite
+from ganbench.api import summarize as summarize
+
+__version__: str
+__all__: list[str]
