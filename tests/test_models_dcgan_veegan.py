@@ -393,6 +393,7 @@ def test_engine_generates_each_packed_slot_apart(tiny_mnist, tmp_path):
     assert not np.allclose(whole, fake, atol=1e-6)  # one call over both slots would differ
 
 
+@pytest.mark.slow  # a whole image suite through the CLI, twice: see `nox -s slow`
 def test_tiny_stacked_mnist_run_pack_1_and_2(tiny_mnist, tmp_path):
     out = tmp_path / "results"
     result = CliRunner().invoke(app, ["run", str(_suite(tmp_path)), "--out", str(out)])

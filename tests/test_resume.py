@@ -419,6 +419,7 @@ def test_runs_another_process_grouped_differently_are_each_trained_once(write_su
     _assert_identical(tmp_path / "one", out)
 
 
+@pytest.mark.slow  # subprocesses or threads of full runs: see `nox -s slow`
 def test_a_group_with_a_run_finished_meanwhile_is_planned_again(write_suite, tmp_path):
     """A run finished by another process between this process's plan and its claim is neither
     trained again nor overwritten: the group is left, and its other runs are planned again."""
@@ -440,6 +441,7 @@ def test_a_group_with_a_run_finished_meanwhile_is_planned_again(write_suite, tmp
     assert manifest["variant"] == "theirs"
 
 
+@pytest.mark.slow  # subprocesses or threads of full runs: see `nox -s slow`
 def test_a_process_done_with_its_share_trains_the_groups_nobody_has_claimed(write_suite, tmp_path):
     """Process 0 of 2 trains its share, then the other's groups that nobody claimed (a host
     that grouped runs by its own memory may have left them out of every share)."""
