@@ -126,3 +126,12 @@ def test_mnist_features_use_the_shipped_classifier(shared_mnist, tmp_path):
     as_floats = images[:10].astype(np.float32)[..., None] / 127.5 - 1.0  # a generator's range
     again, _ = ganbench.mnist_features(as_floats)
     np.testing.assert_allclose(again, features[:10], rtol=1e-5, atol=1e-5)
+
+
+def test_the_package_exports_what_the_api_defines():
+    from ganbench import api
+
+    assert set(ganbench.__all__) - {"__version__"} == set(api.__all__) - {"SuiteSource"}
+    for name in api.__all__:
+        if name != "SuiteSource":
+            assert getattr(ganbench, name) is getattr(api, name)
