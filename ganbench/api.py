@@ -187,11 +187,11 @@ def mnist_features(images: np.ndarray, *, batch: int = 1000) -> tuple[np.ndarray
     ``frechet_distance(features_real, features_fake)`` or ``class_coverage(labels, 10)``."""
     import numpy as np
 
-    from ganbench.diagnostics.image_eval import classifier_settings, mnist_fingerprint
+    from ganbench.diagnostics.image_eval import shipped_classifier
     from ganbench.errors import DataError
-    from ganbench.extractors import mnist_cnn, shipped
+    from ganbench.extractors import mnist_cnn
 
-    params, _, why = shipped.load_shipped(mnist_fingerprint(), classifier_settings())
+    params, _, why = shipped_classifier()
     if params is None:
         raise DataError(f"the MNIST classifier shipped with ganbench cannot be used: {why}")
     features, logits = mnist_cnn.embed(params, images, batch=batch)

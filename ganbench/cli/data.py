@@ -169,7 +169,8 @@ def extractor(
     from ganbench.diagnostics.image_eval import (
         classifier_settings,
         mnist_fingerprint,
-        train_classifier,
+        shipped_classifier,
+        train_mnist_classifier,
     )
     from ganbench.errors import RunFailedError
     from ganbench.extractors import mnist_cnn, shipped
@@ -181,7 +182,7 @@ def extractor(
 
         bar = RichProgress(0) if is_tty() else PlainProgress(0)  # no groups: one task
         with bar:
-            params, report = train_classifier(data_dir(), task=bar.task)
+            params, report = train_mnist_classifier(data_dir(), task=bar.task)
         _, meta = save_weights(
             params, report, train, shipped.NAME, mnist_fingerprint(), classifier_settings()
         )
@@ -193,7 +194,7 @@ def extractor(
         )
         return
     weights, sidecar = shipped.paths()
-    params, info, why = shipped.load_shipped(mnist_fingerprint(), classifier_settings())
+    params, info, why = shipped_classifier()
     out.print(Text(f"weights:  {weights}"))
     if params is None:
         raise RunFailedError(f"the shipped MNIST classifier cannot be used: {why or 'absent'}")

@@ -183,7 +183,6 @@ def load_extractor(data_dir=None, log=None, inception_weights=None, task=None) -
     """
     from ganbench.data import mnist as mnist_data
     from ganbench.data.store import data_dir as default_data_dir
-    from ganbench.extractors import shipped
     from ganbench.extractors.cache import CacheMismatchWarning, load_or_train
 
     inception, inception_info = None, {}
@@ -204,10 +203,10 @@ def load_extractor(data_dir=None, log=None, inception_weights=None, task=None) -
     def train():
         if log is not None:
             log("training the MNIST feature classifier (once; cached in the data directory)")
-        return train_classifier(root, task=task)
+        return train_mnist_classifier(root, task=task)
 
     settings = classifier_settings()
-    params, info, why = shipped.load_shipped(fingerprint, settings)
+    params, info, why = shipped_classifier()
     if params is None:
         if why is not None:  # canonical MNIST, yet the shipped weights cannot be used
             warnings.warn(
@@ -228,6 +227,14 @@ def classifier_settings() -> dict[str, Any]:
     return {**CLASSIFIER_SETTINGS, "recipe": CLASSIFIER_RECIPE}
 
 
+def shipped_classifier() -> tuple[Any, dict[str, Any], str | None]:
+    """The classifier shipped with ganbench, checked against the canonical MNIST files and the
+    current recipe: :func:`ganbench.extractors.shipped.load_shipped`'s ``(params, info, why)``."""
+    from ganbench.extractors import shipped
+
+    return shipped.load_shipped(mnist_fingerprint(), classifier_settings())
+
+
 def mnist_fingerprint() -> str:
     """The MNIST files the classifier is trained on, as the weights' data fingerprint."""
     from ganbench.data import mnist as mnist_data
@@ -235,7 +242,7 @@ def mnist_fingerprint() -> str:
     return "mnist:" + ",".join(mnist_data.SHA256[k] for k in mnist_data.FILES)
 
 
-def train_classifier(root, task=None) -> tuple[Any, dict[str, Any]]:
+def train_mnist_classifier(root, task=None) -> tuple[Any, dict[str, Any]]:
     """Train the classifier with :data:`CLASSIFIER_SETTINGS` on the MNIST training files in
     ``root`` and measure it on the test files: ``(params, {"test_accuracy", "n_train"})``.
     ``task(label, total)`` (a :class:`ganbench.run.progress.TaskProgress` factory), if given,
