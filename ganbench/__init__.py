@@ -1,8 +1,8 @@
 """ganbench: GAN stability and diagnostics toolkit with a benchmark CLI.
 
-The public API (see :mod:`ganbench.api`): :func:`run_suite`, :func:`load`, :func:`load_suite`,
-:func:`plan`, :func:`summarize`, :func:`mnist_features`, :func:`register_loss` and
-:func:`register_dataset` here, and the public modules :mod:`ganbench.metrics` (diagnostics of
+The public API (see :mod:`ganbench.api`): :func:`run_suite`, :func:`suite_results`, :func:`load`,
+:func:`load_suite`, :func:`plan`, :func:`summarize`, :func:`mnist_features`,
+:func:`register_loss` and :func:`register_dataset` here, and the public modules :mod:`ganbench.metrics` (diagnostics of
 arrays), :mod:`ganbench.metrics.spectrum` (Jacobian spectra of a two-player vector field),
 :mod:`ganbench.report` (tables and comparisons of results), :mod:`ganbench.report.verdicts`
 (convergence verdicts of recorded curves), :mod:`ganbench.objectives` and :mod:`ganbench.data`
@@ -25,6 +25,7 @@ __all__ = [
     "register_dataset",
     "register_loss",
     "run_suite",
+    "suite_results",
     "summarize",
 ]
 

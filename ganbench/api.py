@@ -143,17 +143,53 @@ def run_suite(
     A run whose losses go non-finite is a result (status ``diverged``); a run that fails to
     execute is recorded as ``failed`` with its error.
     """
-    from ganbench.diagnostics.chance import reference_runs
     from ganbench.run.schedule import run_plan
 
     spec = load_suite(suite, seeds=seeds, steps=steps, overrides=overrides, profile=profile)
     made = plan(spec, out, force=force, max_runs=max_runs, exact_runs=exact_runs)
     if made.groups:
         run_plan(made, progress=progress)
-    ids = {r.run_id for r in spec.runs} | {r.run_id for r in reference_runs(spec.runs)}
-    results = load(made.suite_folder)
-    floors = set(results.runs.loc[results.runs["variant"].str.startswith("floor: "), "run_id"])
-    return results.only(ids | floors)
+    return suite_results(load(made.suite_folder), spec)
+
+
+def suite_results(results: Results, suite: Suite) -> Results:
+    """The part of ``results`` that belongs to ``suite``: its runs, their data and chance rows,
+    and the image floors measured at its settings (a folder may also hold runs of earlier
+    settings of the same suite)."""
+    from ganbench.diagnostics.chance import reference_runs
+
+    ids = {r.run_id for r in suite.runs} | {r.run_id for r in reference_runs(suite.runs)}
+    return results.only(ids | _floor_ids(results, suite.runs))
+
+
+def _floor_ids(results: Results, runs: list) -> set[str]:
+    """The run ids of the image floors (``floor: ...`` rows) that stand beside ``runs``: same
+    dataset, final step, profile and evaluation sample count."""
+    from ganbench.config.expand import is_image_dataset
+    from ganbench.metrics.names import FLOOR_PREFIX
+
+    wanted = {
+        (r.config.dataset, r.steps, r.profile, r.metrics.samples)
+        for r in runs
+        if is_image_dataset(r.config.dataset)
+    }
+    table = results.runs
+    if not wanted or table.empty:
+        return set()
+    floors = table[table["variant"].astype(str).str.startswith(FLOOR_PREFIX)]
+    n_fake = results.metrics.groupby("run_id")["n_fake"].max()
+    found = set()
+    for row in floors.to_dict("records"):
+        profile = row.get("profile")
+        key = (
+            row["dataset"],
+            row["step"],
+            None if profile is None or profile != profile else profile,  # NaN: no profile
+            n_fake.get(row["run_id"]),
+        )
+        if key in wanted:
+            found.add(row["run_id"])
+    return found
 
 
 def load(path: str | Path = "results") -> Results:
@@ -228,5 +264,6 @@ __all__ = [
     "register_dataset",
     "register_loss",
     "run_suite",
+    "suite_results",
     "summarize",
 ]

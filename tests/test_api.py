@@ -135,3 +135,21 @@ def test_the_package_exports_what_the_api_defines():
     for name in api.__all__:
         if name != "SuiteSource":
             assert getattr(ganbench, name) is getattr(api, name)
+
+
+def test_suite_results_keep_the_floors_of_the_suites_settings_only(tmp_path):
+    """A folder with the suite's run beside two MNIST floor rows, one measured at the suite's
+    evaluation size (200 samples) and one at another (500): only the first belongs to it."""
+    from results_folder import write_run
+
+    suite = ganbench.load_suite(
+        {**SUITE, "defaults": {**SUITE["defaults"], "dataset": "mnist"}}, seeds=1
+    )
+    (run,) = suite.runs
+    write_run(tmp_path, run.run_id, suite="api", variant="ns", dataset="mnist", step=20,
+              rows=[(20, "classes", 9.0, 200, 200)])  # fmt: skip
+    for run_id, n in (("floor-mine", 200), ("floor-other", 500)):
+        write_run(tmp_path, run_id, suite="api", variant="floor: MNIST train vs test",
+                  dataset="mnist", step=20, rows=[(20, "classes", 10.0, n, n)])  # fmt: skip
+    kept = ganbench.suite_results(ganbench.load(tmp_path), suite)
+    assert sorted(kept.runs["run_id"]) == sorted([run.run_id, "floor-mine"])

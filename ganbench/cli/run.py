@@ -217,50 +217,19 @@ def run(
     if summary is not None and summary.failed:
         raise RunFailedError(f"{summary.failed} run(s) failed:\n  " + "\n  ".join(summary.failures))
     if report and procs.index == 0:
-        from ganbench.diagnostics.chance import reference_runs
-        from ganbench.report import read_results, summary_table
+        from ganbench.api import load as read_folder
+        from ganbench.api import suite_results
+        from ganbench.report import summary_table
         from ganbench.report.pipeline import suite_summary
 
-        # Only this suite's runs and their chance rows: the folder may also hold runs of
+        # Only this suite's runs and their reference rows: the folder may also hold runs of
         # earlier settings.
-        ids = {r.run_id for r in spec.runs} | {r.run_id for r in reference_runs(spec.runs)}
-        everything = read_results(out_dir / spec.name)
-        results = everything.only(ids | floor_ids(everything, spec.runs))
+        results = suite_results(read_folder(out_dir / spec.name), spec)
         results, table = suite_summary(results, {r.variant for r in spec.runs})
         out.print(summary_table(table, title=spec.name))
         from ganbench.cli.report import show_references
 
         show_references(results)
-
-
-def floor_ids(results, runs) -> set[str]:
-    """The run ids of the image floors (``floor: ...`` rows) that stand beside ``runs``: same
-    dataset, final step, profile and evaluation sample count."""
-    from ganbench.config.expand import is_image_dataset
-    from ganbench.metrics.names import FLOOR_PREFIX
-
-    wanted = {
-        (r.config.dataset, r.steps, r.profile, r.metrics.samples)
-        for r in runs
-        if is_image_dataset(r.config.dataset)
-    }
-    table = results.runs
-    if not wanted or table.empty:
-        return set()
-    floors = table[table["variant"].astype(str).str.startswith(FLOOR_PREFIX)]
-    n_fake = results.metrics.groupby("run_id")["n_fake"].max()
-    found = set()
-    for row in floors.to_dict("records"):
-        profile = row.get("profile")
-        key = (
-            row["dataset"],
-            row["step"],
-            None if profile is None or profile != profile else profile,  # NaN: no profile
-            n_fake.get(row["run_id"]),
-        )
-        if key in wanted:
-            found.add(row["run_id"])
-    return found
 
 
 def scheme_label(config) -> str:
