@@ -155,6 +155,13 @@ def test_wgan_gp_does_not_converge_to_the_equilibrium(tmp_path):
         ('penalty = { name = "r1", weight = 1.0 }', -0.5, 1 - H / 2),
         # Consensus (weight w) adds -w f'(0)^2 = -w/4 to the real part: -1/4 +- i/2.
         ("consensus = { weight = 1.0 }", -0.25, abs(1 + H * complex(-0.25, 0.5))),
+        # R3GAN: RpGAN + R1 + R2 (gamma) adds 2 gamma to J's psi-psi entry (see test_games):
+        # J = [[0, -1/2], [1/2, 1/2]] at gamma = 1/4, eigenvalues 1/4 +- i sqrt(3)/4.
+        (
+            'loss = "relativistic_pairing"\npenalty = { name = "r1_r2", weight = 0.25 }',
+            -0.25,
+            abs(1 - H * complex(0.25, math.sqrt(3) / 4)),
+        ),
     ],
 )
 def test_jacobian_spectrum_at_the_equilibrium(tmp_path, body, max_real, radius):

@@ -357,3 +357,77 @@ def test_extragradient_threads_the_optimiser_state_through_the_lookahead():
     (new,), (state,), _, _ = extragradient_step(field, (opt,), (opt.init(x),), (x,))
     np.testing.assert_allclose(new, 0.86, rtol=1e-6)
     np.testing.assert_allclose(state[0].trace, 1.4, rtol=1e-6)
+
+
+# --------------------------------------------------------------------------- relativistic losses
+
+
+def sigmoid(t: float) -> float:
+    return 1.0 / (1.0 + math.exp(-t))
+
+
+def relativistic_dirac_jacobian(theta: float, psi: float, c: float, gamma: float) -> np.ndarray:
+    """The Dirac-GAN's field under a relativistic loss, differentiated by hand.
+
+    Real data is 0, so C(x) = 0 and C(G(z)) = psi theta. The pairing loss then gives
+    L_D = c softplus(psi theta), L_G = c softplus(-psi theta) with c = 1; the average loss has
+    m_r = 0 and m_f = psi theta, so both of its terms equal these and c = 2. R1 + R2 adds
+    gamma/2 (psi^2 + psi^2) to L_D (grad_x D = psi everywhere). The descent field is
+        v_theta = dL_G/dtheta = -c sigma(-psi theta) psi,
+        v_psi   = dL_D/dpsi   =  c sigma(psi theta) theta + 2 gamma psi,
+    and with s = sigma'(psi theta) = sigma(psi theta) sigma(-psi theta) its Jacobian is
+        [[c s psi^2,                          c (s psi theta - sigma(-psi theta))],
+         [c (s psi theta + sigma(psi theta)),  c s theta^2 + 2 gamma]].
+    """
+    t = psi * theta
+    s = sigmoid(t) * sigmoid(-t)
+    return np.array(
+        [
+            [c * s * psi**2, c * (s * t - sigmoid(-t))],
+            [c * (s * t + sigmoid(t)), c * s * theta**2 + 2 * gamma],
+        ]
+    )
+
+
+def relativistic_dirac_field(loss: str, gamma: float, batch: int = 3):
+    """The same field from the library's loss and penalty, on batches of ``batch`` samples."""
+    loss_fn = LOSSES.get(loss)
+    penalty = PENALTIES.get("r1_r2").fn
+    real = jnp.zeros((batch, 1))
+
+    def losses(theta, psi):
+        d_fn = lambda x: psi * x[:, 0]  # noqa: E731
+        fake = jnp.full((batch, 1), theta)
+        out = loss_fn(d_fn(real), d_fn(fake))
+        pen = penalty(d_fn, real, fake, jax.random.key(0), {"weight": jnp.float32(gamma)})
+        return out.d_loss + pen, out.g_loss
+
+    def field(params):
+        theta, psi = params
+        v_theta = jax.grad(lambda t: losses(t, psi)[1])(theta)
+        v_psi = jax.grad(lambda p: losses(theta, p)[0])(psi)
+        return jnp.stack([v_theta, v_psi])
+
+    return field
+
+
+@pytest.mark.parametrize(
+    ("loss", "c"), [("relativistic_pairing", 1.0), ("relativistic_average", 2.0)]
+)
+@pytest.mark.parametrize("gamma", [0.0, 0.3])
+@pytest.mark.parametrize("at", [(0.0, 0.0), (0.7, -1.3), (-0.4, 0.9)])
+def test_relativistic_dirac_gan_jacobian_is_the_analytic_one(loss, c, gamma, at):
+    field = relativistic_dirac_field(loss, gamma)
+    jac = np.asarray(jax.jacobian(field)(jnp.array(at, jnp.float32)))
+    np.testing.assert_allclose(jac, relativistic_dirac_jacobian(*at, c, gamma), atol=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["relativistic_pairing", "relativistic_average"])
+def test_relativistic_dirac_gan_converges_only_with_r1_r2(loss):
+    """Huang et al. 2024 (R3GAN), section 2: the unregularised RpGAN is not locally convergent,
+    RpGAN + R1 + R2 is. At the equilibrium J = [[0, -c/2], [c/2, 2 gamma]]: eigenvalues +-i c/2
+    without the penalty (gradient descent circles or spirals out), real parts gamma > 0 with it."""
+    for gamma, real_part in ((0.0, 0.0), (0.3, 0.3)):
+        field = relativistic_dirac_field(loss, gamma)
+        eig = np.linalg.eigvals(np.asarray(jax.jacobian(field)(jnp.zeros(2, jnp.float32))))
+        np.testing.assert_allclose(eig.real, real_part, atol=1e-6)

@@ -193,3 +193,66 @@ def non_saturating_smoothed(
     )
     d_fake = jnp.mean(jax.nn.softplus(fake))
     return _parts(d_real, d_fake, jnp.mean(jax.nn.softplus(-fake)))
+
+
+# ---------------------------------------------------------------- relativistic losses
+#
+# Jolicoeur-Martineau 2018 ("The relativistic discriminator: a key element missing from standard
+# GAN", arXiv:1807.00734, ICLR 2019) makes D judge how much more realistic a real sample is than a
+# generated one. Both forms below use the logistic loss of the standard GAN (her RSGAN and
+# RaSGAN), with a critic difference in place of the logit. They are the paper's definitions; the
+# authors' code (github.com/AlexiaJM/RelativisticGAN, code/GAN_losses_iter.py, loss_D 5 and 6)
+# computes the same RSGAN and halves both RaSGAN losses, a factor Adam's updates do not see.
+
+
+@register(
+    "relativistic_pairing",
+    help="relativistic pairing GAN (RpGAN, RSGAN): D minimises E softplus(D(G(z)) - D(x)) over "
+    "pairs (x, z), G minimises E softplus(D(x) - D(G(z))) (Jolicoeur-Martineau 2018; the loss "
+    "of R3GAN, Huang et al. 2024); loss_d_real and loss_d_fake each report half of D's loss",
+)
+def relativistic_pairing(real: jax.Array, fake: jax.Array) -> LossOutput:
+    """D: E softplus(-(C(x_i) - C(G(z_i)))) over the batch's pairs, i.e. -E log sigmoid of the
+    real sample's margin over its partner; G: the same with the roles swapped.
+
+    The loss does not split into a part on real and a part on generated samples, so
+    ``d_real`` and ``d_fake`` (the recorded ``loss_d_real`` and ``loss_d_fake``) are each half
+    of ``d_loss``.
+
+    >>> import jax.numpy as jnp
+    >>> out = relativistic_pairing(jnp.array([1.0, 0.0]), jnp.array([0.0, 0.0]))
+    >>> [round(float(v), 4) for v in out]  # (softplus(-1) + softplus(0)) / 2 and the reverse
+    [0.5032, 0.2516, 0.2516, 1.0032]
+    """
+    _check(real, fake)
+    if real.shape != fake.shape:
+        raise ValueError(f"paired losses need as many real as generated outputs; got "
+                         f"{real.shape} and {fake.shape}")  # fmt: skip
+    d_loss = jnp.mean(jax.nn.softplus(fake - real))
+    half = 0.5 * d_loss
+    return LossOutput(d_loss, half, half, jnp.mean(jax.nn.softplus(real - fake)))
+
+
+@register(
+    "relativistic_average",
+    help="relativistic average GAN (RaGAN, RaSGAN): D classifies each real sample's critic value "
+    "minus the batch mean on generated samples as real and vice versa; G the same with the "
+    "labels swapped (Jolicoeur-Martineau 2018)",
+)
+def relativistic_average(real: jax.Array, fake: jax.Array) -> LossOutput:
+    """With C the critic (D's logit), m_r = E C(x) and m_f = E C(G(z)) over the batch:
+    D minimises E softplus(-(C(x) - m_f)) + E softplus(C(G(z)) - m_r) (its real and fake parts)
+    and G minimises E softplus(-(C(G(z)) - m_r)) + E softplus(C(x) - m_f).
+
+    >>> import jax.numpy as jnp
+    >>> out = relativistic_average(jnp.array([2.0, 0.0]), jnp.array([0.0, 0.0]))
+    >>> [round(float(v), 4) for v in out]  # m_r = 1, m_f = 0
+    [0.7233, 0.41, 0.3133, 2.7233]
+    """
+    _check(real, fake)
+    real_margin = real - jnp.mean(fake)
+    fake_margin = fake - jnp.mean(real)
+    d_real = jnp.mean(jax.nn.softplus(-real_margin))
+    d_fake = jnp.mean(jax.nn.softplus(fake_margin))
+    g_loss = jnp.mean(jax.nn.softplus(-fake_margin)) + jnp.mean(jax.nn.softplus(real_margin))
+    return _parts(d_real, d_fake, g_loss)

@@ -15,6 +15,10 @@ Conventions, with ``g(x) = grad_x D(x)`` taken per sample:
   (github.com/LMescheder/GAN_stability, ``reg_param`` in the configs) multiplies E |g|^2 by
   ``reg_param`` without the 1/2, so a config of that code with ``reg_param = r`` is ``weight = 2r``
   here.
+* ``r1_r2``: weight / 2 * (E |g(x)|^2 + E |g(G(z))|^2), R1 and R2 with one gamma, as R3GAN
+  trains (Huang et al. 2024, "The GAN is dead; long live the GAN!", section 2; their code,
+  github.com/brownvc/R3GAN, R3GAN/Trainer.py, adds ``Gamma / 2 * (R1Penalty + R2Penalty)`` with
+  each penalty the per-sample squared gradient norm): ``weight`` is their ``Gamma``.
 * ``dragan``: weight * E (|g(x_p)| - 1)^2 around the data (Kodali et al. 2017), with the points of
   the authors' code (github.com/kodalinaveen3/DRAGAN): x_p = x + alpha * scale * std(x) * u,
   u ~ U[0, 1]^d per coordinate, alpha ~ U[0, 1] per sample, std(x) over the whole real batch.
@@ -146,4 +150,19 @@ _add(
         },
     ),
     "DRAGAN: weight * E (|grad D(x_p)| - 1)^2 on perturbed real samples (Kodali et al. 2017)",
+)
+
+
+def r1_r2_penalty(d_fn: DFn, real, fake, key, knobs) -> jax.Array:
+    return r1_penalty(d_fn, real, fake, key, knobs) + r2_penalty(d_fn, real, fake, key, knobs)
+
+
+_add(
+    "r1_r2",
+    Penalty(
+        r1_r2_penalty,
+        {"weight": _weight(10.0, "gamma of R1 and R2 alike (R3GAN's Gamma)")},
+    ),
+    "R1 + R2: gamma/2 * (E |grad D(x)|^2 + E |grad D(G(z))|^2), both zero-centred penalties with "
+    "one gamma, the regulariser of R3GAN (Huang et al. 2024, with the relativistic pairing loss)",
 )
