@@ -25,12 +25,14 @@ def validate(
         else {}
     )
     variants = len(spec.file.variants)
-    points = max(1, len(spec.runs) // max(1, variants * len(spec.file.suite.seed_list())))
+    trials = len({r.trial for r in spec.runs})
+    points = max(1, len(spec.runs) // max(1, variants * trials * len(spec.file.suite.seed_list())))
     chosen = spec.file.suite.profile
+    searched = f"{trials} search trials x " if spec.runs and spec.runs[0].trial is not None else ""
     out.print(
         f"{suite}: ok — suite {spec.name!r}"
         + (f" with profile {chosen!r}" if chosen else "")
-        + f": {variants} variants x {points} grid points x "
+        + f": {variants} variants x {points} grid points x {searched}"
         f"{len(spec.file.suite.seed_list())} seeds = {len(spec.runs)} runs",
         highlight=False,
         markup=False,

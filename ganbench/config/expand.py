@@ -39,10 +39,19 @@ class RunSpec:
     metrics: MetricsSection
     profile: str | None = None
     """The suite's profile these runs were expanded with (``--profile``), or None."""
+    trial: int | None = None
+    """The run's trial of the suite's ``[search]`` (0-based), or None without a search; its
+    drawn values are in ``grid_point`` beside the grid's."""
 
     def identity(self) -> dict:
         return run_identity(
-            self.config, self.seed, self.steps, self.eval_every, self.metrics, self.profile
+            self.config,
+            self.seed,
+            self.steps,
+            self.eval_every,
+            self.metrics,
+            self.profile,
+            trial=self.trial,
         )
 
 
@@ -101,7 +110,14 @@ def set_path(d: dict, keys: list[str], value: Any) -> None:
 
 
 def run_identity(
-    config: RunConfig, seed: int, steps: int, eval_every: int, metrics, profile: str | None = None
+    config: RunConfig,
+    seed: int,
+    steps: int,
+    eval_every: int,
+    metrics,
+    profile: str | None = None,
+    *,
+    trial: int | None = None,
 ) -> dict:
     identity = {
         "config": config.resolved(),
@@ -114,6 +130,10 @@ def run_identity(
         # Only with a profile: the runs of a suite as written keep their ids, and a profile's
         # runs never share an id (or a results folder entry) with the suite's own.
         identity["profile"] = profile
+    if trial is not None:
+        # Two trials may draw the same values (a choice over few values): each is its own draw
+        # of the search, as the budget estimator assumes, so each is its own run.
+        identity["trial"] = trial
     return identity
 
 

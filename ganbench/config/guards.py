@@ -22,7 +22,13 @@ from ganbench.text import short
 
 
 def check_size(
-    raw: dict[str, Any], defaults: dict, variants: list, grid: dict, problems: Problems
+    raw: dict[str, Any],
+    defaults: dict,
+    variants: list,
+    grid: dict,
+    problems: Problems,
+    *,
+    trials: int = 1,
 ) -> None:
     """Refuse a suite that expands to more than :data:`MAX_RUNS` runs, or whose expansion would
     copy more than :data:`MAX_EXPANDED_VALUES` values, from the sizes alone (before the grid is
@@ -38,7 +44,7 @@ def check_size(
             )
             raise_problems(problems)
     tables = [v for v in variants if isinstance(v, dict)]
-    points = math.prod(len(v) for v in grid.values())
+    points = math.prod(len(v) for v in grid.values()) * trials
     section = raw.get("suite") if isinstance(raw.get("suite"), dict) else {}
     seeds = section.get("seeds", 3)
     if isinstance(seeds, list):
@@ -49,9 +55,16 @@ def check_size(
         n_seeds = 1  # a bad seed count is reported by the schema
     runs = len(tables) * points * n_seeds
     shape = f"{len(tables)} variants x {points:,} grid points x {n_seeds:,} seeds"
+    if trials > 1:
+        shape = (
+            f"{len(tables)} variants x {points // trials:,} grid points x {trials:,} search "
+            f"trials x {n_seeds:,} seeds"
+        )
     if runs > MAX_RUNS:
         section_name, keys = (
-            ("grid", [])
+            ("search", ["trials"])
+            if trials > 1
+            else ("grid", [])
             if points > 1
             else ("suite", ["seeds"])
             if n_seeds > 1

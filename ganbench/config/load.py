@@ -10,6 +10,8 @@ written before a suite has validated completely.
 from __future__ import annotations
 
 import copy
+import itertools
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -27,6 +29,7 @@ from ganbench.config.expand import (
     make_run_id,
     run_identity,
     set_path,
+    static_key,
 )
 from ganbench.config.guards import (
     check_document,
@@ -40,6 +43,7 @@ from ganbench.config.overrides import apply_override, parse_override
 from ganbench.config.problems import Problems, error_message, raise_problems, walk_errors
 from ganbench.config.profiles import apply_profile, check_profiles, recorded_profile
 from ganbench.config.schema import RunConfig, SuiteFile, SuiteSection
+from ganbench.config.search import Search, applies, apply_draws, parse_search
 from ganbench.errors import ConfigError
 from ganbench.references import MAX_REFERENCES, Reference, check_against_suite
 from ganbench.references import SECTION as REFERENCE_SECTION
@@ -69,10 +73,15 @@ def _resolve_inception(suite_file: SuiteFile, path: Path, overrides: set[str]) -
 
 
 def _validate_variants(
-    defaults: dict, variants: list, grid: dict, problems: Problems
-) -> list[tuple[RunConfig, dict[str, Any]]]:
+    defaults: dict, variants: list, grid: dict, problems: Problems, search: Search | None = None
+) -> list[tuple[RunConfig, dict[str, Any], int | None]]:
+    """Every variant at every grid point (and search trial), validated: (config, point, trial)
+    with ``point`` the grid values and the trial's drawn values that apply to the variant."""
     points = grid_points(grid)
-    out: list[tuple[RunConfig, dict[str, Any]]] = []
+    trials: list[tuple[int | None, dict[str, Any]]] = (
+        [(None, {})] if search is None else [(t, search.draws(t)) for t in range(search.trials)]
+    )
+    out: list[tuple[RunConfig, dict[str, Any], int | None]] = []
     names: dict[str, int] = {}
     for i, variant in enumerate(variants):
         if not isinstance(variant, dict):
@@ -93,14 +102,17 @@ def _validate_variants(
             break  # the error lists MAX_PROBLEMS already; stop spending time on a bad suite
         merged = deep_merge(defaults, variant)
         seen: set[tuple] = set()
-        for point in points:
+        for grid_point, (trial, draws) in itertools.product(points, trials):
             if problems.full:
                 break
             resolved = copy.deepcopy(merged)
-            for key, value in point.items():
+            for key, value in grid_point.items():
                 set_path(resolved, key.split("."), value)
+            drawn = {k: v for k, v in draws.items() if applies(resolved, k)}
+            apply_draws(resolved, drawn)
+            point = {**grid_point, **drawn}
             try:
-                out.append((RunConfig.model_validate(resolved), point))
+                out.append((RunConfig.model_validate(resolved), point, trial))
             except ValidationError as exc:
                 for loc, err in walk_errors(exc):
                     keys = [str(p) for p in loc]
@@ -111,9 +123,26 @@ def _validate_variants(
                     dotted = ".".join(keys)
                     message = error_message(err, RunConfig)
                     grid_key = next(
-                        (g for g in point if dotted == g or dotted.startswith(g + ".")), None
+                        (
+                            g
+                            for g in point
+                            if dotted == g
+                            or dotted.startswith(g + ".")
+                            # a table's own check names the knob in its message
+                            or (g.startswith(dotted + ".") and g.rsplit(".", 1)[1] in message)
+                        ),
+                        None,
                     )
-                    if grid_key is not None:
+                    if grid_key is not None and grid_key in drawn:
+                        problems.add(
+                            f"{message} (variant {display_name(vname)}, trial {trial}, "
+                            f"value {drawn[grid_key]!r})",
+                            "search",
+                            None,
+                            [grid_key],
+                            "search",
+                        )
+                    elif grid_key is not None:
                         problems.add(message, "grid", None, [grid_key], "grid")
                     elif has_path(variant, keys[:1]) or not has_path(defaults, keys[:1]):
                         problems.add(message, "variants", i, keys, label)
@@ -165,14 +194,31 @@ def validate_document(
     grid = raw.get("grid") if isinstance(raw.get("grid"), dict) else {}
     if any(not isinstance(v, list) or not v for v in grid.values()):
         grid = {}
-    check_size(raw, defaults, variants, grid, problems)
-    configs = _validate_variants(defaults, variants, grid, problems)
+    search, search_problems = parse_search(raw.get("search"))
+    for keys, message in search_problems:
+        problems.add(message, "search", None, keys, "search")
+    check_size(raw, defaults, variants, grid, problems, trials=search.trials if search else 1)
+    configs = _validate_variants(defaults, variants, grid, problems, search)
+    if search is not None and not problems.items:
+        _check_traced(configs, search, problems)
+        used = {key for _, point, _ in configs for key in point}
+        for key in search.knobs:
+            if key not in used:
+                parent = key.rsplit(".", 1)[0] if "." in key else key
+                problems.add(
+                    f"{key} applies to no variant: a knob applies where its table ({parent}) is "
+                    "set, in [defaults] or a variant",
+                    "search",
+                    None,
+                    [key],
+                    "search",
+                )
     references = _validate_references(raw, variants, grid, problems)
     if (
         suite_file is not None
         and suite_file.metrics.inception_weights is not None
         and configs
-        and not any(is_image_dataset(config.dataset) for config, _ in configs)
+        and not any(is_image_dataset(config.dataset) for config, _, _ in configs)
     ):
         problems.add(
             "Inception features measure images, and no run of this suite trains on an image "
@@ -185,7 +231,7 @@ def validate_document(
     if (
         suite_file is not None
         and suite_file.metrics.samples < MIN_IMAGE_SAMPLES
-        and any(is_image_dataset(config.dataset) for config, _ in configs)
+        and any(is_image_dataset(config.dataset) for config, _, _ in configs)
     ):
         problems.add(
             f"image metrics need at least {MIN_IMAGE_SAMPLES} samples per evaluation "
@@ -204,10 +250,16 @@ def validate_document(
         raw["metrics"]["inception_weights"] = suite_file.metrics.inception_weights
     runs: list[RunSpec] = []
     section = suite_file.suite
-    for config, point in configs:
+    for config, point, trial in configs:
         for seed in section.seed_list():
             identity = run_identity(
-                config, seed, section.steps, section.eval_every, suite_file.metrics, section.profile
+                config,
+                seed,
+                section.steps,
+                section.eval_every,
+                suite_file.metrics,
+                section.profile,
+                trial=trial,
             )
             runs.append(
                 RunSpec(
@@ -221,6 +273,7 @@ def validate_document(
                     eval_every=section.eval_every,
                     metrics=suite_file.metrics,
                     profile=section.profile,
+                    trial=trial,
                 )
             )
     raise_problems(problems)
@@ -235,6 +288,36 @@ def validate_document(
         ids[r.run_id] = r
     raise_problems(problems)
     return Suite(path=path, raw=raw, file=suite_file, runs=runs, references=references)
+
+
+def _check_traced(configs: list, search: Search, problems: Problems) -> None:
+    """Refuse a search knob that changes the compiled program: the trials of a variant at a grid
+    point must share one program, as the points of a grid over traced knobs do."""
+    first: dict[tuple, tuple[RunConfig, dict[str, Any]]] = {}
+    reported: set[str] = set()
+    for config, point, _trial in configs:
+        grid_part = {k: v for k, v in point.items() if k not in search.knobs}
+        where = (config.name, json.dumps(grid_part, sort_keys=True, default=str))
+        if where not in first:
+            first[where] = (config, point)
+            continue
+        base, base_point = first[where]
+        if static_key(config) == static_key(base):
+            continue
+        for key in search.knobs:
+            if key in reported or point.get(key) == base_point.get(key):
+                continue
+            reported.add(key)
+            problems.add(
+                f"{key} picks the compiled program (variant {display_name(config.name)}: "
+                f"{base_point.get(key)!r} and {point.get(key)!r} compile differently); a search "
+                "draws traced knobs only (learning rates, betas, penalty, loss and scheme "
+                "knobs): make a static choice variants or a grid key",
+                "search",
+                None,
+                [key],
+                "search",
+            )
 
 
 def _validate_references(

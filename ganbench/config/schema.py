@@ -433,6 +433,9 @@ class SuiteFile(Strict):
     metrics: MetricsSection = MetricsSection()
     variants: list[dict[str, Any]] = Field(min_length=1)
     grid: dict[str, list[Any]] = Field(default_factory=dict)
+    search: dict[str, Any] | None = None
+    """Random search over traced knobs (``trials``, ``seed``, knob = distribution); checked and
+    drawn by :mod:`ganbench.config.search`."""
     reference: list[dict[str, Any]] = Field(default_factory=list)
     """Published numbers (``[[reference]]``), each a :class:`ganbench.references.Reference`;
     checked against the suite by the loader. Never part of a run's identity."""

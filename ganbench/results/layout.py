@@ -41,6 +41,9 @@ FINISHED = (COMPLETED, DIVERGED)
 PROFILE = "profile"
 """The manifest key of the suite profile a run was made with (``ganbench run --profile``)."""
 
+TRIAL = "trial"
+"""The manifest key of a run's trial index in a hyperparameter search (absent otherwise)."""
+
 REQUIRED = ("run_id", "suite", "variant", "seed", "grid_point", "config", "status", "step")
 """Keys every manifest has."""
 
@@ -74,6 +77,7 @@ class Manifest(BaseModel):
     error: str | None = None
     timing: dict[str, Any] | None = None
     profile: str | None = None
+    trial: int | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -111,6 +115,9 @@ class Manifest(BaseModel):
         profile = data.get(PROFILE)
         if profile is not None and (not isinstance(profile, str) or not profile):
             raise ValueError(f"key '{PROFILE}' must be a non-empty string or null")
+        trial = data.get(TRIAL)
+        if trial is not None and not (is_int64(trial) and trial >= 0):
+            raise ValueError(f"key '{TRIAL}' must be a non-negative integer or null")
         return data
 
     @classmethod

@@ -49,6 +49,7 @@ from ganbench.results.layout import (
     RUNS_DIR,
     SAMPLES,
     SUITE_FILE,
+    TRIAL,
     Manifest,
 )
 from ganbench.text import clip
@@ -68,12 +69,15 @@ RUN_COLUMNS = (
     "variant",
     "run_id",
     "seed",
+    "trial",
     "status",
     "step",
     "diverged_at",
     "dataset",
 )
-"""Identity and outcome columns of :attr:`Results.runs`; grid-key columns follow them."""
+"""Identity and outcome columns of :attr:`Results.runs`; grid-key columns follow them.
+``trial`` (nullable Int64) is the run's trial index in a hyperparameter search (manifest key
+``trial``), missing for runs not from a search."""
 
 TAIL_COLUMNS = ("wall_seconds", "compile_seconds", "error", "path")
 """Columns of :attr:`Results.runs` after the grid-key columns."""
@@ -424,6 +428,7 @@ def _run_record(manifest: dict[str, Any], run_dir: Path) -> dict[str, Any]:
         "variant": manifest["variant"],
         "run_id": manifest["run_id"],
         "seed": int(manifest["seed"]),
+        "trial": manifest.get(TRIAL),
         "status": manifest["status"],
         "step": int(manifest["step"]),
         "diverged_at": manifest.get("diverged_at"),
@@ -541,9 +546,10 @@ def _runs_frame(records: list[dict[str, Any]], grid_keys: list[str]) -> pd.DataF
     runs = pd.DataFrame(columns)
     runs["seed"] = runs["seed"].astype("int64")
     runs["step"] = runs["step"].astype("int64")
-    runs["diverged_at"] = pd.array(
-        [pd.NA if v is None else int(v) for v in columns["diverged_at"]], dtype="Int64"
-    )
+    for column in ("trial", "diverged_at"):
+        runs[column] = pd.array(
+            [pd.NA if v is None else int(v) for v in columns[column]], dtype="Int64"
+        )
     runs["wall_seconds"] = runs["wall_seconds"].astype("float64")
     runs["compile_seconds"] = runs["compile_seconds"].astype("float64")
     return runs

@@ -161,6 +161,7 @@ def run_manifest(
         "seed": spec.seed,
         "profile": spec.profile,
         "grid_point": spec.grid_point,
+        **({"trial": spec.trial} if spec.trial is not None else {}),
         "config": spec.config.resolved(),
         "protocol": {
             "steps": spec.steps,

@@ -1,0 +1,201 @@
+"""Random hyperparameter search: the ``[search]`` section of a suite.
+
+A search draws ``trials`` points of the traced knobs (learning rates, betas, penalty weights,
+loss and scheme knobs), each from its own distribution, and every trial is an ordinary run of
+every variant it applies to, at every grid point and seed::
+
+    [search]
+    trials = 32                                   # points drawn per variant (and grid point)
+    seed = 0                                      # the search's seed: the draws depend on it only
+    "optimizer.lr_g" = "loguniform(1e-5, 1e-2)"
+    "optimizer.b1" = "uniform(0.0, 0.9)"
+    "penalty.weight" = "choice([0.1, 1.0, 10.0])"
+
+A value of trial ``i`` depends on the search seed, ``i`` and the knob's key only (one
+``numpy.random.SeedSequence`` per trial and key), so trial ``i`` draws the same values in every
+variant and at every grid point (the comparison between variants is paired), whatever the number
+of trials or the other knobs: raising ``trials`` from 32 to 64 keeps the first 32 trials and
+their runs. Drawn floats keep 6 significant digits, so run ids and tables show readable values.
+
+A knob applies to a variant when the table it lives in is set there (after ``[defaults]``):
+``penalty.weight`` to the variants with a penalty table, ``optimizer.b1`` to every variant
+with an optimizer table (one whose optimizer has no ``b1`` is an error at that key). A top-level
+key (``clip``) applies where it is set. Knobs must be traced: one that would change the compiled program (an architecture, a
+batch size, a loss) is refused, since static choices are variants or grid keys.
+
+This is random search as in Lucic et al. 2018 ("Are GANs Created Equal? A Large-Scale Study",
+section 5: hyperparameters drawn at random from wide ranges, loguniform for learning rates), and
+``ganbench report --budget`` turns its trials into expected-best-score curves.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+MAX_TRIALS = 10_000
+"""Most trials one search may draw."""
+MAX_CHOICES = 1_000
+"""Most values of one ``choice([...])``."""
+SIGNIFICANT_DIGITS = 6
+RESERVED = ("trials", "seed")
+"""The section's own keys; every other key is a knob."""
+FORMS = "loguniform(low, high) with 0 < low < high, uniform(low, high) with low < high, choice([v, ...])"
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_RANGE = re.compile(rf"^\s*(loguniform|uniform)\s*\(\s*({_NUMBER})\s*,\s*({_NUMBER})\s*\)\s*$")
+_CHOICE = re.compile(r"^\s*choice\s*\(\s*(\[.*\])\s*\)\s*$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """One knob's distribution: ``kind`` is loguniform, uniform or choice."""
+
+    kind: str
+    low: float = 0.0
+    high: float = 0.0
+    values: tuple[Any, ...] = ()
+
+    def draw(self, rng: np.random.Generator) -> Any:
+        if self.kind == "choice":
+            return self.values[int(rng.integers(len(self.values)))]
+        u = float(rng.random())
+        if self.kind == "loguniform":
+            value = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
+        else:
+            value = self.low + u * (self.high - self.low)
+        # Rounding may leave [low, high] by an ulp at most at the ends: clamp.
+        return min(max(float(f"{value:.{SIGNIFICANT_DIGITS}g}"), self.low), self.high)
+
+    def text(self) -> str:
+        if self.kind == "choice":
+            return "choice([" + ", ".join(repr(v) for v in self.values) + "])"
+        return f"{self.kind}({self.low:g}, {self.high:g})"
+
+
+def parse_distribution(text: Any) -> Distribution:
+    """A distribution from its suite text; ValueError naming the allowed forms otherwise."""
+    if not isinstance(text, str):
+        raise ValueError(f"a search knob is a distribution written as a string: {FORMS}; got "
+                         f"{type(text).__name__} {text!r}"[:300])  # fmt: skip
+    if m := _RANGE.match(text):
+        kind, low, high = m[1], float(m[2]), float(m[3])
+        if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
+            raise ValueError(f"{text.strip()!r}: needs finite low < high")
+        if kind == "loguniform" and low <= 0:
+            raise ValueError(f"{text.strip()!r}: loguniform needs 0 < low")
+        return Distribution(kind, low, high)
+    if m := _CHOICE.match(text):
+        try:
+            values = tomllib.loads(f"v = {m[1]}")["v"]
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{text.strip()[:80]!r}: the choices are a TOML list ({exc})") from exc
+        if not values:
+            raise ValueError("choice([...]) needs at least one value")
+        if len(values) > MAX_CHOICES:
+            raise ValueError(
+                f"choice([...]) takes at most {MAX_CHOICES:,} values, got {len(values):,}"
+            )
+        if any(isinstance(v, (dict, list)) for v in values):
+            raise ValueError(
+                "choice([...]) takes numbers, strings or booleans, not tables or lists"
+            )
+        return Distribution("choice", values=tuple(values))
+    raise ValueError(f"unknown distribution {text.strip()[:80]!r}; allowed: {FORMS}")
+
+
+@dataclass(frozen=True)
+class Search:
+    """A parsed ``[search]`` section."""
+
+    trials: int
+    seed: int
+    knobs: dict[str, Distribution]
+
+    def draws(self, trial: int) -> dict[str, Any]:
+        """Every knob's value in trial ``trial`` (0-based)."""
+        return {key: dist.draw(_rng(self.seed, trial, key)) for key, dist in self.knobs.items()}
+
+
+def _rng(seed: int, trial: int, key: str) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([seed, trial, zlib.crc32(key.encode())]))
+
+
+def parse_search(section: Any) -> tuple[Search | None, list[tuple[list[str], str]]]:
+    """The search of a raw ``[search]`` table, and its problems as (keys, message) pairs."""
+    if section is None:
+        return None, []
+    if not isinstance(section, dict):
+        return None, [
+            ([], f"[search] is a table of trials, seed and knobs; got {type(section).__name__}")
+        ]
+    problems: list[tuple[list[str], str]] = []
+    trials = section.get("trials")
+    if trials is None:
+        problems.append((["trials"], "a search needs trials = <number of trials>"))
+    elif not isinstance(trials, int) or isinstance(trials, bool) or not 1 <= trials <= MAX_TRIALS:
+        problems.append(
+            (["trials"], f"trials must be an integer in [1, {MAX_TRIALS:,}], got {trials!r}"[:200])
+        )
+    seed = section.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+        problems.append((["seed"], f"seed must be an integer in [0, 2**63), got {seed!r}"[:200]))
+    knobs: dict[str, Distribution] = {}
+    for key, value in section.items():
+        if key in RESERVED:
+            continue
+        if key == "name" or key.startswith("name.") or key == "dataset":
+            problems.append(
+                ([key], f"{key!r} is not a traced knob; static choices are variants or grid keys")
+            )
+            continue
+        try:
+            knobs[key] = parse_distribution(value)
+        except ValueError as exc:
+            problems.append(([key], str(exc)))
+    if not knobs and not problems:
+        problems.append(
+            (
+                [],
+                'a search needs at least one knob, e.g. "optimizer.lr_g" = "loguniform(1e-5, 1e-2)"',
+            )
+        )
+    if problems:
+        return None, problems
+    return Search(trials=int(trials), seed=int(seed), knobs=knobs), []  # type: ignore[arg-type]
+
+
+def applies(merged: dict[str, Any], key: str) -> bool:
+    """Whether knob ``key`` applies to a variant whose settings (over ``[defaults]``) are
+    ``merged``: its parent table is set there (a registry name alone counts as a table), or, for
+    a top-level key, the key itself is."""
+    keys = key.split(".")
+    if len(keys) == 1:
+        return key in merged
+    node: Any = merged
+    for k in keys[:-1]:
+        if isinstance(node, str):
+            node = {"name": node}
+        if not isinstance(node, dict) or k not in node:
+            return False
+        node = node[k]
+    return isinstance(node, (dict, str))
+
+
+def apply_draws(resolved: dict[str, Any], draws: dict[str, Any]) -> None:
+    """Set the drawn values in a variant's settings (in place); a table given by its registry
+    name alone (``penalty = "r1"``) becomes ``{ name = ... }`` first."""
+    for key, value in draws.items():
+        keys = key.split(".")
+        node = resolved
+        for k in keys[:-1]:
+            if isinstance(node.get(k), str):
+                node[k] = {"name": node[k]}
+            node = node.setdefault(k, {})
+        node[keys[-1]] = value
