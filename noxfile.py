@@ -61,12 +61,16 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def html(session: nox.Session) -> None:
     """The HTML report of the smoke suite, opened in headless Chromium (needs `chromium` on the
-    PATH; on Debian: apt-get install chromium). Writes report.html and report.png to the
-    session's tmp folder."""
-    session.install("-e", ".")
+    PATH; on Debian: apt-get install chromium): its images must decode, and its training
+    players must decode their frames and step through them when the slider moves or play is
+    pressed (driven with the playwright package; no browser download). Writes report.html and
+    report.png to the session's tmp folder."""
+    session.install("-e", ".", "playwright")
     tmp = session.create_tmp()
     results = f"{tmp}/results"
     session.run("ganbench", "run", "suites/smoke.toml", "--out", results, "--force")
     page = f"{tmp}/report.html"
     session.run("ganbench", "report", results, "--html", page, "--format", "markdown")
-    session.run("python", "scripts/check_html.py", page, "--screenshot", f"{tmp}/report.png")
+    session.run(
+        "python", "scripts/check_html.py", page, "--screenshot", f"{tmp}/report.png", "--player"
+    )

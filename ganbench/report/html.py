@@ -3,7 +3,8 @@
 Images are embedded as base64 ``data:`` URIs and the styles are inline, so the file opens from
 a CI artifact or an e-mail without a network. An inline script records, once the page has
 loaded, how many images decoded (``<body data-images-loaded="k/n">``), which lets a headless
-browser check that the page renders.
+browser check that the page renders. Suites with stored evaluations get players
+(:mod:`ganbench.report.player`), drawn on ``<canvas>`` by an inline script from data in the page.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from ganbench import tomlguard
 from ganbench.fileio import atomic_write_bytes
 from ganbench.metrics import catalog
 from ganbench.report.chance import LEGEND, has_flags
+from ganbench.report.player import PLAYER_CSS, PLAYER_SCRIPT, Player, player_html
+from ganbench.report.player import players as find_players
 from ganbench.report.plots import Figure
 from ganbench.report.render import (
     _display,  # the same cells as the terminal and markdown tables
@@ -72,9 +75,14 @@ def render_html(
     *,
     title: str | None = None,
     references: pd.DataFrame | None = None,
+    players: list[Player] | None = None,
 ) -> str:
     """The report page as a string; ``references`` (from
-    :func:`ganbench.report.references.reference_table`) adds each suite's published numbers."""
+    :func:`ganbench.report.references.reference_table`) adds each suite's published numbers.
+    ``players`` (default: :func:`ganbench.report.player.players` of the results; ``[]`` for
+    none) replay training evaluation by evaluation, as GAN Lab does (Kahng et al. 2018)."""
+    if players is None:
+        players = find_players(results)
     suites = list(dict.fromkeys(results.runs["suite"]))
     title = title or ("ganbench: " + ", ".join(suites))
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -83,7 +91,7 @@ def render_html(
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head>",
+        f"<title>{_e(title)}</title><style>{_CSS}{PLAYER_CSS if players else ''}</style></head>",
         '<body data-images-loaded="">',
         f"<header><h1>{_e(title)}</h1><p>{n_runs} run{'s' * (n_runs != 1)} read from "
         f"{_e(str(results.root or ''))} · ganbench {_e(ganbench.__version__)} · {now}</p></header>",
@@ -97,8 +105,11 @@ def render_html(
         parts.append(f"<p><b>Warnings</b></p><ul class='notes'>{items}</ul>")
     for suite in suites:
         parts += _suite_section(results, summary, figs, suite, references)
+        parts += _players_section([p for p in players if p.suite == suite], suite)
     parts.append(_legend(summary))
     parts += ["</main>", f"<script>{_SCRIPT}</script>", "</body></html>"]
+    if players:
+        parts.insert(-1, f"<script>{PLAYER_SCRIPT}</script>")
     return "\n".join(parts) + "\n"
 
 
@@ -152,6 +163,15 @@ def _suite_section(
                 f"<figcaption><b>{_e(fig.title)}.</b> {_e(fig.caption)}</figcaption></figure>"
             )
     return parts
+
+
+def _players_section(players: list[Player], suite: str) -> list[str]:
+    if not players:
+        return []
+    return [
+        f'<h3 id="players-{_e(suite)}">Training replayed</h3>',
+        *(player_html(p, f"{suite}-{i}") for i, p in enumerate(players)),
+    ]
 
 
 def _table(summary: pd.DataFrame) -> str:
