@@ -25,6 +25,7 @@ def write_run(
     diverged_at: int | None = None,
     config: dict[str, Any] | None = None,
     profile: str | None = None,
+    trial: int | None = None,
 ) -> Path:
     """Write one run folder (manifest.json, and metrics.parquet when ``rows`` is given)."""
     run_dir = out / suite / "runs" / run_id
@@ -46,6 +47,8 @@ def write_run(
     }
     if profile is not None:  # as the runner writes it with --profile (else no key, as before)
         manifest["profile"] = profile
+    if trial is not None:  # a hyperparameter search's trial index (else no key)
+        manifest["trial"] = trial
     (run_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     if rows is not None:
         step_, metric, value, n_real, n_fake = zip(*rows, strict=True) if rows else ([],) * 5

@@ -99,6 +99,15 @@ def report(
     plot_format: Annotated[
         str, typer.Option("--plot-format", help="File format of --plots: png or svg.")
     ] = "png",
+    animate: Annotated[
+        bool,
+        typer.Option(
+            "--animate",
+            help="With --plots: also write one animated GIF per variant of training, evaluation "
+            "by evaluation (2-D samples over D's output, image grids, Dirac-GAN trajectories), "
+            "the frames of the HTML page's players.",
+        ),
+    ] = False,
     references: Annotated[
         str,
         typer.Option(
@@ -108,6 +117,16 @@ def report(
             "(the way to get them as csv or json); 'off' hides them.",
         ),
     ] = "auto",
+    budget: Annotated[
+        str | None,
+        typer.Option(
+            "--budget",
+            metavar="METRIC",
+            help="Print budget curves instead of the summary: per configuration, the expected "
+            "best METRIC among k hyperparameter trials with a bootstrap band, and which variant "
+            "is better at every k (needs the runs of a suite with a [search] section).",
+        ),
+    ] = None,
 ) -> None:
     """Final metrics per suite x variant x grid point, aggregated over seeds; optionally an HTML
     page and figure files."""
@@ -134,6 +153,8 @@ def report(
     ).checked()
     if open_page and html is None:
         raise ConfigError("--open: opens the page --html writes; give --html FILE as well")
+    if animate and plots is None:
+        raise ConfigError("--animate: writes animations to the --plots folder; give --plots DIR")
     for target, name in ((html, "--html"), (plots, "--plots")):
         if target is not None and _inside(target, path):
             raise ConfigError(
@@ -144,20 +165,38 @@ def report(
         err.print(f"warning: {warning}", highlight=False, markup=False)
     results, summary = build_summary(results, request)
     step_choice = request.step
+    curves = None
+    if budget is not None:
+        from ganbench.report.budget import budget_curves
+
+        if references == "only":
+            raise ConfigError("--budget: prints budget curves; --references only prints "
+                              "published numbers; give one of them")  # fmt: skip
+        curves = budget_curves(results, budget, step=step_choice)
+        shaping = [f for f, v in (("--metric", metric), ("--by", by), ("--sort", sort),
+                                  ("--baseline", baseline)) if v]  # fmt: skip
+        if shaping:
+            verb = "shapes" if len(shaping) == 1 else "shape"
+            err.print(f"warning: {', '.join(shaping)} {verb} the summary, which --budget replaces "
+                      "on stdout (an --html page still shows it)", highlight=False)  # fmt: skip
     published = _references(results, references, step_choice, alpha)
     if alpha is not None and baseline is None and published is None:
         err.print(
             "warning: --alpha has no effect without --baseline or references", highlight=False
         )
-    if references != "only":
+    if curves is not None:
+        _print_budget(curves, fmt)
+    elif references != "only":
         if fmt == "table":
             out.print(summary_table(summary))
         else:
             typer.echo(to_text(summary, fmt), nl=False)
-    if published is not None and (references == "only" or fmt in ("table", "markdown")):
+    with_refs = curves is None and (references == "only" or fmt in ("table", "markdown"))
+    if published is not None and with_refs:
         _print_references(published, fmt, gap=references != "only")
     if html is not None or plots is not None:
-        _pictures(results, summary, html=html, plots=plots, plot_format=plot_format, refs=published)
+        _pictures(results, summary, html=html, plots=plots, plot_format=plot_format, refs=published,
+                  budget=budget, step=step_choice, animate=animate)  # fmt: skip
     if open_page and html is not None:
         import webbrowser
 
@@ -201,6 +240,18 @@ def show_references(results) -> None:
         _print_references(table, "table", gap=True)
 
 
+def _print_budget(curves, fmt: str) -> None:
+    from ganbench.report import to_text
+    from ganbench.report.budget import budget_markdown, budget_table
+
+    if fmt == "table":
+        out.print(budget_table(curves))
+    elif fmt == "markdown":
+        typer.echo(budget_markdown(curves), nl=False)
+    else:
+        typer.echo(to_text(curves, fmt), nl=False)
+
+
 def _print_references(table, fmt: str, *, gap: bool) -> None:
     from ganbench.report import to_text
     from ganbench.report.references import reference_markdown, reference_rich
@@ -222,21 +273,48 @@ def _inside(target: Path, folder: Path) -> bool:
 
 
 def _pictures(
-    results, summary, *, html: Path | None, plots: Path | None, plot_format: str, refs=None
+    results,
+    summary,
+    *,
+    html: Path | None,
+    plots: Path | None,
+    plot_format: str,
+    refs=None,
+    budget: str | None = None,
+    step="final",
+    animate: bool = False,
 ):
     from rich.text import Text
 
+    from ganbench.report.budget import best_trials, budget_figures, has_trials, ranking_metric
     from ganbench.report.html import render_html, write_html
+    from ganbench.report.player import players as find_players
     from ganbench.report.plots import close, figures, write_figures
+    from ganbench.report.summary import summary_metrics
 
     with err.status("drawing figures"):
-        figs = figures(results)
+        # Budget curves of the --budget metric, or of the summary's metrics with a direction;
+        # the other figures and the players show each search configuration's best trial.
+        ranked = [budget] if budget else summary_metrics(summary)
+        shown = results
+        if has_trials(results) and (metric := ranking_metric(results, ranked)) is not None:
+            shown = best_trials(results, metric, step=step)
+        figs = figures(shown)
+        figs += budget_figures(results, ranked, step=step)
+        players = find_players(shown) if html is not None or animate else []
     try:
         if plots is not None:
             paths = write_figures(figs, plots, plot_format)
             err.print(f"wrote {len(paths)} figure(s) to {plots}", highlight=False, markup=False)
+        if plots is not None and animate:
+            from ganbench.report.animate import write_animations
+
+            with err.status("drawing animations"):
+                paths = write_animations(players, plots)
+            err.print(f"wrote {len(paths)} animation(s) to {plots}", highlight=False, markup=False)
         if html is not None:
-            write_html(render_html(results, summary, figs, references=refs), html)
+            text = render_html(results, summary, figs, references=refs, players=players)
+            write_html(text, html)
             uri = html.resolve().as_uri()  # a link terminals let you click
             page = Text(f"wrote {html} ({html.stat().st_size / 1e6:.1f} MB): ")
             page.append(uri, style=f"link {uri}")
