@@ -846,11 +846,17 @@ def _budget_figure(
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(4, max(len(labels), 1)), fontsize=8,
-               bbox_to_anchor=(0.5, -0.02 - 0.03 * math.ceil(len(labels) / 4)))  # fmt: skip
     title = f"{_point_text(suite, point)}: expected best after k hyperparameter trials"
     fig.suptitle(_mpl(title), fontsize=10)
-    fig.tight_layout()
+    if len(tables) == 1:  # one panel: the legend beside it, clear of the axis label
+        fig.set_size_inches(7.2, 3.2)
+        axes.flat[0].legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                            fontsize=8, frameon=False)  # fmt: skip
+        fig.tight_layout()
+    else:
+        fig.legend(handles, labels, loc="lower center", ncol=min(4, max(len(labels), 1)),
+                   fontsize=8, bbox_to_anchor=(0.5, -0.02 - 0.03 * math.ceil(len(labels) / 4)))  # fmt: skip
+        fig.tight_layout()
     info = tables[0].attrs.get("budget", {})
     lines = [
         f"{t.attrs.get('budget', {}).get('metric', '')}: {line}"
