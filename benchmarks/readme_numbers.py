@@ -42,10 +42,16 @@ class Job:
     backs: str  # which README statement the job measures
     suite: str | None = None  # the results folder to report, for suite jobs
     images: bool = False  # needs MNIST
+    report: tuple[str, ...] = ("--format", "markdown")  # options of the suite's report
 
 
 def _run_suite(
-    name: str, backs: str, images: bool = False, folder: str = "suites", *options: str
+    name: str,
+    backs: str,
+    images: bool = False,
+    folder: str = "suites",
+    *options: str,
+    report: tuple[str, ...] = ("--format", "markdown"),
 ) -> Job:
     return Job(
         name,
@@ -61,6 +67,7 @@ def _run_suite(
         backs,
         suite=name,
         images=images,
+        report=report,
     )
 
 
@@ -68,13 +75,22 @@ SMALL_SCALING = ("--width", "32", "--batch", "64", "--devices", "2", "--runs", "
 SMALL_SCALING += ("--modes", "both")
 
 JOBS = [
-    _run_suite("mode_collapse", "Quick start: the main job's time and memory; its table"),
+    _run_suite(
+        "mode_collapse",
+        "Quick start: the main job's time and memory; its table; its HTML page's size",
+        report=("--format", "markdown", "--html", "{out}/mode_collapse.html"),
+    ),
     Job(
         "tests",
         (PY, "-m", "pytest", "-n", "2", "-q", "-p", "no:cacheprovider"),
         "Quick start: the test run's time (nox -s tests runs the same pytest command)",
     ),
     _run_suite("stabilizers", "Comparing stabilisers: time and table"),
+    _run_suite(
+        "search_study",
+        "Is one objective better at every search budget: time and budget table",
+        report=("--format", "markdown", "--budget", "modes"),
+    ),
     _run_suite("imbalance", "Rare modes: time and table"),
     _run_suite("dirac", "The Dirac-GAN: time and table", False, "suites/papers"),
     _run_suite("numerics", "The Numerics of GANs: time, memory and table", False, "suites/papers"),
@@ -142,14 +158,20 @@ def run_job(job: Job, out: Path, env: dict[str, str]) -> tuple[float, float | No
             f"{job.name} failed (exit {res.returncode}); see {out / job.name}.log", file=sys.stderr
         )
     if job.suite:
+        options = [a.replace("{out}", str(out)) for a in job.report]
         report = subprocess.run(
-            [*GANBENCH, "report", str(out / "results" / job.suite), "--format", "markdown"],
+            [*GANBENCH, "report", str(out / "results" / job.suite), *options],
             env=env,
             cwd=ROOT,
             capture_output=True,
             text=True,
         )
-        (out / f"{job.suite}.md").write_text(report.stdout)
+        text = report.stdout
+        if "--html" in options:
+            page = Path(options[options.index("--html") + 1])
+            if page.is_file():
+                text += f"\nHTML page: {page.stat().st_size / 1e6:.2f} MB ({page})\n"
+        (out / f"{job.suite}.md").write_text(text)
     return wall, peak, load
 
 

@@ -37,7 +37,6 @@ import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,7 +44,6 @@ import pandas as pd
 from rich.table import Table
 from rich.text import Text
 
-from ganbench import tomlguard
 from ganbench.errors import ConfigError, OptionError
 from ganbench.metrics import names
 from ganbench.report.plots import Figure
@@ -58,12 +56,10 @@ from ganbench.report.select import available_metrics, final_values, metric_direc
 from ganbench.results.layout import (
     COMPLETED,
     DIVERGED,
-    MAX_MANIFEST_BYTES,
     PROFILE,
-    SUITE_FILE,
     TRIAL,
 )
-from ganbench.results.read import Results
+from ganbench.results.read import Results, suite_document
 from ganbench.text import suggestion
 
 __all__ = [
@@ -233,24 +229,18 @@ def searched_knobs(results: Results) -> dict[str, list[str]]:
 def _listed_grid_keys(runs: pd.DataFrame) -> set[str] | None:
     """The grid keys of the suite.toml beside these runs (profiles' grids too); None when none
     can be read."""
-    for path in dict.fromkeys(runs["path"]):
-        suite_file = Path(str(path)).parent.parent / SUITE_FILE
-        if not suite_file.is_file():  # also not a FIFO, which would block
-            continue
-        try:
-            data: dict[str, Any] = tomlguard.load(suite_file, MAX_MANIFEST_BYTES)
-        except (OSError, ValueError):  # untrusted: the reader has warned about this file
-            continue
-        tables = [data.get("grid")]
-        profiles = data.get("profiles")
-        if isinstance(profiles, dict):
-            tables += [p.get("grid") for p in profiles.values() if isinstance(p, dict)]
-        keys: set[str] = set()
-        for table in tables:
-            if isinstance(table, dict):
-                keys |= set(_dotted(table))
-        return keys
-    return None
+    data = suite_document(runs["path"])
+    if data is None:
+        return None
+    tables = [data.get("grid")]
+    profiles = data.get("profiles")
+    if isinstance(profiles, dict):
+        tables += [p.get("grid") for p in profiles.values() if isinstance(p, dict)]
+    keys: set[str] = set()
+    for table in tables:
+        if isinstance(table, dict):
+            keys |= set(_dotted(table))
+    return keys
 
 
 def _dotted(table: dict[str, Any], prefix: str = "") -> list[str]:

@@ -13,12 +13,10 @@ import base64
 import html
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 import ganbench
-from ganbench import tomlguard
 from ganbench.fileio import atomic_write_bytes
 from ganbench.metrics import catalog
 from ganbench.report.chance import LEGEND, has_flags
@@ -32,8 +30,7 @@ from ganbench.report.render import (
 )
 from ganbench.report.select import metric_direction
 from ganbench.report.summary import summary_metrics
-from ganbench.results.layout import MAX_MANIFEST_BYTES
-from ganbench.results.read import SUITE_FILE, Results
+from ganbench.results.read import Results, suite_document
 
 _CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0;
@@ -222,17 +219,9 @@ _VERDICT_TEXT = {
 
 
 def _description(runs: pd.DataFrame) -> str:
-    for path in runs["path"]:
-        suite_file = Path(path).parent.parent / SUITE_FILE
-        if not suite_file.is_file():  # also not a FIFO, which would block
-            continue
-        try:
-            data: dict[str, Any] = tomlguard.load(suite_file, MAX_MANIFEST_BYTES)
-        except (OSError, ValueError):  # untrusted: the reader has warned about this file
-            continue
-        section = data.get("suite")
-        return str(section.get("description", "")) if isinstance(section, dict) else ""
-    return ""
+    data = suite_document(runs["path"])
+    section = data.get("suite") if data is not None else None
+    return str(section.get("description", "")) if isinstance(section, dict) else ""
 
 
 def _e(text: str) -> str:

@@ -445,6 +445,21 @@ def _run_record(manifest: dict[str, Any], run_dir: Path) -> dict[str, Any]:
 # --- ordering ----------------------------------------------------------------------------------
 
 
+def suite_document(run_paths) -> dict[str, Any] | None:
+    """The first readable suite.toml beside the given run folders (``Results.runs["path"]``),
+    parsed; None when there is none. Unreadable files are skipped silently: the reader has
+    warned about them."""
+    for path in dict.fromkeys(run_paths):
+        suite_file = Path(str(path)).parent.parent / SUITE_FILE
+        if not suite_file.is_file():  # also not a FIFO, which would block
+            continue
+        try:
+            return tomlguard.load(suite_file, MAX_MANIFEST_BYTES)
+        except (OSError, ValueError):  # untrusted: size, UTF-8, TOML, the guards
+            continue
+    return None
+
+
 @dataclass
 class _SuiteOrder:
     """Preferred order of variants and grid values, from a suite's suite.toml."""
