@@ -397,3 +397,11 @@ def test_best_trials_keep_each_configurations_best_trial_for_the_figures(tmp_pat
     write_run(plain, "r0", rows=rows(3.0))
     untouched = read_results(plain)
     assert best_trials(untouched, "modes") is untouched
+
+
+def test_where_selects_one_trial(tmp_path):
+    from ganbench.report.select import filter_results
+
+    results = read_results(write_trials(tmp_path / "out"))
+    picked = filter_results(results, ["trial=1"])
+    assert set(picked.runs["trial"]) == {1} and len(picked.runs) == 2 + 2 + 1 + 1

@@ -156,13 +156,15 @@ def _best_rows(measured: pd.DataFrame) -> pd.DataFrame:
 def filter_results(results: Results, where: Iterable[str]) -> Results:
     """The runs whose columns match every ``KEY=VALUE`` (``VALUE`` may list alternatives
     separated by ``|``; numbers compare as numbers), e.g. ``dataset=grid25``,
-    ``variant=wgan-gp|hinge``, ``optimizer.lr_d=0.0002``.
+    ``variant=wgan-gp|hinge``, ``optimizer.lr_d=0.0002``, ``trial=3`` (results of a search).
 
     Raises:
         ConfigError: for a malformed condition or an unknown column (the message lists them).
     """
     runs = results.runs
     allowed = ["suite", "variant", "dataset", "seed", "status", "run_id", *results.grid_keys]
+    if "trial" in runs.columns and runs["trial"].notna().any():
+        allowed.insert(4, "trial")  # a search's trial index
     mask = pd.Series(True, index=runs.index)
     for condition in where:
         key, sep, value = condition.partition("=")
