@@ -237,10 +237,19 @@ def test_validate_counts_trials(write_suite, capsys):
 
 
 def test_trials_train_bit_for_bit_again_and_record_their_trial(write_suite, tmp_path):
+    from typer.testing import CliRunner
+
     import ganbench
+    from ganbench.cli.app import app
 
     path = search_suite(write_suite, trials=2)
-    first = ganbench.run_suite(path, out=tmp_path / "one", seeds=1)
+    cli = CliRunner().invoke(
+        app, ["run", str(path), "--out", str(tmp_path / "one"), "--seeds", "1"]
+    )
+    assert cli.exit_code == 0, cli.output
+    # The run ends with the budget curves, not a row per trial.
+    assert "expected best modes" in cli.output and "ganbench report" in cli.output
+    first = ganbench.load(tmp_path / "one")
     second = ganbench.run_suite(path, out=tmp_path / "two", seeds=1)
     runs = first.runs[first.runs["trial"].notna()]
     assert sorted(runs["trial"]) == [0, 0, 1, 1]

@@ -226,10 +226,30 @@ def run(
         # earlier settings.
         results = suite_results(read_folder(out_dir / spec.name), spec)
         results, table = suite_summary(results, {r.variant for r in spec.runs})
+        if spec.runs and spec.runs[0].trial is not None and _print_search(results, table):
+            return
         out.print(summary_table(table, title=spec.name))
         from ganbench.cli.report import show_references
 
         show_references(results)
+
+
+def _print_search(results, table) -> bool:
+    """A search's trials as budget curves of the summary's first ranking metric (one row per
+    trial would bury them), with the command for the rest; False when no metric ranks them."""
+    from ganbench.report.budget import budget_curves, budget_table, ranking_metric
+    from ganbench.report.summary import summary_metrics
+
+    metric = ranking_metric(results, summary_metrics(table))
+    if metric is None:
+        return False
+    out.print(budget_table(budget_curves(results, metric)))
+    err.print(
+        f"every trial, and other metrics: ganbench report {results.root} [--budget METRIC]",
+        highlight=False,
+        markup=False,
+    )
+    return True
 
 
 def scheme_label(config) -> str:
