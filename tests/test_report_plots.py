@@ -207,3 +207,19 @@ def test_report_cli_writes_html_and_plots(tmp_path: Path) -> None:
         app, ["report", str(root), "--plots", str(plots), "--plot-format", "gif"]
     )
     assert bad.exit_code == 2 and "png, svg" in bad.output
+
+
+def test_samples_figure_takes_each_variants_lowest_seed_with_snapshots(tmp_path: Path) -> None:
+    """A variant whose lowest seed kept no snapshots is drawn from its next seed; a folder where
+    no drawn run kept any draws no sample figure instead of failing."""
+    out = _toy(tmp_path)
+    for seed in (0, 1):  # gan's seeds 0 and 1 keep only their final samples
+        np.savez(out / "toy" / "runs" / f"gan{seed}" / "samples.npz",
+                 final=np.zeros((50, 2), np.float32))  # fmt: skip
+    figs = figures(read_results(out), kinds=["samples"])
+    try:
+        (fig,) = figs
+        labels = [ax.get_ylabel() for ax in fig.figure.axes if ax.get_ylabel()]
+        assert labels == ["gan\nseed 2", "wgan\nseed 0"]
+    finally:
+        close(figs)

@@ -123,7 +123,9 @@ def figures(results: Results, kinds: Iterable[str] = KINDS) -> list[Figure]:
         # Reference rows keep no snapshots: a row of empty panels each in the sample grid.
         drawn = _Samples(runs[~runs["variant"].map(M.is_reference)])
         if "samples" in kinds and drawn.has_snapshots:
-            out.append(_samples_figure(drawn, suite, point))
+            fig = _samples_figure(drawn, suite, point)
+            if fig is not None:
+                out.append(fig)
         if "modes" in kinds:
             fig = _modes_figure(results, runs, samples, suite, point)
             if fig is not None:
@@ -192,6 +194,10 @@ class _Samples:
     @property
     def has_snapshots(self) -> bool:
         return self.has_prefix("step_")
+
+    def has_snapshots_in(self, path: str) -> bool:
+        """Whether the run at ``path`` stored generated samples of some evaluation."""
+        return any(k.startswith("step_") for k in self._keys.get(path, []))
 
     def load(self, path: str) -> dict[str, np.ndarray]:
         if path not in self._files:
@@ -327,13 +333,20 @@ def _curves_figure(table: pd.DataFrame, runs: pd.DataFrame, suite: str, point: d
     return Figure("curves", suite, point, title, caption, fig)
 
 
-def _samples_figure(samples: _Samples, suite: str, point: dict) -> Figure:
+def _samples_figure(samples: _Samples, suite: str, point: dict) -> Figure | None:
     plt = _pyplot()
     groups = samples.by_variant()[:MAX_VARIANTS_PER_FIGURE]
-    first = [(variant, runs.sort_values("seed").iloc[0]) for variant, runs in groups]
+    first = []  # each variant's lowest seed that stored snapshots
+    for variant, runs in groups:
+        for _, run in runs.sort_values("seed").iterrows():
+            if samples.has_snapshots_in(run["path"]):
+                first.append((variant, run))
+                break
     all_steps = sorted(
         {s for _, run in first for s in _steps_of(samples.load(run["path"]), "step_")}
     )
+    if not all_steps:
+        return None
     shown = _spread(all_steps, MAX_SNAPSHOTS)
     fig, axes = plt.subplots(
         len(first), len(shown), figsize=(2.3 * len(shown), 2.3 * len(first)), squeeze=False
@@ -379,8 +392,8 @@ def _samples_figure(samples: _Samples, suite: str, point: dict) -> Figure:
     _finish(fig, title)
     counts = ", ".join(str(n) for n in sorted(shown_n)) or "no"
     caption = (
-        f"One seed per variant (the lowest): {counts} generated samples per panel (dots) at "
-        "evaluations spread over training, over the discriminator's output on the plane (red: "
+        f"One seed per variant (the lowest with stored samples): {counts} generated samples per "
+        "panel (dots) at evaluations spread over training, over the discriminator's output on the plane (red: "
         "higher D, blue: lower; each panel's colour scale spans its 1st to 99th percentile, since only D's shape "
         "matters for some losses) and the mode centres (crosses)."
     )
