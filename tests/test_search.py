@@ -75,6 +75,7 @@ def test_distribution_forms():
         ("choice([[1], 2])", "not tables or lists"),
         ("choice([1, ])x", "unknown distribution"),
         (0.5, "written as a string"),
+        ("choice(" + "[" * 100_000 + "]" * 100_000 + ")", "the choices are a TOML list"),
     ],
 )
 def test_bad_distributions_say_what_is_allowed(text, match):

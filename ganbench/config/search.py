@@ -32,12 +32,13 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 import zlib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from ganbench import tomlguard
 
 MAX_TRIALS = 10_000
 """Most trials one search may draw."""
@@ -92,10 +93,12 @@ def parse_distribution(text: Any) -> Distribution:
             raise ValueError(f"{text.strip()!r}: loguniform needs 0 < low")
         return Distribution(kind, low, high)
     if m := _CHOICE.match(text):
-        try:
-            values = tomllib.loads(f"v = {m[1]}")["v"]
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"{text.strip()[:80]!r}: the choices are a TOML list ({exc})") from exc
+        try:  # the guarded parser: untrusted text may nest lists without bound
+            values = tomlguard.loads(f"v = {m[1]}")["v"]
+        except ValueError as exc:  # TOMLDecodeError and the guards' errors
+            raise ValueError(
+                f"{text.strip()[:80]!r}: the choices are a TOML list ({str(exc)[:200]})"
+            ) from exc
         if not values:
             raise ValueError("choice([...]) needs at least one value")
         if len(values) > MAX_CHOICES:
