@@ -112,6 +112,15 @@ def test_loguniform_is_uniform_in_the_logarithm():
     assert np.all(np.abs(counts - 1000) < 120), counts
 
 
+def test_a_search_key_nested_beyond_the_limit_is_refused(write_suite):
+    deep = ".".join(["optimizer"] * 5000)
+    path = write_suite(VARIANTS + f'\n[search]\ntrials = 2\n"{deep}" = "uniform(0, 1)"\n')
+    (msg,) = problems(path)  # the suite file's guard sees it first
+    assert "dotted key of more than 16 parts" in msg
+    _, errs = parse_search({"trials": 2, deep: "uniform(0, 1)"})  # from --set or the API
+    assert "dotted parts" in errs[0][1]
+
+
 def test_section_problems_name_their_keys():
     _, errs = parse_search({"seed": -1, "x.y": "nope"})
     keys = {tuple(k) for k, _ in errs}

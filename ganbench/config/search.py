@@ -153,6 +153,10 @@ def parse_search(section: Any) -> tuple[Search | None, list[tuple[list[str], str
     for key, value in section.items():
         if key in RESERVED:
             continue
+        if key.count(".") >= tomlguard.MAX_NESTING:
+            problems.append(([key], f"a search key of {key.count('.') + 1} dotted parts; at "
+                                    f"most {tomlguard.MAX_NESTING} parts"))  # fmt: skip
+            continue
         if key == "name" or key.startswith("name.") or key == "dataset":
             problems.append(
                 ([key], f"{key!r} is not a traced knob; static choices are variants or grid keys")
