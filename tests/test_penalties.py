@@ -34,6 +34,7 @@ LINEAR_ORACLES: dict[str, Callable[[float, float], float]] = {
     "gp_one_sided": lambda n, weight: weight * max(0.0, n - 1.0) ** 2,
     "r1": lambda n, weight: weight / 2.0 * n**2,
     "r2": lambda n, weight: weight / 2.0 * n**2,
+    "r1_r2": lambda n, weight: weight / 2.0 * (n**2 + n**2),
     "dragan": lambda n, weight: weight * (n - 1.0) ** 2,
 }
 
@@ -43,6 +44,7 @@ LINEAR_GRAD_ORACLES: dict[str, Callable[[np.ndarray, float, float], np.ndarray]]
     "gp_one_sided": lambda w, n, weight: 2.0 * weight * max(0.0, n - 1.0) * w / n,
     "r1": lambda w, n, weight: weight * w,
     "r2": lambda w, n, weight: weight * w,
+    "r1_r2": lambda w, n, weight: 2.0 * weight * w,
     "dragan": lambda w, n, weight: 2.0 * weight * (n - 1.0) * w / n,
 }
 
@@ -118,6 +120,15 @@ def test_r2_on_quadratic_discriminator_uses_generated_samples_only():
     for real in (jnp.zeros((3, 2)), jnp.full((3, 2), 7.0), REAL[:3]):
         got = penalty("r2", quadratic_d, real=real, fake=fake, weight=WEIGHT)
         np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_r1_r2_on_quadratic_discriminator_sums_both_sides():
+    """R3GAN's Gamma / 2 * (R1 + R2): grad D(x) = x on each side, mean |x|^2 = 10 on the real
+    batch and 4 on the generated one."""
+    real = jnp.array([[3.0, 4.0], [1.0, 0.0], [0.0, 2.0]])
+    fake = jnp.array([[0.0, 2.0], [2.0, 0.0], [0.0, 2.0]])
+    got = penalty("r1_r2", quadratic_d, real=real, fake=fake, weight=WEIGHT)
+    np.testing.assert_allclose(got, WEIGHT / 2.0 * (10.0 + 4.0), rtol=1e-6)
 
 
 # Points with norms 5, 1 and 0.5: (|p| - 1)^2 = 16, 0, 0.25; one-sided: 16, 0, 0.

@@ -175,10 +175,11 @@ def test_smoke_run_ids_are_those_of_the_release_before_profiles():
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_no_profile_means_no_profile_in_any_shipped_run_identity(path):
     """Without --profile the identity holds exactly the keys it held before profiles, so the
-    hash (the run id) is unchanged."""
+    hash (the run id) is unchanged; a search's trials add their trial index."""
     for run in load_suite(path).runs:
         identity = run.identity()
-        assert set(identity) == {"config", "seed", "steps", "eval_every", "metrics"}
+        searched = {"trial"} if run.trial is not None else set()
+        assert set(identity) == {"config", "seed", "steps", "eval_every", "metrics", *searched}
         assert run.run_id == make_run_id(identity)
 
 
