@@ -24,13 +24,12 @@ from ganbench.report import read_results
 from ganbench.report.budget import (
     bootstrap_band,
     budget_curves,
-    budget_figures,
     comparison_lines,
     dominance,
     expected_best,
     searched_knobs,
-    shown_budgets,
 )
+from ganbench.report.budget_render import budget_figures, shown_budgets
 
 SUITE = "search"
 KNOB = "optimizer.lr_g"

@@ -242,7 +242,7 @@ def show_references(results) -> None:
 
 def _print_budget(curves, fmt: str) -> None:
     from ganbench.report import to_text
-    from ganbench.report.budget import budget_markdown, budget_table
+    from ganbench.report.budget_render import budget_markdown, budget_table
 
     if fmt == "table":
         out.print(budget_table(curves))
@@ -286,7 +286,8 @@ def _pictures(
 ):
     from rich.text import Text
 
-    from ganbench.report.budget import best_trials, budget_figures, has_trials, ranking_metric
+    from ganbench.report.budget import best_trials, has_trials, ranking_metric
+    from ganbench.report.budget_render import budget_figures
     from ganbench.report.html import render_html, write_html
     from ganbench.report.player import players as find_players
     from ganbench.report.plots import close, figures, write_figures

@@ -237,7 +237,8 @@ def run(
 def _print_search(results, table) -> bool:
     """A search's trials as budget curves of the summary's first ranking metric (one row per
     trial would bury them), with the command for the rest; False when no metric ranks them."""
-    from ganbench.report.budget import budget_curves, budget_table, ranking_metric
+    from ganbench.report.budget import budget_curves, ranking_metric
+    from ganbench.report.budget_render import budget_table
     from ganbench.report.summary import summary_metrics
 
     metric = ranking_metric(results, summary_metrics(table))
