@@ -64,6 +64,47 @@ class ImageData:
         images, labels = load_mnist("train", data_dir)
         return {"images": images, "labels": labels}
 
+    splits: ClassVar[tuple[str, ...]] = ("train", "test")
+    """The splits :meth:`eval_images` draws from (MNIST's training and test files)."""
+
+    def eval_images(
+        self, split: str, n: int | None = None, seed: int = 0, data_dir=None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Images of ``split`` as uint8 (N, 28, 28, channels) with their labels (N, channels),
+        for evaluation against a reference.
+
+        One channel: the whole split in file order when ``n`` is None, else ``n`` images drawn
+        without replacement with ``np.random.default_rng(seed)`` (sorted, so the draw is a
+        subset in file order). Several channels (Stacked MNIST): ``n`` images (10,000 when None),
+        each channel an independent uniform draw from the split, as :meth:`sample` draws in
+        training.
+
+        Raises:
+            ConfigError: an unknown split; ``n`` larger than a one-channel split.
+            DataError: MNIST missing (the message says how to get it).
+        """
+        from ganbench.data.mnist import load_mnist
+        from ganbench.errors import ConfigError
+
+        if split not in self.splits:
+            raise ConfigError(
+                f"dataset {self.name!r} has no split {split!r}; allowed: {', '.join(self.splits)}"
+            )
+        images, labels = load_mnist(split, data_dir)
+        rng = np.random.default_rng(seed)
+        if self.channels == 1:
+            if n is None:
+                return images[..., None], labels[:, None]
+            if n > images.shape[0]:
+                raise ConfigError(
+                    f"{self.name}:{split} holds {images.shape[0]:,} images; asked for {n:,}"
+                )
+            idx = np.sort(rng.choice(images.shape[0], size=n, replace=False))
+            return images[idx, ..., None], labels[idx, None]
+        n = 10_000 if n is None else n
+        idx = rng.integers(0, images.shape[0], size=(n, self.channels))
+        return np.transpose(images[idx], (0, 2, 3, 1)), labels[idx]
+
     def sample(self, key, n: int, data=None):
         """``n`` images (n, 28, 28, channels) in [-1, 1], each channel a uniformly drawn
         training image."""
