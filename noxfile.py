@@ -28,6 +28,29 @@ def slow(session: nox.Session) -> None:
     session.run("pytest", "-m", "slow", *session.posargs, env=TEST_ENV)
 
 
+PEERS = (
+    # PyTorch and torchvision at the releases this project's machines hold as wheels (pip takes
+    # them from there; elsewhere it downloads them), and the libraries ganbench is checked
+    # against. Never dependencies of ganbench itself.
+    "torch==2.14.1",
+    "torchvision==0.29.1",
+    "pytorch-fid==0.3.0",
+    "torch-fidelity==0.4.0",
+    "clean-fid==0.1.35",
+    "transformers==5.25.0",
+    "safetensors>=0.4",
+)
+
+
+@nox.session(venv_backend="venv")
+def peers(session: nox.Session) -> None:
+    """ganbench's features, statistics, FIDs and resizes against the peer libraries' own code
+    on the same images and the same (random) weights (tests marked peers). Installed with pip,
+    which finds the PyTorch wheels on this project's machines (uv would download them)."""
+    session.install("-e", ".[test]", *PEERS)
+    session.run("pytest", "-m", "peers", "tests/peers", *session.posargs, env=TEST_ENV)
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff")
