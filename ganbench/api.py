@@ -223,9 +223,9 @@ def mnist_features(images: np.ndarray, *, batch: int = 1000) -> tuple[np.ndarray
     ``frechet_distance(features_real, features_fake)`` or ``class_coverage(labels, 10)``."""
     import numpy as np
 
-    from ganbench.diagnostics.image_eval import shipped_classifier
     from ganbench.errors import DataError
     from ganbench.extractors import mnist_cnn
+    from ganbench.extractors.classifier import shipped_classifier
 
     params, _, why = shipped_classifier()
     if params is None:

@@ -94,7 +94,7 @@ def _digits(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
 def tiny_mnist(tmp_path, monkeypatch) -> Path:
     """A data directory holding a tiny MNIST (hashes and sizes planted) and a quick classifier."""
     from ganbench.data import idx, mnist
-    from ganbench.diagnostics import image_eval
+    from ganbench.extractors import classifier
 
     rng = np.random.default_rng(0)
     arrays = {}
@@ -109,7 +109,7 @@ def tiny_mnist(tmp_path, monkeypatch) -> Path:
     monkeypatch.setitem(mnist.EXAMPLES, "train", N_TRAIN)
     monkeypatch.setitem(mnist.EXAMPLES, "test", N_TEST)
     monkeypatch.setattr(
-        image_eval, "CLASSIFIER_SETTINGS", {"seed": 0, "epochs": 2, "batch_size": 50, "lr": 3e-3}
+        classifier, "CLASSIFIER_SETTINGS", {"seed": 0, "epochs": 2, "batch_size": 50, "lr": 3e-3}
     )
     monkeypatch.setenv("GANBENCH_DATA", str(store))
     return store

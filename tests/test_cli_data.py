@@ -166,7 +166,7 @@ def test_extractor_verify_on_real_mnist(cli, store, shared_mnist):
 
 
 def test_extractor_train_writes_weights_and_sidecar_with_the_recipe(tiny_mnist, tmp_path):
-    from ganbench.diagnostics.image_eval import classifier_settings, mnist_fingerprint
+    from ganbench.extractors.classifier import classifier_settings, mnist_fingerprint
     from ganbench.extractors.cache import try_load
 
     folder = tmp_path / "weights"

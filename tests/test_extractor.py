@@ -242,7 +242,7 @@ SHIPPED_SHA256 = "0dda24b4b9bc05ae9fcfc10d71d4455b6a554ee4f4acf29c2035247e750dac
 def test_the_shipped_weights_load_with_their_recorded_checksum():
     import hashlib
 
-    from ganbench.diagnostics.image_eval import classifier_settings, mnist_fingerprint
+    from ganbench.extractors.classifier import classifier_settings, mnist_fingerprint
     from ganbench.extractors import shipped
 
     weights, sidecar = shipped.paths()
@@ -267,14 +267,14 @@ def test_the_shipped_weights_classify_mnist_test_at_the_recorded_accuracy(shared
     evaluator = load_extractor(data_dir=tmp_path)
     assert evaluator.info["source"] == "shipped" and evaluator.info["retrained"] is False
     assert not (tmp_path / "extractors").exists()  # nothing trained, nothing cached
-    measured = mnist_cnn.accuracy(evaluator.params, images, labels)
+    measured = mnist_cnn.accuracy(evaluator.models[0].params, images, labels)
     assert measured == pytest.approx(evaluator.info["test_accuracy"], abs=5e-4)
 
 
 def test_shipped_weights_for_other_data_or_a_damaged_file_are_not_used(tmp_path):
     import shutil
 
-    from ganbench.diagnostics.image_eval import classifier_settings, mnist_fingerprint
+    from ganbench.extractors.classifier import classifier_settings, mnist_fingerprint
     from ganbench.extractors import shipped
 
     for path in shipped.paths():

@@ -176,8 +176,10 @@ def _written_metric_names() -> set[str]:
     # names the same metrics as a trained one).
     from ganbench.diagnostics.image_eval import ImageEvaluator
     from ganbench.extractors import mnist_cnn
+    from ganbench.metrics.catalog import FeatureSettings
 
-    evaluator = ImageEvaluator(mnist_cnn.init_params(0), kid_subsets=2)
+    untrained = mnist_cnn.MnistFeatureModel(mnist_cnn.init_params(0), {})
+    evaluator = ImageEvaluator([untrained], FeatureSettings(kid_subsets=2))
     rng = np.random.default_rng(0)
     image_rows = [
         row[0]
@@ -186,18 +188,21 @@ def _written_metric_names() -> set[str]:
             rng.uniform(-1, 1, (40, 28, 28, c)), rng.uniform(-1, 1, (40, 28, 28, c))
         )
     ]
-    # With [metrics] inception_weights, the Inception rows too (the network replaced by a
-    # stand-in of the same signature; tests/test_inception.py runs the real one).
-    from ganbench.extractors import inception
+    # With another extractor (the FID Inception-v3's declaration; its network replaced by a
+    # stand-in of the same signature: tests/test_inception.py runs the real one).
+    from ganbench.extractors.base import get_extractor
 
-    def stand_in(params, images, *, batch_size=32):
-        return rng.standard_normal((len(images), 8))
+    class StandIn:
+        extractor = get_extractor("inception")
+        resize = extractor.default_resize
+        info = {"name": "inception", "weights": {}}
 
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(inception, "inception_features", stand_in)
-        with_inception = ImageEvaluator(mnist_cnn.init_params(0), kid_subsets=2, inception={})
-        x = rng.uniform(-1, 1, (40, 28, 28, 1))
-        image_rows += [row[0] for row in with_inception.rows(x, x)]
+        def embed(self, images):
+            return rng.standard_normal((len(images), 8)), None
+
+    with_inception = ImageEvaluator([untrained, StandIn()], FeatureSettings(kid_subsets=2))
+    x = rng.uniform(-1, 1, (40, 28, 28, 1))
+    image_rows += [row[0] for row in with_inception.rows(x, x)]
     layer = f"{M.LAYER_GRAD_PREFIX}g/dense_0"  # with [metrics] layer_grads = true
     return {
         *diagnostics,

@@ -166,15 +166,15 @@ def extractor(
     from rich.text import Text
 
     from ganbench.data.store import data_dir
-    from ganbench.diagnostics.image_eval import (
+    from ganbench.errors import RunFailedError
+    from ganbench.extractors import mnist_cnn, shipped
+    from ganbench.extractors.cache import save_weights
+    from ganbench.extractors.classifier import (
         classifier_settings,
         mnist_fingerprint,
         shipped_classifier,
         train_mnist_classifier,
     )
-    from ganbench.errors import RunFailedError
-    from ganbench.extractors import mnist_cnn, shipped
-    from ganbench.extractors.cache import save_weights
 
     if train is not None:
         from ganbench.cli.console import is_tty

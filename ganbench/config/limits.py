@@ -17,6 +17,8 @@ MAX_Z_DIM = 65_536
 MAX_SAMPLES = 10_000_000
 MAX_SEEDS = 100_000
 MAX_NAME_LENGTH = 100
+MAX_EXTRACTORS = 16
+"""Feature extractors a suite may name (``[metrics] extractors``)."""
 NAME_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$"
 """Variant names: ASCII letters, digits, '_', '-' and '.', not starting with '.' (so never '.',
 '..' or a hidden file name)."""

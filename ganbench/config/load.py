@@ -57,19 +57,33 @@ need k + 1 real samples."""
 INCEPTION_KEY = "metrics.inception_weights"
 
 
-def _resolve_inception(suite_file: SuiteFile, path: Path, overrides: set[str]) -> SuiteFile:
-    """``[metrics] inception_weights`` made absolute: ``~`` expanded, a relative path taken
-    relative to the suite file's folder, or to the working directory when it came from
-    ``--set``. The file itself is checked when it is loaded (``load_extractor``)."""
-    weights = suite_file.metrics.inception_weights
-    if weights is None:
-        return suite_file
-    target = Path(weights).expanduser()
+def _absolute(file: str, key: str, path: Path, overrides: set[str]) -> str:
+    target = Path(file).expanduser()
     if not target.is_absolute():
-        from_cli = INCEPTION_KEY in overrides or "metrics" in overrides
+        from_cli = any(key == o or key.startswith(o + ".") for o in overrides)
         target = (Path.cwd() if from_cli else path.parent) / target
-    metrics = suite_file.metrics.model_copy(update={"inception_weights": os.path.abspath(target)})
-    return suite_file.model_copy(update={"metrics": metrics})
+    return os.path.abspath(target)
+
+
+def _resolve_inception(suite_file: SuiteFile, path: Path, overrides: set[str]) -> SuiteFile:
+    """``[metrics] inception_weights`` and ``[metrics.weights]`` made absolute: ``~`` expanded,
+    a relative path taken relative to the suite file's folder, or to the working directory when
+    it came from ``--set``. The files themselves are checked when they are loaded
+    (``load_extractor``)."""
+    metrics = suite_file.metrics
+    update: dict[str, Any] = {}
+    if metrics.inception_weights is not None:
+        update["inception_weights"] = _absolute(
+            metrics.inception_weights, INCEPTION_KEY, path, overrides
+        )
+    if metrics.weights:
+        update["weights"] = {
+            name: _absolute(file, f"metrics.weights.{name}", path, overrides)
+            for name, file in metrics.weights.items()
+        }
+    if not update:
+        return suite_file
+    return suite_file.model_copy(update={"metrics": metrics.model_copy(update=update)})
 
 
 def _validate_variants(
@@ -214,20 +228,19 @@ def validate_document(
                     "search",
                 )
     references = _validate_references(raw, variants, grid, problems)
-    if (
-        suite_file is not None
-        and suite_file.metrics.inception_weights is not None
-        and configs
-        and not any(is_image_dataset(config.dataset) for config, _, _ in configs)
-    ):
-        problems.add(
-            "Inception features measure images, and no run of this suite trains on an image "
-            "dataset (mnist, stacked_mnist); remove inception_weights",
-            "metrics",
-            None,
-            ["inception_weights"],
-            "metrics",
-        )
+    image_runs = any(is_image_dataset(config.dataset) for config, _, _ in configs)
+    if suite_file is not None and configs and not image_runs:
+        for key in ("inception_weights", "extractors", "weights", "resize"):
+            value = getattr(suite_file.metrics, key)
+            if value:
+                problems.add(
+                    "feature extractors measure images, and no run of this suite trains on an "
+                    f"image dataset; remove {key}",
+                    "metrics",
+                    None,
+                    [key],
+                    "metrics",
+                )
     if (
         suite_file is not None
         and suite_file.metrics.samples < MIN_IMAGE_SAMPLES
@@ -245,9 +258,12 @@ def validate_document(
     raise_problems(problems)
     assert suite_file is not None
     suite_file = _resolve_inception(suite_file, path, overrides or set())
-    if suite_file.metrics.inception_weights is not None and isinstance(raw.get("metrics"), dict):
-        # suite.toml beside the results names the file that was used, from any folder.
-        raw["metrics"]["inception_weights"] = suite_file.metrics.inception_weights
+    if isinstance(raw.get("metrics"), dict):
+        # suite.toml beside the results names the files that were used, from any folder.
+        if suite_file.metrics.inception_weights is not None:
+            raw["metrics"]["inception_weights"] = suite_file.metrics.inception_weights
+        if suite_file.metrics.weights:
+            raw["metrics"]["weights"] = dict(suite_file.metrics.weights)
     runs: list[RunSpec] = []
     section = suite_file.suite
     for config, point, trial in configs:

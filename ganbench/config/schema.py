@@ -13,6 +13,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ganbench.config.limits import (
     MAX_BATCH,
+    MAX_EXTRACTORS,
     MAX_PROFILES,
     MAX_SAMPLES,
     MAX_SEEDS,
@@ -388,7 +389,81 @@ class MetricsSection(Strict):
     """The FID Inception-v3 weights (.npz converted from pytorch-fid's .pth; see
     ganbench.extractors.inception): image runs then also record fid_inception and
     kid_inception. ``~`` is expanded; a relative path is relative to the suite file's folder
-    (to the working directory when given with ``--set``); the loader stores it absolute."""
+    (to the working directory when given with ``--set``); the loader stores it absolute. The
+    same as ``extractors = [..., "inception"]`` with ``weights = {inception = ...}``."""
+
+    extractors: list[str] | None = Field(None, max_length=MAX_EXTRACTORS)
+    """The feature extractors image runs are measured with (``ganbench list extractors``);
+    default: the dataset's own classifier (``mnist_cnn`` for MNIST and Stacked MNIST)."""
+    weights: dict[str, str] = Field(default_factory=dict, max_length=MAX_EXTRACTORS)
+    """Weights files by extractor name, for extractors whose weights the user converts
+    (paths as ``inception_weights``)."""
+    resize: dict[str, str] = Field(default_factory=dict, max_length=MAX_EXTRACTORS)
+    """Resize modes by extractor name (each extractor's default otherwise)."""
+
+    @field_validator("extractors")
+    @classmethod
+    def _extractors(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
+        from ganbench.extractors.base import EXTRACTORS, extractor_names
+
+        known = extractor_names()
+        for name in v:
+            if name not in known:
+                raise ValueError(EXTRACTORS.unknown_message(name))
+        if len(set(v)) != len(v):
+            raise ValueError("an extractor is named twice")
+        return v
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, path in v.items():
+            if not isinstance(path, str) or not 1 <= len(path) <= 4096:
+                raise ValueError(f"weights.{name} must be a file path of 1 to 4096 characters")
+        return v
+
+    @model_validator(mode="after")
+    def _extractor_settings(self) -> MetricsSection:
+        from ganbench.extractors.base import WEIGHTS_USER, get_extractor
+
+        used = set(self.extractor_list())
+        for table in ("weights", "resize"):
+            for name in getattr(self, table):
+                if name not in used:
+                    raise ValueError(
+                        f"{table}.{name} names an extractor this suite does not use; its "
+                        f"extractors: {', '.join(sorted(used)) or 'none'}"
+                    )
+        for name, mode in self.resize.items():
+            modes = get_extractor(name).resize_modes
+            if mode not in modes:
+                allowed = ", ".join(modes) if modes else "none (it takes images as they are)"
+                raise ValueError(f"resize.{name} = {mode!r}: allowed {allowed}")
+        for name in used:
+            extractor = get_extractor(name)
+            if extractor.weights == WEIGHTS_USER and name not in self.weight_files():
+                how = extractor.weights_help or "ganbench list extractors says how"
+                raise ValueError(
+                    f"extractor {name!r} needs its weights file, which you convert once "
+                    f'yourself: weights.{name} = "FILE" ({how})'
+                )
+        return self
+
+    def extractor_list(self, default: list[str] | None = None) -> list[str]:
+        """The extractors image runs use: ``extractors`` (else ``default``, the dataset's
+        classifier), with ``inception`` added by ``inception_weights``."""
+        names = list(self.extractors) if self.extractors is not None else list(default or [])
+        if self.inception_weights is not None and "inception" not in names:
+            names.append("inception")
+        return names
+
+    def weight_files(self) -> dict[str, str]:
+        files = dict(self.weights)
+        if self.inception_weights is not None:
+            files.setdefault("inception", self.inception_weights)
+        return files
 
     @field_validator("spectrum")
     @classmethod
@@ -408,13 +483,23 @@ class MetricsSection(Strict):
             del d["spectrum"]
         if not d["layer_grads"]:
             del d["layer_grads"]
-        # A path is not a measurement setting: moving or renaming the weights file keeps the
+        # A path is not a measurement setting: moving or renaming a weights file keeps the
         # run ids (the manifest's protocol records the path; load_extractor logs the file's
-        # sha256). Whether Inception metrics are measured is one: on image data it changes the
-        # run id, so turning them on re-runs completed runs instead of skipping them.
+        # sha256). Which extractors measure a run is one: on image data it changes the run
+        # id, so adding one re-runs completed runs instead of skipping them.
         weights = d.pop("inception_weights")
-        if weights is not None and image_data:
-            d["inception"] = True
+        extractors, resize = d.pop("extractors"), d.pop("resize")
+        del d["weights"]
+        if image_data and (extractors is not None or weights is not None):
+            # Which extractors measure a run, and at which resize, are measurement settings;
+            # their weights files' paths are not (load_extractor records their checksums).
+            from ganbench.extractors.base import get_extractor
+
+            named = self.extractor_list(["mnist_cnn"] if extractors is None else None)
+            if named != ["mnist_cnn"]:  # the default of MNIST runs keeps their run ids
+                d["extractors"] = {
+                    name: resize.get(name, get_extractor(name).default_resize) for name in named
+                }
         return d
 
 

@@ -41,10 +41,11 @@ WEIGHTS_TRAINED = "trained"
 """ganbench trains the network itself on the user's labelled data and caches it."""
 WEIGHT_SOURCES = (WEIGHTS_SHIPPED, WEIGHTS_USER, WEIGHTS_TRAINED)
 
-METRIC_KEYS = ("fd", "kid", "kid_std", "precision", "recall", "density", "coverage")
-"""The metrics every extractor's features give (:func:`metric_names`): a Fréchet distance, the
-kernel distance and its spread over subsets, improved precision and recall, density and
-coverage. A classifier adds ``classes`` and ``class_kl`` (from its labels)."""
+METRIC_KEYS = ("fd", "fd_inf", "kid", "kid_std", "precision", "recall", "density", "coverage")
+"""The metrics every extractor's features give (:meth:`Extractor.metric_names`; declared in
+:data:`ganbench.metrics.catalog.FEATURE_METRICS`): a Fréchet distance and its extrapolation to
+infinitely many samples, the kernel distance and its spread over subsets, improved precision
+and recall, density and coverage. A classifier adds ``classes`` and ``class_kl``."""
 
 
 class FeatureModel(Protocol):
@@ -125,9 +126,12 @@ class Extractor:
     def metric_name(self, key: str) -> str:
         """The stored name of metric ``key`` (:data:`METRIC_KEYS`, ``classes``, ``class_kl``)
         measured in these features: ``<key>_<name>`` (``fd_dinov2_vitl14``, ``precision_inception``;
-        the spread of KID is ``kid_<name>_std``), unless ``names`` says another."""
+        the spread of KID is ``kid_<name>_std``, FD-infinity the Fréchet distance's name and
+        ``_inf``), unless ``names`` says another."""
         if key in self.names:
             return self.names[key]
+        if key == "fd_inf":
+            return self.metric_name("fd") + "_inf"
         if key == "kid_std":
             return f"kid_{self.name}_std"
         return f"{key}_{self.name}"
@@ -162,7 +166,7 @@ def extractor_names() -> list[str]:
     return EXTRACTORS.names()
 
 
-BUILTIN = ("mnist_cnn", "inception", "dinov2")
+BUILTIN = ("mnist_cnn", "inception")
 """The modules of ganbench's own extractors, imported (and so registered) on first use."""
 
 

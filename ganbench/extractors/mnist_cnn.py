@@ -240,3 +240,142 @@ def accuracy(params: Params, images: Any, labels: np.ndarray, *, batch: int = 10
     if labels.shape != (images.shape[0],):
         raise ValueError(f"expected {images.shape[0]} labels, got shape {labels.shape}")
     return float(np.mean(np.argmax(logits(params, images, batch=batch), axis=1) == labels))
+
+
+# --------------------------------------------------------------------------------- registry
+
+EVAL_BATCH = 1000
+"""Images per forward pass when embedding (the last batch is padded: one compiled shape)."""
+
+
+class MnistFeatureModel:
+    """The classifier with its weights, as a :class:`ganbench.extractors.base.FeatureModel`.
+
+    It takes 28 x 28 images with any number of channels and embeds each channel on its own (a
+    Stacked MNIST image is three digits): the features are the channels' 128-d features side by
+    side (N, 128 C) and the labels the digit read in each channel (N, C). uint8 pixels become
+    ``x / 127.5 - 1`` (:func:`to_model_input`); float images in [-1, 1] are used as they are."""
+
+    def __init__(self, params: Params, weights: dict[str, Any]) -> None:
+        self.params = params
+        self.weights = weights
+
+    @property
+    def extractor(self):
+        return MNIST_CNN
+
+    @property
+    def resize(self) -> None:
+        return None
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return {
+            "name": MNIST_CNN.name,
+            "resize": None,
+            "feature_dim": FEATURE_DIM,
+            "batch_size": EVAL_BATCH,
+            "weights": dict(self.weights),
+        }
+
+    def embed(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        images = np.asarray(images)
+        if images.ndim != 4 or images.shape[1:3] != IMAGE_SHAPE[:2] or images.shape[3] < 1:
+            raise ValueError(
+                f"{MNIST_CNN.name} takes 28 x 28 images (N, 28, 28, C), got shape {images.shape}"
+            )
+        if images.dtype == np.uint8:
+            x = images.astype(np.float32) / 127.5 - 1.0
+        elif np.issubdtype(images.dtype, np.floating):
+            x = images.astype(np.float32)
+        else:
+            raise ValueError(f"expected uint8 or float images, got {images.dtype}")
+        n, c = x.shape[0], x.shape[-1]
+        channels = np.transpose(x, (3, 0, 1, 2)).reshape(c * n, *IMAGE_SHAPE)
+        feats, logit = embed(self.params, channels, batch=EVAL_BATCH)
+        feats = feats.reshape(c, n, -1)
+        labels = np.argmax(logit, axis=1).reshape(c, n)
+        return np.concatenate(list(feats), axis=1), labels.T
+
+    def features(self, images: np.ndarray) -> np.ndarray:
+        return self.embed(images)[0]
+
+
+def _load_weights_file(path) -> tuple[Params, dict[str, Any]]:
+    """The classifier's parameters from an .npz of one array per leaf (``conv_0/kernel``, ...,
+    the format ``ganbench data extractor --train`` writes), checked against the network."""
+    from pathlib import Path
+
+    from ganbench.errors import DataError
+    from ganbench.extractors.base import weights_info
+    from ganbench.extractors.cache import flatten_params, unflatten_params
+
+    path = Path(path).expanduser().absolute()
+    expected = {k: v.shape for k, v in flatten_params(jax.eval_shape(init_params)).items()}
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            flat = {k: np.asarray(npz[k]) for k in npz.files}
+    except (OSError, ValueError, EOFError) as exc:
+        raise DataError(f"{path}: cannot read the classifier's weights (an .npz of arrays, "
+                        f"never a pickle): {exc}") from None  # fmt: skip
+    for key, shape in expected.items():
+        if key not in flat:
+            raise DataError(f"{path}: missing array {key!r} of the MNIST classifier")
+        if flat[key].shape != shape or not np.all(np.isfinite(flat[key])):
+            raise DataError(
+                f"{path}: array {key!r} has shape {flat[key].shape} (expected {shape}) or holds "
+                "non-finite values"
+            )
+    params = unflatten_params({k: flat[k].astype(np.float32) for k in expected})
+    return params, {**weights_info(path), "source": "user file"}
+
+
+def load(weights=None, resize=None, data_dir=None, log=None, task=None) -> MnistFeatureModel:
+    """The classifier: from ``weights`` (an .npz) when given, else the shipped weights or ones
+    trained on the data directory's MNIST (:func:`ganbench.extractors.classifier.
+    load_mnist_classifier`)."""
+    from ganbench.errors import OptionError
+
+    if resize is not None:
+        raise OptionError(f"{MNIST_CNN.name} takes 28 x 28 images as they are: no resize mode")
+    if weights is not None:
+        params, info = _load_weights_file(weights)
+        return MnistFeatureModel(params, info)
+    from ganbench.extractors.classifier import load_mnist_classifier
+
+    params, info = load_mnist_classifier(data_dir, log=log, task=task)
+    keep = ("sha256", "test_accuracy", "source", "retrained", "reason", "path")
+    return MnistFeatureModel(params, {k: info.get(k) for k in keep if k in info})
+
+
+def _declare():
+    from ganbench.extractors.base import WEIGHTS_SHIPPED, Extractor, register
+
+    return register(
+        Extractor(
+            name="mnist_cnn",
+            description="ganbench's MNIST classifier (128-d penultimate features, 10 digit "
+            "classes), shipped with ganbench; 28 x 28 images, each channel embedded on its own",
+            feature_dim=FEATURE_DIM,
+            input_size=None,
+            resize_modes=(),
+            weights=WEIGHTS_SHIPPED,
+            source="a small convnet after Keras' MNIST example (keras-team/keras "
+            "examples/mnist_cnn.py), trained by ganbench (module docstring)",
+            load=load,
+            fixed_shape=IMAGE_SHAPE,
+            classes=NUM_CLASSES,
+            names={
+                "fd": "fid_mnist_cnn",
+                "precision": "precision",
+                "recall": "recall",
+                "density": "density",
+                "coverage": "coverage",
+                "classes": "classes",
+                "class_kl": "class_kl",
+            },
+        )
+    )
+
+
+MNIST_CNN = _declare()

@@ -12,7 +12,7 @@ the training settings and recipe, and its test accuracy), in the format of
 
     ganbench data extractor --train ganbench/extractors/weights
 
-which trains with :data:`ganbench.diagnostics.image_eval.CLASSIFIER_SETTINGS` on the canonical
+which trains with :data:`ganbench.extractors.classifier.CLASSIFIER_SETTINGS` on the canonical
 MNIST training files and measures the accuracy on the canonical test files.
 
 :func:`load_shipped` returns them when they match the caller's data fingerprint and settings

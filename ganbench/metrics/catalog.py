@@ -6,9 +6,14 @@ and comparisons), whether the summary table shows it by default and where the cu
 draws it, and, for metrics computed from one evaluation's samples, which dataset kind computes
 it and how. Adding a metric of 2-D or point-mass data is its function and one entry here: the
 evaluation (:func:`ganbench.diagnostics.samples.evaluate_samples`), the EMA generator's rows,
-the report, the HTML glossary and the listing all read this catalog. Image metrics are measured
-in an extractor's feature space by :mod:`ganbench.diagnostics.image_eval`; their entries carry
-the rest.
+the report, the HTML glossary and the listing all read this catalog.
+
+Image metrics are measured in a feature extractor's space (:mod:`ganbench.extractors`): each is
+declared once here as a :class:`FeatureMetric` (its key, meaning, direction and ``compute`` on a
+:class:`FeatureEvaluation`), and stored under a name the extractor gives it
+(:meth:`ganbench.extractors.base.Extractor.metric_name`: ``fd_dinov2_vitl14``, ``fid_inception``,
+``precision``, ...). Suites' image evaluations, ``ganbench eval`` and the report read the same
+declarations; :func:`info` resolves any such name to its family's entry.
 
 Names ending in ``<k>`` or ``<metric>`` stand for a family (``mode_count/0``, ``ema/modes``).
 """
@@ -24,7 +29,19 @@ import numpy as np
 
 from ganbench.kinds import MIXTURE, POINT_MASS
 from ganbench.metrics import names as M
-from ganbench.metrics.frechet import frechet_distance
+from ganbench.metrics.frechet import (
+    frechet_distance,
+    frechet_distance_from_stats,
+    frechet_infinity,
+    gaussian_stats,
+)
+from ganbench.metrics.images import (
+    class_coverage,
+    density_coverage,
+    kid,
+    precision_recall,
+    stacked_modes,
+)
 from ganbench.metrics.modes import ModeCoverage, mode_coverage
 
 
@@ -82,6 +99,200 @@ class MetricInfo:
         if isinstance(value, list):
             return [(name, float(v), n_real, ev.n_fake) for name, v in value]
         return [(self.name, float(value), n_real, ev.n_fake)]
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    """The protocol knobs of the feature-space metrics (defaults: the papers' own)."""
+
+    kid_subsets: int = 100
+    """KID subsets (Binkowski et al. 2018's experiments: 100 subsets of 1000)."""
+    kid_subset_size: int = 1000
+    pr_k: int = 3
+    """k of improved precision and recall (Kynkaanniemi et al. 2019's default)."""
+    dc_k: int = 5
+    """k of density and coverage (Naeem et al. 2020's recommendation)."""
+    knn_samples: int | None = None
+    """At most this many samples of each set enter the k-NN metrics (a subset drawn with
+    ``np.random.default_rng(seed)``; their cost grows as N^2); None: all."""
+    fd_inf_points: int = 15
+    """Subset sizes of FD-infinity (Chong & Forsyth 2020)."""
+    seed: int = 0
+
+
+class FeatureEvaluation:
+    """One evaluation in one extractor's feature space: the reference's features (or only its
+    mean and covariance, as a statistics file holds them), the generated samples' features and
+    their classifier labels, and what several metrics share (computed once, on demand)."""
+
+    def __init__(
+        self,
+        fake: np.ndarray,
+        real: np.ndarray | None = None,
+        *,
+        real_stats: tuple[np.ndarray, np.ndarray] | None = None,
+        n_real: int | None = None,
+        labels: np.ndarray | None = None,
+        classes: int | None = None,
+        settings: FeatureSettings | None = None,
+    ) -> None:
+        if real is None and real_stats is None:
+            raise ValueError("a feature evaluation needs the reference's features or statistics")
+        self.fake, self.real = fake, real
+        self._real_stats = real_stats
+        self.labels, self.classes = labels, classes
+        self.settings = settings or FeatureSettings()
+        self.n_fake = int(fake.shape[0])
+        self.n_real = int(real.shape[0]) if real is not None else n_real
+
+    @property
+    def has_real_features(self) -> bool:
+        return self.real is not None
+
+    @functools.cached_property
+    def real_stats(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and covariance (N - 1 denominator) of the reference, float64."""
+        if self._real_stats is not None:
+            return self._real_stats
+        return gaussian_stats(self.real)
+
+    @functools.cached_property
+    def fake_stats(self) -> tuple[np.ndarray, np.ndarray]:
+        return gaussian_stats(self.fake)
+
+    def _knn_subset(self, x: np.ndarray, salt: int) -> np.ndarray:
+        cap = self.settings.knn_samples
+        if cap is None or x.shape[0] <= cap:
+            return x
+        rng = np.random.default_rng([self.settings.seed, salt])
+        return x[np.sort(rng.choice(x.shape[0], size=cap, replace=False))]
+
+    @functools.cached_property
+    def knn_sets(self) -> tuple[np.ndarray, np.ndarray]:
+        """The (real, fake) features the k-NN metrics see (all, or ``knn_samples`` of each)."""
+        assert self.real is not None
+        return self._knn_subset(self.real, 0), self._knn_subset(self.fake, 1)
+
+    @functools.cached_property
+    def kid(self) -> tuple[float, float]:
+        s = self.settings
+        return kid(
+            self.real, self.fake, subsets=s.kid_subsets, subset_size=s.kid_subset_size,
+            seed=s.seed,
+        )  # fmt: skip
+
+    @functools.cached_property
+    def precision_recall(self) -> tuple[float, float]:
+        return precision_recall(*self.knn_sets, k=self.settings.pr_k)
+
+    @functools.cached_property
+    def density_coverage(self) -> tuple[float, float]:
+        return density_coverage(*self.knn_sets, k=self.settings.dc_k)
+
+    @functools.cached_property
+    def class_stats(self) -> tuple[float, float]:
+        """(classes covered, KL to uniform): one label column is a class histogram over
+        ``classes``; several (Stacked MNIST) count the tuples of digits."""
+        labels = np.asarray(self.labels)
+        if labels.shape[1] == 1:
+            c = class_coverage(labels[:, 0], self.classes or 10)
+            return float(c["classes_covered"]), float(c["class_kl"])
+        modes = stacked_modes(labels, n_digits=labels.shape[1])
+        return float(modes["modes"]), float(modes["kl"])
+
+
+@dataclass(frozen=True)
+class FeatureMetric:
+    """A metric measured in a feature extractor's space (module docstring)."""
+
+    key: str
+    description: str
+    """``{features}`` stands for the extractor's description in listings."""
+    better: str | None
+    compute: Callable[[FeatureEvaluation], float]
+    needs: str = "features"
+    """What of the reference it needs: ``"stats"`` (a mean and covariance suffice),
+    ``"features"`` (the reference's features), or ``"labels"`` (the generated samples' class
+    labels; a classifier's)."""
+    frechet: bool = False
+    table: bool = False
+    uses_real: bool = True
+    """The value depends on the reference: its rows record the reference's size."""
+
+    @property
+    def higher_is_better(self) -> bool | None:
+        return None if self.better is None else self.better == "higher"
+
+
+FEATURE_METRICS: tuple[FeatureMetric, ...] = (
+    FeatureMetric(
+        "fd", "Frechet distance of Gaussian fits (Heusel et al. 2017), float64, symmetric eigh "
+        "form; biased upward at small N", "lower",
+        lambda ev: frechet_distance_from_stats(*ev.real_stats, *ev.fake_stats), needs="stats",
+        frechet=True, table=True,
+    ),
+    FeatureMetric(
+        "fd_inf", "FD-infinity (Chong & Forsyth 2020): the Frechet distance extrapolated to "
+        "N -> infinity from 15 subset sizes (N/10 .. N) of the generated set", "lower",
+        lambda ev: frechet_infinity(
+            ev.fake, *ev.real_stats, points=ev.settings.fd_inf_points, seed=ev.settings.seed
+        )[0], needs="stats", frechet=True,
+    ),
+    FeatureMetric(
+        "kid", "kernel distance (unbiased MMD^2, cubic kernel; Binkowski et al. 2018), mean "
+        "over subsets", "lower", lambda ev: ev.kid[0], table=True,
+    ),
+    FeatureMetric(
+        "kid_std", "standard deviation of the KID estimate over its subsets", None,
+        lambda ev: ev.kid[1],
+    ),
+    FeatureMetric(
+        "precision", "improved precision, k = 3 (Kynkaanniemi et al. 2019): generated samples "
+        "inside the real manifold", "higher", lambda ev: ev.precision_recall[0], table=True,
+    ),
+    FeatureMetric(
+        "recall", "improved recall, k = 3: real samples inside the generated manifold",
+        "higher", lambda ev: ev.precision_recall[1], table=True,
+    ),
+    FeatureMetric(
+        "density", "density, k = 5 (Naeem et al. 2020); 1 for samples of the data "
+        "distribution", "higher", lambda ev: ev.density_coverage[0], table=True,
+    ),
+    FeatureMetric(
+        "coverage", "coverage, k = 5 (Naeem et al. 2020): real neighbourhoods holding a "
+        "generated sample", "higher", lambda ev: ev.density_coverage[1], table=True,
+    ),
+    FeatureMetric(
+        "classes", "classes (or, for several channels, tuples of classes such as Stacked "
+        "MNIST's digit triples) the classifier finds in the generated samples", "higher",
+        lambda ev: ev.class_stats[0], needs="labels", table=True, uses_real=False,
+    ),
+    FeatureMetric(
+        "class_kl", "KL(generated class histogram || uniform), nats", "lower",
+        lambda ev: ev.class_stats[1], needs="labels", table=True, uses_real=False,
+    ),
+)  # fmt: skip
+"""Every metric of a feature space, in the order evaluations record them."""
+
+FEATURE_BY_KEY: dict[str, FeatureMetric] = {m.key: m for m in FEATURE_METRICS}
+
+DIVERGED_FEATURE_KEYS = ("fd", "kid", "classes")
+"""What an evaluation of non-finite generated samples records (as NaN) of an extractor's
+metrics: the headline ones, so the run's curves end visibly."""
+
+
+def feature_rows(
+    ev: FeatureEvaluation, names: dict[str, str], keys: tuple[str, ...] | list[str]
+) -> list[tuple[str, float, int | None, int]]:
+    """(metric, value, n_real, n_fake) rows of the metrics ``keys`` of one evaluation, stored
+    under ``names[key]`` (an extractor's :meth:`~ganbench.extractors.base.Extractor.metric_names`).
+    """
+    rows = []
+    for key in keys:
+        metric = FEATURE_BY_KEY[key]
+        value = float(metric.compute(ev))
+        rows.append((names[key], value, ev.n_real if metric.uses_real else None, ev.n_fake))
+    return rows
 
 
 def _eq_theta(ev: Evaluation) -> float:
@@ -267,9 +478,64 @@ CATALOG: tuple[MetricInfo, ...] = (
 BY_NAME: dict[str, MetricInfo] = {m.name: m for m in CATALOG}
 
 
+def _feature_entry(metric: FeatureMetric) -> MetricInfo:
+    return MetricInfo(
+        _FEATURE_FAMILY[metric.key], "images: " + metric.description + " in an extractor's "
+        "features (ganbench list extractors)", metric.better, table=metric.table,
+        frechet=metric.frechet, uses_real=metric.uses_real,
+    )  # fmt: skip
+
+
+_FEATURE_FAMILY = {
+    "fd": "fd_<extractor>",
+    "fd_inf": "<fd>_inf",
+    "kid": "kid_<extractor>",
+    "kid_std": "kid_<extractor>_std",
+    "precision": "precision_<extractor>",
+    "recall": "recall_<extractor>",
+    "density": "density_<extractor>",
+    "coverage": "coverage_<extractor>",
+    "classes": "classes_<extractor>",
+    "class_kl": "class_kl_<extractor>",
+}
+"""The names a feature metric takes in results (:meth:`Extractor.metric_name`'s rule)."""
+
+FEATURE_FAMILIES: dict[str, MetricInfo] = {m.key: _feature_entry(m) for m in FEATURE_METRICS}
+"""The catalog entry of each feature metric's family of names."""
+
+
+def feature_key(metric: str) -> str | None:
+    """The feature-metric key (:data:`FEATURE_METRICS`) of a stored name, or None.
+
+    >>> [feature_key(m) for m in ("fd_dinov2_vitl14", "fid_inception_inf", "kid_x_std", "fd")]
+    ['fd', 'fd_inf', 'kid_std', None]
+    """
+    metric = metric.removeprefix(M.EMA_PREFIX)
+    if metric in BY_NAME:
+        return _LEGACY_FEATURE_KEYS.get(metric)
+    if metric.endswith("_inf") and feature_key(metric[: -len("_inf")]) == "fd":
+        return "fd_inf"
+    if metric.startswith("kid_") and metric.endswith("_std") and len(metric) > 8:
+        return "kid_std"
+    for key in ("class_kl", "fd", "kid", "precision", "recall", "density", "coverage", "classes"):
+        if metric.startswith(key + "_") and len(metric) > len(key) + 1:
+            return key
+    return None
+
+
+_LEGACY_FEATURE_KEYS = {
+    M.FID_MNIST: "fd", M.KID_MNIST: "kid", M.KID_MNIST_STD: "kid_std",
+    M.FID_INCEPTION: "fd", M.KID_INCEPTION: "kid", M.KID_INCEPTION_STD: "kid_std",
+    M.PRECISION: "precision", M.RECALL: "recall", M.DENSITY: "density",
+    M.COVERAGE: "coverage", M.CLASSES: "classes", M.CLASS_KL: "class_kl",
+}  # fmt: skip
+"""Names written before the rule, each with its feature metric."""
+
+
 def info(metric: str) -> MetricInfo | None:
     """The entry of a metric name (``ema/`` names: the plain metric's; family members: the
-    family's), or None for a name ganbench does not write."""
+    family's, feature metrics of any extractor included), or None for a name ganbench does not
+    write."""
     metric = metric.removeprefix(M.EMA_PREFIX)
     if metric in BY_NAME:
         return BY_NAME[metric]
@@ -277,7 +543,31 @@ def info(metric: str) -> MetricInfo | None:
         return BY_NAME[M.MODE_COUNT_PREFIX + "<k>"]
     if metric.startswith(M.LAYER_GRAD_PREFIX):
         return BY_NAME[M.LAYER_GRAD_PREFIX + "<player>/<layer>"]
+    key = feature_key(metric)
+    if key is not None:
+        return FEATURE_FAMILIES[key]
     return None
+
+
+def higher_is_better(metric: str) -> bool | None:
+    """Which way is better for any metric name (None: no direction, or not a metric ganbench
+    writes)."""
+    entry = info(metric)
+    return None if entry is None else entry.higher_is_better
+
+
+def default_columns(available) -> list[str]:
+    """The metrics a summary shows when none are named: those of :data:`TABLE_METRICS` the
+    results hold, in catalog order, then feature metrics of other extractors marked for the
+    table, in the order given."""
+    present = set(available)
+    chosen = [m for m in TABLE_METRICS if m in present]
+    for m in available:
+        if m not in chosen and m not in BY_NAME and not m.startswith(M.EMA_PREFIX):
+            entry = info(m)
+            if entry is not None and entry.table:
+                chosen.append(m)
+    return chosen
 
 
 def computed_from_samples(kind: str) -> tuple[MetricInfo, ...]:

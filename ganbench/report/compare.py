@@ -28,10 +28,11 @@ import numpy as np
 import pandas as pd
 
 from ganbench.errors import ConfigError, OptionError
+from ganbench.metrics import catalog
 from ganbench.report.baseline import DEFAULT_ALPHA, welch_p_value
 from ganbench.report.select import final_values, metric_direction, split_metrics
 from ganbench.report.stats import welch_df
-from ganbench.report.summary import DEFAULT_METRICS, point_key
+from ganbench.report.summary import point_key
 from ganbench.results.layout import COMPLETED
 from ganbench.results.read import Results
 from ganbench.text import suggestion
@@ -209,8 +210,8 @@ def _metrics(base: Results, new: Results, metrics: str | Iterable[str] | None) -
     if metrics is None:
         chosen = [
             m
-            for m in DEFAULT_METRICS
-            if m in held_b and m in held_n and metric_direction(m) is not None
+            for m in catalog.default_columns(sorted(held_b & held_n))
+            if metric_direction(m) is not None
         ]
         if not chosen:
             raise OptionError(

@@ -311,7 +311,7 @@ def _curves_figure(table: pd.DataFrame, runs: pd.DataFrame, suite: str, point: d
             )
             band = np.nan_to_num(std)
             ax.fill_between(steps, mean - band, mean + band, color=colour, alpha=0.18, lw=0)
-        direction = catalog.HIGHER_IS_BETTER.get(metric.removesuffix("_mean"))
+        direction = catalog.higher_is_better(metric.removesuffix("_mean"))
         arrow = "" if direction is None else (" ↑" if direction else " ↓")
         ax.set_title(metric + arrow, fontsize=9)
         ax.set_xlabel("step", fontsize=8)

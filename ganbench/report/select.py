@@ -208,7 +208,7 @@ def metric_direction(metric: str) -> bool | None:
 
     ``ema/<m>`` has the direction of ``m``.
     """
-    return catalog.HIGHER_IS_BETTER.get(metric.removeprefix(names.EMA_PREFIX))
+    return catalog.higher_is_better(metric.removeprefix(names.EMA_PREFIX))
 
 
 def available_metrics(results: Results) -> list[str]:

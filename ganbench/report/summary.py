@@ -94,8 +94,7 @@ def summarize(
         ConfigError: for a requested metric that was not recorded.
     """
     if metrics is None:
-        available = set(available_metrics(results))
-        chosen = [m for m in DEFAULT_METRICS if m in available]
+        chosen = catalog.default_columns(available_metrics(results))
         if not chosen:
             chosen = [m for m in available_metrics(results) if "/" not in m]
     else:

@@ -85,17 +85,20 @@ def now() -> str:
 
 
 def inception_key(evaluator) -> str:
-    info = getattr(evaluator, "inception_info", None) or {}
-    return f"|inception:{info['sha256']}" if info.get("sha256") else ""
+    """What a floor's run id adds for the extractors beyond the dataset's classifier."""
+    return evaluator.key()
 
 
 def extractor_info(evaluator) -> dict[str, Any]:
-    """What an image run's metrics were measured with: the MNIST classifier's checksum and test
-    accuracy, and the Inception weights' checksum when they were given."""
+    """What an image run's metrics were measured with: the dataset classifier's checksum and
+    test accuracy, and every extractor's record (name, resize, feature dimension, batch size,
+    weights' path and checksum); the Inception weights also under ``inception``, as before."""
     info = {k: evaluator.info.get(k) for k in ("sha256", "test_accuracy", "source")}
-    inception = getattr(evaluator, "inception_info", None) or {}
-    if inception:
-        info["inception"] = {k: inception.get(k) for k in ("path", "sha256")}
+    models = [model.info for model in evaluator.models]
+    for model in models:
+        if model["name"] == "inception":
+            info["inception"] = {k: model["weights"].get(k) for k in ("path", "sha256")}
+    info["extractors"] = models
     return info
 
 

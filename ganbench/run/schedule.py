@@ -16,14 +16,14 @@ import numpy as np
 
 from ganbench.config import RunSpec
 from ganbench.config.expand import is_image_dataset
-from ganbench.diagnostics.image_eval import load_extractor
+from ganbench.diagnostics.image_eval import default_extractors, load_extractor
 from ganbench.diagnostics.images import to_uint8
 from ganbench.results.claims import ClaimBook
 from ganbench.results.layout import COMPLETED, DIVERGED, FAILED, STATUSES
 from ganbench.results.write import is_finished, run_dir, write_run, write_suite_file
 from ganbench.run.checkpoint import CHECKPOINTS_DIR, Checkpointing, checkpoint_path
 from ganbench.run.loop import train_group
-from ganbench.run.plan import Group, Plan, replan
+from ganbench.run.plan import Group, Plan, dataset_of, replan
 from ganbench.run.progress import NullProgress, Progress
 from ganbench.run.record import RunRecord, environment, now, run_manifest
 from ganbench.run.references import write_chance_rows, write_floor
@@ -102,10 +102,14 @@ def _load_evaluator(ctx: _Context, groups: list[Group]) -> None:
     image = [g for g in groups if is_image_dataset(g.runs[0].config.dataset)]
     if ctx.evaluator is not None or not image:
         return
+    spec = image[0].runs[0]
+    metrics = spec.metrics
     ctx.evaluator = load_extractor(
         log=ctx.progress.log,
         task=ctx.progress.task,
-        inception_weights=image[0].runs[0].metrics.inception_weights,
+        extractors=metrics.extractor_list(default_extractors(dataset_of(spec))),
+        weights=metrics.weight_files(),
+        resize=metrics.resize,
     )
     info = ctx.evaluator.info
     if info.get("test_accuracy") is not None:
