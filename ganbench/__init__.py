@@ -2,7 +2,7 @@
 
 The public API (see :mod:`ganbench.api`): :func:`run_suite`, :func:`suite_results`, :func:`load`,
 :func:`load_suite`, :func:`plan`, :func:`summarize`, :func:`mnist_features`,
-:func:`register_loss` and :func:`register_dataset` here, and the public modules :mod:`ganbench.metrics` (diagnostics of
+:func:`evaluate`, :func:`register_loss` and :func:`register_dataset` here, and the public modules :mod:`ganbench.metrics` (diagnostics of
 arrays), :mod:`ganbench.metrics.spectrum` (Jacobian spectra of a two-player vector field),
 :mod:`ganbench.report` (tables and comparisons of results), :mod:`ganbench.report.verdicts`
 (convergence verdicts of recorded curves), :mod:`ganbench.objectives` and :mod:`ganbench.data`
@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from ganbench.version import __version__
 
 __all__ = [
     "__version__",
+    "evaluate",
     "load",
     "load_suite",
     "mnist_features",

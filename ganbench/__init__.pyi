@@ -1,3 +1,4 @@
+from ganbench.api import evaluate as evaluate
 from ganbench.api import load as load
 from ganbench.api import load_suite as load_suite
 from ganbench.api import mnist_features as mnist_features

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ganbench.config import Suite
+    from ganbench.evaluation import EvalResult
     from ganbench.results.read import Results
     from ganbench.run.plan import Plan
     from ganbench.run.progress import Progress
@@ -232,6 +233,33 @@ def mnist_features(images: np.ndarray, *, batch: int = 1000) -> tuple[np.ndarray
         raise DataError(f"the MNIST classifier shipped with ganbench cannot be used: {why}")
     features, logits = mnist_cnn.embed(params, images, batch=batch)
     return np.asarray(features), np.argmax(np.asarray(logits), axis=1)
+
+
+def evaluate(samples: Any, ref: Any = None, **options: Any) -> EvalResult:
+    """Evaluate anyone's samples against a reference, as ``ganbench eval`` does: FID/FD, KID,
+    precision/recall, density/coverage in feature extractors' spaces (the class metrics of a
+    classifier; the mode metrics of 2-D points against a mixture), with everything that makes the
+    numbers comparable. ``samples`` and ``ref``: folders of images, ``.npy``/``.npz`` files,
+    datasets (``"mnist:test"``, ``"ring8"``), ganbench run folders, arrays, or (samples only) a
+    generator; ``ref`` may be a statistics file. Options: ``extractors``, ``weights``,
+    ``resize``, ``metrics``, ``n``, ``n_ref``, ``seed``, ``value_range``, ``quantize``, ``step``,
+    ``ema``, ``save_stats_to``, ``use_cache``, ``settings``, ``log``
+    (:func:`ganbench.evaluation.core.evaluate` documents each).
+
+    >>> import numpy as np, ganbench
+    >>> from ganbench.data import get_dataset
+    >>> on_the_modes = np.repeat(get_dataset("ring8").means_array(), 10, axis=0)
+    >>> result = ganbench.evaluate(on_the_modes, "ring8", metrics=["modes", "hq_fraction"])
+    >>> result.as_dict()["modes"], result.as_dict()["hq_fraction"]
+    (8.0, 1.0)
+
+    Raises:
+        ganbench.errors.ConfigError: an unknown extractor, metric, dataset or option value.
+        ganbench.errors.DataError: an input that cannot be read (named in the message).
+    """
+    from ganbench.evaluation import evaluate as run
+
+    return run(samples, ref, **options)
 
 
 def register_loss(

@@ -16,12 +16,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1] / "ganbench"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "text", "kinds", "fileio"),
-    ("registry", "knobs", "tomlguard"),
+    ("errors", "text", "kinds", "fileio", "version"),
+    ("registry", "knobs", "tomlguard", "arrayguard"),
     ("data", "models", "objectives"),
     ("metrics",),
     ("references", "extractors"),
     ("train", "diagnostics", "results"),
+    ("evaluation",),
     ("config",),
     ("run",),
     ("report",),
@@ -32,6 +33,11 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 layers below its own."""
 
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
+
+ROOT_MODULE = "<ganbench>"
+"""The package root (``import ganbench``, ``from ganbench import __version__``): the public API's
+entry, above every layer, so no module inside the package may import it."""
+RANK[ROOT_MODULE] = len(LAYERS)
 
 NO_FILE_IO = ("train",)
 """Packages that stay pure computation: no file or process I/O (the run package does that)."""
@@ -56,13 +62,18 @@ def _imports(path: Path, root: Path = ROOT) -> set[str]:
             elif node.module and node.module.startswith("ganbench."):
                 modules.append(node.module.removeprefix("ganbench."))
             elif node.module == "ganbench":
-                modules += [alias.name for alias in node.names]
+                # ``from ganbench import x``: the root package, unless x is a module of it.
+                for alias in node.names:
+                    is_module = (root / alias.name).is_dir() or (root / f"{alias.name}.py").exists()
+                    modules.append(alias.name if is_module else ROOT_MODULE)
         elif isinstance(node, ast.Import):
             modules += [
                 a.name.removeprefix("ganbench.")
                 for a in node.names
                 if a.name.startswith("ganbench.")
             ]
+            if any(a.name == "ganbench" for a in node.names):
+                modules.append(ROOT_MODULE)
         found |= {m.split(".")[0] for m in modules if m}
     return found
 
@@ -80,6 +91,18 @@ def _edges() -> list[tuple[str, str, Path]]:
 def test_every_unit_has_a_layer():
     units = {_unit(p) for p in ROOT.rglob("*.py")} - {"__init__", "__main__"}
     assert units - set(RANK) == set(), "add new packages to LAYERS (and to the README's map)"
+
+
+def test_nothing_inside_imports_the_package_root():
+    """The root package re-exports the public API (which imports almost everything), so an
+    import of it from inside is an upward arrow (the version lives in ganbench/version.py)."""
+    found = [
+        f"{path.relative_to(ROOT.parent)}"
+        for path in sorted(ROOT.rglob("*.py"))
+        if path.parent != ROOT or path.name != "__init__.py"
+        if ROOT_MODULE in _imports(path)
+    ]
+    assert found == []
 
 
 def test_imports_only_go_down():
@@ -137,3 +160,8 @@ def test_the_check_sees_an_upward_import(tmp_path):
         "def f():\n    from ganbench.report import x\n    from ..run import y\n"
     )
     assert _imports(pkg / "metrics" / "a.py", pkg) == {"report", "run"}
+    (pkg / "run").mkdir()
+    (pkg / "metrics" / "b.py").write_text(
+        "import ganbench\nfrom ganbench import __version__\nfrom ganbench import run\n"
+    )
+    assert _imports(pkg / "metrics" / "b.py", pkg) == {ROOT_MODULE, "run"}

@@ -166,8 +166,8 @@ def test_extractor_verify_on_real_mnist(cli, store, shared_mnist):
 
 
 def test_extractor_train_writes_weights_and_sidecar_with_the_recipe(tiny_mnist, tmp_path):
-    from ganbench.extractors.classifier import classifier_settings, mnist_fingerprint
     from ganbench.extractors.cache import try_load
+    from ganbench.extractors.classifier import classifier_settings, mnist_fingerprint
 
     folder = tmp_path / "weights"
     res = CliRunner().invoke(app, ["data", "extractor", "--train", str(folder)])

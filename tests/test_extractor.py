@@ -242,8 +242,8 @@ SHIPPED_SHA256 = "0dda24b4b9bc05ae9fcfc10d71d4455b6a554ee4f4acf29c2035247e750dac
 def test_the_shipped_weights_load_with_their_recorded_checksum():
     import hashlib
 
-    from ganbench.extractors.classifier import classifier_settings, mnist_fingerprint
     from ganbench.extractors import shipped
+    from ganbench.extractors.classifier import classifier_settings, mnist_fingerprint
 
     weights, sidecar = shipped.paths()
     assert hashlib.sha256(weights.read_bytes()).hexdigest() == SHIPPED_SHA256
@@ -274,8 +274,8 @@ def test_the_shipped_weights_classify_mnist_test_at_the_recorded_accuracy(shared
 def test_shipped_weights_for_other_data_or_a_damaged_file_are_not_used(tmp_path):
     import shutil
 
-    from ganbench.extractors.classifier import classifier_settings, mnist_fingerprint
     from ganbench.extractors import shipped
+    from ganbench.extractors.classifier import classifier_settings, mnist_fingerprint
 
     for path in shipped.paths():
         shutil.copy(path, tmp_path / path.name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 
 import numpy as np
 import pytest
@@ -195,7 +196,7 @@ def _written_metric_names() -> set[str]:
     class StandIn:
         extractor = get_extractor("inception")
         resize = extractor.default_resize
-        info = {"name": "inception", "weights": {}}
+        info: typing.ClassVar = {"name": "inception", "weights": {}}
 
         def embed(self, images):
             return rng.standard_normal((len(images), 8)), None

@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-import ganbench
 from ganbench.cli import compare as compare_cmd
 from ganbench.cli import env as env_cmd
+from ganbench.cli import eval as eval_cmd
 from ganbench.cli import help as help_text
 from ganbench.cli import listing as listing_cmd
 from ganbench.cli import report as report_cmd
@@ -16,6 +16,7 @@ from ganbench.cli import run as run_cmd
 from ganbench.cli import validate as validate_cmd
 from ganbench.cli.data import data_app
 from ganbench.cli.help import Command, Group
+from ganbench.version import __version__
 
 app = typer.Typer(
     name="ganbench",
@@ -30,7 +31,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"ganbench {ganbench.__version__}")
+        typer.echo(f"ganbench {__version__}")
         raise typer.Exit()
 
 
@@ -48,6 +49,7 @@ app.command("run", cls=Command, epilog=help_text.RUN)(run_cmd.run)
 app.command("validate", cls=Command, epilog=help_text.VALIDATE)(validate_cmd.validate)
 app.command("report", cls=Command, epilog=help_text.REPORT)(report_cmd.report)
 app.command("compare", cls=Command, epilog=help_text.COMPARE)(compare_cmd.compare)
+app.command("eval", cls=Command, epilog=help_text.EVAL)(eval_cmd.eval_samples)
 app.command("list", cls=Command)(listing_cmd.list_items)
 app.command("env", cls=Command)(env_cmd.env)
 app.add_typer(data_app, name="data")

@@ -24,15 +24,15 @@ def environment_report() -> dict[str, Any]:
     import numpy as np
     import optax
 
-    import ganbench
     from ganbench.data.store import data_dir, data_dir_source
     from ganbench.run import compile_cache
     from ganbench.run.memory import device_budget, gib
+    from ganbench.version import __version__
 
     devices = jax.local_devices()
     cache = compile_cache.cache_dir()
     return {
-        "ganbench": ganbench.__version__,
+        "ganbench": __version__,
         "python": platform.python_version(),
         "jax": jax.__version__,
         "jaxlib": jaxlib.__version__,

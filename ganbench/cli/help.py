@@ -111,3 +111,14 @@ COMPARE = examples(
     "ganbench compare ns wgan-gp --in results/ --metric modes",
     "ganbench compare BASE NEW --fail-on-regression   (exit 3 on a significant regression)",
 )
+EVAL = examples(
+    "ganbench eval samples/ --ref mnist:test",
+    "ganbench eval fake.npz --ref cifar_train_stats.npz --weights pt_inception.npz",
+    "ganbench eval fake/ --ref real/ -x inception -x dinov2_vitl14 --weights "
+    "inception=pt_inception.npz --weights dinov2_vitl14=dinov2_vitl14.npz",
+    "ganbench eval fake/ --ref real/ --weights pt_inception.npz --resize clean -f json",
+    "ganbench eval points.npy --ref grid25",
+    "ganbench eval results/mode_collapse/runs/RUN_ID   (against the data it trained on)",
+    "ganbench eval --generator mymodule:sample --n 10000 --ref mnist:test",
+    "ganbench eval fake/ --ref real/ --weights pt_inception.npz --metrics fd,fd_inf",
+)

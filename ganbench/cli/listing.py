@@ -102,6 +102,29 @@ def _metrics() -> list[Item]:
     return items
 
 
+def _extractors() -> list[Item]:
+    from ganbench.extractors.base import EXTRACTORS, extractor_names
+
+    items = []
+    for name in extractor_names():
+        e = EXTRACTORS.get(name)
+        shape = (
+            f"{e.input_size} x {e.input_size}, resized: {', '.join(e.resize_modes)} (default "
+            f"{e.default_resize})"
+            if e.input_size is not None
+            else "{} x {} as they are".format(*e.fixed_shape[:2])
+        )
+        knobs = {
+            "input": shape,
+            "features": f"{e.feature_dim}-d" + (f"; {e.classes} classes" if e.classes else ""),
+            "weights": e.weights + (f": {e.weights_help}" if e.weights_help else ""),
+            "metrics": ", ".join(e.metric_names().values()),
+            "source": e.source,
+        }
+        items.append({"name": name, "help": e.description, "knobs": knobs})
+    return items
+
+
 def _datasets_title() -> str:
     from ganbench.data.base import WEIGHTS_HELP
 
@@ -146,6 +169,12 @@ SECTIONS: tuple[Section, ...] = (
         ("activation",),
         _fixed('activations (generator / discriminator = { activation = "..." })'),
         _activations,
+    ),
+    Section(
+        "extractors",
+        ("extractor",),
+        _fixed("extractors (ganbench eval --extractor NAME; a suite's [metrics] extractors)"),
+        _extractors,
     ),
     Section(
         "metrics",
@@ -227,7 +256,8 @@ def list_items(
         str | None,
         typer.Argument(
             help="Only this kind: losses, penalties, optimizers, updates, latents, schemes, datasets, "
-            "models, activations or metrics (the singular suite key, such as loss, works too).",
+            "models, activations, extractors or metrics (the singular suite key, such as loss, "
+            "works too).",
             show_default=False,
         ),
     ] = None,

@@ -31,8 +31,8 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from ganbench import __version__
 from ganbench.fileio import fsync_dir
+from ganbench.version import __version__
 
 SEP = "/"
 

@@ -334,10 +334,10 @@ def load(weights=None, resize=None, data_dir=None, log=None, task=None) -> Mnist
     """The classifier: from ``weights`` (an .npz) when given, else the shipped weights or ones
     trained on the data directory's MNIST (:func:`ganbench.extractors.classifier.
     load_mnist_classifier`)."""
-    from ganbench.errors import OptionError
+    from ganbench.errors import ConfigError
 
     if resize is not None:
-        raise OptionError(f"{MNIST_CNN.name} takes 28 x 28 images as they are: no resize mode")
+        raise ConfigError(f"{MNIST_CNN.name} takes 28 x 28 images as they are: no resize mode")
     if weights is not None:
         params, info = _load_weights_file(weights)
         return MnistFeatureModel(params, info)

@@ -218,10 +218,21 @@ class FeatureMetric:
     table: bool = False
     uses_real: bool = True
     """The value depends on the reference: its rows record the reference's size."""
+    knn: bool = False
+    """A k-nearest-neighbour metric: it sees at most ``knn_samples`` of each set."""
 
     @property
     def higher_is_better(self) -> bool | None:
         return None if self.better is None else self.better == "higher"
+
+    def counts(self, ev: FeatureEvaluation) -> tuple[int | None, int]:
+        """(reference, generated) sample counts behind the value."""
+        n_real, n_fake = (ev.n_real if self.uses_real else None), ev.n_fake
+        cap = ev.settings.knn_samples
+        if self.knn and cap is not None:
+            n_real = None if n_real is None else min(n_real, cap)
+            n_fake = min(n_fake, cap)
+        return n_real, n_fake
 
 
 FEATURE_METRICS: tuple[FeatureMetric, ...] = (
@@ -248,19 +259,19 @@ FEATURE_METRICS: tuple[FeatureMetric, ...] = (
     ),
     FeatureMetric(
         "precision", "improved precision, k = 3 (Kynkaanniemi et al. 2019): generated samples "
-        "inside the real manifold", "higher", lambda ev: ev.precision_recall[0], table=True,
+        "inside the real manifold", "higher", lambda ev: ev.precision_recall[0], table=True, knn=True,
     ),
     FeatureMetric(
         "recall", "improved recall, k = 3: real samples inside the generated manifold",
-        "higher", lambda ev: ev.precision_recall[1], table=True,
+        "higher", lambda ev: ev.precision_recall[1], table=True, knn=True,
     ),
     FeatureMetric(
         "density", "density, k = 5 (Naeem et al. 2020); 1 for samples of the data "
-        "distribution", "higher", lambda ev: ev.density_coverage[0], table=True,
+        "distribution", "higher", lambda ev: ev.density_coverage[0], table=True, knn=True,
     ),
     FeatureMetric(
         "coverage", "coverage, k = 5 (Naeem et al. 2020): real neighbourhoods holding a "
-        "generated sample", "higher", lambda ev: ev.density_coverage[1], table=True,
+        "generated sample", "higher", lambda ev: ev.density_coverage[1], table=True, knn=True,
     ),
     FeatureMetric(
         "classes", "classes (or, for several channels, tuples of classes such as Stacked "
@@ -290,8 +301,7 @@ def feature_rows(
     rows = []
     for key in keys:
         metric = FEATURE_BY_KEY[key]
-        value = float(metric.compute(ev))
-        rows.append((names[key], value, ev.n_real if metric.uses_real else None, ev.n_fake))
+        rows.append((names[key], float(metric.compute(ev)), *metric.counts(ev)))
     return rows
 
 

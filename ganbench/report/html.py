@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pandas as pd
 
-import ganbench
 from ganbench.fileio import atomic_write_bytes
 from ganbench.metrics import catalog
 from ganbench.report.chance import LEGEND, has_flags
@@ -31,6 +30,7 @@ from ganbench.report.render import (
 from ganbench.report.select import metric_direction
 from ganbench.report.summary import summary_metrics
 from ganbench.results.read import Results, suite_document
+from ganbench.version import __version__
 
 _CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0;
@@ -91,7 +91,7 @@ def render_html(
         f"<title>{_e(title)}</title><style>{_CSS}{PLAYER_CSS if players else ''}</style></head>",
         '<body data-images-loaded="">',
         f"<header><h1>{_e(title)}</h1><p>{n_runs} run{'s' * (n_runs != 1)} read from "
-        f"{_e(str(results.root or ''))} · ganbench {_e(ganbench.__version__)} · {now}</p></header>",
+        f"{_e(str(results.root or ''))} · ganbench {_e(__version__)} · {now}</p></header>",
         "<main>",
     ]
     if len(suites) > 1:

@@ -222,7 +222,7 @@ def checkpoint_header(group: Group, compiled: CompiledGroup, chunk: int) -> dict
     compiled programs give the same numbers (versions, platform, devices, padding)."""
     import jax
 
-    import ganbench
+    from ganbench.version import __version__
 
     spec0 = group.runs[0]
     return {
@@ -231,7 +231,7 @@ def checkpoint_header(group: Group, compiled: CompiledGroup, chunk: int) -> dict
         "chunk": chunk,
         "steps": spec0.steps,
         "eval_every": spec0.eval_every,
-        "ganbench": ganbench.__version__,
+        "ganbench": __version__,
         "jax": jax.__version__,
         "platform": jax.default_backend(),
         "devices": compiled.n_devices,

@@ -62,10 +62,10 @@ def environment(devices: list) -> dict[str, Any]:
     import jax
     import optax
 
-    import ganbench
+    from ganbench.version import __version__
 
     return {
-        "ganbench": ganbench.__version__,
+        "ganbench": __version__,
         "jax": jax.__version__,
         "flax": flax.__version__,
         "optax": optax.__version__,
