@@ -341,9 +341,11 @@ def load(weights=None, resize=None, data_dir=None, log=None, task=None) -> Mnist
     if weights is not None:
         params, info = _load_weights_file(weights)
         return MnistFeatureModel(params, info)
-    from ganbench.extractors.classifier import load_mnist_classifier
+    from ganbench.extractors.classifier import load_mnist_classifier, shipped_classifier
 
-    params, info = load_mnist_classifier(data_dir, log=log, task=task)
+    params, info, _ = shipped_classifier()  # needs no data: used wherever it loads
+    if params is None:
+        params, info = load_mnist_classifier(data_dir, log=log, task=task)
     keep = ("sha256", "test_accuracy", "source", "retrained", "reason", "path")
     return MnistFeatureModel(params, {k: info.get(k) for k in keep if k in info})
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from ganbench.config import RunSpec
 from ganbench.config.expand import is_image_dataset
+from ganbench.data import mnist as mnist_data
 from ganbench.diagnostics.image_eval import default_extractors, load_extractor
 from ganbench.diagnostics.images import to_uint8
 from ganbench.results.claims import ClaimBook
@@ -104,6 +105,10 @@ def _load_evaluator(ctx: _Context, groups: list[Group]) -> None:
         return
     spec = image[0].runs[0]
     metrics = spec.metrics
+    for group in image:  # missing MNIST is bad input, found before anything runs
+        if dataset_of(group.runs[0]).name in ("mnist", "stacked_mnist"):
+            for split in ("train", "test"):
+                mnist_data.load_mnist(split)
     ctx.evaluator = load_extractor(
         log=ctx.progress.log,
         task=ctx.progress.task,
