@@ -367,3 +367,100 @@ def test_bad_names_get_the_allowed_values(digits):
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output, (args, result.output)
         assert "Traceback" not in result.output
+
+
+# ----------------------------------------------------------------- suites name extractors
+
+SUITE = """
+[suite]
+name = "x"
+seeds = 1
+steps = 4
+eval_every = 2
+
+[defaults]
+dataset = "{dataset}"
+batch_size = 8
+z_dim = 16
+generator = {{ arch = "{arch}" }}
+discriminator = {{ arch = "{arch}" }}
+optimizer = {{ name = "adam", lr_g = 1e-4, lr_d = 1e-4 }}
+
+[metrics]
+samples = 64
+{metrics}
+
+[[variants]]
+name = "ns"
+loss = "non_saturating"
+"""
+
+
+@pytest.mark.parametrize(
+    ("dataset", "metrics", "message"),
+    [
+        ("mnist", 'extractors = ["mnist_cn"]', "did you mean 'mnist_cnn'"),
+        ("mnist", 'extractors = ["mnist_cnn", "mnist_cnn"]', "named twice"),
+        (
+            "mnist",
+            'weights = { inception = "x.npz" }',
+            "weights.inception names an extractor this suite does not use",
+        ),
+        (
+            "mnist",
+            'extractors = ["mnist_cnn"]\nresize = { mnist_cnn = "clean" }',
+            "resize.mnist_cnn = 'clean': allowed none",
+        ),
+        ("ring8", 'extractors = ["mnist_cnn"]', "no run of this suite trains on an image dataset"),
+    ],
+)
+def test_a_suites_extractors_are_checked_when_it_loads(tmp_path, dataset, metrics, message):
+    path = tmp_path / "s.toml"
+    arch = "mlp" if dataset == "ring8" else "dcgan"
+    path.write_text(SUITE.format(dataset=dataset, metrics=metrics, arch=arch))
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+def test_naming_the_default_extractor_keeps_the_run_ids(tmp_path):
+    from ganbench.config import load_suite
+
+    ids = []
+    for metrics in ("", 'extractors = ["mnist_cnn"]'):
+        path = tmp_path / "s.toml"
+        path.write_text(SUITE.format(dataset="mnist", metrics=metrics, arch="dcgan"))
+        ids.append([r.run_id for r in load_suite(path).runs])
+    assert ids[0] == ids[1]
+
+
+# ------------------------------------------------------------------ a folder of 200,000
+
+
+@pytest.mark.slow
+def test_a_folder_of_200000_tiny_files_is_read_in_bounded_memory(tmp_path):
+    """200,000 1x1 PNG files (each ~70 bytes): listed, decoded, measured as points' images in
+    well under a gigabyte (the peak resident memory of a child process)."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    buf = __import__("io").BytesIO()
+    Image.fromarray(np.full((1, 1), 128, np.uint8)).save(buf, format="PNG")
+    data = buf.getvalue()
+    for i in range(200_000):
+        sub = folder / f"{i // 10_000:02d}"
+        if i % 10_000 == 0:
+            sub.mkdir()
+        (sub / f"{i:06d}.png").write_bytes(data)
+    code = (
+        "import resource, sys\n"
+        "from ganbench.data import imagefiles\n"
+        f"listing = imagefiles.list_images({str(folder)!r})\n"
+        "folder = imagefiles.read_folder(listing)\n"
+        "print(folder.n, folder.sizes, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    n, *_, peak_kib = out.stdout.split()
+    assert int(n) == 200_000 and int(peak_kib) < 1024 * 1024
