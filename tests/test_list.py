@@ -32,7 +32,7 @@ REGISTRIES = {
     "models": ARCHS,
     "activations": ACTIVATIONS,
 }
-KINDS = [*REGISTRIES, "metrics"]
+KINDS = [*REGISTRIES, "extractors", "metrics"]
 
 
 @pytest.fixture
@@ -60,6 +60,21 @@ def test_json_lists_every_registered_item_exactly(cli):
         for item, entry in zip(listed, registry.entries(), strict=True):
             assert item == {"name": entry.name, "help": entry.help, "knobs": entry.knobs}, kind
             assert list(item["knobs"]) == list(entry.knobs), "knobs keep their order"
+
+
+def test_extractors_are_listed_with_their_declarations(cli):
+    from ganbench.extractors.base import EXTRACTORS, extractor_names
+
+    listed = _json(cli, "extractor")["extractors"]
+    assert [item["name"] for item in listed] == extractor_names()
+    for item in listed:
+        declared = EXTRACTORS.get(item["name"])
+        assert item["help"] == declared.description
+        assert item["knobs"]["metrics"] == ", ".join(declared.metric_names().values())
+        assert item["knobs"]["weights"].startswith(declared.weights)
+    mnist = next(item for item in listed if item["name"] == "mnist_cnn")
+    assert mnist["knobs"]["input"] == "28 x 28 as they are"
+    assert "fid_mnist_cnn" in mnist["knobs"]["metrics"]
 
 
 def test_table_shows_every_section_in_order_with_every_name_and_knob(cli):
@@ -136,7 +151,13 @@ def test_markdown_has_one_table_per_section(cli):
     assert lines.count("| name | help | knobs |") == len(KINDS)
     assert lines.count("| --- | --- | --- |") == len(KINDS)
     rows = [line for line in lines if line.startswith("| `")]
-    n_items = sum(len(r.names()) for r in REGISTRIES.values()) + len(catalog.DESCRIPTIONS)
+    from ganbench.extractors.base import extractor_names
+
+    n_items = (
+        sum(len(r.names()) for r in REGISTRIES.values())
+        + len(extractor_names())
+        + len(catalog.DESCRIPTIONS)
+    )
     assert len(rows) == n_items
     for row in rows:  # pipes inside help text (|grad D(x)|) are escaped: three cells per row
         assert len(re.findall(r"(?<!\\)\|", row)) == 4, row
