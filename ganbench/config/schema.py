@@ -451,6 +451,15 @@ class MetricsSection(Strict):
                 )
         return self
 
+    def protocol(self) -> dict:
+        """The settings as a manifest records them: every setting, but the extractor tables
+        while they are at their defaults (so manifests written before them read the same)."""
+        d = self.model_dump()
+        for key, default in (("extractors", None), ("weights", {}), ("resize", {})):
+            if d[key] == default:
+                del d[key]
+        return d
+
     def extractor_list(self, default: list[str] | None = None) -> list[str]:
         """The extractors image runs use: ``extractors`` (else ``default``, the dataset's
         classifier), with ``inception`` added by ``inception_weights``."""

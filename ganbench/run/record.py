@@ -169,7 +169,7 @@ def run_manifest(
         "protocol": {
             "steps": spec.steps,
             "eval_every": spec.eval_every,
-            "metrics": spec.metrics.model_dump(),
+            "metrics": spec.metrics.protocol(),
         },
         "dataset": dataset.describe(),
         "group": {"key": group.key_hash, "runs": len(group.runs)},
