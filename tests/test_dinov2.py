@@ -376,6 +376,22 @@ def test_wrong_shape_names_key_expected_and_got(tmp_path):
     assert "(96, 31)" in message and "(96, 32)" in message
 
 
+def test_a_huge_declared_shape_is_refused_before_its_data_is_read(tmp_path):
+    """A member whose .npy header declares 10^6 x 10^6 floats (4 TB) and holds no data: refused
+    from its header, in bounded memory."""
+    import io
+
+    path = _save(tmp_path, **{"blocks.0.attn.qkv.weight": None})
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f4", "fortran_order": False, "shape": (10**6, 10**6)}
+    )
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr("blocks.0.attn.qkv.weight.npy", header.getvalue())  # magic, header, no data
+    message = _error(path)
+    assert "(1000000, 1000000)" in message and "expected (96, 32)" in message
+
+
 def test_non_finite_and_non_float(tmp_path):
     bad = random_weights(TINY)["blocks.0.mlp.fc1.weight"].copy()
     bad[3, 4] = np.nan

@@ -394,13 +394,37 @@ def _open_npz(path: Path, name: str) -> Any:
     return npz
 
 
+def _header(npz: Any, key: str) -> tuple[tuple[int, ...], np.dtype] | None:
+    """Shape and dtype of an array of the archive from its .npy header, before any data is
+    read (so that a member declaring a huge shape is refused in bounded memory), or None when
+    the header is not a version 1 or 2 header (then the read itself reports the problem)."""
+    readers = {
+        (1, 0): np.lib.format.read_array_header_1_0,
+        (2, 0): np.lib.format.read_array_header_2_0,
+    }
+    try:
+        with npz.zip.open(f"{key}.npy") as f:
+            reader = readers.get(np.lib.format.read_magic(f))
+            if reader is None:
+                return None
+            shape, _, dtype = reader(f)
+    except Exception:  # a malformed member: reported when it is read
+        return None
+    return tuple(shape), dtype
+
+
 def _read(npz: Any, key: str, path: Path) -> np.ndarray:
+    header = _header(npz, key)
+    if header and header[1].hasobject:
+        raise _refuse(path, f"key {key!r} holds a pickled object array; refused (never unpickled)")
     try:
         return np.asarray(npz[key])
-    except ValueError:
-        raise _refuse(
-            path, f"key {key!r} holds a pickled object array; refused (never unpickled)"
-        ) from None
+    except ValueError as exc:  # object arrays (when the header was unreadable), truncated data
+        if "allow_pickle" in str(exc):
+            raise _refuse(
+                path, f"key {key!r} holds a pickled object array; refused (never unpickled)"
+            ) from None
+        raise _refuse(path, f"cannot read key {key!r}: {exc}") from None
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
         raise _refuse(path, f"cannot read key {key!r}: {exc}") from None
 
@@ -416,8 +440,9 @@ def held_architecture(npz: Any, path: Path) -> dict[str, Any]:
     blocks = {int(m.group(1)) for f in files if (m := _BLOCK.match(f))}
     width = None
     if "patch_embed.proj.weight" in files:
-        patch = _read(npz, "patch_embed.proj.weight", path)
-        width = int(patch.shape[0]) if patch.ndim == 4 else None
+        header = _header(npz, "patch_embed.proj.weight")
+        shape = header[0] if header else _read(npz, "patch_embed.proj.weight", path).shape
+        width = int(shape[0]) if len(shape) == 4 else None
     return {
         "width": width,
         "depth": max(blocks) + 1 if blocks else 0,
@@ -501,6 +526,11 @@ def load_weights(
                 "(the original checkpoint's layout, as the PyTorch model loads it strictly)",
             )
         for key, (flax_path, shape) in paths.items():
+            header = _header(npz, key)
+            if header and header[0] != shape and not header[1].hasobject:  # before any data
+                raise _refuse(
+                    path, f"key {key!r} has shape {header[0]}, expected {shape} (PyTorch layout)"
+                )
             array = _read(npz, key, path)
             if array.shape != shape:
                 raise _refuse(
