@@ -209,10 +209,17 @@ class Attention(nn.Module):
         b, n, d = x.shape
         hd = d // self.num_heads
         qkv = nn.Dense(3 * d, name="qkv")(x).reshape(b, n, 3, self.num_heads, hd)
-        q, k, v = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
-        scores = jnp.einsum("bqhc,bkhc->bhqk", q, k) * jnp.float32(hd**-0.5)
-        weights = jax.nn.softmax(scores, axis=-1)
-        out = jnp.einsum("bhqk,bkhc->bqhc", weights, v).reshape(b, n, d)
+        scale = jnp.float32(hd**-0.5)
+
+        def attend(qkv_one: jax.Array) -> jax.Array:  # one image: (n, 3, heads, hd)
+            q, k, v = qkv_one[:, 0], qkv_one[:, 1], qkv_one[:, 2]
+            weights = jax.nn.softmax(jnp.einsum("qhc,khc->hqk", q, k) * scale, axis=-1)
+            return jnp.einsum("hqk,khc->qhc", weights, v)
+
+        # One image at a time: its (heads, n, n) scores stay in the CPU's cache. On the whole
+        # batch at once XLA's CPU attention ran 4x slower (benchmarks/eval_speed_dinov2.py
+        # --profile; PyTorch fuses it into one kernel, scaled_dot_product_attention).
+        out = jax.lax.map(attend, qkv).reshape(b, n, d)
         return nn.Dense(d, name="proj")(out)
 
 
