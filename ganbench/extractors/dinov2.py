@@ -102,7 +102,9 @@ MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 RESIZE_MODES = ("clean", "legacy_tensorflow", "pytorch_fid")
 """Default first: ``clean`` is dgm-eval's ``--clean_resize`` (module docstring)."""
-DEFAULT_BATCH_SIZE = 16
+DEFAULT_BATCH_SIZE = 8
+"""Images per network call. On a 2-core CPU ganbench embeds more images per second at 8 than at
+32 (benchmarks/eval_speed_dinov2.py; docs/images.md, "DINOv2 features", Cost)."""
 IGNORED_KEYS = ("mask_token",)
 """Keys of the checkpoint that inference does not use (the masked-image-modelling token)."""
 
