@@ -26,9 +26,13 @@ float32 pixel values in [0, 255]:
 :func:`interpolation_matrix` also gives ``torch_bicubic``: PyTorch's
 ``F.interpolate(mode="bicubic", align_corners=False)`` (Keys' cubic with a = -0.75, no
 antialiasing, border pixels repeated), optionally with an explicit scale factor, which DINOv2
-uses to interpolate its position embeddings (not a mode for images).
+uses to interpolate its position embeddings (not a mode for images). Its weights are PyTorch's
+float32 weights, bit for bit: computed with PyTorch's float32 operations, source position,
+fraction and cubic polynomials (multiply-adds fused where PyTorch's x86-64 CPU kernel fuses them).
+Computed in float64 they would differ from PyTorch's by up to 3e-6 (for 37 -> 16 with a scale
+factor), because the source position ``(i + 0.5) / scale_factor - 0.5`` is rounded to float32.
 
-The matrices are computed in float64; images are resized by two matrix products in float32
+The other matrices are computed in float64; images are resized by two matrix products in float32
 (:func:`resize`), so values equal the references' up to float32 round-off (a few units in the
 last place; the references also compute in float32, summing in another order).
 """
@@ -37,6 +41,7 @@ from __future__ import annotations
 
 import functools
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -102,29 +107,55 @@ def _pil(in_size: int, out_size: int) -> np.ndarray:
     return m
 
 
-def _torch_cubic(t: np.ndarray, a: float = -0.75) -> tuple[np.ndarray, ...]:
-    """The four weights of PyTorch's ``get_cubic_upsample_coefficients`` at fraction ``t``."""
+def _round32(q: Fraction) -> np.float32:
+    """The float32 nearest to the exact rational ``q`` (ties to even)."""
+    f = np.float32(float(q))  # within one float32 step of the answer (two roundings)
+    inf = np.float32(np.inf)
+    candidates = (np.nextafter(f, -inf), f, np.nextafter(f, inf))
+    return min(candidates, key=lambda c: (abs(Fraction(float(c)) - q), int(c.view(np.uint32)) & 1))
 
-    def near(x):  # |x| <= 1
-        return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0
 
-    def far(x):  # 1 < |x| < 2
-        return ((a * x - 5.0 * a) * x + 8.0 * a) * x - 4.0 * a
+def _fma32(a: np.float32, b: np.float32, c: np.float32) -> np.float32:
+    """``a * b + c`` rounded once to float32: a fused multiply-add."""
+    return _round32(Fraction(float(a)) * Fraction(float(b)) + Fraction(float(c)))
 
-    return far(t + 1.0), near(t), near(1.0 - t), far(2.0 - t)
+
+def _torch_cubic(t: np.float32) -> tuple[np.float32, ...]:
+    """The four weights of PyTorch's ``get_cubic_upsample_coefficients`` at fraction ``t``
+    (Keys' cubic, a = -0.75; aten/src/ATen/native/UpSample.h, ``cubic_convolution1`` for
+    |x| <= 1 and ``cubic_convolution2`` for 1 < |x| < 2), in float32 with the multiply-adds
+    that PyTorch's x86-64 CPU kernel fuses (found by comparing every weight with PyTorch 2.14's
+    ``F.interpolate`` bit for bit: tests/peers/test_dinov2_peers.py)."""
+    f32 = np.float32
+    a = f32(-0.75)
+
+    def near(x):  # ((a + 2) x - (a + 3)) x x + 1
+        p = _fma32(a + f32(2.0), x, -(a + f32(3.0)))
+        return f32(f32(p * x) * x) + f32(1.0)
+
+    def far(x):  # ((a x - 5a) x + 8a) x - 4a
+        p = _fma32(_fma32(a, x, -(f32(5.0) * a)), x, f32(8.0) * a)
+        return f32(p * x) - f32(4.0) * a
+
+    u = f32(1.0) - t
+    return far(t + f32(1.0)), near(t), near(u), far(u + f32(1.0))
 
 
 def _torch_bicubic(in_size: int, out_size: int, scale_factor: float | None) -> np.ndarray:
-    # aten/src/ATen/native/UpSample.h: area_pixel_compute_scale uses 1 / scale_factor when one
-    # is given, else in / out; the cubic source index is not clamped, the taps are.
-    scale = 1.0 / scale_factor if scale_factor else in_size / out_size
+    # aten/src/ATen/native/UpSample.h in float32 (the kernel's opmath type for float input):
+    # compute_scales_value (float(1.0 / scale_factor), the reciprocal taken in double, when a
+    # factor is given, else float(in) / out), area_pixel_compute_source_index (scale * (i + 0.5)
+    # - 0.5, fused; not clamped for cubic), guard_index_and_lambda (index at most in - 1, the
+    # fraction clamped to [0, 1]); the four taps are clamped to the image.
+    f32 = np.float32
+    scale = f32(1.0 / scale_factor) if scale_factor else f32(in_size) / f32(out_size)
     m = np.zeros((out_size, in_size))
     for i in range(out_size):
-        src = scale * (i + 0.5) - 0.5
-        base = math.floor(src)
-        t = src - base
-        for k, w in zip(range(-1, 3), _torch_cubic(np.float64(t)), strict=True):
-            m[i, min(max(base + k, 0), in_size - 1)] += w
+        src = _fma32(scale, f32(i) + f32(0.5), f32(-0.5))
+        index = min(math.floor(src), in_size - 1)
+        t = min(max(src - f32(index), f32(0.0)), f32(1.0))
+        for k, w in zip(range(-1, 3), _torch_cubic(t), strict=True):
+            m[i, min(max(index + k, 0), in_size - 1)] += float(w)
     return m
 
 
@@ -149,7 +180,9 @@ def interpolation_matrix(
 ) -> np.ndarray:
     """The (out_size, in_size) float64 matrix of one axis of a resize (module docstring):
     ``resized = M @ column``. ``scale_factor`` (``torch_bicubic`` only): the factor PyTorch
-    was given instead of a size (its source positions then use ``1 / scale_factor``).
+    was given instead of a size (its source positions then use ``1 / scale_factor``); the
+    output size is then PyTorch's, ``int(in_size * scale_factor)``, and ``out_size`` must
+    equal it.
 
     >>> interpolation_matrix(2, 4, "pytorch_fid")
     array([[1.  , 0.  ],
@@ -166,6 +199,11 @@ def interpolation_matrix(
         raise ValueError(f"sizes must be >= 1, got {in_size} -> {out_size}")
     if scale_factor is not None and mode != "torch_bicubic":
         raise ValueError("scale_factor applies to torch_bicubic only")
+    if scale_factor is not None and int(in_size * scale_factor) != out_size:
+        raise ValueError(
+            f"scale_factor {scale_factor!r} resizes {in_size} to {int(in_size * scale_factor)} "
+            f"pixels, not {out_size}"
+        )
     return _matrix(int(in_size), int(out_size), mode, scale_factor)
 
 
