@@ -95,8 +95,9 @@ class Extractor:
     source: str
     """The paper and the reference implementation it reproduces."""
     load: Callable[..., FeatureModel]
-    """``load(weights=None | path, resize=None | mode, data_dir=None, log=None)`` -> a
-    :class:`FeatureModel`; raises :class:`ganbench.errors.DataError` naming the weights file."""
+    """``load(weights=None | path, resize=None | mode, data_dir=None, log=None, task=None)`` ->
+    a :class:`FeatureModel` (``task``: a progress factory for an extractor that trains); raises
+    :class:`ganbench.errors.DataError` naming the weights file."""
     fixed_shape: tuple[int, int, int] | None = None
     """(H, W, C) the network takes when ``input_size`` is None (per channel for a classifier of
     grey images, which embeds each channel of a C-channel image on its own)."""
@@ -166,7 +167,7 @@ def extractor_names() -> list[str]:
     return EXTRACTORS.names()
 
 
-BUILTIN = ("mnist_cnn", "inception")
+BUILTIN = ("mnist_cnn", "inception", "dinov2")
 """The modules of ganbench's own extractors, imported (and so registered) on first use."""
 
 

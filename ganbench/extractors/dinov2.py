@@ -651,11 +651,12 @@ def load(
     resize: str | None = None,
     data_dir: Any = None,
     log: Callable[[str], None] | None = None,
+    task: Any = None,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> DinoV2Features:
     """The extractor ``dinov2_<size>`` with the weights file ``weights`` (``Extractor.load``)."""
-    del data_dir  # the weights are the user's file
+    del data_dir, task  # the weights are the user's file; nothing trains
     name = f"dinov2_{size}"
     extractor = base.get_extractor(name)
     arch = ARCHITECTURES[size]
