@@ -197,16 +197,33 @@ class RunConfig(Strict):
             mode_weights(self.weights, get_dataset(self.dataset).n_modes)
         except ValueError as exc:
             problems.append(f"weights: {exc}")
-        is_image = get_dataset(self.dataset).kind == IMAGE
+        dataset = get_dataset(self.dataset)
+        is_image = dataset.kind == IMAGE
         for role in ("generator", "discriminator"):
-            arch = getattr(self, role).arch
-            if ARCHS.get(arch).images and not is_image:
+            table = getattr(self, role)
+            spec = ARCHS.get(table.arch)
+            for key in sorted(table.given()):
+                if spec.takes(key) and not spec.takes(key, role):
+                    problems.append(
+                        f"{role}.{key} is a setting of arch {table.arch!r}'s "
+                        f"{' and '.join(spec.settings[key].roles)} only"
+                    )
+            if spec.images and not is_image:
                 problems.append(
-                    f"{role}.arch {arch!r} is an image network; dataset {self.dataset!r} is not "
-                    "an image dataset (use arch 'mlp', or dataset 'mnist' or 'stacked_mnist')"
+                    f"{role}.arch {table.arch!r} is an image network; dataset {self.dataset!r} "
+                    "is not an image dataset (use a network of flat samples, such as arch "
+                    "'mlp', or an image dataset)"
                 )
-            if is_image and ARCHS.get(arch).uses_init:
-                problems.append(f"{role}.arch {arch!r} is the Dirac-GAN's; not for images")
+            if is_image and spec.uses_init:
+                problems.append(f"{role}.arch {table.arch!r} is the Dirac-GAN's; not for images")
+            if is_image and spec.images and spec.check_shape is not None:
+                h, w, c = dataset.shape
+                shape = (h, w, c if role == "generator" else self.pack * c)
+                if (problem := spec.check_shape(shape)) is not None:
+                    problems.append(
+                        f"{role}.arch {table.arch!r} {problem} (dataset {self.dataset!r} holds "
+                        f"{h} x {w} x {c} images)"
+                    )
         if is_image and self.weights != "uniform":
             problems.append(f"weights: dataset {self.dataset!r} takes only 'uniform'")
         if self.clip is not None and self.loss not in CLIPPED_LOSSES:
@@ -291,6 +308,9 @@ class RunConfig(Strict):
             for key in ModelConfig.OPTIONAL_SETTINGS:
                 if d[role][key] is None:
                     del d[role][key]
+            # A plugin's network: its own settings, defaults filled in (built-in networks have
+            # none, so their identities are unchanged).
+            d[role].update(getattr(self, role).own_settings(role))
         for key in ("ema", "instance_noise", "consensus"):
             table = getattr(self, key)
             if table is not None:
