@@ -36,8 +36,8 @@ from ganbench.config.tables import (
     Strict,
     registered,
 )
-from ganbench.data import DATASETS
-from ganbench.data.base import IMAGE, WEIGHTS_HELP, get_dataset, mode_weights
+from ganbench.data.base import IMAGE, WEIGHTS_HELP, dataset_problem, get_dataset, mode_weights
+from ganbench.errors import GanbenchError
 from ganbench.knobs import check_knobs
 from ganbench.models import ARCHS
 from ganbench.models.latent import LATENTS
@@ -154,7 +154,9 @@ class RunConfig(Strict):
     @field_validator("dataset")
     @classmethod
     def _dataset(cls, v: str) -> str:
-        return registered(DATASETS, v)
+        if (problem := dataset_problem(v)) is not None:
+            raise ValueError(problem)
+        return v
 
     @field_validator("loss")
     @classmethod
@@ -335,6 +337,9 @@ class SuiteSection(Strict):
     seeds: int | list[int] = 3
     steps: int = Field(ge=1, le=MAX_STEPS)
     eval_every: int = Field(ge=1, le=MAX_STEPS)
+    imports: list[str] = Field(default_factory=list)
+    """Python modules imported before the suite is validated (plugins that register networks,
+    losses, penalties, datasets: :mod:`ganbench.config.plugins`)."""
     profile: str | None = None
     """The profile (``[profiles.<name>]``) this document was expanded with. ``ganbench run``
     records it in the suite.toml it writes beside the results, whose body already holds the
@@ -344,6 +349,16 @@ class SuiteSection(Strict):
     @classmethod
     def _name(cls, v: str) -> str:
         return check_name(v, SUITE_NAME_PATTERN, SUITE_NAME_HELP)
+
+    @field_validator("imports")
+    @classmethod
+    def _imports(cls, v: list[str]) -> list[str]:
+        from ganbench.config.plugins import check_modules
+
+        try:
+            return check_modules(v, "suite.imports")
+        except GanbenchError as exc:
+            raise ValueError(str(exc).removeprefix("suite.imports: ")) from None
 
     @field_validator("profile")
     @classmethod

@@ -75,8 +75,17 @@ class ImageEvaluator:
         labels = np.argmax(logits, axis=1).reshape(c, n)
         return np.concatenate(list(feats), axis=1), labels.T
 
-    def rows(self, fake: np.ndarray, real: np.ndarray) -> list[tuple]:
-        """Metric rows (metric, value, n_real, n_fake) of one evaluation."""
+    def classifies(self, dataset: Any = None) -> bool:
+        """Whether the MNIST classifier measures ``dataset``'s images (MNIST and Stacked MNIST;
+        any images when ``dataset`` is None); other image data get the Inception metrics only,
+        when Inception weights are given."""
+        if self.params is None:
+            return False
+        return dataset is None or getattr(dataset, "extractor", None) == "mnist_cnn"
+
+    def rows(self, fake: np.ndarray, real: np.ndarray, dataset: Any = None) -> list[tuple]:
+        """Metric rows (metric, value, n_real, n_fake) of one evaluation of ``dataset``'s
+        images."""
         from ganbench.metrics import (
             class_coverage,
             density_coverage,
@@ -87,6 +96,12 @@ class ImageEvaluator:
         )
 
         nr, nf = int(real.shape[0]), int(fake.shape[0])
+        if not self.classifies(dataset):
+            if self.inception is None:
+                return []
+            if not np.all(np.isfinite(fake)):
+                return [(m, float("nan"), nr, nf) for m in (M.FID_INCEPTION, M.KID_INCEPTION)]
+            return self._inception_rows(fake, real)
         if not np.all(np.isfinite(fake)):
             nan = float("nan")
             names = [M.FID_MNIST, M.KID_MNIST, M.CLASSES]
@@ -158,24 +173,27 @@ class ImageEvaluator:
         real = draw(train)
         return self.rows(draw(test), real)
 
-    def sample_warning(self, n: int, channels: int) -> str | None:
+    def sample_warning(self, n: int, channels: int, dataset: Any = None) -> str | None:
         from ganbench.extractors.inception import FEATURE_DIM
         from ganbench.metrics import fd_sample_warning
 
-        warnings = [fd_sample_warning(n, 128 * channels)]
+        warnings = [fd_sample_warning(n, 128 * channels)] if self.classifies(dataset) else []
         if self.inception is not None:
             warnings.append(fd_sample_warning(n, FEATURE_DIM))
         found = [w for w in warnings if w]
         return "; ".join(found) if found else None
 
 
-def load_extractor(data_dir=None, log=None, inception_weights=None, task=None) -> ImageEvaluator:
+def load_extractor(
+    data_dir=None, log=None, inception_weights=None, task=None, classifier: bool = True
+) -> ImageEvaluator:
     """The MNIST classifier shipped with ganbench (:mod:`ganbench.extractors.shipped`) when the
     data are the canonical MNIST files, else one trained on them (about two minutes on a 2-core
     CPU) and cached in the data directory, and, when ``inception_weights`` names a file, the
     FID Inception-v3 loaded from it (checked first, so a bad file fails before any training). ``log(message)`` reports what
     happens; ``task(label, total)`` (a :class:`ganbench.run.progress.TaskProgress` factory), if
-    given, shows the training's progress: steps done, epoch, loss.
+    given, shows the training's progress: steps done, epoch, loss. ``classifier=False``: no
+    MNIST classifier (the suite's image data are not MNIST's), only Inception when named.
 
     Raises:
         DataError: when MNIST is missing (the message says how to get it), or the Inception
@@ -195,6 +213,8 @@ def load_extractor(data_dir=None, log=None, inception_weights=None, task=None) -
                 f"Inception-v3 (FID) weights: {inception_info['path']} "
                 f"(sha256 {inception_info['sha256']})"
             )
+    if not classifier:  # image data that the MNIST classifier does not measure
+        return ImageEvaluator(None, {}, inception=inception, inception_info=inception_info)
     root = default_data_dir() if data_dir is None else data_dir
     for split in ("train", "test"):  # missing MNIST is bad input, found before anything runs
         mnist_data.load_mnist(split, root)

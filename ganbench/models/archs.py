@@ -32,6 +32,7 @@ discriminator. They return a Flax Linen module following the network protocol of
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -192,3 +193,119 @@ def square_image(sizes: Callable[[int], bool], allowed: str) -> Callable[[tuple]
         return None
 
     return check
+
+
+PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+SETTING_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+SETTING_FIELDS = ("help", "roles", "kind", "default", "low", "high", "choices")
+
+
+def _plugin_setting(arch: str, name: Any, spec: Any) -> Setting:
+    """A plugin's declared setting as a :class:`Setting`, checked (ConfigError otherwise)."""
+    from ganbench.errors import ConfigError
+
+    where = f"register_network({arch!r}): setting {name!r}"
+    if not isinstance(name, str) or not SETTING_NAME.match(name) or name == "arch":
+        raise ConfigError(
+            f"register_network({arch!r}): {name!r} is not a setting name (lower-case letters, "
+            "digits and '_', starting with a letter; not 'arch')"
+        )
+    if isinstance(spec, Mapping):
+        unknown = set(spec) - set(SETTING_FIELDS)
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))}; allowed: "
+                f"{', '.join(SETTING_FIELDS)}"
+            )
+        try:
+            spec = Setting(
+                **{k: tuple(v) if k in ("roles", "choices") else v for k, v in spec.items()}
+            )
+        except TypeError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    if not isinstance(spec, Setting):
+        raise ConfigError(f"{where}: declare it as a Setting or a dict of its fields, got {spec!r}")
+    if not isinstance(spec.help, str) or not spec.help.strip():
+        raise ConfigError(f"{where}: needs a help text")
+    if not spec.roles or any(r not in ROLES for r in spec.roles):
+        raise ConfigError(f"{where}: roles must be among {', '.join(ROLES)}, got {spec.roles!r}")
+    if name in COMMON:
+        if spec.kind is not None or spec.default is not None:
+            raise ConfigError(
+                f"{where}: {name!r} is a common setting with its own type and default; declare "
+                "only its help (and roles)"
+            )
+        return spec
+    if spec.kind not in SETTING_KINDS:
+        raise ConfigError(f"{where}: kind must be one of int, float, bool, str; got {spec.kind!r}")
+    if (problem := spec.check(name, spec.default)) is not None:
+        raise ConfigError(f"{where}: its default does not pass its own check: {problem}")
+    return spec
+
+
+def register_plugin_arch(
+    name: str,
+    *,
+    help: str,
+    generator: Callable[..., Any] | None,
+    discriminator: Callable[..., Any] | None,
+    settings: Mapping[str, Any] | None,
+    images: bool,
+    train_flag: bool,
+    batch_norm: bool,
+    d_batch_stats: bool,
+    check_shape: Callable[[tuple[int, ...]], str | None] | None,
+    module: str,
+) -> Arch:
+    """Check and register a network of a plugin (``ganbench.register_network``).
+
+    Raises:
+        ConfigError: with what is wrong and what is allowed.
+    """
+    from ganbench.errors import ConfigError
+
+    if not isinstance(name, str) or not PLUGIN_NAME.match(name):
+        raise ConfigError(
+            f"register_network: {name!r} is not an architecture name (1-64 lower-case letters, "
+            "digits and '_', starting with a letter)"
+        )
+    if name in ARCHS:
+        other = ARCHS.get(name).module
+        raise ConfigError(
+            f"register_network: architecture {name!r} is already registered (by module "
+            f"{other!r}); choose another name"
+        )
+    if not isinstance(help, str) or not help.strip():
+        raise ConfigError(f"register_network({name!r}): needs a help text (one line)")
+    for role, builder in (("generator", generator), ("discriminator", discriminator)):
+        if builder is not None and not callable(builder):
+            raise ConfigError(
+                f"register_network({name!r}): {role} must be a builder (cfg, shape) -> "
+                f"flax.linen.Module, got {type(builder).__name__}"
+            )
+    if generator is None and discriminator is None:
+        raise ConfigError(f"register_network({name!r}): give a generator, a discriminator or both")
+    if check_shape is not None and not callable(check_shape):
+        raise ConfigError(f"register_network({name!r}): check_shape must be callable")
+    flags = {"images": images, "train_flag": train_flag, "batch_norm": batch_norm,
+             "d_batch_stats": d_batch_stats}  # fmt: skip
+    for flag, value in flags.items():
+        if not isinstance(value, bool):
+            raise ConfigError(f"register_network({name!r}): {flag} must be True or False")
+    if batch_norm and not train_flag:
+        raise ConfigError(
+            f"register_network({name!r}): batch_norm needs train_flag (the generator is called "
+            "with train=True in training and train=False when sampling)"
+        )
+    if settings is not None and not isinstance(settings, Mapping):
+        raise ConfigError(f"register_network({name!r}): settings must be a mapping")
+    declared = {k: _plugin_setting(name, k, v) for k, v in (settings or {}).items()}
+    arch = Arch(
+        generator,
+        discriminator,
+        settings=declared,
+        **flags,
+        check_shape=check_shape,
+        module=module if not module.startswith("ganbench.") else f"plugin {module}",
+    )
+    return register_arch(name, arch, help=help)

@@ -23,7 +23,7 @@ from ganbench.results.layout import COMPLETED, DIVERGED, FAILED, STATUSES
 from ganbench.results.write import is_finished, run_dir, write_run, write_suite_file
 from ganbench.run.checkpoint import CHECKPOINTS_DIR, Checkpointing, checkpoint_path
 from ganbench.run.loop import train_group
-from ganbench.run.plan import Group, Plan, replan
+from ganbench.run.plan import Group, Plan, dataset_of, replan
 from ganbench.run.progress import NullProgress, Progress
 from ganbench.run.record import RunRecord, environment, now, run_manifest
 from ganbench.run.references import write_chance_rows, write_floor
@@ -98,15 +98,40 @@ def run_plan(
 
 
 def _load_evaluator(ctx: _Context, groups: list[Group]) -> None:
-    """The image evaluator, loaded (once) when one of ``groups`` trains on images."""
+    """The image evaluator, loaded (once) when one of ``groups`` trains on images: the MNIST
+    classifier when one of them trains on MNIST data, and the Inception network when the suite
+    names its weights. Every image dataset is checked first: missing data are bad input (exit
+    2), found before anything is written."""
     image = [g for g in groups if is_image_dataset(g.runs[0].config.dataset)]
     if ctx.evaluator is not None or not image:
         return
+    datasets = {}
+    for group in image:
+        dataset = dataset_of(group.runs[0])
+        datasets.setdefault(dataset.name, dataset)
+    for dataset in datasets.values():
+        dataset.check_available()
+    classifier = any(getattr(d, "extractor", None) == "mnist_cnn" for d in datasets.values())
+    weights = image[0].runs[0].metrics.inception_weights
     ctx.evaluator = load_extractor(
         log=ctx.progress.log,
         task=ctx.progress.task,
-        inception_weights=image[0].runs[0].metrics.inception_weights,
+        inception_weights=weights,
+        classifier=classifier,
     )
+    for name, dataset in datasets.items():
+        if getattr(dataset, "extractor", None) == "mnist_cnn":
+            continue
+        ctx.progress.log(
+            f"dataset {name!r}: ganbench has no classifier of these images yet, so its runs "
+            + (
+                "record the Inception metrics (fid_inception, kid_inception) and no class metrics"
+                if weights is not None
+                else "record no image metrics (training statistics and sample grids only); "
+                "name the FID Inception weights in [metrics] inception_weights to measure "
+                "fid_inception and kid_inception"
+            )
+        )
     info = ctx.evaluator.info
     if info.get("test_accuracy") is not None:
         ctx.progress.log(
