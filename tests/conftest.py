@@ -26,6 +26,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+collect_ignore = ["plugins"]
+"""Plugin packages for tests/test_plugins.py: imported only by the suites that name them (a
+doctest collection would register their networks in every test process)."""
+
 TINY_SUITE = """
 [suite]
 name = "tiny"
