@@ -109,12 +109,13 @@ def import_(
     ] = None,
     channels: Annotated[
         int,
-        typer.Option("--channels", help="folder: 3 (RGB) or 1 (grey)."),
+        typer.Option("--channels", metavar="1|3", help="folder: 3 (RGB) or 1 (grey)."),
     ] = 3,
     crop: Annotated[
         str,
         typer.Option(
             "--crop",
+            metavar="center|resize",
             help="folder: 'center' cuts the largest centred square before resizing; 'resize' "
             "resizes the whole image (changing a non-square image's aspect ratio).",
         ),
@@ -123,6 +124,7 @@ def import_(
         int | None,
         typer.Option(
             "--max-files",
+            metavar="N",
             min=1,
             help="folder: refuse a folder of more images than this (default 1,000,000).",
             show_default=False,

@@ -109,16 +109,20 @@ def _load_evaluator(ctx: _Context, groups: list[Group]) -> None:
     for group in image:
         dataset = dataset_of(group.runs[0])
         datasets.setdefault(dataset.name, dataset)
-    for dataset in datasets.values():
-        dataset.check_available()
     classifier = any(getattr(d, "extractor", None) == "mnist_cnn" for d in datasets.values())
     weights = image[0].runs[0].metrics.inception_weights
-    ctx.evaluator = load_extractor(
+    # The Inception weights first, then MNIST (both checked by load_extractor), then the
+    # other image data: every missing file is found before anything is trained or written.
+    evaluator = load_extractor(
         log=ctx.progress.log,
         task=ctx.progress.task,
         inception_weights=weights,
         classifier=classifier,
     )
+    for dataset in datasets.values():
+        if getattr(dataset, "extractor", None) != "mnist_cnn":
+            dataset.check_available()
+    ctx.evaluator = evaluator
     for name, dataset in datasets.items():
         if getattr(dataset, "extractor", None) == "mnist_cnn":
             continue
