@@ -286,7 +286,10 @@ def test_a_setting_of_the_other_player_and_a_shape_the_network_cannot_make_are_r
     with pytest.raises(ConfigError) as info:
         load_suite(path)
     message = str(info.value)
-    assert "generator.spectral_norm is a setting of arch 'dcgan''s discriminator only" in message
+    assert (
+        "generator.spectral_norm: arch 'dcgan' takes spectral_norm in its discriminator table only"
+        in message
+    )
     assert "discriminator.arch 'dcgan_radford' makes and judges 16, 32, 64 or 128-pixel" in message
     assert "(dataset 'mnist' holds 28 x 28 x 1 images)" in message
 

@@ -257,5 +257,8 @@ def test_a_plugin_setting_is_checked_against_its_declaration(plugin_path, tmp_pa
             load_suite(tmp_path / "s.toml")
     text = _write(tmp_path).read_text().replace("hidden = 8", "hidden = 8, sn = true")
     (tmp_path / "s.toml").write_text(text)
-    with pytest.raises(ConfigError, match=r"generator\.sn is a setting of arch 'demo_tiny''s"):
+    with pytest.raises(
+        ConfigError,
+        match=r"generator\.sn: arch 'demo_tiny' takes sn in its discriminator table only",
+    ):
         load_suite(tmp_path / "s.toml")

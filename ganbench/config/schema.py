@@ -207,8 +207,8 @@ class RunConfig(Strict):
             for key in sorted(table.given()):
                 if spec.takes(key) and not spec.takes(key, role):
                     problems.append(
-                        f"{role}.{key} is a setting of arch {table.arch!r}'s "
-                        f"{' and '.join(spec.settings[key].roles)} only"
+                        f"{role}.{key}: arch {table.arch!r} takes {key} in its "
+                        f"{' and '.join(spec.settings[key].roles)} table only"
                     )
             if spec.images and not is_image:
                 problems.append(
