@@ -2,7 +2,7 @@
 
 The public API (see :mod:`ganbench.api`): :func:`run_suite`, :func:`suite_results`, :func:`load`,
 :func:`load_suite`, :func:`plan`, :func:`summarize`, :func:`mnist_features`,
-:func:`evaluate`, :func:`register_loss` and :func:`register_dataset` here, and the public modules :mod:`ganbench.metrics` (diagnostics of
+:func:`evaluate`, :func:`register_loss`, :func:`register_dataset` and :func:`register_network` here, and the public modules :mod:`ganbench.metrics` (diagnostics of
 arrays), :mod:`ganbench.metrics.spectrum` (Jacobian spectra of a two-player vector field),
 :mod:`ganbench.report` (tables and comparisons of results), :mod:`ganbench.report.verdicts`
 (convergence verdicts of recorded curves), :mod:`ganbench.objectives` and :mod:`ganbench.data`
@@ -25,6 +25,7 @@ __all__ = [
     "plan",
     "register_dataset",
     "register_loss",
+    "register_network",
     "run_suite",
     "suite_results",
     "summarize",

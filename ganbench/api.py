@@ -65,9 +65,12 @@ def load_suite(
     steps: int | None = None,
     overrides: list[str] | None = None,
     profile: str | None = None,
+    imports: list[str] | None = None,
 ) -> Suite:
     """Read, validate and expand a suite into its runs, as ``ganbench run`` and ``ganbench
-    validate`` do. ``overrides`` are ``--set`` items (``"defaults.batch_size=512"``).
+    validate`` do. ``overrides`` are ``--set`` items (``"defaults.batch_size=512"``);
+    ``imports`` are plugin modules imported first besides the suite's ``[suite] imports``
+    (``--import``).
 
     Raises:
         ganbench.errors.ConfigError: the suite is invalid; the message names the key and the
@@ -76,7 +79,13 @@ def load_suite(
     from ganbench.config import load_suite as from_file
     from ganbench.config import load_suite_dict
 
-    options = {"overrides": overrides or [], "seeds": seeds, "steps": steps, "profile": profile}
+    options = {
+        "overrides": overrides or [],
+        "seeds": seeds,
+        "steps": steps,
+        "profile": profile,
+        "imports": imports,
+    }
     if isinstance(suite, Mapping):
         return load_suite_dict(dict(suite), **options)
     return from_file(suite, **options)
@@ -131,6 +140,7 @@ def run_suite(
     steps: int | None = None,
     overrides: list[str] | None = None,
     profile: str | None = None,
+    imports: list[str] | None = None,
     force: bool = False,
     max_runs: int | None = None,
     exact_runs: bool = False,
@@ -146,7 +156,9 @@ def run_suite(
     """
     from ganbench.run.schedule import run_plan
 
-    spec = load_suite(suite, seeds=seeds, steps=steps, overrides=overrides, profile=profile)
+    spec = load_suite(
+        suite, seeds=seeds, steps=steps, overrides=overrides, profile=profile, imports=imports
+    )
     made = plan(spec, out, force=force, max_runs=max_runs, exact_runs=exact_runs)
     if made.groups:
         run_plan(made, progress=progress)
@@ -274,6 +286,67 @@ def register_loss(
     return register(name, help=help, knobs=dict(knobs) if knobs else None)
 
 
+def register_network(
+    name: str,
+    *,
+    help: str,
+    generator: Callable[..., Any] | None = None,
+    discriminator: Callable[..., Any] | None = None,
+    settings: Mapping[str, Any] | None = None,
+    images: bool = False,
+    train_flag: bool = False,
+    batch_norm: bool = False,
+    d_batch_stats: bool = False,
+    check_shape: Callable[[tuple[int, ...]], str | None] | None = None,
+) -> None:
+    """Add an architecture under ``name`` for suites to use (``generator = { arch = "name",
+    <settings> }``), as the built-in networks are registered (:mod:`ganbench.models.archs`).
+
+    ``generator`` and ``discriminator`` (either may be omitted: a network for one player) are
+    builders ``(cfg, shape) -> flax.linen.Module``: ``cfg`` is the network table (its settings
+    as ``cfg.setting("name")``, the common ones also as attributes: ``cfg.channels``),
+    ``shape`` one sample's shape (the generator's output; the discriminator's packed input).
+    The modules follow the network protocol of the docs ("Networks of your own"): a generator
+    maps latent codes (N, z_dim) to (N, *shape); a discriminator maps (N, *shape) to logits
+    (N, 1); with ``train_flag`` both take a keyword ``train`` (dropout draws from the
+    ``"dropout"`` rng stream); ``batch_norm``: the generator keeps running averages in its
+    ``batch_stats`` collection; a discriminator with ``flax.linen.SpectralNorm`` layers takes
+    ``update_stats`` and keeps the power-iteration vectors in ``batch_stats``;
+    ``d_batch_stats``: the discriminator normalises with the batch it is given (real and
+    generated batches then go through it apart, and gradient penalties are refused).
+
+    ``settings`` declares the keys a network table may set besides ``arch``: a mapping from
+    name to a :class:`ganbench.models.archs.Setting` or to its fields as a dict (``help``,
+    and for a setting of its own ``kind`` (int, float, bool or str), ``default``, optional
+    ``low``, ``high``, ``choices``, ``roles``). ``images``: the network makes or judges
+    (H, W, C) images; ``check_shape(shape)`` returns why it cannot handle samples of that
+    shape, or None.
+
+    Raises:
+        ganbench.errors.ConfigError: an invalid name, a name already registered, a builder
+            that is not callable, or a malformed setting (exit 2 from the CLI).
+    """
+    import inspect
+
+    from ganbench.models.archs import register_plugin_arch
+
+    caller = inspect.currentframe()
+    module = caller.f_back.f_globals.get("__name__", "") if caller and caller.f_back else ""
+    register_plugin_arch(
+        name,
+        help=help,
+        generator=generator,
+        discriminator=discriminator,
+        settings=settings,
+        images=images,
+        train_flag=train_flag,
+        batch_norm=batch_norm,
+        d_batch_stats=d_batch_stats,
+        check_shape=check_shape,
+        module=str(module),
+    )
+
+
 def register_dataset(name: str, factory: Callable[[], Any], *, help: str) -> None:
     """Add a dataset under ``name`` for suites to use (``dataset = "name"``): ``factory()``
     returns an object with the :class:`ganbench.data.base.Dataset` protocol, for instance a
@@ -291,6 +364,7 @@ __all__ = [
     "plan",
     "register_dataset",
     "register_loss",
+    "register_network",
     "run_suite",
     "suite_results",
     "summarize",

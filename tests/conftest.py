@@ -26,6 +26,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+collect_ignore = ["plugins"]
+"""Plugin packages for tests/test_plugins.py: imported only by the suites that name them (a
+doctest collection would register their networks in every test process)."""
+
 TINY_SUITE = """
 [suite]
 name = "tiny"
@@ -113,3 +117,66 @@ def tiny_mnist(tmp_path, monkeypatch) -> Path:
     )
     monkeypatch.setenv("GANBENCH_DATA", str(store))
     return store
+
+
+def write_cifar10_batches(folder: Path, records: int = 20, seed: int = 0) -> dict:
+    """The six files of CIFAR-10's binary version with ``records`` records each, in exactly
+    that format (1 label byte, then the red, green and blue 32 x 32 planes row by row), with
+    random pixels and labels; returns the arrays they hold: ``{"train": (images, labels),
+    "test": (...)}``, images (N, 32, 32, 3), built independently of ganbench's parser."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    out: dict[str, tuple[list, list]] = {"train": ([], []), "test": ([], [])}
+    names = [(f"data_batch_{i}.bin", "train") for i in range(1, 6)] + [("test_batch.bin", "test")]
+    for name, split in names:
+        labels = rng.integers(0, 10, records).astype(np.uint8)
+        planes = rng.integers(0, 256, (records, 3, 32, 32)).astype(np.uint8)  # (N, C, H, W)
+        blob = b"".join(
+            bytes([labels[i]]) + planes[i, 0].tobytes() + planes[i, 1].tobytes()
+            + planes[i, 2].tobytes()
+            for i in range(records)
+        )  # fmt: skip
+        (folder / name).write_bytes(blob)
+        out[split][0].append(np.transpose(planes, (0, 2, 3, 1)))
+        out[split][1].append(labels)
+    return {k: (np.concatenate(v[0]), np.concatenate(v[1])) for k, v in out.items()}
+
+
+@pytest.fixture
+def tiny_cifar10(tmp_path, monkeypatch) -> Path:
+    """A data directory holding a CIFAR-10 stand-in (20 records per file: 100 training and 20
+    test images), imported through ganbench's importer from files in the binary format."""
+    from ganbench.data.cifar10 import import_cifar10
+
+    store = tmp_path / "data"
+    write_cifar10_batches(tmp_path / "cifar-10-batches-bin")
+    monkeypatch.setenv("GANBENCH_DATA", str(store))
+    import_cifar10(tmp_path / "cifar-10-batches-bin", store)
+    return store
+
+
+@pytest.fixture
+def restore_registries():
+    """Undo what a test registers (a plugin's networks, losses, datasets) and the modules it
+    imports, so that registries stay as ganbench ships them for the other tests."""
+    import sys
+
+    from ganbench.config import plugins
+    from ganbench.data.base import DATASETS
+    from ganbench.models.archs import ARCHS
+    from ganbench.objectives.losses import LOSS_KNOBS, LOSSES
+
+    saved = [(r, dict(r._entries)) for r in (ARCHS, LOSSES, DATASETS)]
+    knobs = dict(LOSS_KNOBS)
+    modules = set(sys.modules)
+    plugins._CHECKED.clear()
+    yield
+    for registry, entries in saved:
+        registry._entries.clear()
+        registry._entries.update(entries)
+    LOSS_KNOBS.clear()
+    LOSS_KNOBS.update(knobs)
+    for name in set(sys.modules) - modules:
+        if name.startswith("gb_plugin"):  # the test plugins: imported afresh by the next test
+            del sys.modules[name]
+    plugins._CHECKED.clear()

@@ -92,17 +92,28 @@ def test_import_then_status_verified(cli, store, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "args",
-    [("fetch", "cifar10"), ("import", "mnits", "."), ("status", "ring8")],
+    ("args", "allowed"),
+    [
+        (("fetch", "svhn"), "allowed: mnist"),
+        (("import", "mnits", "."), "allowed: mnist, cifar10, folder"),
+        (("status", "ring8"), "allowed: mnist, cifar10, folder"),
+    ],
     ids=["fetch", "import", "status"],
 )
-def test_unknown_dataset_exits_2_with_the_allowed_names(cli, args):
+def test_unknown_dataset_exits_2_with_the_allowed_names(cli, args, allowed):
     res = cli("data", *args)
     assert res.exit_code == 2, res.output
     assert f"unknown dataset {args[1]!r}" in res.output
-    assert "allowed: mnist" in res.output
+    assert allowed in res.output
     if args[1] == "mnits":
         assert "did you mean 'mnist'?" in res.output
+
+
+def test_fetch_of_an_imported_dataset_says_how_to_import_it(cli):
+    res = cli("data", "fetch", "cifar10")
+    assert res.exit_code == 2, res.output
+    assert "ganbench fetches only mnist; cifar10 is imported from your copy" in res.output
+    assert "ganbench data import cifar10 DIR" in res.output
 
 
 def test_fetch_without_network_exits_2_with_both_ways(cli, store, monkeypatch):

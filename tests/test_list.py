@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from ganbench.cli import app
 from ganbench.config import MetricsSection
-from ganbench.data import DATASETS, get_dataset
+from ganbench.data import DATASETS, FAMILIES, get_dataset
 from ganbench.metrics import catalog
 from ganbench.metrics import names as M
 from ganbench.models import ACTIVATIONS, ARCHS
@@ -56,6 +56,10 @@ def test_json_lists_every_registered_item_exactly(cli):
     assert list(data) == KINDS
     for kind, registry in REGISTRIES.items():
         listed = data[kind]
+        if kind == "datasets":  # the families (folder:<name>) are listed among the datasets
+            families = [f"{e.name}:<name>" for e in FAMILIES.entries()]
+            assert sorted(item["name"] for item in listed) == sorted(registry.names() + families)
+            listed = [item for item in listed if item["name"] not in families]
         assert [item["name"] for item in listed] == registry.names(), kind
         for item, entry in zip(listed, registry.entries(), strict=True):
             assert item == {"name": entry.name, "help": entry.help, "knobs": entry.knobs}, kind
@@ -158,6 +162,7 @@ def test_markdown_has_one_table_per_section(cli):
         + len(extractor_names())
         + len(catalog.DESCRIPTIONS)
     )
+    n_items += len(FAMILIES.names())  # folder:<name> among the datasets
     assert len(rows) == n_items
     for row in rows:  # pipes inside help text (|grad D(x)|) are escaped: three cells per row
         assert len(re.findall(r"(?<!\\)\|", row)) == 4, row

@@ -1,5 +1,5 @@
-"""``ganbench data``: datasets kept on disk (MNIST): fetch, import, status; and the MNIST
-feature classifier shipped with ganbench (``extractor``).
+"""``ganbench data``: datasets kept on disk: MNIST (fetch, import), CIFAR-10 and image folders
+(import), status; and the MNIST feature classifier shipped with ganbench (``extractor``).
 
 The data directory is ``$GANBENCH_DATA``, else ``$XDG_CACHE_HOME/ganbench``, else
 ``~/.cache/ganbench`` (:mod:`ganbench.data.store`). The synthetic datasets (ring8, grid25, ...)
@@ -16,33 +16,37 @@ import typer
 from ganbench.cli.console import err, handle_errors, out
 from ganbench.cli.help import Command, Group
 
-DATASETS = ("mnist",)
-"""Datasets with files on disk."""
+DATASETS = ("mnist", "cifar10", "folder")
+"""What ``data import`` imports (``folder`` takes a NAME: ``folder:NAME`` in suites)."""
+FETCHED = ("mnist",)
+"""What ``data fetch`` downloads."""
 
 data_app = typer.Typer(
     name="data",
-    help="Datasets kept on disk (MNIST): fetch them, import files you have, show their status.",
+    help="Datasets kept on disk (MNIST, CIFAR-10, image folders): fetch MNIST, import files you "
+    "have, show their status.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     cls=Group,
 )
 
-DatasetArg = Annotated[
-    str, typer.Argument(help=f"The dataset: {', '.join(DATASETS)}.", show_default=False)
-]
 
-
-def _check_dataset(name: str) -> str:
+def _check_dataset(name: str, allowed: tuple[str, ...] = DATASETS) -> str:
     from ganbench.errors import ConfigError
     from ganbench.knobs import did_you_mean
 
     key = name.strip().lower()
-    if key in DATASETS:
+    if key in allowed:
         return key
+    if allowed == FETCHED and key in DATASETS:
+        raise ConfigError(
+            f"ganbench fetches only {', '.join(FETCHED)}; {key} is imported from your copy: "
+            f"ganbench data import {key} {'NAME DIR --size S' if key == 'folder' else 'DIR'}"
+        )
     raise ConfigError(
-        f"unknown dataset {name!r}{did_you_mean(key, list(DATASETS))} allowed: "
-        f"{', '.join(DATASETS)} (the synthetic datasets, such as ring8, need no files)"
+        f"unknown dataset {name!r}{did_you_mean(key, list(allowed))} allowed: "
+        f"{', '.join(allowed)} (the synthetic datasets, such as ring8, need no files)"
     )
 
 
@@ -53,7 +57,9 @@ def _log(message: str) -> None:
 @data_app.command("fetch", cls=Command)
 @handle_errors
 def fetch(
-    dataset: DatasetArg,
+    dataset: Annotated[
+        str, typer.Argument(help=f"The dataset: {', '.join(FETCHED)}.", show_default=False)
+    ],
     mirror: Annotated[
         list[str] | None,
         typer.Option(
@@ -67,7 +73,7 @@ def fetch(
     """Download DATASET from public mirrors, verify its checksums, store it in the data dir."""
     from ganbench.data import mnist
 
-    _check_dataset(dataset)
+    _check_dataset(dataset, FETCHED)
     paths = mnist.fetch_mnist(mirrors=mirror or None, log=_log)
     out.print(f"mnist: {len(paths)} files verified in {mnist.mnist_dir()}", markup=False)
 
@@ -75,22 +81,151 @@ def fetch(
 @data_app.command("import", cls=Command)
 @handle_errors
 def import_(
-    dataset: DatasetArg,
-    src: Annotated[
+    dataset: Annotated[
         str,
         typer.Argument(
-            metavar="DIR",
-            help="A folder holding the files (any usual naming, gzip-compressed or not).",
+            help="What to import: mnist, cifar10, or folder (then NAME DIR).", show_default=False
+        ),
+    ],
+    args: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="[NAME] DIR",
+            help="mnist, cifar10: DIR, the folder holding the files (MNIST: any usual naming, "
+            "gzip-compressed or not; CIFAR-10: the binary version's data_batch_1.bin ... "
+            "test_batch.bin). folder: NAME (the dataset is then folder:NAME) and DIR, a folder "
+            "of images, or of one sub-folder of images per class.",
             show_default=False,
         ),
     ],
+    size: Annotated[
+        int | None,
+        typer.Option(
+            "--size",
+            metavar="S",
+            help="folder: store S x S images (resized once, Pillow's LANCZOS filter). Required.",
+            show_default=False,
+        ),
+    ] = None,
+    channels: Annotated[
+        int,
+        typer.Option("--channels", metavar="1|3", help="folder: 3 (RGB) or 1 (grey)."),
+    ] = 3,
+    crop: Annotated[
+        str,
+        typer.Option(
+            "--crop",
+            metavar="center|resize",
+            help="folder: 'center' cuts the largest centred square before resizing; 'resize' "
+            "resizes the whole image (changing a non-square image's aspect ratio).",
+        ),
+    ] = "center",
+    max_files: Annotated[
+        int | None,
+        typer.Option(
+            "--max-files",
+            metavar="N",
+            min=1,
+            help="folder: refuse a folder of more images than this (default 1,000,000).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Import DATASET from files you already have in DIR (verified before anything is written)."""
-    from ganbench.data import mnist
+    """Import DATASET from files you already have (checked before anything is written)."""
+    from ganbench.errors import ConfigError
 
-    _check_dataset(dataset)
-    paths = mnist.import_mnist(src)
-    out.print(f"mnist: {len(paths)} files verified and stored in {mnist.mnist_dir()}", markup=False)
+    key = _check_dataset(dataset)
+    expected = 2 if key == "folder" else 1
+    if len(args) != expected:
+        usage = "folder NAME DIR --size S" if key == "folder" else f"{key} DIR"
+        raise ConfigError(
+            f"data import {key} takes {expected} argument{'s' if expected > 1 else ''}, got "
+            f"{len(args)}: ganbench data import {usage}"
+        )
+    if key != "folder":
+        given = [
+            flag
+            for flag, value, default in (
+                ("--size", size, None),
+                ("--channels", channels, 3),
+                ("--crop", crop, "center"),
+                ("--max-files", max_files, None),
+            )
+            if value != default
+        ]
+        if given:
+            raise ConfigError(f"{', '.join(given)}: options of 'data import folder', not {key}")
+    if key == "mnist":
+        from ganbench.data import mnist
+
+        paths = mnist.import_mnist(args[0])
+        out.print(
+            f"mnist: {len(paths)} files verified and stored in {mnist.mnist_dir()}", markup=False
+        )
+    elif key == "cifar10":
+        from ganbench.data import cifar10
+
+        path, counts, official = cifar10.import_cifar10(args[0])
+        note = "" if official else " (fewer records than CIFAR-10's 50,000 and 10,000: a stand-in)"
+        out.print(
+            f"cifar10: {counts['train']:,} training and {counts['test']:,} test images stored in "
+            f"{path.parent}{note}",
+            markup=False,
+        )
+    else:
+        _import_folder(args[0], args[1], size, channels, crop, max_files)
+
+
+def _import_folder(
+    name: str, src: str, size: int | None, channels: int, crop: str, max_files: int | None
+) -> None:
+    from ganbench.cli.console import is_tty
+    from ganbench.cli.progress import PlainProgress, RichProgress
+    from ganbench.data import folders
+    from ganbench.errors import ConfigError
+
+    if size is None:
+        raise ConfigError(
+            "data import folder needs --size S: the side of the stored square images (for "
+            "example 32 or 64)"
+        )
+    bars: list = []
+    bar = RichProgress(0) if is_tty() else PlainProgress(0)
+
+    def progress(done: int, total: int) -> None:
+        if not bars:
+            bars.append(bar.task(f"folder:{name} images", total))
+        if done == total or done % 256 == 0:
+            bars[0].update(done, "")
+
+    with bar:
+        path, scan = folders.import_folder(
+            name,
+            src,
+            size,
+            channels=channels,
+            crop=crop,
+            max_files=max_files or folders.MAX_FILES,
+            progress=progress,
+        )
+        if bars:
+            bars[0].close(f"folder:{name}: {len(scan.files):,} images read")
+    labels = (
+        f"{len(scan.classes)} classes ({', '.join(scan.classes[:5])}"
+        f"{', ...' if len(scan.classes) > 5 else ''})"
+        if scan.classes
+        else "unlabelled"
+    )
+    out.print(
+        f"folder:{name}: {len(scan.files):,} images, {size} x {size} x {channels}, {labels}, "
+        f"stored in {path.parent}",
+        markup=False,
+    )
+    for reason, count in sorted(scan.counts.items()):
+        shown = ", ".join(scan.skipped[reason])
+        _log(
+            f"skipped {count:,} {reason}: {shown}{', ...' if count > len(scan.skipped[reason]) else ''}"
+        )
 
 
 @data_app.command("status", cls=Command)
@@ -98,39 +233,98 @@ def import_(
 def status(
     dataset: Annotated[
         str | None,
-        typer.Argument(help="Only this dataset (default: all).", show_default=False),
+        typer.Argument(
+            help="Only this dataset (mnist, cifar10 or folder; default: all).", show_default=False
+        ),
     ] = None,
 ) -> None:
-    """The data directory, and for each file: present, verified (checksum), path."""
+    """The data directory; for MNIST each file (present, verified: checksum, path), for CIFAR-10
+    and image folders what is imported."""
     from rich.table import Table
     from rich.text import Text
 
     from ganbench.data import mnist
     from ganbench.data.store import data_dir, data_dir_source
 
-    if dataset is not None:
-        _check_dataset(dataset)
+    key = _check_dataset(dataset) if dataset is not None else None
     out.print(Text(f"data directory: {data_dir()} ({data_dir_source()})"))
-    rows = mnist.status()
+    if key in (None, "mnist"):
+        rows = mnist.status()
+        table = Table()
+        for column in ("dataset", "file", "present", "verified"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("path", overflow="fold")
+        for row in rows:
+            verified = "yes" if row.verified else ("NO" if row.present else "-")
+            table.add_row(
+                Text(row.dataset),
+                Text(row.name),
+                "yes" if row.present else "no",
+                verified,
+                Text(str(row.path)),
+            )
+        out.print(table)
+        for row in rows:
+            if row.problem:
+                _log(f"{row.name}: {row.problem}")
+        if not all(r.verified for r in rows):
+            _log(mnist.how_to_get(mnist.mnist_dir()))
+    if key in (None, "cifar10", "folder"):
+        _stored_status(key)
+
+
+def _stored_status(key: str | None) -> None:
+    """One row per imported CIFAR-10 or image folder: its shape, splits, classes, fingerprint."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from ganbench.data import cifar10, folders
+    from ganbench.data.store import data_dir
+    from ganbench.data.stored import read_manifest
+    from ganbench.errors import DataError
+
+    found: list[tuple[str, Path]] = []
+    if key in (None, "cifar10"):
+        found.append(("cifar10", cifar10.cifar10_dir()))
+    if key in (None, "folder"):
+        root = data_dir() / folders.SUBDIR
+        if root.is_dir():
+            for entry in sorted(root.iterdir()):
+                if entry.is_dir() and not entry.is_symlink():
+                    found.append((f"folder:{entry.name}", entry))
     table = Table()
-    for column in ("dataset", "file", "present", "verified"):
+    for column in ("dataset", "images", "classes", "fingerprint"):
         table.add_column(column, no_wrap=True)
     table.add_column("path", overflow="fold")
-    for row in rows:
-        verified = "yes" if row.verified else ("NO" if row.present else "-")
+    for name, folder in found:
+        try:
+            manifest = read_manifest(folder)
+        except DataError as exc:
+            table.add_row(Text(name), "unreadable", "-", "-", Text(str(folder)))
+            _log(str(exc))
+            continue
+        if manifest is None:
+            table.add_row(Text(name), "not imported", "-", "-", Text(str(folder)))
+            continue
+        info = manifest.get("dataset", {})
+        shapes = [
+            f"{split} {manifest['arrays'][f'{split}-images']['shape'][0]:,}"
+            for split in info.get("splits", [])
+            if f"{split}-images" in manifest["arrays"]
+        ]
+        first = next(iter(manifest["arrays"].values()))["shape"]
+        dims = " x ".join(str(n) for n in first[1:]) if len(first) == 4 else "?"
+        note = "" if info.get("official", True) or name.startswith("folder:") else " (stand-in)"
         table.add_row(
-            Text(row.dataset),
-            Text(row.name),
-            "yes" if row.present else "no",
-            verified,
-            Text(str(row.path)),
+            Text(name + note),
+            Text(f"{', '.join(shapes)} ({dims})"),
+            str(len(info.get("classes", []))) or "-",
+            Text(str(manifest.get("fingerprint", ""))[:12]),
+            Text(str(folder)),
         )
     out.print(table)
-    for row in rows:
-        if row.problem:
-            _log(f"{row.name}: {row.problem}")
-    if not all(r.verified for r in rows):
-        _log(mnist.how_to_get(mnist.mnist_dir()))
+    if key == "cifar10" and found and read_manifest(found[0][1]) is None:
+        _log(cifar10.HOW_TO_GET)
 
 
 ACCURACY_TOLERANCE = 5e-4

@@ -73,9 +73,12 @@ def _schemes() -> list[Item]:
 
 
 def _datasets() -> list[Item]:
-    from ganbench.data import DATASETS
+    from ganbench.data import DATASETS, FAMILIES
 
-    return _registry_items(DATASETS)
+    families = [
+        {"name": f"{e.name}:<name>", "help": e.help, "knobs": {}} for e in FAMILIES.entries()
+    ]
+    return sorted(_registry_items(DATASETS) + families, key=lambda item: item["name"])
 
 
 def _models() -> list[Item]:

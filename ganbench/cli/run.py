@@ -33,16 +33,31 @@ ProfileOpt = Annotated[
 ]
 
 
+ImportOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--import",
+        metavar="MODULE",
+        help="Import this Python module before the suite is validated (a plugin that registers "
+        "networks, losses or datasets through ganbench's API); repeatable; added to the "
+        "suite's [suite] imports. The module runs: name only code you trust.",
+    ),
+]
+
+
 def load(
     suite: Path,
     set_: list[str] | None,
     seeds: int | None,
     steps: int | None,
     profile: str | None = None,
+    imports: list[str] | None = None,
 ):
     from ganbench.api import load_suite
 
-    return load_suite(suite, overrides=set_ or [], seeds=seeds, steps=steps, profile=profile)
+    return load_suite(
+        suite, overrides=set_ or [], seeds=seeds, steps=steps, profile=profile, imports=imports
+    )
 
 
 @handle_errors
@@ -55,6 +70,7 @@ def run(
     steps: StepsOpt = None,
     set_: SetOpt = None,
     profile: ProfileOpt = None,
+    import_: ImportOpt = None,
     force: Annotated[
         bool, typer.Option("--force", help="Retrain runs that already finished.")
     ] = False,
@@ -140,7 +156,7 @@ def run(
     from ganbench.run.devices import configure_host_devices
 
     configure_host_devices(devices)
-    spec = load(suite, set_, seeds, steps, profile)  # validates all before any file is written
+    spec = load(suite, set_, seeds, steps, profile, import_)  # validates before anything is written
 
     from ganbench.run import distributed as dist
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ganbench.cli.console import handle_errors, out
-from ganbench.cli.run import ProfileOpt, SeedsOpt, SetOpt, StepsOpt, SuiteArg, load
+from ganbench.cli.run import ImportOpt, ProfileOpt, SeedsOpt, SetOpt, StepsOpt, SuiteArg, load
 
 
 @handle_errors
@@ -13,14 +13,15 @@ def validate(
     steps: StepsOpt = None,
     set_: SetOpt = None,
     profile: ProfileOpt = None,
+    import_: ImportOpt = None,
 ) -> None:
     """Validate SUITE: keys, names, types and values, with the same overrides as run. Without
     --profile, every profile of the suite is validated too."""
-    spec = load(suite, set_, seeds, steps, profile)
+    spec = load(suite, set_, seeds, steps, profile, import_)
     # Every profile is checked before anything is printed: one that does not expand fails
     # validation of the suite.
     others = (
-        {name: load(suite, set_, seeds, steps, name) for name in spec.file.profiles}
+        {name: load(suite, set_, seeds, steps, name, import_) for name in spec.file.profiles}
         if profile is None and spec.file.suite.profile is None
         else {}
     )

@@ -71,19 +71,27 @@ class Suite:
         return self.file.suite.name
 
 
+DEFAULT_TAGS = {"arch": "mlp"}
+"""The registry item a table names when it names none (``ModelConfig.arch``'s default)."""
+
+
 def deep_merge(base: dict, over: dict) -> dict:
     """``over`` merged into ``base``, tables recursively.
 
     A table that names a different registry item than the one it overrides (an optimizer or
     penalty with another ``name``, a model with another ``arch``) replaces it: the old item's
-    knobs mean nothing to the new one.
+    knobs mean nothing to the new one. A network table without ``arch`` is an ``mlp`` one (the
+    schema's default), so a variant that names another architecture replaces it too.
     """
     out = copy.deepcopy(base)
     for k, v in over.items():
         if (
             isinstance(v, dict)
             and isinstance(out.get(k), dict)
-            and any(tag in v and v[tag] != out[k].get(tag, v[tag]) for tag in ("name", "arch"))
+            and any(
+                tag in v and v[tag] != out[k].get(tag, DEFAULT_TAGS.get(tag, v[tag]))
+                for tag in ("name", "arch")
+            )
         ):
             out[k] = copy.deepcopy(v)
         elif isinstance(v, dict) and isinstance(out.get(k), dict):
@@ -126,6 +134,11 @@ def run_identity(
         "eval_every": eval_every,
         "metrics": metrics.identity(image_data=is_image_dataset(config.dataset)),
     }
+    data = get_dataset(config.dataset).identity_data() if is_image_dataset(config.dataset) else None
+    if data is not None:
+        # Images whose content the dataset's name does not pin (an image folder, a CIFAR-10
+        # stand-in): their fingerprint, so that other data are other runs.
+        identity["data"] = data
     if profile is not None:
         # Only with a profile: the runs of a suite as written keep their ids, and a profile's
         # runs never share an id (or a results folder entry) with the suite's own.

@@ -213,6 +213,8 @@ def validate_document(
         problems.add(message, "search", None, keys, "search")
     check_size(raw, defaults, variants, grid, problems, trials=search.trials if search else 1)
     configs = _validate_variants(defaults, variants, grid, problems, search)
+    if not problems.items:
+        _check_plugin_networks(configs, variants, problems)
     if search is not None and not problems.items:
         _check_traced(configs, search, problems)
         used = {key for _, point, _ in configs for key in point}
@@ -306,6 +308,28 @@ def validate_document(
     return Suite(path=path, raw=raw, file=suite_file, runs=runs, references=references)
 
 
+def _check_plugin_networks(configs: list, variants: list, problems: Problems) -> None:
+    """Build and trace (shapes only) the networks that plugins registered, once per distinct
+    run configuration, so that one that cannot make or judge the run's samples is refused
+    here, with the module's name (:func:`ganbench.config.plugins.network_problem`)."""
+    from ganbench.config.plugins import network_problem
+    from ganbench.models import ARCHS
+
+    index = {v.get("name"): i for i, v in enumerate(variants) if isinstance(v, dict)}
+    reported: set[tuple[str, str]] = set()
+    for config, _point, _trial in configs:
+        for role in ("generator", "discriminator"):
+            if ARCHS.get(getattr(config, role).arch).builtin:
+                continue
+            problem = network_problem(config, role)
+            if problem is None or (config.name, role) in reported:
+                continue
+            reported.add((config.name, role))
+            i = index.get(config.name)
+            label = f"variants[{i}] ({display_name(config.name)})"
+            problems.add(problem, "variants", i, [role, "arch"], label)
+
+
 def _check_traced(configs: list, search: Search, problems: Problems) -> None:
     """Refuse a search knob that changes the compiled program: the trials of a variant at a grid
     point must share one program, as the points of a grid over traced knobs do."""
@@ -386,6 +410,7 @@ def load_suite(
     seeds: int | None = None,
     steps: int | None = None,
     profile: str | None = None,
+    imports: list[str] | None = None,
 ) -> Suite:
     """Read, override, validate and expand a suite file.
 
@@ -399,7 +424,13 @@ def load_suite(
     """
     path = Path(path)
     return load_suite_text(
-        read_suite_text(path), path, overrides=overrides, seeds=seeds, steps=steps, profile=profile
+        read_suite_text(path),
+        path,
+        overrides=overrides,
+        seeds=seeds,
+        steps=steps,
+        profile=profile,
+        imports=imports,
     )
 
 
@@ -411,6 +442,7 @@ def load_suite_dict(
     seeds: int | None = None,
     steps: int | None = None,
     profile: str | None = None,
+    imports: list[str] | None = None,
 ) -> Suite:
     """:func:`load_suite` for a suite given as a dict (the TOML document's structure), checked
     by the same rules; ``name`` stands for the file in messages. Relative paths in it (such as
@@ -423,7 +455,7 @@ def load_suite_dict(
         raise ConfigError(f"{name}: not a TOML document: {exc}") from None
     path = Path(name)
     return load_suite_text(
-        text, path, overrides=overrides, seeds=seeds, steps=steps, profile=profile
+        text, path, overrides=overrides, seeds=seeds, steps=steps, profile=profile, imports=imports
     )
 
 
@@ -435,9 +467,11 @@ def load_suite_text(
     seeds: int | None = None,
     steps: int | None = None,
     profile: str | None = None,
+    imports: list[str] | None = None,
 ) -> Suite:
     """:func:`load_suite` for a suite's text; ``path`` names it in messages and anchors its
-    relative paths."""
+    relative paths. ``imports``: plugin modules to import besides the suite's own
+    ``[suite] imports`` (``--import``); they are added to the document's list."""
     if len(text.encode("utf-8")) > MAX_SUITE_BYTES:
         raise ConfigError(f"{path}: a suite is at most {MAX_SUITE_BYTES:,} bytes")
     check_key_chains(text, f"{path}")
@@ -481,9 +515,28 @@ def load_suite_text(
         check_document(value, path, f"--{key}")
         section[key] = value
         touched.add(f"suite.{key}")
+    _import_plugins(raw, path, imports or [], touched)
     return validate_document(
         raw, path=path, text=text, overrides=touched, profile=chosen, profile_keys=profile_keys
     )
+
+
+def _import_plugins(raw: dict, path: Path, extra: list[str], touched: set[str]) -> None:
+    """Import the suite's ``[suite] imports`` and ``extra`` (``--import``) before it is
+    validated (:mod:`.plugins`), and record them all in the document."""
+    from ganbench.config.plugins import check_modules, import_modules
+
+    section = raw.get("suite")
+    listed = section.get("imports", []) if isinstance(section, dict) else []
+    modules = check_modules(listed, f"{path}: suite.imports") if listed != [] else []
+    added = check_modules(list(extra), "--import")
+    if added:
+        if not isinstance(section, dict):
+            raise ConfigError(f"{path}: suite: must be a table, such as [suite] (cannot --import)")
+        modules += [m for m in added if m not in modules]
+        section["imports"] = modules
+        touched.add("suite.imports")
+    import_modules(modules, f"{path}" if not added else f"{path} and --import")
 
 
 __all__ = [

@@ -37,8 +37,8 @@ from ganbench.config.tables import (
     Strict,
     registered,
 )
-from ganbench.data import DATASETS
-from ganbench.data.base import IMAGE, WEIGHTS_HELP, get_dataset, mode_weights
+from ganbench.data.base import IMAGE, WEIGHTS_HELP, dataset_problem, get_dataset, mode_weights
+from ganbench.errors import GanbenchError
 from ganbench.knobs import check_knobs
 from ganbench.models import ARCHS
 from ganbench.models.latent import LATENTS
@@ -155,7 +155,9 @@ class RunConfig(Strict):
     @field_validator("dataset")
     @classmethod
     def _dataset(cls, v: str) -> str:
-        return registered(DATASETS, v)
+        if (problem := dataset_problem(v)) is not None:
+            raise ValueError(problem)
+        return v
 
     @field_validator("loss")
     @classmethod
@@ -198,16 +200,33 @@ class RunConfig(Strict):
             mode_weights(self.weights, get_dataset(self.dataset).n_modes)
         except ValueError as exc:
             problems.append(f"weights: {exc}")
-        is_image = get_dataset(self.dataset).kind == IMAGE
+        dataset = get_dataset(self.dataset)
+        is_image = dataset.kind == IMAGE
         for role in ("generator", "discriminator"):
-            arch = getattr(self, role).arch
-            if ARCHS.get(arch).images and not is_image:
+            table = getattr(self, role)
+            spec = ARCHS.get(table.arch)
+            for key in sorted(table.given()):
+                if spec.takes(key) and not spec.takes(key, role):
+                    problems.append(
+                        f"{role}.{key}: arch {table.arch!r} takes {key} in its "
+                        f"{' and '.join(spec.settings[key].roles)} table only"
+                    )
+            if spec.images and not is_image:
                 problems.append(
-                    f"{role}.arch {arch!r} is an image network; dataset {self.dataset!r} is not "
-                    "an image dataset (use arch 'mlp', or dataset 'mnist' or 'stacked_mnist')"
+                    f"{role}.arch {table.arch!r} is an image network; dataset {self.dataset!r} "
+                    "is not an image dataset (use a network of flat samples, such as arch "
+                    "'mlp', or an image dataset)"
                 )
-            if is_image and ARCHS.get(arch).uses_init:
-                problems.append(f"{role}.arch {arch!r} is the Dirac-GAN's; not for images")
+            if is_image and spec.uses_init:
+                problems.append(f"{role}.arch {table.arch!r} is the Dirac-GAN's; not for images")
+            if is_image and spec.images and spec.check_shape is not None:
+                h, w, c = dataset.shape
+                shape = (h, w, c if role == "generator" else self.pack * c)
+                if (problem := spec.check_shape(shape)) is not None:
+                    problems.append(
+                        f"{role}.arch {table.arch!r} {problem} (dataset {self.dataset!r} holds "
+                        f"{h} x {w} x {c} images)"
+                    )
         if is_image and self.weights != "uniform":
             problems.append(f"weights: dataset {self.dataset!r} takes only 'uniform'")
         if self.clip is not None and self.loss not in CLIPPED_LOSSES:
@@ -292,6 +311,9 @@ class RunConfig(Strict):
             for key in ModelConfig.OPTIONAL_SETTINGS:
                 if d[role][key] is None:
                     del d[role][key]
+            # A plugin's network: its own settings, defaults filled in (built-in networks have
+            # none, so their identities are unchanged).
+            d[role].update(getattr(self, role).own_settings(role))
         for key in ("ema", "instance_noise", "consensus"):
             table = getattr(self, key)
             if table is not None:
@@ -316,6 +338,9 @@ class SuiteSection(Strict):
     seeds: int | list[int] = 3
     steps: int = Field(ge=1, le=MAX_STEPS)
     eval_every: int = Field(ge=1, le=MAX_STEPS)
+    imports: list[str] = Field(default_factory=list)
+    """Python modules imported before the suite is validated (plugins that register networks,
+    losses, penalties, datasets: :mod:`ganbench.config.plugins`)."""
     profile: str | None = None
     """The profile (``[profiles.<name>]``) this document was expanded with. ``ganbench run``
     records it in the suite.toml it writes beside the results, whose body already holds the
@@ -325,6 +350,16 @@ class SuiteSection(Strict):
     @classmethod
     def _name(cls, v: str) -> str:
         return check_name(v, SUITE_NAME_PATTERN, SUITE_NAME_HELP)
+
+    @field_validator("imports")
+    @classmethod
+    def _imports(cls, v: list[str]) -> list[str]:
+        from ganbench.config.plugins import check_modules
+
+        try:
+            return check_modules(v, "suite.imports")
+        except GanbenchError as exc:
+            raise ValueError(str(exc).removeprefix("suite.imports: ")) from None
 
     @field_validator("profile")
     @classmethod

@@ -12,9 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ganbench.config.limits import MAX_DEPTH, MAX_WIDTH
 from ganbench.knobs import Knob, check_knobs
 from ganbench.models import ACTIVATIONS, ARCHS
+from ganbench.models.archs import COMMON, archs_taking
 from ganbench.models.inits import canonical_weight_init
 from ganbench.objectives import PENALTIES
 from ganbench.registry import Registry
+from ganbench.text import clip, suggestion
 from ganbench.train.optim import LR_KNOBS, OPTIMIZERS
 from ganbench.train.schemes import SCHEME_KNOBS
 
@@ -29,20 +31,24 @@ def registered(registry: Registry, value: str) -> str:
     return value
 
 
-CHANNEL_ARCHS = ("dcgan", "dcgan_veegan")
-"""The architectures that take ``channels`` (their base channel count)."""
-
-
 class ModelConfig(Strict):
+    """A network table (``generator = { arch = "...", <settings> }``): the architecture and the
+    settings it accepts. Which settings an architecture accepts is its own declaration
+    (:attr:`ganbench.models.archs.Arch.settings`); the fields below are the settings every
+    suite has known, with their types, ranges and defaults, and a plugin's network may declare
+    settings of its own (checked against their declarations, defaults filled in)."""
+
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
+
     arch: str = "mlp"
     width: int = Field(128, ge=1, le=MAX_WIDTH)
     depth: int = Field(2, ge=0, le=MAX_DEPTH)
     activation: str = "relu"
     spectral_norm: bool = False
     init: float | None = Field(None, ge=-1e3, le=1e3)
-    """Initial parameter value of the Dirac-GAN architectures ('point', 'linear')."""
+    """Initial parameter value of the Dirac-GAN architectures."""
     channels: int | None = Field(None, ge=1, le=4096)
-    """Base channel count of archs 'dcgan' and 'dcgan_veegan' (default 64, the references')."""
+    """Base channel count of the convolutional architectures (default: each one's own)."""
     pieces: int | None = Field(None, ge=2, le=64)
     """Linear pieces per unit of arch 'maxout' (default 5, PacGAN's)."""
     weight_init: str | None = None
@@ -51,28 +57,63 @@ class ModelConfig(Strict):
     OPTIONAL_SETTINGS: ClassVar[tuple[str, ...]] = ("pieces", "weight_init")
     """Settings left out of a run's identity while None, so that adding them changed no run id."""
 
-    @model_validator(mode="after")
-    def _arch_knobs(self) -> ModelConfig:
-        arch = ARCHS.get(self.arch)
-        if self.init is not None and not arch.uses_init:
-            raise ValueError(f"init is a setting of archs 'point' and 'linear', not {self.arch!r}")
-        if self.spectral_norm and self.arch not in ("mlp", "dcgan"):
-            raise ValueError(
-                f"spectral_norm is a setting of archs 'mlp' and 'dcgan', not {self.arch!r}"
-            )
-        if self.channels is not None and self.arch not in CHANNEL_ARCHS:
-            raise ValueError(
-                f"channels is a setting of archs {' and '.join(map(repr, CHANNEL_ARCHS))}, "
-                f"not {self.arch!r}"
-            )
-        for key in ("pieces", "weight_init"):
-            if getattr(self, key) is not None and not getattr(arch, key):
-                allowed = [n for n in ARCHS.names() if getattr(ARCHS.get(n), key)]
-                raise ValueError(
-                    f"{key} is a setting of arch{'s' if len(allowed) > 1 else ''} "
-                    f"{', '.join(repr(n) for n in allowed)}, not {self.arch!r}"
+    @model_validator(mode="before")
+    @classmethod
+    def _arch_settings(cls, data: Any) -> Any:
+        """Refuse a key the architecture does not accept (naming the architectures that do),
+        and check and fill in the settings of a plugin's own."""
+        if not isinstance(data, dict):
+            return data
+        name = data.get("arch", "mlp")
+        if not isinstance(name, str) or name not in ARCHS:
+            return data  # the arch field reports it
+        arch = ARCHS.get(name)
+        problems = []
+        for key in data:
+            if key == "arch" or arch.takes(key):
+                continue
+            if key not in COMMON and not archs_taking(key):
+                known = sorted({"arch", *arch.settings})
+                hint = suggestion(str(key), known)
+                problems.append(
+                    f"unknown key {clip(str(key), 60)!r}{hint} allowed for arch {name!r}: "
+                    f"{', '.join(known)}"
                 )
-        return self
+            else:
+                allowed = archs_taking(key)
+                problems.append(
+                    f"{key} is a setting of arch{'s' if len(allowed) > 1 else ''} "
+                    f"{', '.join(repr(n) for n in allowed)}, not {name!r}"
+                )
+        for key, spec in arch.own_settings().items():
+            if key in data and (problem := spec.check(key, data[key])) is not None:
+                problems.append(f"{problem} (a setting of arch {name!r})")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return data
+
+    def setting(self, name: str) -> Any:
+        """The value of setting ``name``: a schema field, or an architecture's own setting
+        (its declared default when the table does not set it)."""
+        if name in type(self).model_fields:
+            return getattr(self, name)
+        extra = self.model_extra or {}
+        if name in extra:
+            return extra[name]
+        own = ARCHS.get(self.arch).own_settings()
+        if name in own:
+            return own[name].default
+        raise KeyError(f"arch {self.arch!r} has no setting {name!r}")
+
+    def given(self) -> set[str]:
+        """The keys the table sets (besides ``arch``)."""
+        return (set(self.model_fields_set) | set(self.model_extra or {})) - {"arch"}
+
+    def own_settings(self, role: str) -> dict[str, Any]:
+        """The architecture's own settings for ``role`` with their values, defaults filled in
+        (what a run's identity records of them)."""
+        own = ARCHS.get(self.arch).own_settings()
+        return {k: self.setting(k) for k, spec in sorted(own.items()) if role in spec.roles}
 
     @field_validator("weight_init")
     @classmethod

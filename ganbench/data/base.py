@@ -19,11 +19,13 @@ from ganbench.registry import Registry
 
 __all__ = [
     "DATASETS",
+    "FAMILIES",
     "IMAGE",
     "KINDS",
     "MIXTURE",
     "POINT_MASS",
     "Dataset",
+    "dataset_problem",
     "get_dataset",
     "mode_weights",
 ]
@@ -54,13 +56,47 @@ class Dataset(Protocol):
 DATASETS: Registry = Registry("dataset")
 """Dataset factories by name (``ganbench list datasets``)."""
 
+FAMILIES: Registry = Registry("dataset family")
+"""Families of datasets named ``<family>:<name>`` (``folder:cats``): factories taking the part
+after the colon, which raise :class:`ganbench.errors.GanbenchError` for a name that does not
+exist (with the way to make it)."""
+
+
+def _factory(name: str) -> Any:
+    prefix, sep, rest = str(name).partition(":")
+    if sep and prefix in FAMILIES:
+        family = FAMILIES.get(prefix)
+        return lambda: family(rest)
+    return DATASETS.get(name)
+
 
 def get_dataset(name: str, weights: str | Sequence[float] = "uniform") -> Any:
-    """The registered dataset ``name`` with the mode weights of a ``weights`` setting."""
-    dataset = DATASETS.get(name)()
+    """The dataset ``name`` (registered, or of a family: ``folder:<name>``) with the mode
+    weights of a ``weights`` setting."""
+    dataset = _factory(name)()
     if isinstance(weights, str) and weights == "uniform":
         return dataset
     return replace(dataset, weights=mode_weights(weights, dataset.n_modes))
+
+
+def dataset_problem(name: Any) -> str | None:
+    """Why ``name`` is not a dataset a suite can use (unknown, or a family member that is not
+    there), or None."""
+    from ganbench.errors import GanbenchError
+
+    if not isinstance(name, str):
+        return f"a dataset is a name, got {type(name).__name__}"
+    if name in DATASETS:
+        return None
+    prefix, sep, rest = name.partition(":")
+    if sep and prefix in FAMILIES:
+        try:
+            FAMILIES.get(prefix)(rest)
+        except GanbenchError as exc:
+            return str(exc)
+        return None
+    families = ", ".join(f"{f}:<name>" for f in FAMILIES.names())
+    return DATASETS.unknown_message(name) + (f", {families}" if families else "")
 
 
 WEIGHTS_HELP = (

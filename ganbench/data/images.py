@@ -37,6 +37,15 @@ class ImageData:
     height = 28
     width = 28
     kind: ClassVar[str] = IMAGE
+    extractor: ClassVar[str | None] = "mnist_cnn"
+    """The classifier whose features measure these images (ganbench's MNIST CNN, per channel)."""
+    n_classes: ClassVar[int] = 10
+    """Classes of one channel (the digits) that a classifier of these data learns."""
+
+    @property
+    def stacked(self) -> bool:
+        """Several digits stacked as channels (Stacked MNIST): modes are digit tuples."""
+        return self.channels > 1
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -63,6 +72,33 @@ class ImageData:
 
         images, labels = load_mnist("train", data_dir)
         return {"images": images, "labels": labels}
+
+    def train_data(self, data_dir=None) -> tuple[np.ndarray, np.ndarray]:
+        """MNIST's training digits, uint8 (60000, 28, 28, 1), and their labels (60000,): what a
+        classifier of these data learns from (each channel of a Stacked MNIST image is one
+        such digit)."""
+        from ganbench.data.mnist import load_mnist
+
+        images, labels = load_mnist("train", data_dir)
+        return images[..., None], labels
+
+    def fingerprint(self, data_dir=None) -> str:
+        """The content of the data: the canonical SHA-256 of the four MNIST files (every load
+        checks the files against them)."""
+        from ganbench.data import mnist as mnist_data
+
+        return "mnist:" + ",".join(mnist_data.SHA256[k] for k in mnist_data.FILES)
+
+    def identity_data(self) -> str | None:
+        """Nothing: the name pins the content (the files' checksums are fixed)."""
+        return None
+
+    def check_available(self, data_dir=None) -> None:
+        """Raise DataError (saying how to get MNIST) unless both splits load."""
+        from ganbench.data.mnist import load_mnist
+
+        for split in self.splits:
+            load_mnist(split, data_dir)
 
     splits: ClassVar[tuple[str, ...]] = ("train", "test")
     """The splits :meth:`eval_images` draws from (MNIST's training and test files)."""

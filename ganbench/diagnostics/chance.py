@@ -234,7 +234,7 @@ def reference_runs(runs) -> list[ReferenceRun]:
         if dataset.kind == MIXTURE:
             variants = MIXTURE_ROWS
             thresholds = (spec.metrics.hq_threshold, spec.metrics.min_count)
-        elif dataset.kind == IMAGE and dataset.channels > 1:
+        elif dataset.kind == IMAGE and getattr(dataset, "stacked", False):
             variants, thresholds = IMAGE_ROWS, ()
         else:
             continue

@@ -80,13 +80,29 @@ class ImageEvaluator:
         ``test_accuracy``, ``source``), or an empty dict."""
         return dict(self.models[0].info.get("weights", {})) if self.models else {}
 
-    def rows(self, fake: np.ndarray, real: np.ndarray) -> list[tuple]:
-        """Metric rows (metric, value, n_real, n_fake) of one evaluation."""
+    def applies(self, model: Any, dataset: Any = None) -> bool:
+        """Whether ``model`` measures ``dataset``'s images: a feature extractor that resizes
+        measures any images; a classifier only its own dataset's (``dataset.extractor``, the
+        MNIST classifier for MNIST and Stacked MNIST); any, when ``dataset`` is None."""
+        extractor = model.extractor
+        if dataset is None or extractor.classes is None:
+            return True
+        return getattr(dataset, "extractor", None) == extractor.name
+
+    def classifies(self, dataset: Any = None) -> bool:
+        """Whether a classifier of the suite measures ``dataset``'s images."""
+        return any(
+            m.extractor.classes is not None and self.applies(m, dataset) for m in self.models
+        )
+
+    def rows(self, fake: np.ndarray, real: np.ndarray, dataset: Any = None) -> list[tuple]:
+        """Metric rows (metric, value, n_real, n_fake) of one evaluation of ``dataset``'s
+        images, in every extractor that measures them (:meth:`applies`)."""
         nr, nf = int(real.shape[0]), int(fake.shape[0])
         channels = int(fake.shape[-1])
         out: list[tuple] = []
         finite = bool(np.all(np.isfinite(fake)))
-        for model in self.models:
+        for model in (m for m in self.models if self.applies(m, dataset)):
             keys = suite_metric_keys(model, channels)
             names = model.extractor.metric_names()
             if not finite:
@@ -102,7 +118,9 @@ class ImageEvaluator:
             out += feature_rows(ev, names, keys)
         return out
 
-    def floor_rows(self, images: dict[str, np.ndarray], n: int, channels: int) -> list[tuple]:
+    def floor_rows(
+        self, images: dict[str, np.ndarray], n: int, channels: int, dataset: Any = None
+    ) -> list[tuple]:
         """The metrics between ``n`` MNIST train and ``n`` MNIST test images (each image's
         channels drawn independently, as the dataset does), seed 0: the floor of a perfect
         generator at this sample count."""
@@ -115,15 +133,15 @@ class ImageEvaluator:
             return np.transpose(x, (0, 2, 3, 1))
 
         real = draw(train)
-        return self.rows(draw(test), real)
+        return self.rows(draw(test), real, dataset)
 
-    def sample_warning(self, n: int, channels: int) -> str | None:
+    def sample_warning(self, n: int, channels: int, dataset: Any = None) -> str | None:
         """A warning when ``n`` samples are too few for a Frechet distance in some extractor's
         feature space (:func:`ganbench.metrics.fd_sample_warning`)."""
         from ganbench.metrics import fd_sample_warning
 
         dims = []
-        for model in self.models:
+        for model in (m for m in self.models if self.applies(m, dataset)):
             extractor = model.extractor
             per_channel = extractor.fixed_shape is not None and extractor.fixed_shape[-1] == 1
             dims.append(extractor.feature_dim * (channels if per_channel else 1))
@@ -147,8 +165,9 @@ class ImageEvaluator:
 
 def default_extractors(dataset: Any) -> list[str]:
     """The extractors an image dataset is measured with when its suite names none: its own
-    classifier (``mnist_cnn`` for MNIST and Stacked MNIST)."""
-    return ["mnist_cnn"] if getattr(dataset, "name", None) in ("mnist", "stacked_mnist") else []
+    classifier (``dataset.extractor``: ``mnist_cnn`` for MNIST and Stacked MNIST), if any."""
+    name = getattr(dataset, "extractor", None)
+    return [name] if name else []
 
 
 def load_extractor(

@@ -16,7 +16,7 @@ def evaluate_samples(
     """Diagnostics on one evaluation's samples: (metric, value, n_real, n_fake) rows; image
     datasets are measured in the ``evaluator``'s feature space."""
     if dataset.kind == IMAGE:
-        return evaluator.rows(fake, real)
+        return evaluator.rows(fake, real, dataset)
     ev = Evaluation(fake, real, dataset, metrics)
     return [row for entry in computed_from_samples(dataset.kind) for row in entry.rows(ev)]
 

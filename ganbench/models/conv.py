@@ -251,6 +251,41 @@ def conv_transpose_to(
     return col2im(cols, s, pads, out)
 
 
+def conv_transpose_padded(
+    x: jax.Array,
+    kernel: jax.Array,
+    strides: int | Sequence[int],
+    padding: Sequence[tuple[int, int]],
+    out_hw: Sequence[int],
+) -> jax.Array:
+    """The gradient with respect to its input of ``conv(., kernel, strides, padding)`` on
+    (N, *out_hw, O) images, applied to ``x`` (N, H, W, C), with the forward convolution's
+    explicit (low, high) ``padding``: a transposed convolution as Chainer's
+    ``Deconvolution2D(ksize, stride, pad)`` and PyTorch's ``ConvTranspose2d(kernel_size, stride,
+    padding)`` define it (output ``s (H - 1) + k - 2 pad``), or Theano's ``GpuDnnConvGradI`` as
+    the DCGAN of Radford et al. uses it (output ``s H`` with pad 2 and a 5 x 5 kernel).
+    ``kernel``: (kh, kw, O, C), the forward convolution's HWIO kernel.
+
+    ``out_hw`` must map to (H, W) under the forward convolution: ``(out + lo + hi - k) // s + 1
+    == H``."""
+    if x.ndim != 4 or kernel.ndim != 4 or x.shape[3] != kernel.shape[3]:
+        raise ValueError(
+            f"expected NHWC input and a (kh, kw, out, in) kernel, got {x.shape} and {kernel.shape}"
+        )
+    kh, kw = kernel.shape[:2]
+    s = _pair(strides)
+    pads = conv_pads(out_hw, (kh, kw), s, [tuple(p) for p in padding])
+    out = (int(out_hw[0]), int(out_hw[1]))
+    for n, o, k, st, (lo, hi) in zip(x.shape[1:3], out, (kh, kw), s, pads, strict=True):
+        if _out_size(o, k, st, (lo, hi)) != n:
+            raise ValueError(
+                f"a convolution of kernel {k}, stride {st} and padding ({lo}, {hi}) maps size "
+                f"{o} to {_out_size(o, k, st, (lo, hi))}, not {n}"
+            )
+    cols = lax.dot_general(x, kernel, (((3,), (3,)), ((), ())))  # (N, H, W, kh, kw, O)
+    return col2im(cols, s, pads, out)
+
+
 def _transpose_geometry(
     in_hw: Sequence[int], kernel_hw: Sequence[int], strides: Sequence[int], padding: Padding
 ) -> tuple[tuple[int, int], tuple[tuple[int, int], tuple[int, int]]]:
@@ -336,3 +371,35 @@ class ConvTranspose(nn.Module):
         )
         y = conv_transpose(x, kernel, self.strides, self.padding)
         return y if bias is None else y + bias.reshape((1, 1, 1, -1))
+
+
+class ConvTransposePadded(nn.Module):
+    """A transposed convolution with explicit padding (:func:`conv_transpose_padded`): kernel
+    ``kernel_size + (features, in_features)``, optional bias; the output is ``scale`` times the
+    input's spatial size (2 for the stride-2 up-convolutions of the DCGAN family), or, with
+    ``scale`` None, ``s (H - 1) + k - lo - hi``."""
+
+    features: int
+    kernel_size: tuple[int, int]
+    strides: tuple[int, int]
+    padding: tuple[tuple[int, int], tuple[int, int]]
+    scale: int | None = None
+    use_bias: bool = True
+    kernel_init: Any = nn.initializers.lecun_normal()
+    bias_init: Any = nn.initializers.zeros_init()
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        kernel = self.param(
+            "kernel", self.kernel_init, (*self.kernel_size, self.features, x.shape[-1]), jnp.float32
+        )
+        out = []
+        for n, k, s, (lo, hi) in zip(
+            x.shape[1:3], self.kernel_size, self.strides, self.padding, strict=True
+        ):
+            out.append(n * self.scale if self.scale is not None else s * (n - 1) + k - lo - hi)
+        y = conv_transpose_padded(x, kernel, self.strides, self.padding, out)
+        if not self.use_bias:
+            return y
+        bias = self.param("bias", self.bias_init, (self.features,), jnp.float32)
+        return y + bias.reshape((1, 1, 1, -1))

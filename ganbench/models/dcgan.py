@@ -62,6 +62,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from ganbench.models.archs import Arch, Setting, register_arch, square_image
 from ganbench.models.conv import ConvTranspose, conv_general_dilated
 
 LEAKY_SLOPE = 0.3  # Keras LeakyReLU default (alpha / negative_slope)
@@ -162,3 +163,40 @@ def dcgan_discriminator(base: int = 64, spectral_norm: bool = False) -> Discrimi
 def param_count(params: Any) -> int:
     """Number of scalars in a pytree of arrays (a ``params`` or ``batch_stats`` collection)."""
     return int(sum(leaf.size for leaf in jax.tree.leaves(params)))
+
+
+DCGAN_BASE = 64
+"""The DCGAN's base channel count (its discriminator's first convolution) by default."""
+
+
+def _dcgan_g(cfg, shape: tuple[int, ...]) -> nn.Module:
+    return Generator(channels=shape[-1], base=cfg.channels or DCGAN_BASE)
+
+
+def _dcgan_d(cfg, shape: tuple[int, ...]) -> nn.Module:
+    return Discriminator(base=cfg.channels or DCGAN_BASE, spectral_norm=cfg.spectral_norm)
+
+
+register_arch(
+    "dcgan",
+    Arch(
+        _dcgan_g,
+        _dcgan_d,
+        settings={
+            "channels": Setting(
+                f"int, base channel count (default {DCGAN_BASE}: D 64-128, G 256-128-64)"
+            ),
+            "spectral_norm": Setting(
+                "bool, spectral normalisation of every D layer (Miyato et al. 2018)",
+                roles=("discriminator",),
+            ),
+        },
+        images=True,
+        train_flag=True,
+        batch_norm=True,
+        check_shape=square_image(lambda n: n == IMAGE_SHAPE[0], "28 x 28"),
+        module=__name__,
+    ),
+    help="the DCGAN of the TensorFlow DCGAN tutorial, for 28 x 28 images: G dense, batch "
+    "norm and 3 transposed convolutions; D 2 strided convolutions with dropout 0.3",
+)

@@ -70,6 +70,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from ganbench.models.archs import Arch, Setting, register_arch, square_image
 from ganbench.models.conv import conv_general_dilated, conv_transpose_to
 
 BASE = 64  # gf_dim = df_dim (DCGAN.__init__ defaults)
@@ -208,3 +209,36 @@ class Discriminator(nn.Module):
         return nn.Dense(1, kernel_init=NORMAL_INIT, bias_init=nn.initializers.zeros, name="h4_lin")(
             x
         )
+
+
+def _veegan_g(cfg, shape: tuple[int, ...]) -> nn.Module:
+    return Generator(channels=shape[-1], base=cfg.channels or BASE)
+
+
+def _veegan_d(cfg, shape: tuple[int, ...]) -> nn.Module:
+    return Discriminator(base=cfg.channels or BASE)
+
+
+register_arch(
+    "dcgan_veegan",
+    Arch(
+        _veegan_g,
+        _veegan_d,
+        settings={
+            "channels": Setting(
+                "int, gf_dim = df_dim (default 64: D 64-128-256-512, G 512-256-128-64)"
+            )
+        },
+        images=True,
+        train_flag=True,
+        batch_norm=True,
+        d_batch_stats=True,
+        g_per_pack_slot=True,
+        check_shape=square_image(lambda n: n == IMAGE_SIZE, "28 x 28"),
+        module=__name__,
+    ),
+    help="the DCGAN of PacGAN's Stacked MNIST experiment, VEEGAN setup (carpedm20/"
+    "DCGAN-tensorflow as fjxmlzn/PacGAN configures it): G dense, 4 transposed convolutions "
+    "(5x5, stride 2) with batch norm and ReLU, tanh; D 4 convolutions (5x5, stride 2), batch "
+    "norm on the last 3 (batch statistics, real and fake batches apart), leaky ReLU 0.2",
+)

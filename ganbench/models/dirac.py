@@ -7,9 +7,13 @@ training methods converge to it are exact.
 
 from __future__ import annotations
 
+import math
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+from ganbench.models.archs import Arch, Setting, register_arch
 
 
 class PointGenerator(nn.Module):
@@ -34,3 +38,35 @@ class LinearDiscriminator(nn.Module):
         del update_stats  # no spectral-norm state
         psi = self.param("psi", nn.initializers.constant(self.init_value), (x.shape[-1],))
         return (x @ psi)[:, None]
+
+
+def _point(cfg, shape: tuple[int, ...]) -> nn.Module:
+    return PointGenerator(int(math.prod(shape)), 1.0 if cfg.init is None else cfg.init)
+
+
+def _linear(cfg, shape: tuple[int, ...]) -> nn.Module:
+    return LinearDiscriminator(1.0 if cfg.init is None else cfg.init)
+
+
+register_arch(
+    "point",
+    Arch(
+        _point,
+        None,
+        settings={"init": Setting("float, initial theta (every coordinate), default 1")},
+        module=__name__,
+    ),
+    help="generator that is a single point theta, ignoring z: the Dirac-GAN's generator "
+    "(Mescheder et al. 2018, section 2.2)",
+)
+register_arch(
+    "linear",
+    Arch(
+        None,
+        _linear,
+        settings={"init": Setting("float, initial psi (every coordinate), default 1")},
+        module=__name__,
+    ),
+    help="linear discriminator D(x) = psi^T x without bias: the Dirac-GAN's discriminator "
+    "(Mescheder et al. 2018, section 2.2)",
+)

@@ -78,10 +78,14 @@ over both players' gradients), i.e. ganbench's ``updates = "simultaneous"``.
 
 from __future__ import annotations
 
+import math
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from ganbench.models.activations import ACTIVATIONS
+from ganbench.models.archs import Arch, Setting, register_arch
 from ganbench.models.inits import kernel_initializer
 
 BN_EPSILON = 1e-4
@@ -156,8 +160,6 @@ class BatchNormMLP(nn.Module):
 
     @nn.compact
     def __call__(self, z: jax.Array, *, train: bool) -> jax.Array:
-        from ganbench.models.mlp import ACTIVATIONS
-
         act = ACTIVATIONS.get(self.activation)
         kinit = kernel_initializer(self.weight_init, PACGAN_INIT)
         x = z
@@ -198,3 +200,60 @@ class MaxoutMLP(nn.Module):
         for i in range(self.depth):
             x = Maxout(self.width, self.pieces, kinit, name=f"maxout_{i}")(x)
         return nn.Dense(1, kernel_init=kinit, name=f"dense_{self.depth}")(x)
+
+
+WEIGHT_INIT_HELP = (
+    'string, "normal:<std>" (weights N(0, std^2), biases 0) or "orthogonal:<gain>" '
+    "(orthogonal weights times gain, biases 0); default PacGAN's normal:0.02"
+)
+
+
+def _bn_mlp_g(cfg, shape: tuple[int, ...]) -> nn.Module:
+    return BatchNormMLP(
+        cfg.width, cfg.depth, int(math.prod(shape)), cfg.activation, weight_init=cfg.weight_init
+    )
+
+
+def _maxout_d(cfg, shape: tuple[int, ...]) -> nn.Module:
+    pieces = PIECES if cfg.pieces is None else cfg.pieces
+    return MaxoutMLP(cfg.width, cfg.depth, pieces, weight_init=cfg.weight_init)
+
+
+register_arch(
+    "bn_mlp",
+    Arch(
+        _bn_mlp_g,
+        None,
+        settings={
+            "width": Setting("int, hidden units per layer (PacGAN: 400)"),
+            "depth": Setting("int, number of hidden layers (PacGAN: 4)"),
+            "activation": Setting(f"one of {', '.join(ACTIVATIONS.names())} (PacGAN: relu)"),
+            "weight_init": Setting(WEIGHT_INIT_HELP),
+        },
+        train_flag=True,
+        batch_norm=True,
+        pack_groups=True,
+        module=__name__,
+    ),
+    help="PacGAN's 2-D generator (Lin et al. 2018, code of Table 1): depth x [linear without "
+    "bias, batch norm, activation], then linear with bias; batch norm with learned scale and "
+    "shift, epsilon 1e-4, batch statistics per packing slot in training, population mean and "
+    "stdev (momentum 0.05) at evaluation. PacGAN: width 400, depth 4",
+)
+register_arch(
+    "maxout",
+    Arch(
+        None,
+        _maxout_d,
+        settings={
+            "width": Setting("int, maxout units per layer (PacGAN: 200)"),
+            "depth": Setting("int, number of maxout layers (PacGAN: 3)"),
+            "pieces": Setting("int >= 2, linear pieces per maxout unit, default 5 (PacGAN's)"),
+            "weight_init": Setting(WEIGHT_INIT_HELP),
+        },
+        module=__name__,
+    ),
+    help="PacGAN's 2-D discriminator (Lin et al. 2018, code of Table 1): depth maxout layers "
+    "(linear with bias to width x pieces, maximum over each unit's pieces), then linear to 1 "
+    "logit; no dropout, no batch norm. PacGAN: width 200, depth 3, pieces 5",
+)

@@ -65,7 +65,9 @@ def train_group(
     metrics = spec0.metrics
     snapshots = metrics.snapshots and program.dataset.dim == 2
     if program.image:
-        warning = evaluator.sample_warning(metrics.samples, program.dataset.channels)
+        warning = evaluator.sample_warning(
+            metrics.samples, program.dataset.channels, program.dataset
+        )
         if warning:
             progress.log(f"note: {warning}")
     n_chunks = spec0.steps // spec0.eval_every

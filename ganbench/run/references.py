@@ -1,5 +1,6 @@
-"""Reference runs written beside a suite's runs: the MNIST train-vs-test floor of image
-suites, and the data and chance rows of 2-D and Stacked MNIST suites."""
+"""Reference runs written beside a suite's runs: the data floor of image suites (MNIST train vs
+test, or two independent draws of a stored image dataset), and the data and chance rows of 2-D
+and Stacked MNIST suites."""
 
 from __future__ import annotations
 
@@ -21,16 +22,32 @@ FLOOR_VARIANT = M.FLOOR_PREFIX + "MNIST train vs test"
 """The variant name of the reference rows of image suites (see :func:`write_floor`)."""
 
 
+def floor_variant(dataset) -> str:
+    """The floor row's variant name: MNIST's (:data:`FLOOR_VARIANT`) or, for stored image data,
+    ``floor: <dataset> train vs test`` (two splits) or ``floor: <dataset> half vs half``."""
+    if getattr(dataset, "extractor", None) == "mnist_cnn":
+        return FLOOR_VARIANT
+    pair = "train vs test" if len(dataset.splits) > 1 else "half vs half"
+    return f"{M.FLOOR_PREFIX}{dataset.name} {pair}"
+
+
 def write_floor(plan: Plan, group: Group, evaluator, env: dict, book: ClaimBook) -> None:
-    """The image metrics between MNIST train and test draws of the evaluation's size, as a
-    reference run (variant :data:`FLOOR_VARIANT`) beside the suite's runs, once per dataset and
-    sample count: what a generator that reproduces the data would score. Written under a claim
-    on its run id: another process that holds it is writing the same rows."""
+    """The image metrics between two independent draws of real images of the evaluation's size
+    (MNIST train and test; for stored image data, :meth:`floor_pair`: train and test, or two
+    disjoint halves of a folder), as a reference run (variant :func:`floor_variant`) beside the
+    suite's runs, once per dataset and sample count: what a generator that reproduces the data
+    would score. Nothing is written when no metric measures the data (no classifier of them and
+    no Inception weights). Written under a claim on its run id: another process that holds it
+    is writing the same rows."""
 
     spec = group.runs[0]
     dataset = get_dataset(spec.config.dataset)
+    if not any(evaluator.applies(m, dataset) for m in evaluator.models):
+        return
     n = spec.metrics.samples
     key = f"floor|{dataset.name}|{n}|{spec.steps}" + inception_key(evaluator)
+    if (data := dataset.identity_data()) is not None:
+        key += f"|data:{data}"
     if spec.profile is not None:  # each profile's rows carry their own floor
         key += f"|profile:{spec.profile}"
     run_id = "floor-" + hashlib.sha256(key.encode()).hexdigest()[:10]
@@ -46,18 +63,24 @@ def write_floor(plan: Plan, group: Group, evaluator, env: dict, book: ClaimBook)
 def _write_floor(plan: Plan, spec, dataset, n: int, run_id: str, evaluator, env: dict) -> None:
     started = now()
     t0 = time.perf_counter()
-    images = {"train": load_mnist("train")[0], "test": load_mnist("test")[0]}
-    rows = [(spec.steps, m, v, nr, nf) for m, v, nr, nf in evaluator.floor_rows(
-        images, n, dataset.channels
-    )]  # fmt: skip
+    if getattr(dataset, "extractor", None) == "mnist_cnn":
+        images = {"train": load_mnist("train")[0], "test": load_mnist("test")[0]}
+        found = evaluator.floor_rows(images, n, dataset.channels, dataset)
+        reference = "MNIST train vs MNIST test"
+    else:
+        first, second = dataset.floor_pair(n, seed=0)
+        real = first.astype(np.float32) / 127.5 - 1.0
+        found = evaluator.rows(second.astype(np.float32) / 127.5 - 1.0, real, dataset)
+        reference = floor_variant(dataset).removeprefix(M.FLOOR_PREFIX)
+    rows = [(spec.steps, m, v, nr, nf) for m, v, nr, nf in found]
     identity = {
         "run_id": run_id,
         "suite": spec.suite,
-        "variant": FLOOR_VARIANT,
+        "variant": floor_variant(dataset),
         "seed": 0,
         "profile": spec.profile,
         "grid_point": {"dataset": dataset.name} if "dataset" in spec.grid_point else {},
-        "config": {"dataset": dataset.name, "reference": "MNIST train vs MNIST test"},
+        "config": {"dataset": dataset.name, "reference": reference},
         "protocol": {"samples": n, "steps": spec.steps},
         "dataset": dataset.describe(),
         "extractor": extractor_info(evaluator),

@@ -99,23 +99,53 @@ def run_plan(
 
 
 def _load_evaluator(ctx: _Context, groups: list[Group]) -> None:
-    """The image evaluator, loaded (once) when one of ``groups`` trains on images."""
+    """The image evaluator, loaded (once) when one of ``groups`` trains on images: the
+    extractors the suite names, else each dataset's own classifier (the MNIST classifier for
+    MNIST data). Every image dataset is checked first: missing data are bad input (exit 2),
+    found before anything is written."""
     image = [g for g in groups if is_image_dataset(g.runs[0].config.dataset)]
     if ctx.evaluator is not None or not image:
         return
+    datasets = {}
+    for group in image:
+        dataset = dataset_of(group.runs[0])
+        datasets.setdefault(dataset.name, dataset)
     spec = image[0].runs[0]
     metrics = spec.metrics
-    for group in image:  # missing MNIST is bad input, found before anything runs
-        if dataset_of(group.runs[0]).name in ("mnist", "stacked_mnist"):
-            for split in ("train", "test"):
-                mnist_data.load_mnist(split)
-    ctx.evaluator = load_extractor(
+    defaults: list[str] = []
+    for dataset in datasets.values():
+        defaults += [n for n in default_extractors(dataset) if n not in defaults]
+    names = metrics.extractor_list(defaults)
+    # Files the user gives (weights) first, then MNIST, then the other image data: every
+    # missing file is found before anything is trained or written.
+    evaluator = load_extractor(
         log=ctx.progress.log,
         task=ctx.progress.task,
-        extractors=metrics.extractor_list(default_extractors(dataset_of(spec))),
+        extractors=names,
         weights=metrics.weight_files(),
         resize=metrics.resize,
     )
+    for dataset in datasets.values():
+        if dataset.name in ("mnist", "stacked_mnist"):
+            for split in ("train", "test"):
+                mnist_data.load_mnist(split)
+        else:
+            dataset.check_available()
+    ctx.evaluator = evaluator
+    for name, dataset in datasets.items():
+        if evaluator.classifies(dataset):
+            continue
+        measuring = [m.extractor.name for m in evaluator.models if evaluator.applies(m, dataset)]
+        ctx.progress.log(
+            f"dataset {name!r}: no classifier of these images is named, so its runs record "
+            + (
+                f"the metrics of {', '.join(measuring)} and no class metrics"
+                if measuring
+                else "no image metrics (training statistics and sample grids only); name a "
+                "feature extractor in [metrics] extractors (ganbench list extractors) to "
+                "measure them"
+            )
+        )
     info = ctx.evaluator.info
     if info.get("test_accuracy") is not None:
         ctx.progress.log(
