@@ -11,6 +11,7 @@ import textwrap
 import zipfile
 from pathlib import Path
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -111,7 +112,8 @@ def _torch_conv_bn_relu(x, w, gamma, beta, mean, var, stride, pad):
 
 
 @pytest.mark.parametrize(
-    ("kernel", "stride", "pad"), [((1, 3), 1, (0, 1)), ((3, 1), 1, (1, 0)), ((3, 3), 2, (0, 0))]
+    ("kernel", "stride", "pad"),
+    [((1, 3), 1, (0, 1)), ((3, 1), 1, (1, 0)), ((3, 3), 2, (0, 0)), ((3, 3), 1, (0, 0))],
 )
 def test_basic_conv_matches_a_hand_implementation(kernel, stride, pad):
     rng = np.random.default_rng(1)
@@ -132,6 +134,21 @@ def test_basic_conv_matches_a_hand_implementation(kernel, stride, pad):
     want = _torch_conv_bn_relu(x, w, gamma, beta, mean, var, stride, pad)
     assert got.shape == want.transpose(1, 2, 0).shape
     np.testing.assert_allclose(np.asarray(got), want.transpose(1, 2, 0), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(("size", "stride"), [(9, 1), (9, 2), (8, 2), (7, 1)])
+def test_unpadded_convolutions_computed_padded_give_the_same_outputs(size, stride, monkeypatch):
+    """VALID_AS_PADDED: the padded convolution's first outputs are the unpadded one's windows."""
+    x = jnp.asarray(np.random.default_rng(7).standard_normal((2, size, size, 3)), jnp.float32)
+    layer = I.BasicConv(4, (3, 3), stride=stride)
+    variables = layer.init(jax.random.key(0), x)
+    padded = layer.apply(variables, x)
+    assert "padding=((0, 1), (0, 1))" in str(jax.make_jaxpr(layer.apply)(variables, x))
+    monkeypatch.setattr(I, "VALID_AS_PADDED", False)
+    plain = layer.apply(variables, x)
+    assert "padding=((0, 0), (0, 0))" in str(jax.make_jaxpr(layer.apply)(variables, x))
+    assert padded.shape == plain.shape == (2, (size - 3) // stride + 1, (size - 3) // stride + 1, 4)
+    np.testing.assert_allclose(np.asarray(padded), np.asarray(plain), rtol=1e-6, atol=1e-6)
 
 
 def test_average_pool_excludes_padding_from_the_count():
@@ -221,6 +238,13 @@ def test_inception_is_registered_with_its_declared_names():
         "kid_inception",
         "kid_inception_std",
     )
+
+
+def test_the_documented_conversion_is_the_one_the_code_quotes():
+    """docs/images.md shows the snippet errors quote and tests/peers runs."""
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "images.md").read_text()
+    assert f"```python\n{I.CONVERT_SNIPPET}\n```" in docs
+    assert I.CONVERT_SNIPPET.replace("\n", "\n    ") in I.__doc__
 
 
 def test_load_needs_weights_and_a_known_resize_mode(tmp_path):
