@@ -221,7 +221,9 @@ def test_shared_generator_step_equals_the_generator_objective(tmp_path, body):
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-7)
     x = jnp.concatenate([program.pack_samples(real), program.pack_samples(fake)])
     d_fn = lambda v: program.d_apply(state.d_params, state.d_stats, v)  # noqa: E731
-    np.testing.assert_allclose(norms, per_sample_norm(input_gradients(d_fn, x)), rtol=1e-6)
+    # The same norms from two float32 backward passes that sum in different orders: equal to
+    # a few float32 roundings (1.4e-6 relative was seen with spectral normalisation).
+    np.testing.assert_allclose(norms, per_sample_norm(input_gradients(d_fn, x)), rtol=1e-5)
 
 
 @pytest.mark.parametrize(

@@ -279,14 +279,14 @@ def _stub_inception(monkeypatch):
     mean and standard deviation of each channel, six features per image."""
     from ganbench.extractors import inception
 
-    def features(_variables, images, batch_size=32):
+    def features(_model, images):
         x = np.asarray(images, np.float64)
         return np.concatenate([x.mean(axis=(1, 2)), x.std(axis=(1, 2))], axis=1)
 
     monkeypatch.setattr(
         inception, "load_inception", lambda path: ({}, {"path": str(path), "sha256": "0" * 64})
     )
-    monkeypatch.setattr(inception, "inception_features", features)
+    monkeypatch.setattr(inception.InceptionModel, "features", features)
 
 
 def test_a_folder_of_shapes_trains_a_dcgan_at_32_and_reports_beside_its_floor(

@@ -11,6 +11,7 @@ import textwrap
 import zipfile
 from pathlib import Path
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -111,7 +112,8 @@ def _torch_conv_bn_relu(x, w, gamma, beta, mean, var, stride, pad):
 
 
 @pytest.mark.parametrize(
-    ("kernel", "stride", "pad"), [((1, 3), 1, (0, 1)), ((3, 1), 1, (1, 0)), ((3, 3), 2, (0, 0))]
+    ("kernel", "stride", "pad"),
+    [((1, 3), 1, (0, 1)), ((3, 1), 1, (1, 0)), ((3, 3), 2, (0, 0)), ((3, 3), 1, (0, 0))],
 )
 def test_basic_conv_matches_a_hand_implementation(kernel, stride, pad):
     rng = np.random.default_rng(1)
@@ -132,6 +134,21 @@ def test_basic_conv_matches_a_hand_implementation(kernel, stride, pad):
     want = _torch_conv_bn_relu(x, w, gamma, beta, mean, var, stride, pad)
     assert got.shape == want.transpose(1, 2, 0).shape
     np.testing.assert_allclose(np.asarray(got), want.transpose(1, 2, 0), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(("size", "stride"), [(9, 1), (9, 2), (8, 2), (7, 1)])
+def test_unpadded_convolutions_computed_padded_give_the_same_outputs(size, stride, monkeypatch):
+    """VALID_AS_PADDED: the padded convolution's first outputs are the unpadded one's windows."""
+    x = jnp.asarray(np.random.default_rng(7).standard_normal((2, size, size, 3)), jnp.float32)
+    layer = I.BasicConv(4, (3, 3), stride=stride)
+    variables = layer.init(jax.random.key(0), x)
+    padded = layer.apply(variables, x)
+    assert "padding=((0, 1), (0, 1))" in str(jax.make_jaxpr(layer.apply)(variables, x))
+    monkeypatch.setattr(I, "VALID_AS_PADDED", False)
+    plain = layer.apply(variables, x)
+    assert "padding=((0, 0), (0, 0))" in str(jax.make_jaxpr(layer.apply)(variables, x))
+    assert padded.shape == plain.shape == (2, (size - 3) // stride + 1, (size - 3) // stride + 1, 4)
+    np.testing.assert_allclose(np.asarray(padded), np.asarray(plain), rtol=1e-6, atol=1e-6)
 
 
 def test_average_pool_excludes_padding_from_the_count():
@@ -194,8 +211,139 @@ def test_features_shape_finiteness_gray_and_padding(loaded):
         I.inception_features(variables, np.zeros((1, 28, 28, 2), np.float32))
 
 
+# ------------------------------------------------------------------------ the extractor
+
+
+def test_inception_is_registered_with_its_declared_names():
+    from ganbench.extractors.base import WEIGHTS_USER, extractor_names, get_extractor
+
+    ex = get_extractor("inception")
+    assert ex is I.INCEPTION and "inception" in extractor_names()
+    assert (ex.feature_dim, ex.input_size, ex.weights) == (2048, 299, WEIGHTS_USER)
+    assert ex.resize_modes == ("legacy_tensorflow", "pytorch_fid", "clean")
+    assert ex.default_resize == "legacy_tensorflow"
+    assert I.CONVERT_SNIPPET in ex.weights_help and "pytorch-fid" in ex.source
+    # The names results already hold, and the rule for the others.
+    assert ex.metric_names() == {
+        "fd": M.FID_INCEPTION,
+        "fd_inf": "fid_inception_inf",
+        "kid": M.KID_INCEPTION,
+        "kid_std": M.KID_INCEPTION_STD,
+        "precision": "precision_inception",
+        "recall": "recall_inception",
+        "density": "density_inception",
+        "coverage": "coverage_inception",
+    }
+    assert (M.FID_INCEPTION, M.KID_INCEPTION, M.KID_INCEPTION_STD) == (
+        "fid_inception",
+        "kid_inception",
+        "kid_inception_std",
+    )
+
+
+def test_the_documented_conversion_is_the_one_the_code_quotes():
+    """docs/images.md shows the snippet errors quote and tests/peers runs."""
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "images.md").read_text()
+    assert f"```python\n{I.CONVERT_SNIPPET}\n```" in docs
+    assert I.CONVERT_SNIPPET.replace("\n", "\n    ") in I.__doc__
+
+
+def test_load_needs_weights_and_a_known_resize_mode(tmp_path):
+    from ganbench.errors import OptionError
+
+    with pytest.raises(DataError) as info:
+        I.INCEPTION.load()
+    message = str(info.value)
+    assert info.value.exit_code == 2 and "--weights" in message
+    assert "numpy.savez" in message and "pt_inception-2015-12-05-6726825d.pth" in message
+    with pytest.raises(OptionError) as bad:  # refused before the file is read
+        I.INCEPTION.load(tmp_path / "missing.npz", resize="bilinear")
+    assert bad.value.exit_code == 2
+    assert "'bilinear'" in str(bad.value) and "legacy_tensorflow, pytorch_fid, clean" in str(
+        bad.value
+    )
+
+
+def test_loaded_model_records_what_makes_features_comparable(weights_file):
+    logged = []
+    model = I.INCEPTION.load(weights_file, log=logged.append)
+    assert model.resize == "legacy_tensorflow" and model.extractor is I.INCEPTION
+    info = model.info
+    assert info["name"] == "inception" and info["resize"] == "legacy_tensorflow"
+    assert (info["feature_dim"], info["input_size"], info["batch_size"]) == (2048, 299, 50)
+    assert info["weights"]["path"] == str(weights_file) and len(info["weights"]["sha256"]) == 64
+    assert "(x - 128) / 128" in info["normalisation"]
+    assert str(weights_file) in logged[0] and "legacy_tensorflow" in logged[0]
+    assert I.INCEPTION.load(weights_file, resize="clean").resize == "clean"
+
+
+@pytest.mark.parametrize(
+    ("mode", "want"),
+    [
+        # TF graph (legacy_tensorflow) and clean-fid's network: (x - 128) / 128.
+        ("legacy_tensorflow", [-1.0, -0.5, 0.0, 0.9921875]),
+        ("clean", [-1.0, -0.5, 0.0, 0.9921875]),
+        # pytorch-fid: ToTensor's x / 255 (float32), then 2 x - 1.
+        ("pytorch_fid", [-1.0, 2 * np.float32(np.float32(64) / np.float32(255)) - 1, 1 / 255, 1.0]),
+    ],
+)
+def test_normalisation_of_each_mode_on_known_pixels(mode, want):
+    pixels = np.array([0, 64, 128, 255], np.uint8)
+    images = np.broadcast_to(pixels[:, None, None, None], (4, 299, 299, 3))  # no resize
+    x = np.asarray(I.preprocess(images, mode))
+    assert x.shape == (4, 299, 299, 3) and x.dtype == np.float32
+    np.testing.assert_allclose(x[:, 150, 150, 0], want, rtol=0, atol=1e-7)
+    assert np.all(x == x[:, :1, :1, :1])
+    # Floats in [-1, 1] are the same pixels: (x + 1) * 127.5.
+    floats = images.astype(np.float32) / np.float32(127.5) - 1
+    np.testing.assert_allclose(np.asarray(I.preprocess(floats, mode)), x, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["legacy_tensorflow", "pytorch_fid", "clean"])
+def test_preprocess_is_the_host_resize_then_the_normalisation(mode):
+    """The order of each protocol: pytorch-fid divides by 255 before resizing; a grey image is
+    resized once and repeated to three channels."""
+    from ganbench.extractors.resize import resize
+
+    rng = np.random.default_rng(5)
+    images = rng.integers(0, 256, (2, 13, 21, 1), dtype=np.uint8)
+    pixels = images.astype(np.float32)
+    if mode == "pytorch_fid":
+        want = 2 * resize(pixels / np.float32(255), 299, mode) - 1
+    else:
+        want = (resize(pixels, 299, mode) - 128) / 128
+    got = np.asarray(I.preprocess(images, mode))
+    # JAX rounds after each axis in float32: 8 units in the last place of the range (1 here).
+    np.testing.assert_allclose(got, np.repeat(want, 3, axis=-1), rtol=0, atol=8 * 2.0**-23)
+    assert np.array_equal(got[..., 0], got[..., 2])
+    with pytest.raises(ValueError, match="unknown resize mode"):
+        I.preprocess(images, "bilinear")
+
+
+def test_features_do_not_depend_on_the_batch_they_are_in(loaded):
+    """Three small images at batch 2 (the second batch padded) against each image alone (a
+    padded batch each), grey against RGB, uint8 against its float form."""
+    variables, info = loaded
+    model = I.InceptionModel(variables, info, "legacy_tensorflow", batch_size=BATCH)
+    rng = np.random.default_rng(6)
+    grey = rng.integers(0, 256, (3, 9, 7, 1), dtype=np.uint8)
+    together = model.features(grey)
+    assert together.shape == (3, 2048) and together.dtype == np.float32
+    assert np.all(np.isfinite(together)) and np.std(together) > 0
+    alone = np.concatenate([model.features(grey[i : i + 1]) for i in range(3)])
+    np.testing.assert_array_equal(alone, together)
+    np.testing.assert_array_equal(model.features(np.repeat(grey[1:], 3, axis=-1)), together[1:])
+    # The float form's pixels, (x + 1) * 127.5, differ from the integers by float32 rounding
+    # (a unit in the last place of 255), which 94 layers amplify to about 2e-5 relative.
+    floats = grey[:2].astype(np.float32) / np.float32(127.5) - 1
+    np.testing.assert_allclose(model.features(floats), together[:2], rtol=1e-4, atol=1e-4)
+    assert model.embed(grey[:1])[1] is None
+    assert model.features(grey[:0]).shape == (0, 2048)
+    with pytest.raises(ValueError, match="1 or 3"):
+        model.features(np.zeros((1, 8, 8, 2), np.uint8))
+
+
 def test_evaluator_adds_inception_rows(loaded, monkeypatch):
-    import ganbench.metrics
     from ganbench.diagnostics.image_eval import ImageEvaluator
     from ganbench.extractors import mnist_cnn
 
@@ -203,15 +351,17 @@ def test_evaluator_adds_inception_rows(loaded, monkeypatch):
     # take seconds on a small CPU, so here a stand-in records what it was given.
     seen = []
 
-    def mean_distance(x, y):
-        seen.append((x, y))
-        return float(np.sum((x.mean(axis=0) - y.mean(axis=0)) ** 2))
+    def mean_distance(mu1, _sigma1, mu2, _sigma2):
+        seen.append((mu1, mu2))
+        return float(np.sum((mu1 - mu2) ** 2))
 
-    monkeypatch.setattr(ganbench.metrics, "frechet_distance", mean_distance)
+    monkeypatch.setattr(catalog, "frechet_distance_from_stats", mean_distance)
+    from ganbench.metrics.catalog import FeatureSettings
+
     variables, _ = loaded
-    evaluator = ImageEvaluator(
-        mnist_cnn.init_params(0), inception=variables, inception_batch=BATCH, kid_subsets=3
-    )
+    classifier = mnist_cnn.MnistFeatureModel(mnist_cnn.init_params(0), {})
+    network = I.InceptionModel(variables, {}, "pytorch_fid", BATCH)
+    evaluator = ImageEvaluator([classifier, network], FeatureSettings(kid_subsets=3))
     rng = np.random.default_rng(4)
     real = rng.uniform(-1, 1, (2, 28, 28, 3)).astype(np.float32)  # Stacked MNIST's shape
     fake = rng.uniform(-1, 1, (2, 28, 28, 3)).astype(np.float32)
@@ -219,10 +369,12 @@ def test_evaluator_adds_inception_rows(loaded, monkeypatch):
     for name in (M.FID_INCEPTION, M.KID_INCEPTION, M.KID_INCEPTION_STD):
         value, nr, nf = rows[name]
         assert np.isfinite(value) and (nr, nf) == (2, 2), name
-    x, y = seen[-1]  # real, then fake, in the Inception features
-    np.testing.assert_array_equal(x, I.inception_features(variables, real, batch_size=BATCH))
-    np.testing.assert_array_equal(y, I.inception_features(variables, fake, batch_size=BATCH))
-    assert rows[M.FID_INCEPTION][0] == mean_distance(x, y) > 0
+    mu_real, mu_fake = seen[-1]  # real, then fake, in the Inception features
+    x = I.inception_features(variables, real, batch_size=BATCH)
+    y = I.inception_features(variables, fake, batch_size=BATCH)
+    np.testing.assert_allclose(mu_real, x.mean(axis=0), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(mu_fake, y.mean(axis=0), rtol=1e-6, atol=1e-7)
+    assert rows[M.FID_INCEPTION][0] == mean_distance(mu_real, None, mu_fake, None) > 0
     assert M.FID_MNIST in rows  # the classifier's metrics are still there
     nan = {m: v for m, v, *_ in evaluator.rows(np.full_like(fake, np.nan), real)}
     assert math.isnan(nan[M.FID_INCEPTION]) and math.isnan(nan[M.KID_INCEPTION])

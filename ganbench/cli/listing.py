@@ -105,6 +105,13 @@ def _metrics() -> list[Item]:
     return items
 
 
+def _one_line(text: str) -> str:
+    """Text of several lines (a code snippet) on one, its lines joined by '; ' as Python
+    statements can be."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return "; ".join(line.rstrip(":") if i == 0 else line for i, line in enumerate(lines))
+
+
 def _extractors() -> list[Item]:
     from ganbench.extractors.base import EXTRACTORS, extractor_names
 
@@ -120,7 +127,7 @@ def _extractors() -> list[Item]:
         knobs = {
             "input": shape,
             "features": f"{e.feature_dim}-d" + (f"; {e.classes} classes" if e.classes else ""),
-            "weights": e.weights + (f": {e.weights_help}" if e.weights_help else ""),
+            "weights": e.weights + (f": {_one_line(e.weights_help)}" if e.weights_help else ""),
             "metrics": ", ".join(e.metric_names().values()),
             "source": e.source,
         }

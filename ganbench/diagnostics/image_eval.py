@@ -196,8 +196,12 @@ def load_extractor(
 
     names = list(extractors) if extractors is not None else ["mnist_cnn"]
     weights = dict(weights or {})
+    resize = dict(resize or {})
     if inception_weights is not None:
+        # The older form keeps its protocol: suites written with it measured in the pytorch_fid
+        # mode before the extractor had resize modes (docs/images.md).
         weights.setdefault("inception", inception_weights)
+        resize.setdefault("inception", "pytorch_fid")
         if "inception" not in names:
             names.append("inception")
     declared = [get_extractor(name) for name in names]
@@ -207,7 +211,7 @@ def load_extractor(
     for i in order:
         extractor = declared[i]
         models[i] = extractor.load(
-            weights=weights.get(extractor.name), resize=(resize or {}).get(extractor.name),
+            weights=weights.get(extractor.name), resize=resize.get(extractor.name),
             data_dir=data_dir, log=log, task=task,
         )  # fmt: skip
         info = models[i].info.get("weights") or {}

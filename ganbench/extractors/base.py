@@ -175,7 +175,14 @@ def _load_builtin() -> None:
     import importlib
 
     for module in BUILTIN:
-        importlib.import_module(f"ganbench.extractors.{module}")
+        name = f"ganbench.extractors.{module}"
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            # A built-in module this installation does not have is simply not registered; a
+            # module that exists but fails to import (a missing dependency of it) is an error.
+            if exc.name != name:
+                raise
 
 
 def to_pixels(images: Any) -> np.ndarray:

@@ -1,5 +1,6 @@
 """The Inception-v3 of FID ("pt_inception-2015-12-05"), inference only, from a weights file the
-user names: the 2048-d pool3 features behind ``fid_inception`` and ``kid_inception``.
+user names: the 2048-d pool3 features behind ``fid_inception`` and ``kid_inception``, registered
+as the extractor ``inception`` (:data:`INCEPTION`).
 
 Nothing is downloaded and nothing is unpickled. The user converts pytorch-fid's weights file
 (``pt_inception-2015-12-05-6726825d.pth``, released on github.com/mseitzer/pytorch-fid and
@@ -10,8 +11,45 @@ archive of plain arrays::
     sd = torch.load("pt_inception-2015-12-05-6726825d.pth", map_location="cpu")
     numpy.savez("pt_inception.npz", **{k: v.numpy() for k, v in sd.items()})
 
-and names it in a suite: ``[metrics] inception_weights = "pt_inception.npz"``. ganbench reads it
-with ``np.load(path, allow_pickle=False)`` and never imports torch.
+and names it (``ganbench eval --weights pt_inception.npz``, or in a suite ``[metrics]
+inception_weights = "pt_inception.npz"``). ganbench reads it with ``np.load(path,
+allow_pickle=False)`` and never imports torch. torch-fidelity's weights file,
+``weights-inception-2015-12-05-6726825d.pth``, carries the same hash prefix in its name
+(torch.hub's convention: the first digits of the file's SHA-256), and its module
+(``FeatureExtractorInceptionV3``) uses the same state-dict names, so it converts the same way.
+
+Resize modes (:data:`RESIZE_MODES`, the default first). Each is a whole protocol, from pixel
+values (0..255, :func:`ganbench.extractors.base.to_pixels`) to the network's input in [-1, 1],
+as its anchor computes it, with the resize of :mod:`ganbench.extractors.resize`:
+
+- ``legacy_tensorflow`` (default): the original FID code, Heusel et al. 2017 (bioinf-jku/TTUR,
+  ``fid.py``: ``get_activations`` feeds pixel values 0..255 to the graph's
+  ``FID_Inception_Net/ExpandDims:0``), whose graph casts to float, resizes with TensorFlow 1's
+  ``ResizeBilinear`` to 299 x 299 and subtracts 128 and multiplies by 1/128; torch-fidelity's
+  ``inception-v3-compat`` reproduces it (torch_fidelity/feature_extractor_inceptionv3.py,
+  ``FeatureExtractorInceptionV3.forward``: uint8 to float,
+  ``interpolate_bilinear_2d_like_tensorflow1x``, ``(x - 128) / 128``). It is the default
+  because it is the protocol of the code behind most published FIDs (TTUR's and the TensorFlow
+  evaluations that reuse its graph, and torch-fidelity's, which matches them).
+- ``pytorch_fid``: pytorch-fid (src/pytorch_fid/fid_score.py, ``ImagePathDataset`` with
+  ``ToTensor()``: x / 255 in float32; src/pytorch_fid/inception.py, ``InceptionV3.forward``:
+  ``F.interpolate(size=(299, 299), mode="bilinear", align_corners=False)``, then ``2 * x - 1``).
+  The division by 255 is done on the host in float32, exactly as ToTensor does (XLA would
+  replace it with a multiplication by the rounded reciprocal, which differs in the last bit).
+- ``clean``: clean-fid's ``clean`` mode (cleanfid/resize.py, ``build_resizer("clean")`` =
+  ``make_resizer("PIL", False, "bicubic", (299, 299))``: Pillow's bicubic resize with
+  antialiasing of each channel as a 32-bit float image, clipped to [0, 255]). clean-fid's
+  network then normalises as the TensorFlow graph does (cleanfid/inception_torchscript.py,
+  ``InceptionV3W.forward`` with ``resize_inside=False``: ``x1 = x - 128``, ``x2 = x1 / 128``,
+  then the layers of NVIDIA's TorchScript port of the same 2015-12-05 graph), so this mode is
+  the resize of clean-fid followed by ``(x - 128) / 128``.
+
+Images of one channel are repeated to three after the resize (the same values as resizing three
+equal channels). Features are float32 (N, 2048). Images go through the network
+:data:`BATCH_SIZE` at a time (pytorch-fid's default, ``--batch-size 50``), the last batch padded
+with zeros, so that an image's features do not depend on how many images are evaluated with
+it. The resize and the normalisation are compiled once per input shape (cheap), the network
+once, at (batch, 299, 299, 3), so images of several sizes do not compile it again.
 
 Architecture (Szegedy, Vanhoucke, Ioffe, Shlens, Wojna 2016, "Rethinking the Inception
 Architecture for Computer Vision", CVPR, figures 5-7 and table 1), with the layer names, shapes
@@ -40,16 +78,12 @@ that it reproduces):
 The FID network differs from torchvision's ImageNet model in its weights and in its pools: the
 3x3 stride-1 average pools of blocks A, C and Mixed_7b average over the window's pixels inside
 the image only (padding excluded from the count, TensorFlow's "SAME" average pool), and the pool
-branch of Mixed_7c is a max pool (3x3, stride 1, pad 1). Inputs are images in [-1, 1], resized
-bilinearly to 299 x 299.
+branch of Mixed_7c is a max pool (3x3, stride 1, pad 1). The network takes images in
+[-1, 1] at 299 x 299 (the resize modes above bring them there).
 
-Resizing uses ``jax.image.resize(..., "bilinear", antialias=False)``: half-pixel centres,
-clamped at the border, the formula of PyTorch's ``F.interpolate(mode="bilinear",
-align_corners=False)`` that pytorch-fid uses (a test here checks upsampling against that
-formula), while the TensorFlow FID code resizes with TensorFlow's own bilinear resize, which
-differs slightly. Convolutions also sum in a different order from either reference. So values
-are close to, not identical with, published FIDs; compare FIDs computed by one implementation at
-one sample count.
+Convolutions sum in a different order from the references' (PyTorch's oneDNN or the TensorFlow
+graph), so features equal theirs to float32 round-off, not bit for bit: ``tests/peers`` measures
+the differences with the same weights (``docs/images.md`` gives the tolerances).
 
 Weights file: every key of :func:`expected_shapes` (pytorch-fid's state-dict names, e.g.
 ``Conv2d_1a_3x3.conv.weight`` in PyTorch's OIHW layout, ``Conv2d_1a_3x3.bn.weight``, ``.bn.bias``,
@@ -67,7 +101,8 @@ the auxiliary classifier, 768*128 + 2*128 + 128*768*25 + 2*768 + 768*1000 + 1000
 and the 1000-class dense layer, 2048*1000 + 1000 = 2,049,000: 27,161,264 - 3,326,696 -
 2,049,000 = 21,785,568. The tests check the count of :func:`expected_shapes` against it.
 
-Cost: see README ("Inception features"); on a 2-core CPU a few images per second.
+Cost: ``benchmarks/eval_speed.py`` measures images per second against pytorch-fid on the same
+CPU (``docs/images.md``).
 """
 
 from __future__ import annotations
@@ -84,7 +119,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ganbench.errors import DataError
+from ganbench.errors import DataError, OptionError
+from ganbench.extractors.base import WEIGHTS_USER, Extractor, register, run_batched, to_pixels
+from ganbench.extractors.resize import resize_jax
 
 FEATURE_DIM = 2048
 INPUT_SIZE = 299
@@ -119,6 +156,16 @@ def _max_pool_s2(x: jax.Array) -> jax.Array:
     return nn.max_pool(x, (3, 3), strides=(2, 2), padding="VALID")
 
 
+VALID_AS_PADDED = True
+"""Compute each unpadded convolution larger than 1 x 1 (the stem's, Mixed_6a's and Mixed_7a's
+3 x 3 ones) with one row and one column of zeros added at the bottom and right, and keep the
+outputs of the unpadded one: the same windows, so the same values. XLA:CPU (jax 0.10.2) runs a
+3 x 3 convolution without padding 2 to 6 times slower than the same one with padding (on one
+core: 149 x 149 x 32 -> 32, 18 against 3 ms per image; 73 x 73 x 80 -> 192, 36 against 13 ms),
+which made the whole network 1.2 to 2 times slower than pytorch-fid's; ``benchmarks/eval_speed.py
+--profile`` measures it. False computes them as written, for that comparison."""
+
+
 class BasicConv(nn.Module):
     """Convolution without bias, batch norm (epsilon 0.001, running statistics), ReLU."""
 
@@ -130,16 +177,22 @@ class BasicConv(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         ph, pw = self.padding
-        x = nn.Conv(
+        kh, kw = self.kernel
+        crop = VALID_AS_PADDED and (ph, pw) == (0, 0) and (kh, kw) != (1, 1)
+        y = nn.Conv(
             self.features,
             self.kernel,
             strides=(self.stride, self.stride),
-            padding=((ph, ph), (pw, pw)),
+            padding=((0, 1), (0, 1)) if crop else ((ph, ph), (pw, pw)),
             use_bias=False,
             name="conv",
         )(x)
-        x = nn.BatchNorm(use_running_average=True, epsilon=BN_EPSILON, name="bn")(x)
-        return nn.relu(x)
+        if crop:  # the unpadded convolution's outputs (VALID_AS_PADDED)
+            oh = (x.shape[1] - kh) // self.stride + 1
+            ow = (x.shape[2] - kw) // self.stride + 1
+            y = y[:, :oh, :ow, :]
+        y = nn.BatchNorm(use_running_average=True, epsilon=BN_EPSILON, name="bn")(y)
+        return nn.relu(y)
 
 
 def _cat(*branches: jax.Array) -> jax.Array:
@@ -350,10 +403,10 @@ def _convert_hint() -> str:
 
 def _open_npz(path: Path) -> Any:
     if not path.exists():
-        raise _refuse(path, f"no such Inception weights file ([metrics] inception_weights); "
+        raise _refuse(path, f"no such Inception weights file (--weights, or [metrics] inception_weights); "
                       f"{_convert_hint()}")  # fmt: skip
     if path.is_dir():
-        raise _refuse(path, "is a folder; [metrics] inception_weights names a .npz file")
+        raise _refuse(path, "is a folder; the Inception weights are one .npz file")
     try:
         npz = np.load(path, allow_pickle=False)
     except ValueError:
@@ -447,29 +500,173 @@ def _read(npz: Any, key: str, path: Path) -> np.ndarray:
 
 # --------------------------------------------------------------------------------- features
 
+BATCH_SIZE = 50
+"""Images per network call: pytorch-fid's default (src/pytorch_fid/fid_score.py, ``--batch-size
+50``). The last batch is padded, so every call has this shape."""
 
-def resize_to_input(x: jax.Array) -> jax.Array:
-    """(B, H, W, C) -> (B, 299, 299, C), bilinear without antialiasing (module docstring)."""
-    if x.shape[1:3] == (INPUT_SIZE, INPUT_SIZE):
-        return x
-    shape = (x.shape[0], INPUT_SIZE, INPUT_SIZE, x.shape[3])
-    return jax.image.resize(x, shape, "bilinear", antialias=False)
+RESIZE_MODES = ("legacy_tensorflow", "pytorch_fid", "clean")
+"""The protocols from pixels to the network's input (module docstring), the default first."""
+
+NORMALISATION = {
+    "legacy_tensorflow": "(x - 128) / 128 of the resized pixel values (the TensorFlow graph)",
+    "pytorch_fid": "x / 255 before the resize, 2 x - 1 after it (pytorch-fid)",
+    "clean": "(x - 128) / 128 of the resized, clipped pixel values (clean-fid's network)",
+}
+"""What each mode does around its resize, for results and listings."""
+
+
+def _host_scale(mode: str, pixels: np.ndarray) -> np.ndarray:
+    """The part of a mode done on the host: pytorch-fid's ``ToTensor`` division by 255 in float32
+    (exactly; XLA would multiply by the rounded reciprocal instead)."""
+    if mode == "pytorch_fid":
+        return pixels / np.float32(255.0)
+    return pixels
+
+
+@functools.partial(jax.jit, static_argnames="mode")
+def _prepare(x: jax.Array, mode: str) -> jax.Array:
+    """(B, H, W, 1 or 3) float32 from :func:`_host_scale` -> the network's input (B, 299, 299, 3)
+    in [-1, 1]; compiled once per input shape and mode."""
+    x = resize_jax(x, INPUT_SIZE, mode)
+    if x.shape[-1] == 1:
+        x = jnp.repeat(x, 3, axis=-1)
+    if mode == "pytorch_fid":
+        return 2.0 * x - 1.0
+    return (x - 128.0) / 128.0
+
+
+def preprocess(images: Any, mode: str) -> jax.Array:
+    """The network's input (N, 299, 299, 3), float32 in [-1, 1], from images (N, H, W, 1 or 3)
+    (uint8 pixel values or floats in [-1, 1]) by resize mode ``mode`` (module docstring).
+
+    >>> x = preprocess(np.full((1, 299, 299, 1), 255, np.uint8), "legacy_tensorflow")
+    >>> x.shape, float(x[0, 0, 0, 0])
+    ((1, 299, 299, 3), 0.9921875)
+    >>> float(preprocess(np.full((1, 299, 299, 3), 255, np.uint8), "pytorch_fid")[0, 0, 0, 0])
+    1.0
+    """
+    if mode not in RESIZE_MODES:
+        raise ValueError(f"unknown resize mode {mode!r}; known: {', '.join(RESIZE_MODES)}")
+    return _prepare(_host_scale(mode, to_pixels(images)), mode)
 
 
 @jax.jit
-def _forward(variables: Variables, x: jax.Array) -> jax.Array:
-    """(B, H, W, 3) float32 in [-1, 1] -> (B, 2048); one compilation per batch shape."""
-    return InceptionV3FID().apply(variables, resize_to_input(x))
+def _network(variables: Variables, x: jax.Array) -> jax.Array:
+    """(B, 299, 299, 3) in [-1, 1] -> pool3 features (B, 2048); compiled once per batch size."""
+    return InceptionV3FID().apply(variables, x)
+
+
+def resize_to_input(x: jax.Array) -> jax.Array:
+    """(B, H, W, C) -> (B, 299, 299, C) with PyTorch's bilinear resize (``pytorch_fid``'s
+    resize; on values in any range, as the resize is linear)."""
+    return resize_jax(x, INPUT_SIZE, "pytorch_fid")
+
+
+class InceptionModel:
+    """The ``inception`` extractor with its weights loaded (a
+    :class:`~ganbench.extractors.base.FeatureModel`): :meth:`features` of images by one resize
+    mode at a fixed batch size."""
+
+    def __init__(
+        self,
+        variables: Variables,
+        weights: dict[str, Any],
+        resize: str = RESIZE_MODES[0],
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        if resize not in RESIZE_MODES:
+            raise OptionError(
+                "resize", f"{resize!r}: the inception extractor's modes are "
+                f"{', '.join(RESIZE_MODES)}"
+            )  # fmt: skip
+        if batch_size < 1:
+            raise OptionError("batch_size", f"{batch_size}: must be >= 1")
+        self.variables = variables
+        self.weights = dict(weights)
+        self._resize = resize
+        self.batch_size = int(batch_size)
+
+    @property
+    def extractor(self) -> Extractor:
+        return INCEPTION
+
+    @property
+    def resize(self) -> str:
+        return self._resize
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return {
+            "name": INCEPTION.name,
+            "resize": self._resize,
+            "normalisation": NORMALISATION[self._resize],
+            "input_size": INPUT_SIZE,
+            "feature_dim": FEATURE_DIM,
+            "batch_size": self.batch_size,
+            "weights": dict(self.weights),
+        }
+
+    def features(self, images: Any) -> np.ndarray:
+        """Pool3 features (N, 2048), float32, of images (N, H, W, 1 or 3): uint8 pixel values or
+        floats in [-1, 1] (:func:`~ganbench.extractors.base.to_pixels`)."""
+        images = np.asarray(images)
+        to_pixels(images[:0])  # checks the shape and dtype before any work
+        if images.shape[0] == 0:
+            return np.zeros((0, FEATURE_DIM), np.float32)
+        mode = self._resize
+
+        def batch(chunk: np.ndarray) -> jax.Array:
+            return _network(self.variables, preprocess(chunk, mode))
+
+        out = run_batched(batch, images, self.batch_size)
+        return np.concatenate(out).astype(np.float32, copy=False)
+
+    def embed(self, images: Any) -> tuple[np.ndarray, None]:
+        """:meth:`features`, and no labels (not a classifier)."""
+        return self.features(images), None
+
+
+def load(
+    weights: str | Path | None = None,
+    resize: str | None = None,
+    data_dir: Any = None,
+    log: Any = None,
+    task: Any = None,
+    *,
+    batch_size: int = BATCH_SIZE,
+) -> InceptionModel:
+    """The ``inception`` extractor with the weights file ``weights`` (:func:`load_inception`),
+    resizing with ``resize`` (default ``legacy_tensorflow``). ``data_dir`` is not used (the
+    weights are the user's file), nor is ``task`` (nothing trains). ``log(message)`` is told which
+    file and mode are in use.
+
+    Raises:
+        DataError: no weights file named (the message says how to convert pytorch-fid's), or a
+            bad file (:func:`load_inception`).
+        OptionError: ``resize`` is not one of :data:`RESIZE_MODES`.
+    """
+    del data_dir, task
+    mode = RESIZE_MODES[0] if resize is None else resize
+    if mode not in RESIZE_MODES:  # before reading a 95 MB file
+        raise OptionError(
+            "resize", f"{mode!r}: the inception extractor's modes are {', '.join(RESIZE_MODES)}"
+        )
+    if weights is None:
+        raise DataError(
+            "the inception extractor needs the FID Inception-v3 weights as a file you name "
+            f"(--weights FILE); {_convert_hint()}"
+        )
+    variables, info = load_inception(weights)
+    if log is not None:
+        log(f"Inception-v3 (FID) weights: {info['path']} (sha256 {info['sha256']}), resize {mode}")
+    return InceptionModel(variables, info, mode, batch_size)
 
 
 def inception_features(params: Variables, images: Any, *, batch_size: int = 32) -> np.ndarray:
-    """Pool3 features (N, 2048), float64, of images (N, H, W, C) in [-1, 1], C = 1 or 3.
-
-    ``params`` are the variables :func:`load_inception` returns. One-channel images are
-    repeated to three channels; every image is resized bilinearly to 299 x 299 (module
-    docstring). Images go through the network ``batch_size`` at a time; the last batch is padded
-    so that one compiled program serves every batch.
-    """
+    """Pool3 features (N, 2048), float64, of float images (N, H, W, C) in [-1, 1], C = 1 or 3,
+    resized as pytorch-fid does (``pytorch_fid`` mode), the evaluator of training runs' entry
+    point. ``params`` are the variables :func:`load_inception` returns. Images go through the
+    network ``min(batch_size, N)`` at a time, the last batch padded."""
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] not in (1, 3):
         raise ValueError(f"expected images (N, H, W, 1 or 3), got shape {images.shape}")
@@ -478,33 +675,55 @@ def inception_features(params: Variables, images: Any, *, batch_size: int = 32) 
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     n = images.shape[0]
-    out = np.empty((n, FEATURE_DIM), np.float64)
     if n == 0:
-        return out
-    size = min(batch_size, n)
-    for start in range(0, n, size):
-        chunk = images[start : start + size].astype(np.float32)
-        if chunk.shape[-1] == 1:
-            chunk = np.repeat(chunk, 3, axis=-1)
-        m = chunk.shape[0]
-        if m < size:  # pad the last batch: one compiled shape for every batch
-            chunk = np.concatenate([chunk, np.zeros((size - m, *chunk.shape[1:]), np.float32)])
-        out[start : start + m] = np.asarray(_forward(params, chunk), np.float64)[:m]
-    return out
+        return np.empty((0, FEATURE_DIM), np.float64)
+    model = InceptionModel(params, {}, "pytorch_fid", min(batch_size, n))
+    return model.features(images).astype(np.float64)
+
+
+INCEPTION = register(
+    Extractor(
+        name="inception",
+        description="the FID Inception-v3 (pt_inception-2015-12-05): 2048-d pool3 features; "
+        "weights converted by the user from pytorch-fid's file",
+        feature_dim=FEATURE_DIM,
+        input_size=INPUT_SIZE,
+        resize_modes=RESIZE_MODES,
+        weights=WEIGHTS_USER,
+        source="Szegedy et al. 2016, Inception-v3 (CVPR); the FID network of Heusel et al. 2017 "
+        "(bioinf-jku/TTUR, graph inception-2015-12-05) as ported by pytorch-fid "
+        "(mseitzer/pytorch-fid, src/pytorch_fid/inception.py, fid_inception_v3); resize modes "
+        "of TTUR / torch-fidelity (legacy_tensorflow), pytorch-fid and clean-fid (clean)",
+        load=load,
+        weights_help="convert pytorch-fid's pt_inception-2015-12-05-6726825d.pth once with your "
+        "own PyTorch:\n" + CONVERT_SNIPPET,
+        names={"fd": "fid_inception"},
+    )
+)
+"""The registered declaration of the ``inception`` extractor."""
 
 
 __all__ = [
+    "BATCH_SIZE",
     "BN_EPSILON",
     "CONVERT_SNIPPET",
     "FEATURE_DIM",
+    "INCEPTION",
+    "INPUT_SIZE",
+    "NORMALISATION",
+    "RESIZE_MODES",
     "TRAINABLE_PARAMETERS",
+    "VALID_AS_PADDED",
     "BasicConv",
+    "InceptionModel",
     "InceptionV3FID",
     "avg_pool_exclude_pad",
     "conv_kernel_from_oihw",
     "expected_shapes",
     "inception_features",
+    "load",
     "load_inception",
+    "preprocess",
     "resize_to_input",
     "trainable_count",
 ]
