@@ -47,7 +47,7 @@ from ganbench.config.search import Search, applies, apply_draws, parse_search
 from ganbench.errors import ConfigError
 from ganbench.references import MAX_REFERENCES, Reference, check_against_suite
 from ganbench.references import SECTION as REFERENCE_SECTION
-from ganbench.text import clip
+from ganbench.text import clip, short
 
 MIN_IMAGE_SAMPLES = 6
 """Smallest metrics.samples for image datasets: density/coverage (Naeem et al. 2020, k = 5)
@@ -102,10 +102,11 @@ def _validate_variants(
             break  # the error lists MAX_PROBLEMS already; stop spending time on a bad suite
         merged = deep_merge(defaults, variant)
         seen: set[tuple] = set()
+        alone = len(points) * len(trials) == 1  # then ``merged`` is this variant's own copy
         for grid_point, (trial, draws) in itertools.product(points, trials):
             if problems.full:
                 break
-            resolved = copy.deepcopy(merged)
+            resolved = merged if alone else copy.deepcopy(merged)
             for key, value in grid_point.items():
                 set_path(resolved, key.split("."), value)
             drawn = {k: v for k, v in draws.items() if applies(resolved, k)}
@@ -115,8 +116,10 @@ def _validate_variants(
                 out.append((RunConfig.model_validate(resolved), point, trial))
             except ValidationError as exc:
                 for loc, err in walk_errors(exc):
+                    if problems.full:
+                        break  # each message costs a "did you mean" search: stop at the limit
                     keys = [str(p) for p in loc]
-                    sig = (tuple(keys), err["type"], str(err.get("input")))
+                    sig = (tuple(keys), err["type"], short(err.get("input"), 200))
                     if sig in seen:
                         continue
                     seen.add(sig)
@@ -175,6 +178,8 @@ def validate_document(
         suite_file = SuiteFile.model_validate(raw)
     except ValidationError as exc:
         for loc, err in walk_errors(exc):
+            if problems.full:
+                break
             section = str(loc[0]) if loc else None
             index = (
                 loc[1]

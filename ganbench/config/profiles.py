@@ -5,6 +5,8 @@ against the document and applied before ``--set``.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +64,11 @@ def check_profiles(raw: dict[str, Any], path: Path, text: str) -> None:
     variants = raw.get("variants") if isinstance(raw.get("variants"), list) else []
     names = [v["name"] for v in variants if isinstance(v, dict) and isinstance(v.get("name"), str)]
 
-    def add(name: str, keys: list[str], message: str) -> None:
+    def add(name: str, keys: list[str], message: str | Callable[[], str]) -> None:
+        if problems.full:
+            return  # placing and wording more than the listed problems costs time for nothing
+        if callable(message):
+            message = message()
         shown = [clip(name, 40), *(clip(k, 40) for k in keys)]
         line = profile_line(text, name, keys)
         where = f"{path}:{line}" if line else str(path)
@@ -77,8 +83,10 @@ def check_profiles(raw: dict[str, Any], path: Path, text: str) -> None:
             add(name, [], f"must be a table such as [profiles.{clip(name, 40)}]")
             continue
         for key, value in profile.items():
+            if problems.full:
+                break
             if key not in PROFILE_KEYS:
-                add(name, [key], unknown_key(key, PROFILE_KEYS))
+                add(name, [key], partial(unknown_key, key, PROFILE_KEYS))
             elif key == "description":
                 if not isinstance(value, str):
                     add(name, [key], f"must be a string (got {short(value)})")
@@ -86,6 +94,8 @@ def check_profiles(raw: dict[str, Any], path: Path, text: str) -> None:
                 add(name, [key], f"must be a table, such as {key} = {{ ... }} (got {short(value)})")
             elif key == "suite":
                 for sub in value:
+                    if problems.full:
+                        break
                     if sub not in PROFILE_SUITE_KEYS:
                         add(name, [key, sub], unknown_key(sub, PROFILE_SUITE_KEYS)
                             + " (a profile changes the budget; the suite's name and "
@@ -96,20 +106,23 @@ def check_profiles(raw: dict[str, Any], path: Path, text: str) -> None:
                 _check_section(raw, "metrics", value, MetricsSection, name, add)
             elif key == "defaults":
                 for sub in value:
+                    if problems.full:
+                        break
                     if sub not in RUN_KEYS:
-                        add(name, [key, sub], unknown_key(sub, RUN_KEYS[1:]))
+                        add(name, [key, sub], partial(unknown_key, sub, RUN_KEYS[1:]))
             elif key == "grid":
                 for sub in value:
+                    if problems.full:
+                        break
                     if sub.split(".")[0] not in RUN_KEYS or sub == "name":
-                        add(name, [key, sub], unknown_key(sub, RUN_KEYS[1:]) + " (dotted keys "
-                            "reach into tables, as in [grid])")  # fmt: skip
+                        add(name, [key, sub], lambda sub=sub: unknown_key(sub, RUN_KEYS[1:])
+                            + " (dotted keys reach into tables, as in [grid])")  # fmt: skip
             elif key == "variants":
                 for vname, over in value.items():
+                    if problems.full:
+                        break
                     if vname not in names:
-                        hint = suggestion(vname, names)
-                        listed = ", ".join(clip(n, 40) for n in names[:50])
-                        add(name, [key, vname], f"no variant {short(vname)}{hint} variants: "
-                            f"{listed}")  # fmt: skip
+                        add(name, [key, vname], partial(_no_variant, vname, names))
                     elif not isinstance(over, dict):
                         add(name, [key, vname], f"must be a table of the variant's keys "
                             f"(got {short(over)})")  # fmt: skip
@@ -117,9 +130,20 @@ def check_profiles(raw: dict[str, Any], path: Path, text: str) -> None:
                         add(name, [key, vname, "name"], "a profile cannot rename a variant")
                     else:
                         for sub in over:
+                            if problems.full:
+                                break
                             if sub not in RUN_KEYS:
-                                add(name, [key, vname, sub], unknown_key(sub, RUN_KEYS[1:]))
+                                add(name, [key, vname, sub],
+                                    partial(unknown_key, sub, RUN_KEYS[1:]))  # fmt: skip
     raise_problems(problems)
+
+
+def _no_variant(vname: str, names: list[str]) -> str:
+    hint = suggestion(vname, names)
+    listed = ", ".join(clip(n, 40) for n in names[:50])
+    return f"no variant {short(vname)}{hint} variants: {listed}" + (
+        f" (and {len(names) - 50:,} more)" if len(names) > 50 else ""
+    )
 
 
 RUN_KEYS = tuple(RunConfig.model_fields)

@@ -7,6 +7,7 @@ and every registry name is checked against its registry, so a typo fails validat
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -80,6 +81,14 @@ def split_loss(value: Any) -> tuple[str | None, dict[str, float], float | None, 
         clip_problems = check_knobs({"clip": clip}, LOSS_KNOBS[name], owner=f"loss {name!r}")[1]
         problems += clip_problems
     return name, knobs, clip, problems
+
+
+@functools.lru_cache(maxsize=256)
+def _dataset_shape(name: str) -> tuple[int, str]:
+    """A registered dataset's number of modes and kind, built once per name (a suite of many
+    variants validates each; a name is registered once, so the answer cannot change)."""
+    dataset = get_dataset(name)
+    return dataset.n_modes, dataset.kind
 
 
 class RunConfig(Strict):
@@ -193,11 +202,12 @@ class RunConfig(Strict):
                     f"{role}.arch {arch!r} is not a {role} architecture; allowed: "
                     f"{', '.join(allowed)}"
                 )
+        n_modes, kind = _dataset_shape(self.dataset)
         try:
-            mode_weights(self.weights, get_dataset(self.dataset).n_modes)
+            mode_weights(self.weights, n_modes)
         except ValueError as exc:
             problems.append(f"weights: {exc}")
-        is_image = get_dataset(self.dataset).kind == IMAGE
+        is_image = kind == IMAGE
         for role in ("generator", "discriminator"):
             arch = getattr(self, role).arch
             if ARCHS.get(arch).images and not is_image:

