@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ganbench.metrics import catalog, names
-from ganbench.text import suggestion
+from ganbench.text import short, suggestion
 
 SECTION = "reference"
 """The suite file's key: ``[[reference]]``."""
@@ -51,18 +51,23 @@ def reference_metrics() -> list[str]:
 
 def check_metric(name: str) -> str | None:
     """``None`` when ``name`` is a metric ganbench records, else a message with a did-you-mean
-    and the allowed names."""
+    and the allowed names (the name shown clipped). No recursion: ``ema/`` prefixes a plain
+    metric once (``ema/ema/modes`` is not a name ganbench writes)."""
+    if not isinstance(name, str):
+        return f"a metric name is a string, got {type(name).__name__}"
     plain = reference_metrics()
-    if name in plain:
-        return None
-    if re.fullmatch(re.escape(names.MODE_COUNT_PREFIX) + r"(0|[1-9][0-9]{0,5})", name):
-        return None
     base = name.removeprefix(names.EMA_PREFIX)
-    if name.startswith(names.EMA_PREFIX) and check_metric(base) is None:
+    if not base.startswith(names.EMA_PREFIX) and (
+        base in plain
+        or (
+            len(base) <= len(names.MODE_COUNT_PREFIX) + 6
+            and re.fullmatch(re.escape(names.MODE_COUNT_PREFIX) + r"(0|[1-9][0-9]{0,5})", base)
+        )
+    ):
         return None
-    hint = suggestion(name, plain)
-    families = f"{names.MODE_COUNT_PREFIX}<k>, {names.EMA_PREFIX}<metric>"
-    return f"unknown metric {name!r}{hint} allowed: {', '.join(plain)}, {families}"
+    hint = suggestion(name, plain) if len(name) <= 100 else ""
+    families = f"{names.MODE_COUNT_PREFIX}<k>, {names.EMA_PREFIX}<metric> (once)"
+    return f"unknown metric {short(name)}{hint} allowed: {', '.join(plain)}, {families}"
 
 
 class Reference(BaseModel):

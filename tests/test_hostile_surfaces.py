@@ -185,3 +185,46 @@ def test_a_mebibyte_of_one_repeated_construct_validates_or_is_refused_quickly(tm
         assert str(path) in str(exc) and len(str(exc)) < MAX_MESSAGE, str(exc)[:500]
     elapsed = time.perf_counter() - start
     assert elapsed < QUICK, f"{construct}: {elapsed:.1f} s"
+
+
+# --------------------------------------------------------------------------- 3: bounded walks
+
+EMA_CHAIN = "ema/" * 2000 + "modes"
+
+
+def test_a_chain_of_ema_prefixes_is_an_unknown_metric(tmp_path):
+    """``ema/`` prefixes a plain metric once: a chain of 2,000 once exhausted the stack of the
+    check; now it is an unknown metric, named clipped, and validate exits 2."""
+    path = tmp_path / "s.toml"
+    path.write_text(
+        SMOKE + f'[[reference]]\nvariant = "wgan-gp"\nmetric = "{EMA_CHAIN}"\n'
+        'value = 1.0\nsource = "s"\n'
+    )
+    result = _cli("validate", str(path))
+    assert result.exit_code == 2, result.output
+    assert "unknown metric 'ema/ema/" in result.output and len(result.output) < 4_000
+
+
+@pytest.mark.parametrize("metric", ["ema/ema/modes", "ema/ema/mode_count/1", "mode_count/01"])
+def test_only_names_ganbench_writes_are_metrics(metric):
+    from ganbench.references import check_metric
+
+    assert check_metric(metric) is not None
+    assert check_metric(metric.replace("ema/ema/", "ema/")) is None or metric == "mode_count/01"
+
+
+def test_a_results_suite_toml_with_a_chain_of_ema_prefixes_is_warned_about(tmp_path):
+    from results_folder import write_run
+
+    out = tmp_path / "results"
+    for seed in range(2):
+        write_run(out, f"r{seed}", seed=seed, rows=[(1000, "modes", 7.0 + seed, None, 100)])
+    suite_file = out / "toy" / "suite.toml"
+    suite_file.write_text(
+        "[suite]\nname = 'toy'\n[[variants]]\nname = 'gan'\n[[reference]]\nvariant = 'gan'\n"
+        f"metric = '{EMA_CHAIN}'\nvalue = 1.0\nsource = 's'\n"
+    )
+    result = _cli("report", str(out), "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert f"{suite_file}: reference[0] skipped" in result.output
+    assert "toy,gan," in result.output

@@ -51,7 +51,7 @@ from ganbench.results.layout import (
     PROFILE,
     TRIAL,
 )
-from ganbench.results.read import Results, suite_document
+from ganbench.results.read import Results, flatten_table, suite_document
 from ganbench.text import suggestion
 
 __all__ = [
@@ -230,16 +230,7 @@ def _listed_grid_keys(runs: pd.DataFrame) -> set[str] | None:
     keys: set[str] = set()
     for table in tables:
         if isinstance(table, dict):
-            keys |= set(_dotted(table))
-    return keys
-
-
-def _dotted(table: dict[str, Any], prefix: str = "") -> list[str]:
-    """The leaf keys of nested TOML tables as dotted names, as grid columns are named."""
-    keys: list[str] = []
-    for key, value in table.items():
-        name = f"{prefix}{key}"
-        keys += _dotted(value, f"{name}.") if isinstance(value, dict) else [name]
+            keys |= set(flatten_table(table))
     return keys
 
 

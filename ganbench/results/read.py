@@ -497,16 +497,26 @@ class _SuiteOrder:
         return cls(variants, grid)
 
 
-def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested TOML tables to dotted keys: {"optimizer": {"lr_d": x}} -> {"optimizer.lr_d": x}."""
+def flatten_table(table: Mapping[str, Any]) -> dict[str, Any]:
+    """Nested TOML tables to dotted keys: {"optimizer": {"lr_d": x}} -> {"optimizer.lr_d": x},
+    in the document's order. Iterative: a results folder's suite.toml is untrusted, and no walk
+    over it may recurse as deep as its nesting."""
     flat: dict[str, Any] = {}
-    for key, value in table.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{name}."))
-        else:
+    stack = [("", iter(table.items()))]
+    while stack:
+        prefix, items = stack[-1]
+        for key, value in items:
+            name = f"{prefix}{key}"
+            if isinstance(value, dict):
+                stack.append((f"{name}.", iter(value.items())))
+                break
             flat[name] = value
+        else:
+            stack.pop()
     return flat
+
+
+_flatten = flatten_table
 
 
 def _sort_order(
