@@ -26,6 +26,7 @@ from ganbench.config.expand import (
     grid_points,
     has_path,
     is_image_dataset,
+    is_mixture,
     make_run_id,
     run_identity,
     set_path,
@@ -43,7 +44,14 @@ from ganbench.config.overrides import apply_override, parse_override
 from ganbench.config.problems import Problems, error_message, raise_problems, walk_errors
 from ganbench.config.profiles import apply_profile, check_profiles, recorded_profile
 from ganbench.config.schema import RunConfig, SuiteFile, SuiteSection
-from ganbench.config.search import Search, applies, apply_draws, parse_search
+from ganbench.config.search import (
+    TRACED_HELP,
+    Search,
+    applies,
+    apply_draws,
+    is_traced,
+    parse_search,
+)
 from ganbench.errors import ConfigError
 from ganbench.references import MAX_REFERENCES, Reference, check_against_suite
 from ganbench.references import SECTION as REFERENCE_SECTION
@@ -202,9 +210,32 @@ def validate_document(
     search, search_problems = parse_search(raw.get("search"))
     for keys, message in search_problems:
         problems.add(message, "search", None, keys, "search")
+    for key in [] if search is None else [k for k in search.knobs if not is_traced(k)]:
+        problems.add(
+            f"{short(key)} is not a traced knob: it picks the compiled program, whatever the "
+            f"draws; a search draws traced knobs only ({TRACED_HELP}): make a static choice "
+            "variants or a grid key",
+            "search",
+            None,
+            [key],
+            "search",
+        )
+    if search is not None and any(not is_traced(k) for k in search.knobs):
+        search = None  # its draws would replace static choices: no expansion with them
     check_size(raw, defaults, variants, grid, problems, trials=search.trials if search else 1)
     configs = _validate_variants(defaults, variants, grid, problems, search)
     if search is not None and not problems.items:
+        if "weights" in search.knobs and any(
+            "weights" in point and not is_mixture(config.dataset) for config, point, _ in configs
+        ):
+            problems.add(
+                "weights is traced on mixtures of Gaussians only; a variant it applies to trains "
+                "on another dataset (make the weights a grid key there)",
+                "search",
+                None,
+                ["weights"],
+                "search",
+            )
         _check_traced(configs, search, problems)
         used = {key for _, point, _ in configs for key in point}
         for key in search.knobs:
@@ -450,7 +481,7 @@ def load_suite_text(
     touched: set[str] = set()
     for item in overrides or []:
         keys, value = parse_override(item)
-        if keys[0] == "profiles" or keys[:2] == ["suite", "profile"]:
+        if keys[0] == "profiles" or keys[:2] in (["suite", "profile"], ["suite", "profile_sha256"]):
             raise ConfigError(
                 f"--set {clip(item)}: profiles are chosen with --profile NAME, not set "
                 "(a profile's own values are overridden by --set on the document's keys, e.g. "

@@ -46,6 +46,17 @@ MAX_TRIALS = 10_000
 MAX_CHOICES = 1_000
 """Most values of one ``choice([...])``."""
 SIGNIFICANT_DIGITS = 6
+TRACED_TABLES = ("optimizer", "penalty", "loss", "ema", "instance_noise", "consensus")
+"""Tables whose knobs are traced: a run's compiled program depends on their ``name`` (or on
+their being set) only (:func:`ganbench.config.expand.static_key`), so ``<table>.<knob>`` for any
+knob but ``name`` may be searched."""
+TRACED_KEYS = ("clip", "weights")
+"""Top-level keys that are traced (``weights`` only on mixtures of Gaussians, checked against
+the variants it applies to)."""
+TRACED_HELP = (
+    "<table>.<knob> of " + ", ".join(TRACED_TABLES) + " (not their name), clip, or weights on a "
+    "mixture of Gaussians"
+)
 RESERVED = ("trials", "seed")
 """The section's own keys; every other key is a knob."""
 FORMS = "loguniform(low, high) with 0 < low < high, uniform(low, high) with low < high, choice([v, ...])"
@@ -164,6 +175,32 @@ def _rng(seed: int, trial: int, key: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, trial, zlib.crc32(key.encode())]))
 
 
+def is_traced(key: str) -> bool:
+    """Whether search key ``key`` names a traced knob, from the key alone (its declaration), so
+    that a static knob is refused whatever its distribution and draws: ``<table>.<knob>`` of
+    :data:`TRACED_TABLES` (not ``name``), or one of :data:`TRACED_KEYS`."""
+    parts = key.split(".")
+    if len(parts) == 1:
+        return key in TRACED_KEYS
+    return len(parts) == 2 and parts[0] in TRACED_TABLES and parts[1] != "name"
+
+
+def dotted_keys(table: dict[str, Any]) -> dict[str, Any]:
+    """A search table with its nested tables as dotted keys: ``optimizer.lr_g = "..."`` (a
+    dotted TOML key, a nested table) and ``"optimizer.lr_g" = "..."`` (one quoted key) name the
+    same knob. Iterative (the document's nesting is bounded by the guards, the walk need not
+    be)."""
+    flat: dict[str, Any] = {}
+    stack: list[tuple[str, Any]] = [(str(k), v) for k, v in reversed(list(table.items()))]
+    while stack:
+        key, value = stack.pop()
+        if isinstance(value, dict) and value:
+            stack.extend((f"{key}.{k}", v) for k, v in reversed(list(value.items())))
+        else:
+            flat[key] = value
+    return flat
+
+
 def parse_search(section: Any) -> tuple[Search | None, list[tuple[list[str], str]]]:
     """The search of a raw ``[search]`` table, and its problems as (keys, message) pairs."""
     if section is None:
@@ -172,6 +209,7 @@ def parse_search(section: Any) -> tuple[Search | None, list[tuple[list[str], str
         return None, [
             ([], f"[search] is a table of trials, seed and knobs; got {type(section).__name__}")
         ]
+    section = dotted_keys(section)
     problems: list[tuple[list[str], str]] = []
     trials = section.get("trials")
     if trials is None:
