@@ -5,6 +5,8 @@ against the document and applied before ``--set``.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -24,10 +26,11 @@ from ganbench.config.problems import (
     walk_errors,
 )
 from ganbench.config.schema import MetricsSection, RunConfig, SuiteSection
+from ganbench.config.search import dotted_keys
 from ganbench.errors import ConfigError
 from ganbench.text import clip, short, suggestion
 
-PROFILE_KEYS = ("description", "suite", "metrics", "defaults", "variants", "grid")
+PROFILE_KEYS = ("description", "suite", "metrics", "defaults", "variants", "grid", "search")
 """What a ``[profiles.<name>]`` table may hold: a description, and overrides of these sections
 of the suite document, written as in the document."""
 
@@ -52,6 +55,28 @@ def check_profiles(raw: dict[str, Any], path: Path, text: str) -> None:
             f"{where}: suite.profile: {short(recorded)} names no profile of this suite "
             f"(it records the profile a suite.toml beside results was expanded with); "
             f"profiles: {defined or 'none'}"
+        )
+    section = raw.get("suite") if isinstance(raw.get("suite"), dict) else {}
+    digest = section.get("profile_sha256")
+    if recorded is not None and isinstance(profiles, dict):
+        if digest != profile_digest(recorded, profiles[recorded]):
+            line = find_line(text, "suite", None, ["profile"])
+            where = f"{path}:{line}" if line else str(path)
+            why = (
+                "a suite does not write it: it would label the runs with profile "
+                f"{short(recorded)} without applying it"
+                if digest is None
+                else f"profile {short(recorded)} has changed since this document was expanded "
+                "with it (suite.profile_sha256 differs)"
+            )
+            raise ConfigError(
+                f"{where}: suite.profile: ganbench records the profile a suite.toml beside "
+                f"results was expanded with; {why}. Choose a profile with --profile "
+                f"{short(recorded)} (and remove suite.profile)"
+            )
+    elif digest is not None:
+        raise ConfigError(
+            f"{path}: suite.profile_sha256: written by ganbench with suite.profile only; remove it"
         )
     if not isinstance(profiles, dict):
         return  # absent, or not a table: reported by the schema
@@ -198,14 +223,21 @@ def apply_profile(raw: dict[str, Any], name: str, path: Path) -> set[str]:
         raise ConfigError(f"{path}: --profile {short(name)}: no such profile{hint} {listed}")
     profile = profiles[name]
     touched: set[str] = set()
-    for section in ("suite", "metrics", "defaults"):
+    for section in ("suite", "metrics", "defaults", "search"):
         over = profile.get(section)
         if over is None:
             continue
+        if section == "search":  # knobs are dotted names, however the tables are written
+            over = dotted_keys(over)
         base = raw.get(section, {})
-        if isinstance(base, dict):  # else the document is wrong, and the schema says so
+        if section == "search" and isinstance(base, dict):
+            raw[section] = {**dotted_keys(base), **copy.deepcopy(over)}
+            touched |= {f"search.{key}" for key in over}
+        elif isinstance(base, dict):  # else the document is wrong, and the schema says so
             raw[section] = deep_merge(base, over)
-        touched |= {f"{section}.{leaf}" for leaf in _leaves(over)}
+            touched |= {f"{section}.{leaf}" for leaf in _leaves(over)}
+        else:
+            touched |= {f"{section}.{leaf}" for leaf in _leaves(over)}
     variants = raw.get("variants") if isinstance(raw.get("variants"), list) else []
     for vname, over in profile.get("variants", {}).items():
         for i, variant in enumerate(variants):
@@ -220,7 +252,16 @@ def apply_profile(raw: dict[str, Any], name: str, path: Path) -> set[str]:
                 touched.add(f"grid.{key}")
     if isinstance(raw.get("suite"), dict):
         raw["suite"]["profile"] = name
+        raw["suite"]["profile_sha256"] = profile_digest(name, profile)
     return touched
+
+
+def profile_digest(name: str, profile: Any) -> str:
+    """The SHA-256 (hex) of a profile's name and table, recorded beside ``suite.profile`` when
+    the profile is applied, so that a document claims a profile only where ganbench applied
+    it (and the profile has not changed since)."""
+    blob = json.dumps({"name": name, "profile": profile}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def recorded_profile(raw: dict[str, Any]) -> str | None:

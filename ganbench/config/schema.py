@@ -328,7 +328,12 @@ class SuiteSection(Strict):
     profile: str | None = None
     """The profile (``[profiles.<name>]``) this document was expanded with. ``ganbench run``
     records it in the suite.toml it writes beside the results, whose body already holds the
-    profile's values, so running that file again reproduces the same runs (run ids)."""
+    profile's values, so running that file again reproduces the same runs (run ids). Not a key a
+    suite writes: without the matching :attr:`profile_sha256` it is refused (it would label runs
+    with a profile that was never applied); a profile is chosen with ``--profile``."""
+    profile_sha256: str | None = None
+    """Written with :attr:`profile`: the SHA-256 of the profile's table as it was applied
+    (:func:`ganbench.config.profiles.profile_digest`)."""
 
     @field_validator("name")
     @classmethod
