@@ -228,3 +228,160 @@ def test_a_results_suite_toml_with_a_chain_of_ema_prefixes_is_warned_about(tmp_p
     assert result.exit_code == 0, result.output
     assert f"{suite_file}: reference[0] skipped" in result.output
     assert "toy,gan," in result.output
+
+
+# --------------------------------------------------------------------------- 4: static knobs
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("generator.width", "choice([32, 64])"),  # once accepted with trials = 1
+        ("penalty", "choice(['r1'])"),  # once replaced the gp penalty silently
+        ("penalty.name", "choice(['r1', 'gp'])"),
+        ("loss", "choice(['hinge'])"),
+        ("batch_size", "choice([64])"),
+        ("n_critic", "choice([1, 2])"),
+        ("discriminator.spectral_norm", "choice([true])"),
+        ("optimizer", "choice(['sgd'])"),
+    ],
+)
+@pytest.mark.parametrize("trials", [1, 4, 50])
+def test_a_static_knob_is_refused_from_its_declaration_whatever_the_draws(
+    tmp_path, key, value, trials
+):
+    path = tmp_path / "s.toml"
+    path.write_text(SMOKE + f'\n[search]\ntrials = {trials}\n"{key}" = "{value}"\n')
+    message = _refused_quickly(path)
+    assert f"search.{key}: '{key}' is not a traced knob" in message, message
+
+
+@pytest.mark.parametrize("trials", [1, 7, 64])
+def test_raising_trials_keeps_a_valid_search_valid(tmp_path, trials):
+    path = tmp_path / "s.toml"
+    path.write_text(
+        SMOKE + f'\n[search]\ntrials = {trials}\n"optimizer.lr_g" = "loguniform(1e-5, 1e-2)"\n'
+        '"penalty.weight" = "choice([1.0, 10.0])"\n'
+    )
+    suite = load_suite(path)
+    assert len(suite.runs) == 2 * 2 * trials
+
+
+def test_traced_knobs_by_name_are_exactly_what_leaves_the_program_alone():
+    """The declaration rule (ganbench.config.search.is_traced) agrees with the compiled
+    program's key (static_key): changing a traced knob keeps it, changing a static field
+    changes it."""
+    from ganbench.config.expand import static_key
+    from ganbench.config.schema import RunConfig
+    from ganbench.config.search import is_traced
+
+    base = {
+        "name": "v", "dataset": "ring8", "loss": {"name": "hinge"}, "batch_size": 64, "z_dim": 2,
+        "penalty": {"name": "r1", "weight": 1.0}, "ema": {"decay": 0.999},
+        "optimizer": {"name": "adam", "lr_g": 1e-3, "lr_d": 1e-3, "b1": 0.5, "b2": 0.999},
+    }  # fmt: skip
+    key = static_key(RunConfig.model_validate(base))
+    for path, value in [
+        ("optimizer.lr_g", 2e-3), ("optimizer.b1", 0.1), ("penalty.weight", 5.0),
+        ("ema.decay", 0.99), ("weights", "geometric"),
+    ]:  # fmt: skip
+        assert is_traced(path)
+        changed = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
+        head, _, leaf = path.rpartition(".")
+        (changed[head] if head else changed)[leaf] = value
+        assert static_key(RunConfig.model_validate(changed)) == key, path
+    for path, value in [
+        ("batch_size", 32), ("n_critic", 2), ("z_dim", 3), ("penalty.name", "gp"),
+        ("loss.name", "wasserstein"), ("optimizer.name", "sgd"), ("updates", "simultaneous"),
+    ]:  # fmt: skip
+        assert not is_traced(path)
+        changed = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
+        head, _, leaf = path.rpartition(".")
+        (changed[head] if head else changed)[leaf] = value
+        if path == "optimizer.name":
+            changed["optimizer"] = {"name": "sgd", "lr_g": 1e-3, "lr_d": 1e-3}
+        assert static_key(RunConfig.model_validate(changed)) != key, path
+
+
+# --------------------------------------------------------------------------- 5: suite.profile
+
+PROFILED = SMOKE.replace("seeds = 2\n", "seeds = 1\n") + (
+    "\n[profiles.a]\nsuite = { steps = 100 }\nmetrics = { samples = 200 }\n"
+)
+
+
+def test_a_hand_written_suite_profile_is_refused(tmp_path):
+    """``[suite] profile = "a"`` once labelled the runs as profile a without applying it (200
+    steps, labelled as a's 100), so they pooled with real ``--profile a`` runs."""
+    path = tmp_path / "s.toml"
+    path.write_text(PROFILED.replace('name = "smoke"\n', 'name = "smoke"\nprofile = "a"\n'))
+    for args in ([], ["--profile", "a"]):
+        result = _cli("validate", str(path), *args)
+        assert result.exit_code == 2, result.output
+        assert "suite.profile: ganbench records the profile" in result.output
+        assert "without applying it" in result.output and "--profile 'a'" in result.output
+
+
+def test_a_recorded_profile_whose_table_changed_is_refused(tmp_path):
+    import tomli_w
+
+    suite = load_suite(_write(tmp_path, PROFILED), profile="a")
+    assert suite.runs[0].steps == 100 and suite.runs[0].profile == "a"
+    written = _write(tmp_path, tomli_w.dumps(suite.raw), "written.toml")
+    assert [r.run_id for r in load_suite(written).runs] == [r.run_id for r in suite.runs]
+    changed = suite.raw
+    changed["profiles"]["a"]["suite"]["steps"] = 50
+    with pytest.raises(ConfigError, match="has changed since this document was expanded"):
+        load_suite(_write(tmp_path, tomli_w.dumps(changed), "changed.toml"))
+
+
+def _write(folder: Path, text: str, name: str = "s.toml") -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------- 7: --set, profiles
+
+
+@pytest.mark.parametrize(
+    "sets",
+    [
+        ['search."optimizer.lr_g"=loguniform(1e-5, 1e-2)'],  # once split inside the quotes
+        ["search.'optimizer.lr_g'=\"loguniform(1e-5, 1e-2)\""],
+        ["search.optimizer.lr_g=loguniform(1e-5, 1e-2)"],
+    ],
+)
+def test_set_addresses_a_search_knob(tmp_path, sets):
+    path = _write(tmp_path, SMOKE + '\n[search]\ntrials = 3\n"optimizer.b1" = "uniform(0, 0.9)"\n')
+    args = [a for s in [*sets, "search.trials=5"] for a in ("--set", s)]
+    suite = load_suite(path, overrides=[a for a in args if a != "--set"])
+    lrs = {r.config.optimizer.lr_g for r in suite.runs}
+    assert len(suite.runs) == 2 * 5 * 2 and len(lrs) == 5 and all(1e-5 <= v <= 1e-2 for v in lrs)
+    result = _cli("validate", str(path), *args)
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        '[profiles.wide.search]\ntrials = 4\n"optimizer.lr_d" = "loguniform(1e-5, 1e-2)"\n',
+        "[profiles.wide.search]\ntrials = 4\noptimizer.lr_d = 'loguniform(1e-5, 1e-2)'\n",
+        '[profiles.wide]\nsearch = { trials = 4, "optimizer.lr_d" = "loguniform(1e-5, 1e-2)" }\n',
+    ],
+)
+def test_a_profile_changes_a_search(tmp_path, table):
+    path = _write(tmp_path, SMOKE + '\n[search]\ntrials = 2\n"optimizer.b1" = "uniform(0, 0.9)"\n'
+                  + table)  # fmt: skip
+    assert len(load_suite(path).runs) == 2 * 2 * 2
+    suite = load_suite(path, profile="wide")
+    assert len(suite.runs) == 2 * 4 * 2
+    assert len({(r.config.optimizer.lr_d, r.config.optimizer.b1) for r in suite.runs}) == 4
+
+
+def test_a_profile_search_problem_is_placed_at_the_profile(tmp_path):
+    path = _write(tmp_path, SMOKE + "\n[profiles.wide.search]\ntrials = 2\n'generator.width' = "
+                  "'choice([8])'\n")  # fmt: skip
+    with pytest.raises(ConfigError, match=r"profiles\.wide\.search\.generator\.width: .* not a "
+                       "traced knob"):  # fmt: skip
+        load_suite(path, profile="wide")
