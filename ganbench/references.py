@@ -38,6 +38,12 @@ MAX_REFERENCES = 1000
 """Most ``[[reference]]`` tables in one suite (a paper's table has a few dozen cells); bounds
 the duplicate check, which compares the references of a variant and metric pairwise."""
 
+MAX_MAGNITUDE = 1e60
+"""Largest absolute value and uncertainty of a reference: far beyond any metric ganbench writes,
+and small enough that every statistic of its test is a finite float: with a standard error s <=
+1e60 and n <= 10^6 runs, the published sd is at most 1e63, its squared standard error s^2 <=
+1e120 and the Welch-Satterthwaite degrees of freedom square that (<= 1e240 < 1.8e308)."""
+
 MAX_SOURCE_LENGTH = 500
 """Longest ``source`` text (a citation: paper, table, row)."""
 
@@ -115,6 +121,11 @@ class Reference(BaseModel):
     def _finite(cls, v: float | None) -> float | None:
         if v is not None and not math.isfinite(v):
             raise ValueError(f"must be a finite number, got {v!r}")
+        if v is not None and abs(v) > MAX_MAGNITUDE:
+            raise ValueError(
+                f"must be at most {MAX_MAGNITUDE:g} in absolute value (so that the tests' "
+                f"statistics stay finite), got {v!r}"
+            )
         return v
 
     @field_validator("grid")

@@ -385,3 +385,48 @@ def test_a_profile_search_problem_is_placed_at_the_profile(tmp_path):
     with pytest.raises(ConfigError, match=r"profiles\.wide\.search\.generator\.width: .* not a "
                        "traced knob"):  # fmt: skip
         load_suite(path, profile="wide")
+
+
+# --------------------------------------------------------------------------- 6: finite statistics
+
+
+def test_a_reference_beyond_finite_statistics_is_refused(tmp_path):
+    """1e308 +- 1e308 (se, n = 10^6) was accepted, and its verdict had no p-value (the published
+    sd, se * sqrt(n), is infinite)."""
+    path = _write(tmp_path, SMOKE + '[[reference]]\nvariant = "wgan-gp"\nmetric = "modes"\n'
+                  'value = 1e308\nuncertainty = 1e308\nkind = "se"\nn = 1000000\nsource = "s"\n')  # fmt: skip
+    result = _cli("validate", str(path))
+    assert result.exit_code == 2, result.output
+    assert "reference[0].value: must be at most 1e+60 in absolute value" in result.output
+    assert "reference[0].uncertainty: must be at most 1e+60" in result.output
+
+
+@pytest.mark.parametrize("value", [1e60, -1e60, 0.0, 1e-300])
+@pytest.mark.parametrize("uncertainty", [1e60, 1e-300, 1.0])
+@pytest.mark.parametrize("kind", ["se", "sd"])
+@pytest.mark.parametrize(
+    "measured", [(1e60, 1e60, 2), (-1e60, 0.0, 5), (3.0, 1.0, 3), (0.0, 1e-300, 2)]
+)
+def test_every_accepted_reference_has_a_finite_p_value(value, uncertainty, kind, measured):
+    from ganbench.references import Reference
+    from ganbench.report.references import compare
+
+    ref = Reference(variant="a", metric="modes", value=value, uncertainty=uncertainty,
+                    kind=kind, n=1_000_000, source="s")  # fmt: skip
+    verdict = compare(ref, *measured)
+    assert 0.0 <= verdict.p <= 1.0 and verdict.verdict != "untested", verdict
+
+
+def test_measured_values_near_the_float_range_are_untested_not_a_crash(tmp_path):
+    from results_folder import write_run
+
+    out = tmp_path / "results"
+    for seed, value in enumerate([1e308, -1e308, 1e308]):
+        write_run(out, f"r{seed}", seed=seed, rows=[(1000, "modes", value, None, 100)])
+    (out / "toy" / "suite.toml").write_text(
+        "[suite]\nname = 'toy'\n[[variants]]\nname = 'gan'\n[[reference]]\nvariant = 'gan'\n"
+        "metric = 'modes'\nvalue = 7.0\nuncertainty = 0.5\nkind = 'sd'\nn = 5\nsource = 's'\n"
+    )
+    result = _cli("report", str(out), "--format", "markdown")
+    assert result.exit_code == 0, result.output
+    assert "untested: no finite test statistic" in result.output

@@ -121,6 +121,10 @@ def compare(
         test, result = "welch", welch(mean, sd, k, ref.value, published_sd, ref.n)
     else:
         test, result = "one-sample", one_sample(mean, sd, k, ref.value)
+    if math.isnan(result.p) or math.isnan(result.t):
+        # e.g. measured values near the float range: no statistic to judge by
+        note = "untested: no finite test statistic" + ("" if with_spread else f"; {NO_UNCERTAINTY}")
+        return Verdict(test, result.t, result.df, result.p, UNTESTED, None, note)
     if result.p >= alpha or mean == ref.value:
         verdict, judged = AGREES, None
     else:
