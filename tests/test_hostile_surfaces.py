@@ -430,3 +430,128 @@ def test_measured_values_near_the_float_range_are_untested_not_a_crash(tmp_path)
     result = _cli("report", str(out), "--format", "markdown")
     assert result.exit_code == 0, result.output
     assert "untested: no finite test statistic" in result.output
+
+
+# --------------------------------------------------------------------------- 2: bounded figures
+
+
+def write_big_samples(run: Path, rows: int, steps=(100, 200)) -> int:
+    """A samples.npz whose step_<N> arrays hold ``rows`` x 2 float32 samples each, streamed
+    into a compressed archive (the file stays small: the samples are all at one point), with a
+    64 x 64 D grid per step; returns the bytes its arrays hold."""
+    import zipfile
+
+    import numpy as np
+    from numpy.lib import format as npy_format
+
+    chunk = np.zeros((1 << 20, 2), np.float32).tobytes()
+    total = 0
+    with zipfile.ZipFile(run / "samples.npz", "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        for step in steps:
+            with z.open(f"step_{step}.npy", "w", force_zip64=True) as fh:
+                npy_format.write_array_header_2_0(
+                    fh, {"descr": "<f4", "fortran_order": False, "shape": (rows, 2)}
+                )
+                left = rows * 8
+                while left:
+                    fh.write(chunk[: min(left, len(chunk))])
+                    left -= min(left, len(chunk))
+            total += rows * 8
+            with z.open(f"d_grid_step_{step}.npy", "w") as fh:
+                np.lib.format.write_array(fh, np.ones((64, 64), np.float32))
+            total += 64 * 64 * 4
+        with z.open("d_grid_extent.npy", "w") as fh:
+            np.lib.format.write_array(fh, np.array([-2, 2, -2, 2], np.float32))
+    return total
+
+
+def test_figures_and_players_read_a_bounded_number_of_samples(tmp_path):
+    """A samples.npz holding 2 x 1 million samples (16 MB of arrays) once went whole into the
+    sample figure as float64 (about 5x the array); now the figures read the first 10,000 of an
+    evaluation and the players 500 of at most 200 evaluations, and the report says so."""
+    import tracemalloc
+
+    from results_folder import write_run
+
+    out = tmp_path / "results"
+    runs = []
+    for seed in range(2):
+        runs.append(write_run(out, f"r{seed}", seed=seed, rows=[(200, "modes", 7.0, None, 100)]))
+        write_big_samples(runs[-1], 1_000_000)
+    page = tmp_path / "page.html"
+    _cli("report", str(out), "--format", "csv")  # imports done before memory is traced
+    import matplotlib.pyplot  # noqa: F401
+    import scipy.stats  # noqa: F401
+
+    tracemalloc.start()
+    start = time.perf_counter()
+    result = _cli("report", str(out), "--html", str(page), "--plots", str(tmp_path / "p"))
+    elapsed = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert result.exit_code == 0, result.output
+    said = "".join(result.output.split())
+    assert (
+        f"warning:{runs[0] / 'samples.npz'}:2evaluation(s)holdupto1,000,000sampleseach;"
+        "figuresandplayersdrawatmostthefirst10,000" in said
+    ), result.output
+    assert peak < 200e6, f"peak {peak / 1e6:.0f} MB"
+    assert elapsed < 3 * QUICK, f"{elapsed:.1f} s"
+    text = page.read_text(encoding="utf-8")
+    assert "the first 10,000 of up to 1,000,000 stored" in text
+
+
+def test_a_hostile_d_grid_or_trajectory_is_bounded(tmp_path):
+    import numpy as np
+    import pandas as pd
+    from results_folder import write_run
+
+    from ganbench.report.plots import MAX_TRAJECTORY_ROWS, _Samples
+
+    run = write_run(tmp_path / "results", "r0", rows=[(200, "modes", 7.0, None, 100)])
+    np.savez_compressed(
+        run / "samples.npz",
+        d_grid_step_200=np.zeros((4096, 4096), np.float32),
+        trajectory=np.stack([np.arange(1_000_001.0), np.zeros(1_000_001)], axis=1),
+        step_200=np.zeros((20_000, 2), np.float32),
+    )
+    samples = _Samples(pd.DataFrame({"path": [str(run)], "variant": ["gan"], "seed": [0]}))
+    data = samples.load(str(run))
+    assert data.get("d_grid_step_200") is None
+    path = data.get("trajectory")
+    assert len(path) == MAX_TRAJECTORY_ROWS and path[0, 0] == 0 and path[-1, 0] == 1_000_000
+    assert len(data.get("step_200")) == 10_000 and len(data.get("step_200", rows=500)) == 500
+    assert any("d_grid_step_200 has 16,777,216 cells; not drawn" in n for n in samples.notes)
+
+
+@pytest.mark.slow
+def test_report_html_on_samples_at_the_cap_stays_under_two_gigabytes(tmp_path):
+    """The done-when criterion of issue 28: every run's samples.npz holds arrays at the 2 GiB
+    cap (once 10.3 GB peak and a traceback); `report --html` finishes with a warning, its peak
+    resident memory under 2 GB (measured on the child process)."""
+    import resource
+    import subprocess
+    import sys
+
+    from results_folder import write_run
+
+    from ganbench.results.read import MAX_SAMPLE_BYTES
+
+    out = tmp_path / "results"
+    for seed in range(2):
+        run = write_run(out, f"r{seed}", seed=seed, rows=[(200, "modes", 7.0, None, 100)])
+        held = write_big_samples(run, (MAX_SAMPLE_BYTES - 100_000) // 16)
+        assert MAX_SAMPLE_BYTES - 200_000 < held <= MAX_SAMPLE_BYTES
+    code = (
+        "import sys; from ganbench.cli import app; "
+        f"sys.argv = ['ganbench', 'report', {str(out)!r}, '--html', {str(tmp_path / 'p.html')!r}]; "
+        "app()"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "hold up to 134,211,478 samples each; figures and players draw at most" in " ".join(
+        result.stderr.split()
+    )
+    assert peak < 2e9, f"peak {peak / 1e9:.2f} GB"

@@ -67,6 +67,8 @@ MAX_PANELS = 16
 """Most panels (variants) of one player; the page says which variants it leaves out."""
 MAX_POINTS = 500
 """Most samples per panel and evaluation embedded in the page."""
+MAX_FRAMES = 200
+"""Most evaluations of a samples player (evenly spread over training, first and last kept)."""
 QUANT = 16384
 """int16 units per half extent of a panel (see the module docstring)."""
 MISSING = -32768
@@ -153,8 +155,9 @@ class Player:
     def caption(self) -> str:
         if self.kind == "samples":
             text = (
-                f"One panel per variant (its lowest seed with stored samples): up to "
-                f"{MAX_POINTS} of the samples of each evaluation (dots) over the "
+                f"One panel per variant (its lowest seed with stored samples): the first "
+                f"{MAX_POINTS} samples (independent draws: a random subset) of each of up to "
+                f"{MAX_FRAMES} evaluations spread over training (dots) over the "
                 "discriminator's output on the plane (red: higher D, blue: lower; colour scale "
                 "from each evaluation's 1st to 99th percentile) and the mode centres (crosses)."
             )
@@ -182,10 +185,14 @@ class Player:
 # --------------------------------------------------------------------------- reading
 
 
-def players(results: Results, kinds: tuple[str, ...] = KINDS) -> list[Player]:
+def players(
+    results: Results, kinds: tuple[str, ...] = KINDS, notes: list[str] | None = None
+) -> list[Player]:
     """Every player the results support, by suite and grid point (the order of
     :func:`ganbench.report.plots.figures`). Reference rows (data, chance, floor) and the EMA
-    generator's rows (their snapshots are the raw generator's) get no panel."""
+    generator's rows (their snapshots are the raw generator's) get no panel. A samples player
+    reads at most :data:`MAX_FRAMES` evaluations of :data:`MAX_POINTS` samples per panel
+    whatever the files hold; ``notes``, when given, receives a line per array cut."""
     from ganbench.report.select import group_columns
 
     point_keys = [k for k in group_columns(results) if k not in ("suite", "variant")]
@@ -213,6 +220,8 @@ def players(results: Results, kinds: tuple[str, ...] = KINDS) -> list[Player]:
             if player is not None:
                 player.steps = _spread(player.steps, MAX_DIRAC_FRAMES)
                 out.append(player)
+        if notes is not None:
+            notes += [n for n in samples.notes if n not in notes]
     return out
 
 
@@ -235,14 +244,14 @@ def _player(kind, suite, point, variants, make) -> Player | None:
 def _samples_panel(samples: _Samples, variant: str, runs: pd.DataFrame) -> Panel | None:
     for _, run in runs.iterrows():
         data = samples.load(run["path"])
-        steps = _steps_of(data, "step_")
+        steps = _spread(_steps_of(data, "step_"), MAX_FRAMES)
         if not steps:
             continue
         means = _means(samples.manifest(run["path"]))
         extent = _extent(data.get("d_grid_extent"))
         frames = []
         for step in steps:
-            points = _points(data.get(f"step_{step}"))
+            points = _points(data.get(f"step_{step}", rows=MAX_POINTS))
             points = np.zeros((0, 2)) if points is None else points[:MAX_POINTS, :2]
             grid = data.get(f"d_grid_step_{step}")
             heat, clim = None, None

@@ -392,14 +392,121 @@ def _check_samples(run_dir: Path) -> None:
 
 def _npy_header(fh) -> tuple[tuple[int, ...], np.dtype]:
     """The shape and dtype in a .npy header (the array's data is not read)."""
+    shape, _, dtype = _npy_header_full(fh)
+    return shape, dtype
+
+
+def _npy_header_full(fh) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """The shape, Fortran order and dtype in a .npy header (the data is not read)."""
     version = npy_format.read_magic(fh)
     if version == (1, 0):
-        shape, _, dtype = npy_format.read_array_header_1_0(fh)
+        shape, fortran, dtype = npy_format.read_array_header_1_0(fh)
     elif version == (2, 0):
-        shape, _, dtype = npy_format.read_array_header_2_0(fh)
+        shape, fortran, dtype = npy_format.read_array_header_2_0(fh)
     else:
         raise ValueError(f".npy format version {version} is not one ganbench writes")
-    return tuple(int(n) for n in shape), dtype
+    return tuple(int(n) for n in shape), bool(fortran), dtype
+
+
+MAX_READ_BYTES = 16 << 20
+"""Most bytes of one array that :func:`read_sample_rows` returns (figures and players need a few
+hundred kB per array)."""
+_CHUNK_BYTES = 4 << 20
+
+
+def sample_shapes(run_dir: str | os.PathLike[str]) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """The shape and dtype of every array of a run's samples.npz, from the archive's index and
+    each array's header (nothing else is read or decompressed); empty when the file is missing
+    or unreadable."""
+    path = Path(run_dir) / SAMPLES
+    if not path.is_file():
+        return {}
+    out: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist()[:MAX_SAMPLE_ARRAYS]:
+                if not info.filename.endswith(".npy"):
+                    continue
+                with archive.open(info) as fh:
+                    shape, dtype = _npy_header(fh)
+                if not dtype.hasobject:
+                    out[info.filename[:-4]] = (shape, dtype)
+    except Exception:  # untrusted bytes: zipfile, zlib and numpy raise many types
+        return {}
+    return out
+
+
+def read_sample_rows(
+    run_dir: str | os.PathLike[str],
+    key: str,
+    *,
+    max_rows: int,
+    spread: bool = False,
+    max_bytes: int = MAX_READ_BYTES,
+) -> tuple[np.ndarray | None, int]:
+    """At most ``max_rows`` rows (and ``max_bytes`` bytes) of array ``key`` of a run's
+    samples.npz, and the number of rows it holds: the first rows, or with ``spread`` rows evenly
+    spread over the array, the first and last included (read in chunks: memory stays bounded
+    whatever the file holds). A 0-d array counts as one row. ``(None, rows)`` when not even one
+    row fits, the array is not numeric, or the file cannot be read; nothing is unpickled."""
+    path = Path(run_dir) / SAMPLES
+    if not path.is_file():
+        return None, 0
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(f"{key}.npy") as fh:
+            shape, fortran, dtype = _npy_header_full(fh)
+            if dtype.hasobject or dtype.kind not in "biufc":
+                return None, 0
+            n = shape[0] if shape else 1
+            row_shape = shape[1:]
+            row_bytes = max(1, math.prod(row_shape) * dtype.itemsize)
+            rows = min(n, max_rows, max_bytes // row_bytes)
+            if fortran and len(shape) > 1:  # column-major: rows are not contiguous
+                if n * row_bytes > max_bytes:
+                    return None, n
+                whole = np.frombuffer(_read_exact(fh, n * row_bytes), dtype)
+                array = whole.reshape(shape, order="F")
+                pick = _spread_rows(n, rows) if spread else np.arange(rows)
+                return np.ascontiguousarray(array[pick]), n
+            if rows <= 0:
+                return None, n
+            if not spread or rows >= n:
+                data = _read_exact(fh, rows * row_bytes)
+                return np.frombuffer(data, dtype).reshape(
+                    (rows, *row_shape) if shape else ()
+                ).copy(), n
+            wanted = _spread_rows(n, rows)
+            per_chunk = max(1, _CHUNK_BYTES // row_bytes)
+            kept, start = [], 0
+            for first in range(0, n, per_chunk):
+                count = min(per_chunk, n - first)
+                chunk = np.frombuffer(_read_exact(fh, count * row_bytes), dtype)
+                chunk = chunk.reshape((count, *row_shape))
+                mine = wanted[start:][wanted[start:] < first + count]
+                if mine.size:
+                    kept.append(chunk[mine - first].copy())
+                    start += mine.size
+                if start == wanted.size:
+                    break
+            return np.concatenate(kept), n
+    except Exception:  # untrusted bytes: zipfile, zlib and numpy raise many types
+        return None, 0
+
+
+def _spread_rows(n: int, k: int) -> np.ndarray:
+    """``k`` row indices evenly spread over ``n`` rows, first and last included."""
+    return np.unique(np.round(np.linspace(0, n - 1, max(k, 1))).astype(np.int64))
+
+
+def _read_exact(fh, size: int) -> bytes:
+    parts, left = [], size
+    while left > 0:
+        part = fh.read(min(left, _CHUNK_BYTES))
+        if not part:
+            raise ValueError(f"truncated array: {size - left:,} of {size:,} bytes")
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
 
 
 def _counts(frame: pd.DataFrame, column: str) -> pd.Series:
