@@ -12,6 +12,7 @@ folder's bad parts are warned about and skipped, the rest reported.
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from pathlib import Path
 
@@ -555,3 +556,126 @@ def test_report_html_on_samples_at_the_cap_stays_under_two_gigabytes(tmp_path):
         result.stderr.split()
     )
     assert peak < 2e9, f"peak {peak / 1e9:.2f} GB"
+
+
+# --------------------------------------------------------------------------- 8: messages
+
+
+def _rows(modes: float) -> list[tuple]:
+    return [(1000, "modes", modes, None, 100), (1000, "hq_fraction", 0.5, None, 100)]
+
+
+def test_a_huge_bound_is_not_echoed_in_full(tmp_path):
+    path = _write(tmp_path, _search_suite("uniform(0, " + "9" * 200_000 + ")"))
+    result = _cli("validate", str(path))
+    assert result.exit_code == 2 and len(result.output) < 2_000, len(result.output)
+    assert "a number of 200,000 characters is not a bound" in " ".join(result.output.split())
+
+
+def test_a_valid_run_in_a_folder_named_in_other_bytes_than_utf8_is_read(tmp_path):
+    import os
+
+    from results_folder import write_run
+
+    from ganbench.results.read import read_results
+
+    write_run(tmp_path / "plain", "a", rows=_rows(7.0))
+    out = tmp_path / os.fsdecode(b"r\xe9sultats")  # Latin-1, not UTF-8
+    os.rename(tmp_path / "plain", out)
+    results = read_results(out)
+    assert list(results.runs["run_id"]) == ["a"] and not results.warnings, results.warnings
+    assert results.metrics["value"].tolist() == [7.0, 0.5]
+    page = tmp_path / "page.html"
+    result = _cli("report", str(out), "--format", "csv", "--html", str(page))
+    assert result.exit_code == 0 and "warning" not in result.output, result.output
+    assert "r\\udce9sultats" in page.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["manifest.json", "metrics.parquet"])
+def test_a_file_linked_to_a_device_is_named_for_what_it_is(tmp_path, name):
+    from results_folder import write_run
+
+    from ganbench.results.read import read_results
+
+    out = tmp_path / "results"
+    write_run(out, "good", rows=_rows(7.0))
+    bad = write_run(out, "bad", seed=1, rows=_rows(7.0))
+    (bad / name).unlink()
+    (bad / name).symlink_to("/dev/zero")
+    results = read_results(out)
+    assert list(results.runs["run_id"]) == ["good"]
+    expected = f"skipped {bad}: {name} is a link to something that is not a regular file"
+    assert any(w.startswith(expected) for w in results.warnings), results.warnings
+
+
+def test_a_results_suite_toml_linked_to_a_device_is_warned_about(tmp_path):
+    from results_folder import write_run
+
+    out = tmp_path / "results"
+    write_run(out, "good", rows=_rows(7.0))
+    suite_file = out / "toy" / "suite.toml"
+    suite_file.symlink_to("/dev/zero")
+    start = time.perf_counter()
+    result = _cli("report", str(out), "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert time.perf_counter() - start < QUICK
+    said = " ".join(result.output.split())
+    assert f"warning: {suite_file}: cannot read (a link to something that is not a regular" in said
+    assert said.count(str(suite_file)) == 1
+
+
+def test_a_results_suite_toml_naming_unknown_variants_is_warned_about(tmp_path):
+    from results_folder import write_run
+
+    out = tmp_path / "results"
+    for seed in range(2):
+        write_run(out, f"g{seed}", variant="gan", seed=seed, rows=_rows(7.0 + seed))
+        write_run(out, f"w{seed}", variant="wgan", seed=seed, rows=_rows(6.0 + seed))
+    suite_file = out / "toy" / "suite.toml"
+    suite_file.write_text(
+        "[suite]\nname = 'toy'\n[[variants]]\nname = 'gan'\n"
+        "[[reference]]\nvariant = 'gann'\nmetric = 'modes'\nvalue = 7.0\nsource = 's'\n"
+        "[[reference]]\nvariant = 'gan'\nmetric = 'modes'\nvalue = 7.0\nsource = 's'\n"
+    )
+    result = _cli("report", str(out), "--format", "markdown")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert f"{suite_file}: lists no variant 'wgan' of the runs beside it" in said
+    assert f"{suite_file}: reference[0] skipped (variant: unknown variant 'gann'; did you" in said
+    assert "| gan | ring8 | modes ↑ | 7.00 (none) |" in result.output  # the valid one stays
+
+
+def test_budget_does_not_pool_two_runs_of_one_trial_index(tmp_path):
+    """Two searches in one folder (other search seeds, so other drawn values) give runs with the
+    same trial index and seed: they are not one trial, and are no longer averaged as one."""
+    from results_folder import write_run
+
+    out = tmp_path / "results"
+    for trial in range(3):
+        for search, lr in ((0, 1e-3 * (trial + 1)), (1, 5e-4 * (trial + 1))):
+            if search == 1 and trial == 2:
+                continue
+            write_run(out, f"s{search}t{trial}", trial=trial, rows=_rows(3.0 + trial + search),
+                      grid_point={"optimizer.lr_g": lr})  # fmt: skip
+    (out / "toy" / "suite.toml").write_text("[suite]\nname = 'toy'\n[[variants]]\nname = 'gan'\n")
+    result = _cli("report", str(out), "--budget", "modes", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "warning: 2 trial(s) left out: their runs share a trial index but not one trial" in said
+    rows = [line for line in result.output.splitlines() if line.startswith("toy,gan,")]
+    assert len(rows) == 1 and rows[0].split(",")[-1] == "1", rows  # one trial: trial 2
+
+
+def test_a_suite_named_like_a_hidden_file_writes_visible_figures(tmp_path):
+    from results_folder import write_run
+
+    out = tmp_path / "results"
+    for seed in range(2):
+        run = write_run(out, f"r{seed}", seed=seed, rows=_rows(7.0 + seed))
+        manifest = json.loads((run / "manifest.json").read_text())
+        (run / "manifest.json").write_text(json.dumps({**manifest, "suite": ".x"}))
+    plots = tmp_path / "plots"
+    result = _cli("report", str(out), "--plots", str(plots))
+    assert result.exit_code == 0, result.output
+    names = [p.name for p in plots.iterdir()]
+    assert names and not any(n.startswith(".") for n in names), names

@@ -173,6 +173,10 @@ def report(
             raise ConfigError("--budget: prints budget curves; --references only prints "
                               "published numbers; give one of them")  # fmt: skip
         curves = budget_curves(results, budget, step=step_choice)
+        if clashes := curves.attrs["budget"].get("conflicting"):
+            from ganbench.report.budget_render import conflict_note
+
+            err.print(f"warning: {conflict_note(clashes)}", highlight=False, markup=False)
         shaping = [f for f, v in (("--metric", metric), ("--by", by), ("--sort", sort),
                                   ("--baseline", baseline)) if v]  # fmt: skip
         if shaping:

@@ -296,7 +296,7 @@ def budget_curves(
     higher = check_budget_metric(results, metric)
     knobs = searched_knobs(results) if knobs is None else knobs
     counts = dict.fromkeys(("diverged", "non_finite", "unvalued", "failed", "no_value"), 0)
-    counts["trials_dropped"] = 0
+    counts["trials_dropped"] = counts["conflicting"] = 0
     frames: list[pd.DataFrame] = []
     all_keys: list[str] = ["suite", "variant", "dataset"]
     for keys, group, per_trial, _cell in _configurations(
@@ -365,10 +365,30 @@ def _configurations(
         searched = set(knobs.get(str(suite), []))
         keys = ["suite", "variant", "dataset", *(c for c in results.grid_keys if c not in searched)]
         scored = _run_values(mine, value_of, [c for c in keys if c != "variant"], higher, counts)
+        columns = [c for c in results.grid_keys if c in searched]
         for group, cell in mine.assign(_value=scored).groupby(keys, sort=False, dropna=False):
+            clash = _clashing_trials(cell, columns)
+            if clash:
+                counts["conflicting"] += len(clash)
+                cell = cell[~cell[TRIAL].isin(clash)]
+                if cell.empty:
+                    continue
             per_trial = cell.groupby(TRIAL, sort=True)["_value"].mean()  # NaN: no valued run
             counts["trials_dropped"] += int(per_trial.isna().sum())
             yield keys, group, per_trial, cell
+
+
+def _clashing_trials(cell: pd.DataFrame, searched: list[str]) -> list[int]:
+    """Trials of one configuration whose runs cannot be one trial: two runs with the same seed,
+    or runs that drew different values of a searched knob (runs of two searches, with other
+    seeds or distributions, in one folder). Their runs are not pooled: the trial is left out."""
+    out = []
+    for trial, runs in cell.groupby(TRIAL, sort=True):
+        if runs["seed"].duplicated().any() or any(
+            runs[c].astype(str).nunique(dropna=False) > 1 for c in searched
+        ):
+            out.append(int(trial))
+    return out
 
 
 def ranking_metric(results: Results, candidates: Iterable[str]) -> str | None:
@@ -398,7 +418,7 @@ def best_trials(results: Results, metric: str, *, step: str | int = "final") -> 
     higher = check_budget_metric(results, metric)
     knobs = searched_knobs(results)
     counts = dict.fromkeys(("diverged", "non_finite", "unvalued", "failed", "no_value"), 0)
-    counts["trials_dropped"] = 0
+    counts["trials_dropped"] = counts["conflicting"] = 0
     label: dict[str, str] = {}
     for _keys, _group, per_trial, cell in _configurations(
         results, metric, step, knobs, higher, counts

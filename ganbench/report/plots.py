@@ -69,7 +69,7 @@ class Figure:
     @property
     def slug(self) -> str:
         parts = [self.suite, *(f"{k}-{v}" for k, v in self.point.items()), self.kind]
-        slug = re.sub(r"[^A-Za-z0-9_.=-]+", "_", "__".join(str(p) for p in parts))
+        slug = file_stem(parts)
         if len(slug) > MAX_SLUG:  # long names from a results folder: keep file names legal
             digest = hashlib.sha256(slug.encode()).hexdigest()[:12]
             slug = f"{slug[: MAX_SLUG - 30]}-{digest}__{self.kind}"
@@ -79,6 +79,15 @@ class Figure:
         buf = io.BytesIO()
         self.figure.savefig(buf, format=fmt, dpi=_DPI, bbox_inches="tight")
         return buf.getvalue()
+
+
+def file_stem(parts: Iterable[Any]) -> str:
+    """A file name stem from names of a results folder: runs of other characters than
+    ``[A-Za-z0-9_.=-]`` become ``_``, and so do leading dots (a suite named ``.x`` must not
+    write hidden files, nor ``..`` name a parent)."""
+    stem = re.sub(r"[^A-Za-z0-9_.=-]+", "_", "__".join(str(p) for p in parts))
+    dots = len(stem) - len(stem.lstrip("."))
+    return "_" * dots + stem[dots:]
 
 
 def _pyplot():

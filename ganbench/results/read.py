@@ -38,8 +38,8 @@ from numpy.lib import format as npy_format
 
 from ganbench import tomlguard
 from ganbench.errors import ResultsError
-from ganbench.fileio import read_bounded
-from ganbench.metrics.names import EMA_PREFIX
+from ganbench.fileio import open_regular, read_bounded
+from ganbench.metrics.names import EMA_PREFIX, is_reference
 from ganbench.results.layout import (
     COMPLETED,
     MANIFEST,
@@ -226,6 +226,24 @@ def read_results(path: str | os.PathLike[str]) -> Results:
         records.append(record)
         frames.append(frame)
 
+    for suite, order in suite_orders.items():
+        if not order.variants:
+            continue  # no suite.toml, or one without variants: said above, or nothing to say
+        unlisted = sorted(
+            {
+                r["variant"]
+                for r in records
+                if r["suite"] == suite and not is_reference(r["variant"])
+            }
+            - set(order.variants)
+        )
+        if unlisted:
+            shown = ", ".join(repr(clip(v, 60)) for v in unlisted[:5])
+            more = f" and {len(unlisted) - 5:,} more" if len(unlisted) > 5 else ""
+            warnings.append(
+                f"{order.path}: lists no variant {shown}{more} of the runs beside it (an "
+                "earlier version of the suite?); their rows follow the listed ones, by name"
+            )
     if any(r["_profile"] is not None for r in records):
         grid_keys.insert(0, PROFILE)
         for r in records:
@@ -266,7 +284,7 @@ def _find_run_dirs(root: Path, warnings: list[str]) -> list[Path]:
             )
         if here.name == RUNS_DIR:  # ganbench writes only run folders (and hidden ones) here
             for name in sorted(f for f in filenames if not f.startswith(".")):
-                what = "a broken or looping link" if (here / name).is_symlink() else "a file"
+                what = _what_link(here / name) if (here / name).is_symlink() else "a file"
                 warnings.append(f"skipped {here / name}: {what}, not a run folder")
         if MANIFEST in filenames:
             found.append(here)
@@ -287,7 +305,7 @@ def _find_run_dirs(root: Path, warnings: list[str]) -> list[Path]:
 def _read_manifest(path: Path) -> dict[str, Any]:
     """Load and check one manifest.json."""
     if not path.is_file():  # a FIFO or device would block or never end
-        reason = "a broken or looping link" if path.is_symlink() else "not a regular file"
+        reason = _what_link(path) if path.is_symlink() else "not a regular file"
         raise _Invalid(f"{MANIFEST} is {reason}")
     try:
         text = read_bounded(path, MAX_MANIFEST_BYTES).decode("utf-8")
@@ -312,17 +330,22 @@ def _read_metrics(run_dir: Path, status: str) -> pd.DataFrame | None:
     path = run_dir / METRICS
     if not path.exists():
         if path.is_symlink():
-            raise _Invalid(f"{METRICS} is a broken or looping link")
+            raise _Invalid(f"{METRICS} is {_what_link(path)}")
         return None
     if not path.is_file():
-        raise _Invalid(f"{METRICS} is not a file")
+        what = _what_link(path) if path.is_symlink() else "not a file"
+        raise _Invalid(f"{METRICS} is {what}")
     try:
         import pyarrow.parquet as pq
 
-        rows = pq.ParquetFile(path).metadata.num_rows  # the footer only
-        if rows > MAX_METRIC_ROWS:
-            raise _Invalid(f"{METRICS} holds {rows:,} rows (at most {MAX_METRIC_ROWS:,})")
-        frame = pd.read_parquet(path)
+        # Read through a file object: pyarrow takes a path as UTF-8 text, and a folder name
+        # that is not UTF-8 would make a valid file unreadable.
+        with open_regular(path) as fh:
+            parquet = pq.ParquetFile(fh)
+            rows = parquet.metadata.num_rows  # the footer only
+            if rows > MAX_METRIC_ROWS:
+                raise _Invalid(f"{METRICS} holds {rows:,} rows (at most {MAX_METRIC_ROWS:,})")
+            frame = parquet.read().to_pandas()
     except _Invalid:
         raise
     except Exception as exc:  # pyarrow raises several types for truncated/corrupt files
@@ -388,6 +411,15 @@ def _check_samples(run_dir: Path) -> None:
         raise _Invalid(
             f"corrupt {SAMPLES} ({type(exc).__name__}: {clip(str(exc), 300)}){hint}"
         ) from exc
+
+
+def _what_link(path: Path) -> str:
+    """What a link that is not a regular file points at, in words."""
+    try:
+        path.stat()
+    except OSError:
+        return "a broken or looping link"
+    return "a link to something that is not a regular file (a folder, a device or a pipe)"
 
 
 def _npy_header(fh) -> tuple[tuple[int, ...], np.dtype]:
@@ -573,6 +605,7 @@ class _SuiteOrder:
 
     variants: list[str] = field(default_factory=list)
     grid: dict[str, list[Any]] = field(default_factory=dict)
+    path: Path | None = None
 
     @classmethod
     def load(cls, run_dir: Path, warnings: list[str]) -> _SuiteOrder:
@@ -580,6 +613,12 @@ class _SuiteOrder:
             return cls()
         path = run_dir.parent.parent / SUITE_FILE
         if not path.is_file():
+            if path.is_symlink() or path.exists():  # a folder, a device, a pipe, a bad link
+                what = _what_link(path) if path.is_symlink() else "not a regular file"
+                warnings.append(
+                    f"{path}: cannot read ({what}); rows are sorted by name instead, and its "
+                    "references are not used"
+                )
             return cls()
         try:
             data = tomlguard.load(path, MAX_MANIFEST_BYTES)
@@ -601,7 +640,7 @@ class _SuiteOrder:
         profiles = data.get("profiles")
         # The suite as written first, then its profiles in the file's order.
         grid[PROFILE] = [None, *(profiles if isinstance(profiles, dict) else {})]
-        return cls(variants, grid)
+        return cls(variants, grid, path)
 
 
 def flatten_table(table: Mapping[str, Any]) -> dict[str, Any]:
@@ -675,6 +714,9 @@ def _runs_frame(records: list[dict[str, Any]], grid_keys: list[str]) -> pd.DataF
         columns[grid_key] = [r["_grid"].get(grid_key) for r in records]
     for c in TAIL_COLUMNS:
         columns[c] = [r[c] for r in records]
+    # A folder name that is not UTF-8 reads as text with surrogates, which pandas' Arrow-backed
+    # strings cannot hold: paths stay Python strings.
+    columns["path"] = pd.Series(columns["path"], dtype=object)
     runs = pd.DataFrame(columns)
     runs["seed"] = runs["seed"].astype("int64")
     runs["step"] = runs["step"].astype("int64")
