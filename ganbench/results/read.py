@@ -15,6 +15,10 @@ Results folders are untrusted input: a truncated, corrupt or hostile file (JSON 
 integers out of range, a manifest over :data:`MAX_MANIFEST_BYTES`, a link loop, a folder where a
 file belongs) makes its run a skipped one, with the reason; nothing is unpickled or executed.
 
+A reference row measured over many draws (a chance row: its metrics.parquet has a ``draw``
+column, :data:`ganbench.results.layout.DRAW`) reads as one run per draw, run id
+``<run_id>/draw-<d>`` and seed ``d``, so the report averages draws as it averages seeds.
+
 Row order (used by the report too): suites by name; within a suite, variants in the order of the
 suite's ``suite.toml`` (``[[variants]]``), then grid values in the order of its ``[grid]`` lists,
 then seeds ascending. Values the ``suite.toml`` does not list (or every value, when it is missing)
@@ -42,7 +46,10 @@ from ganbench.fileio import open_regular, read_bounded
 from ganbench.metrics.names import EMA_PREFIX, is_reference
 from ganbench.results.layout import (
     COMPLETED,
+    DRAW,
+    DRAW_SUFFIX,
     MANIFEST,
+    MAX_DRAWS,
     MAX_MANIFEST_BYTES,
     METRICS,
     PROFILE,
@@ -223,8 +230,9 @@ def read_results(path: str | os.PathLike[str]) -> Results:
                 grid_keys.append(grid_key)
         if manifest["suite"] not in suite_orders:
             suite_orders[manifest["suite"]] = _SuiteOrder.load(run_dir, warnings)
-        records.append(record)
-        frames.append(frame)
+        for one, rows in _draw_runs(record, frame):
+            records.append(one)
+            frames.append(rows)
 
     for suite, order in suite_orders.items():
         if not order.variants:
@@ -365,8 +373,32 @@ def _read_metrics(run_dir: Path, status: str) -> pd.DataFrame | None:
         )
     except Exception as exc:  # TypeError, ValueError, OverflowError, pyarrow's own types
         raise _Invalid(f"{METRICS} has a column of the wrong type ({clip(str(exc), 300)})") from exc
+    if DRAW in frame.columns:
+        try:
+            out[DRAW] = frame[DRAW].astype("int64")
+        except Exception as exc:  # nulls, strings, floats out of range
+            raise _Invalid(f"{METRICS} has a {DRAW} column that is not integers") from exc
+        draws = out[DRAW].nunique()
+        if draws > MAX_DRAWS or (len(out) and not out[DRAW].between(0, MAX_DRAWS - 1).all()):
+            raise _Invalid(f"{METRICS} holds draws outside 0..{MAX_DRAWS - 1:,}")
     out = out.sort_values("step", kind="stable", ignore_index=True)
     return out if len(out) else None
+
+
+def _draw_runs(
+    record: dict[str, Any], frame: pd.DataFrame | None
+) -> list[tuple[dict[str, Any], pd.DataFrame | None]]:
+    """One (record, frame) per draw of a run whose metrics.parquet has a ``draw`` column (a
+    reference row measured over many draws): run id ``<run_id>/draw-<d>``, seed ``d``; a run
+    without one as it is."""
+    if frame is None or DRAW not in frame.columns:
+        return [(record, frame)]
+    out = []
+    for draw, rows in frame.groupby(DRAW, sort=True):
+        rows = rows.drop(columns=[DRAW]).reset_index(drop=True)
+        out.append(({**record, "run_id": f"{record['run_id']}{DRAW_SUFFIX}{int(draw)}",
+                     "seed": int(draw)}, rows))  # fmt: skip
+    return out
 
 
 def _check_samples(run_dir: Path) -> None:
