@@ -423,3 +423,37 @@ def test_every_report_shows_the_stability_profile(results_dir: Path) -> None:
     res = CliRunner().invoke(app, ["report", str(results_dir)], env={"COLUMNS": "240"})
     assert res.exit_code == 0, res.output
     assert "stability" in res.stdout and "2 converged" in res.stdout
+
+
+# --------------------------------------------------------------------------- one blob
+
+
+def test_one_blob_is_mode_collapsed_though_stragglers_cover_every_mode():
+    """The textbook collapse: 90% of the samples on one mode, one straggler on each of the
+    others, so the mode count (min_count 1) reads all 8; the top-mode share sees the blob."""
+    from ganbench.report.verdicts import MODE_COLLAPSED
+
+    flat = {"loss_g": [1.0] * 6, "loss_d": [1.0] * 6, "hq_fraction": [0.92] * 6}
+    got = verdict({**flat, "modes": [8.0] * 6, "top_mode_share": [0.5, 0.9, 0.1, 0.7, 0.8, 0.9]},
+                  status="completed", n_modes=8)  # fmt: skip
+    assert got.label == MODE_COLLAPSED
+    assert "90% of the samples on its most populous mode (at least 75%: one blob)" in got.reason
+    below = verdict({**flat, "modes": [8.0] * 6, "top_mode_share": [0.74] * 6},
+                    status="completed", n_modes=8)  # fmt: skip
+    assert below.label != MODE_COLLAPSED
+    few = verdict({**flat, "modes": [2.0] * 6, "top_mode_share": [0.5] * 6},
+                  status="completed", n_modes=8)  # fmt: skip
+    assert few.label == MODE_COLLAPSED
+    assert "2 of 8 modes covered" in few.reason and "50% of the samples" in few.reason
+    assert "one blob" not in few.reason
+
+
+def test_runs_written_before_top_mode_share_get_it_from_their_mode_counts(tmp_path):
+    out = tmp_path / "results"
+    rows = [(s, f"mode_count/{k}", c, None, 100) for s, cs in ((100, (40, 40)), (200, (95, 3)))
+            for k, c in enumerate(cs)]  # fmt: skip
+    rows += [(s, m, v, None, 100) for s in (100, 200) for m, v in (("loss_g", 1.0),)]
+    write_run_folder(out, "a", rows=rows)
+    metrics = read_results(out).metrics
+    share = metrics[metrics["metric"] == "top_mode_share"].set_index("step")["value"]
+    assert share.to_dict() == {100: 0.4, 200: 0.95}

@@ -25,7 +25,7 @@ import numpy as np
 from ganbench.kinds import MIXTURE, POINT_MASS
 from ganbench.metrics import names as M
 from ganbench.metrics.frechet import frechet_distance
-from ganbench.metrics.modes import ModeCoverage, mode_coverage
+from ganbench.metrics.modes import ModeCoverage, mode_coverage, top_mode_share
 
 
 class Evaluation:
@@ -111,6 +111,12 @@ CATALOG: tuple[MetricInfo, ...] = (
     MetricInfo(
         M.REVERSE_KL, "KL(generated mode histogram || true mode weights), nats", "lower",
         table=True, curve=8, kind=MIXTURE, compute=lambda ev: ev.modes.reverse_kl,
+    ),
+    MetricInfo(
+        M.TOP_MODE_SHARE, "share of all samples that are high-quality samples of the most "
+        "populous mode: near 1 when the generator collapses onto one mode (one blob), max weight "
+        "x 0.989 for the data", table=True, curve=19, kind=MIXTURE,
+        compute=lambda ev: top_mode_share(ev.modes.counts, ev.modes.n_samples),
     ),
     MetricInfo(
         M.FD, "Frechet distance between real and generated samples in data space", "lower",

@@ -118,6 +118,9 @@ class Panel:
     images: list[bytes] = field(default_factory=list)
     paths: list[np.ndarray] = field(default_factory=list)
     lim: float = 1.0
+    stats: list[str] = field(default_factory=list)
+    """``samples`` panels: per frame, the evaluation's mode count and the share of the samples
+    on the most populous mode (``top_mode_share``: one blob reads near 100%), or ``""``."""
 
     @property
     def seed_text(self) -> str:
@@ -159,7 +162,9 @@ class Player:
                 f"{MAX_POINTS} samples (independent draws: a random subset) of each of up to "
                 f"{MAX_FRAMES} evaluations spread over training (dots) over the "
                 "discriminator's output on the plane (red: higher D, blue: lower; colour scale "
-                "from each evaluation's 1st to 99th percentile) and the mode centres (crosses)."
+                "from each evaluation's 1st to 99th percentile) and the mode centres (crosses); "
+                "under each panel, the evaluation's mode count and the share of all samples on "
+                "the most populous mode (top_mode_share: one blob reads near 100%)."
             )
         elif self.kind == "images":
             text = (
@@ -212,7 +217,9 @@ def players(
             continue
         samples = _Samples(runs)
         if "samples" in kinds and samples.has_snapshots:
-            player = _player("samples", suite, point, variants, partial(_samples_panel, samples))
+            stats = _frame_stats(results, runs)
+            make = partial(_samples_panel, samples, stats=stats)
+            player = _player("samples", suite, point, variants, make)
             if player is not None:
                 out.append(player)
         if "dirac" in kinds and samples.has("trajectory"):
@@ -241,7 +248,35 @@ def _player(kind, suite, point, variants, make) -> Player | None:
     return Player(kind, suite, point, panels, steps, left_out)
 
 
-def _samples_panel(samples: _Samples, variant: str, runs: pd.DataFrame) -> Panel | None:
+STAT_METRICS = (M.MODES, M.TOP_MODE_SHARE)
+"""What a samples panel says under each frame."""
+
+
+def _frame_stats(results: Results, runs: pd.DataFrame) -> dict[tuple[str, int], str]:
+    """``(run_id, step) -> "modes 3 · top mode 92%"`` for the runs' evaluations."""
+    metrics = results.metrics
+    mine = metrics[
+        metrics["run_id"].isin(set(runs["run_id"])) & metrics["metric"].isin(STAT_METRICS)
+    ]
+    values: dict[tuple[str, int], dict[str, float]] = {}
+    for run_id, step, metric, value in mine[["run_id", "step", "metric", "value"]].itertuples(
+        index=False, name=None
+    ):
+        values.setdefault((run_id, int(step)), {})[metric] = float(value)
+    out = {}
+    for key, found in values.items():
+        parts = []
+        if math.isfinite(found.get(M.MODES, math.nan)):
+            parts.append(f"modes {found[M.MODES]:g}")
+        if math.isfinite(found.get(M.TOP_MODE_SHARE, math.nan)):
+            parts.append(f"top mode {100 * found[M.TOP_MODE_SHARE]:.0f}%")
+        out[key] = " · ".join(parts)
+    return out
+
+
+def _samples_panel(
+    samples: _Samples, variant: str, runs: pd.DataFrame, *, stats: dict | None = None
+) -> Panel | None:
     for _, run in runs.iterrows():
         data = samples.load(run["path"])
         steps = _spread(_steps_of(data, "step_"), MAX_FRAMES)
@@ -269,8 +304,9 @@ def _samples_panel(samples: _Samples, variant: str, runs: pd.DataFrame) -> Panel
             frames.append(Frame(step, points, heat, clim))
         if extent is None:
             extent = _fallback_extent(means, frames)
+        texts = [(stats or {}).get((run["run_id"], step), "") for step in steps]
         return Panel(str(variant), [int(run["seed"])], steps, frames=frames, extent=extent,
-                     means=means)  # fmt: skip
+                     means=means, stats=texts)  # fmt: skip
     return None
 
 
@@ -426,6 +462,8 @@ def encode(player: Player) -> dict[str, Any]:
         entry: dict[str, Any] = {"label": panel.variant, "seeds": panel.seeds, "steps": panel.steps}
         if player.kind == "samples":
             entry.update(_encode_samples(panel))
+            if any(panel.stats):
+                entry["stats"] = panel.stats
         elif player.kind == "images":
             entry["png"] = [base64.b64encode(png).decode("ascii") for png in panel.images]
         else:
