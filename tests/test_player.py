@@ -274,7 +274,7 @@ def test_the_slider_and_play_change_the_frame_in_chromium(tmp_path: Path) -> Non
 
 def test_a_samples_panel_says_each_evaluations_modes_and_top_mode_share(tmp_path):
     """One blob is visible in the player: under each frame, the evaluation's mode count and
-    the share of the samples on its most populous mode (from the run's metrics)."""
+    the share of the samples nearest one mode (from the run's metrics)."""
     from ganbench.report.player import encode
 
     out = tmp_path / "results"

@@ -113,10 +113,10 @@ CATALOG: tuple[MetricInfo, ...] = (
         table=True, curve=8, kind=MIXTURE, compute=lambda ev: ev.modes.reverse_kl,
     ),
     MetricInfo(
-        M.TOP_MODE_SHARE, "share of all samples that are high-quality samples of the most "
-        "populous mode: near 1 when the generator collapses onto one mode (one blob), max weight "
-        "x 0.989 for the data", table=True, curve=19, kind=MIXTURE,
-        compute=lambda ev: top_mode_share(ev.modes.counts, ev.modes.n_samples),
+        M.TOP_MODE_SHARE, "share of all samples whose nearest mode is the most common one, "
+        "high quality or not: near 1 when the generator's samples sit in one blob (collapsed "
+        "onto one mode), the largest mode weight for the data", table=True, curve=19,
+        kind=MIXTURE, compute=lambda ev: top_mode_share(ev.modes.nearest, ev.modes.n_samples),
     ),
     MetricInfo(
         M.FD, "Frechet distance between real and generated samples in data space", "lower",

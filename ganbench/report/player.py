@@ -120,7 +120,7 @@ class Panel:
     lim: float = 1.0
     stats: list[str] = field(default_factory=list)
     """``samples`` panels: per frame, the evaluation's mode count and the share of the samples
-    on the most populous mode (``top_mode_share``: one blob reads near 100%), or ``""``."""
+    nearest the most common mode (``top_mode_share``: one blob reads near 100%), or ``""``."""
 
     @property
     def seed_text(self) -> str:
@@ -163,8 +163,8 @@ class Player:
                 f"{MAX_FRAMES} evaluations spread over training (dots) over the "
                 "discriminator's output on the plane (red: higher D, blue: lower; colour scale "
                 "from each evaluation's 1st to 99th percentile) and the mode centres (crosses); "
-                "under each panel, the evaluation's mode count and the share of all samples on "
-                "the most populous mode (top_mode_share: one blob reads near 100%)."
+                "under each panel, the evaluation's mode count and the share of all samples "
+                "nearest the most common mode (top_mode_share: one blob reads near 100%)."
             )
         elif self.kind == "images":
             text = (

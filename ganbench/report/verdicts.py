@@ -17,10 +17,10 @@ Precedence (the first rule that holds decides)::
                        (1e3).
     2. mode-collapsed  final ``modes`` < collapse_fraction (0.5) * n_modes, or final
                        ``top_mode_share`` >= collapse_share (0.75): three quarters of all samples
-                       are high-quality samples of one mode, one blob, whatever stragglers
-                       still put a sample on other modes (the mode count needs only
-                       ``min_count`` samples on a mode, so it misses the textbook collapse);
-                       only when the dataset has modes (n_modes known and >= 2) ...
+                       nearest one mode, one blob, however precise (the mode count needs only
+                       ``min_count`` high-quality samples on a mode, so stragglers hide a blob
+                       from it, and a blob wider than the HQ threshold looks "diffuse" to the HQ
+                       fraction); only when the dataset has modes (n_modes known and >= 2) ...
        diffuse         ... unless the final ``hq_fraction`` is below diffuse_hq (0.2): then the
                        few modes are covered because the samples lie off the modes (spread out,
                        most of them beyond the HQ threshold of every mode), not because they
@@ -63,9 +63,9 @@ implemented in PacGAN's code (Lin et al. 2018), see :mod:`ganbench.metrics.modes
 mode-collapsed below half of the modes, and diffuse below 20% high-quality samples, are ganbench
 choices (an unrolled GAN that stalled spread out, 0.1% high-quality samples and 2 of 25 modes,
 was labelled mode-collapsed before the diffuse rule existed); so is 0.75 for one blob (samples of
-the data put max_k w_k x 0.989 on their most populous mode: 0.124 on ring8, 0.49 with the
-imbalance suite's geometric weights, so no covering generator reaches it; Metz et al. 2017,
-Figure 1, and the seed's primer picture the collapse as all samples on one mode at a time). Non-finite values as divergence is the
+the data put their largest mode weight nearest that mode: 0.125 on ring8, at most 0.36 with the
+imbalance suite's longtail:20 weights, so no covering generator reaches it; Metz et al. 2017,
+Figure 1, shows the standard GAN's collapse as all samples near one mode at a time). Non-finite values as divergence is the
 runner's rule (:mod:`ganbench.run.loop`). Exploding gradients are the failure named by Pascanu
 et al. 2013 ("On the difficulty of training recurrent neural networks"); the 1e3 growth factor is a
 ganbench choice. Oscillation of simultaneous gradient play around an equilibrium instead of
@@ -277,7 +277,7 @@ def is_one_blob(
     n_modes: int | None,
     rules: VerdictRules = DEFAULT_RULES,
 ) -> bool:
-    """Whether the final share of all samples on the most populous mode is at least
+    """Whether the final share of all samples nearest one mode is at least
     ``collapse_share`` (False without one, or for a dataset without modes)."""
     if top_mode_share is None or n_modes is None or n_modes < 2:
         return False
@@ -464,7 +464,7 @@ def verdict(
                 f"{_fmt(rules.collapse_fraction * n_modes)}"
             )
         if share is not None and share.size and np.isfinite(share[-1]):
-            on_one = f"{_pct(share[-1])} of the samples on its most populous mode"
+            on_one = f"{_pct(share[-1])} of the samples nearest one mode"
             if blob:
                 on_one += f" (at least {_pct(rules.collapse_share)}: one blob)"
             parts.append(on_one)

@@ -43,7 +43,7 @@ from numpy.lib import format as npy_format
 from ganbench import tomlguard
 from ganbench.errors import ResultsError
 from ganbench.fileio import open_regular, read_bounded
-from ganbench.metrics.names import EMA_PREFIX, MODE_COUNT_PREFIX, TOP_MODE_SHARE, is_reference
+from ganbench.metrics.names import EMA_PREFIX, is_reference
 from ganbench.results.layout import (
     COMPLETED,
     DRAW,
@@ -381,35 +381,8 @@ def _read_metrics(run_dir: Path, status: str) -> pd.DataFrame | None:
         draws = out[DRAW].nunique()
         if draws > MAX_DRAWS or (len(out) and not out[DRAW].between(0, MAX_DRAWS - 1).all()):
             raise _Invalid(f"{METRICS} holds draws outside 0..{MAX_DRAWS - 1:,}")
-    out = _with_top_mode_share(out)
     out = out.sort_values("step", kind="stable", ignore_index=True)
     return out if len(out) else None
-
-
-def _with_top_mode_share(frame: pd.DataFrame) -> pd.DataFrame:
-    """Runs written before ``top_mode_share`` was recorded hold what determines it exactly: the
-    per-mode counts (``mode_count/<k>``) and the number of samples (``n_fake``) of every
-    evaluation. The metric is derived from them (``max_k count_k / n_fake``, as
-    :func:`ganbench.metrics.modes.top_mode_share`), for the run's generator and its EMA."""
-    added = []
-    metric = frame["metric"]
-    for prefix in ("", EMA_PREFIX):
-        name = prefix + TOP_MODE_SHARE
-        counts = frame[metric.str.startswith(prefix + MODE_COUNT_PREFIX)]
-        if counts.empty or (metric == name).any():
-            continue
-        keys = ["step", *([DRAW] if DRAW in frame.columns else [])]
-        grouped = counts.groupby(keys, sort=False).agg(
-            value=("value", "max"), n_fake=("n_fake", "max")
-        )
-        grouped = grouped[grouped["n_fake"].notna() & (grouped["n_fake"] > 0)].reset_index()
-        if grouped.empty:
-            continue
-        grouped["value"] = grouped["value"] / grouped["n_fake"].astype("float64")
-        grouped["metric"] = name
-        grouped["n_real"] = pd.array([pd.NA] * len(grouped), dtype="Int64")
-        added.append(grouped[list(frame.columns)].astype(frame.dtypes.to_dict()))
-    return pd.concat([frame, *added], ignore_index=True) if added else frame
 
 
 def _draw_runs(
