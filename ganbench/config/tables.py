@@ -47,8 +47,10 @@ class ModelConfig(Strict):
     """Linear pieces per unit of arch 'maxout' (default 5, PacGAN's)."""
     weight_init: str | None = None
     """"normal:<std>" or "orthogonal:<gain>" (see ganbench.models.inits); None: the arch's own."""
+    input_scale: float | None = Field(None, gt=0.0, le=1e3)
+    """Arch 'mlp': the input multiplied by it before the first layer; None: as it is."""
 
-    OPTIONAL_SETTINGS: ClassVar[tuple[str, ...]] = ("pieces", "weight_init")
+    OPTIONAL_SETTINGS: ClassVar[tuple[str, ...]] = ("pieces", "weight_init", "input_scale")
     """Settings left out of a run's identity while None, so that adding them changed no run id."""
 
     @model_validator(mode="after")
@@ -65,7 +67,7 @@ class ModelConfig(Strict):
                 f"channels is a setting of archs {' and '.join(map(repr, CHANNEL_ARCHS))}, "
                 f"not {self.arch!r}"
             )
-        for key in ("pieces", "weight_init"):
+        for key in ("pieces", "weight_init", "input_scale"):
             if getattr(self, key) is not None and not getattr(arch, key):
                 allowed = [n for n in ARCHS.names() if getattr(ARCHS.get(n), key)]
                 raise ValueError(

@@ -43,10 +43,13 @@ class MLP(nn.Module):
     activation: str = "relu"
     spectral_norm: bool = False
     weight_init: str | None = None  # see ganbench.models.inits; None: Flax's default
+    input_scale: float | None = None  # the input multiplied by it first; None: as it is
 
     @nn.compact
     def __call__(self, x: jax.Array, *, update_stats: bool = False) -> jax.Array:
         act = ACTIVATIONS.get(self.activation)
+        if self.input_scale is not None:
+            x = x * jnp.asarray(self.input_scale, x.dtype)
         sizes: Sequence[int] = [self.width] * self.depth + [self.out_dim]
         kinit = kernel_initializer(self.weight_init, default_kernel_init)
         for i, size in enumerate(sizes):
@@ -78,6 +81,7 @@ class Arch:
     # (PacGAN): the engine sets the module's ``groups`` to the suite's pack
     weight_init: bool = False  # reads ModelConfig.weight_init
     pieces: bool = False  # reads ModelConfig.pieces (maxout pieces per unit)
+    input_scale: bool = False  # reads ModelConfig.input_scale (its input multiplied first)
     d_batch_stats: bool = False  # its discriminator normalises with the statistics of the batch
     # it is given: the engine passes real and generated batches in separate calls
     g_per_pack_slot: bool = False  # with pack > 1 its generator makes each packed slot's batch
@@ -101,12 +105,16 @@ def _size(shape: tuple[int, ...]) -> int:
 
 def _mlp_g(cfg, shape: tuple[int, ...]) -> nn.Module:
     return MLP(
-        cfg.width, cfg.depth, _size(shape), cfg.activation, cfg.spectral_norm, cfg.weight_init
-    )
+        cfg.width, cfg.depth, _size(shape), cfg.activation, cfg.spectral_norm, cfg.weight_init,
+        cfg.input_scale,
+    )  # fmt: skip
 
 
 def _mlp_d(cfg, shape: tuple[int, ...]) -> nn.Module:
-    return MLP(cfg.width, cfg.depth, 1, cfg.activation, cfg.spectral_norm, cfg.weight_init)
+    return MLP(
+        cfg.width, cfg.depth, 1, cfg.activation, cfg.spectral_norm, cfg.weight_init,
+        cfg.input_scale,
+    )  # fmt: skip
 
 
 def _bn_mlp_g(cfg, shape: tuple[int, ...]) -> nn.Module:
@@ -169,7 +177,7 @@ def _veegan_d(cfg, shape: tuple[int, ...]) -> nn.Module:
 ARCHS: Registry[Arch] = Registry("architecture")
 ARCHS.add(
     "mlp",
-    Arch(_mlp_g, _mlp_d, weight_init=True),
+    Arch(_mlp_g, _mlp_d, weight_init=True, input_scale=True),
     help="fully connected network (on images: flattened pixels)",
     knobs={
         "width": "int, hidden units per layer",
@@ -177,6 +185,8 @@ ARCHS.add(
         "activation": f"one of {', '.join(ACTIVATIONS.names())}",
         "spectral_norm": "bool, spectral normalisation of every layer (Miyato et al. 2018)",
         "weight_init": f"{WEIGHT_INIT_KNOB}; default Flax's (LeCun-normal weights, zero biases)",
+        "input_scale": "float, the input multiplied by it before the first layer (Metz et al. "
+        "2017, appendix A: D scales its input by 1/4); default none",
     },
 )
 ARCHS.add(
