@@ -113,7 +113,7 @@ class Reference(BaseModel):
         if v not in KINDS:
             hint = suggestion(v, list(KINDS), cutoff=0.5)
             allowed = "; ".join(f"{k!r} ({text})" for k, text in KINDS.items())
-            raise ValueError(f"unknown kind {v!r}{hint} allowed: {allowed}")
+            raise ValueError(f"unknown kind {short(v)}{hint} allowed: {allowed}")
         return v
 
     @field_validator("value", "uncertainty")
@@ -234,7 +234,7 @@ def check_against_suite(
             if key not in grid:
                 hint = suggestion(key, list(grid))
                 known = f"grid keys: {', '.join(grid)}" if grid else "this suite has no [grid]"
-                problems.append((i, ["grid", key], f"{key!r} is not a grid key{hint} {known}"))
+                problems.append((i, ["grid", key], f"{short(key)} is not a grid key{hint} {known}"))
                 ok = False
             elif key not in overridden and not any(
                 grid_value_key(value) == grid_value_key(v) for v in grid[key]

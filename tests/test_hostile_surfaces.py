@@ -679,3 +679,18 @@ def test_a_suite_named_like_a_hidden_file_writes_visible_figures(tmp_path):
     assert result.exit_code == 0, result.output
     names = [p.name for p in plots.iterdir()]
     assert names and not any(n.startswith(".") for n in names), names
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("loss", "x" * 900_000), ("optimizer", "{ name = '" + "y" * 900_000 + "' }")],
+    ids=["loss", "optimizer"],
+)
+def test_a_huge_registry_name_is_clipped_and_not_searched_for_a_near_name(tmp_path, key, value):
+    value = value if value.startswith("{") else f'"{value}"'
+    path = _write(tmp_path, SMOKE.replace('loss = "non_saturating"', f"{key} = {value}", 1)
+                  if key == "loss" else SMOKE.replace(
+                      'optimizer = { name = "adam", lr_g = 1e-3, lr_d = 1e-3, b1 = 0.5, b2 = 0.999 }',
+                      f"optimizer = {value}"))  # fmt: skip
+    message = _refused_quickly(path)
+    assert "unknown" in message and len(message) < 2_000, message[:300]

@@ -147,7 +147,7 @@ def _validate_variants(
                     if grid_key is not None and grid_key in drawn:
                         problems.add(
                             f"{message} (variant {display_name(vname)}, trial {trial}, "
-                            f"value {drawn[grid_key]!r})",
+                            f"value {short(drawn[grid_key])})",
                             "search",
                             None,
                             [grid_key],
@@ -346,7 +346,7 @@ def _check_traced(configs: list, search: Search, problems: Problems) -> None:
             reported.add(key)
             problems.add(
                 f"{key} picks the compiled program (variant {display_name(config.name)}: "
-                f"{base_point.get(key)!r} and {point.get(key)!r} compile differently); a search "
+                f"{short(base_point.get(key))} and {short(point.get(key))} compile differently); a search "
                 "draws traced knobs only (learning rates, betas, penalty, loss and scheme "
                 "knobs): make a static choice variants or a grid key",
                 "search",

@@ -166,7 +166,7 @@ def error_message(err: dict, model: type[BaseModel] | None) -> str:
         allowed = _allowed_keys(model, err["loc"][:-1])
         key = str(err["loc"][-1])
         hint = suggestion(key, allowed)
-        return f"unknown key {key!r}{hint} allowed: {', '.join(allowed)}"
+        return f"unknown key {short(key)}{hint} allowed: {', '.join(allowed)}"
     if kind == "missing":
         return "required key is missing"
     if kind in _BOUND_ERRORS and (allowed := _allowed_range(model, err["loc"])):

@@ -44,6 +44,7 @@ from ganbench.models import ARCHS
 from ganbench.models.latent import LATENTS
 from ganbench.objectives import LOSSES
 from ganbench.objectives.losses import CLIPPED_LOSSES, LOSS_KNOBS
+from ganbench.text import short
 from ganbench.train.schemes import MAX_PACK, MAX_UNROLL, UPDATES
 
 LIPSCHITZ_PENALTIES = frozenset({"gp", "gp_one_sided"})
@@ -409,7 +410,7 @@ class MetricsSection(Strict):
     @classmethod
     def _spectrum(cls, v: str) -> str:
         if v not in SPECTRUM_MODES:
-            raise ValueError(f"unknown spectrum {v!r}; allowed: {', '.join(SPECTRUM_MODES)}")
+            raise ValueError(f"unknown spectrum {short(v)}; allowed: {', '.join(SPECTRUM_MODES)}")
         return v
 
     def identity(self, *, image_data: bool = True) -> dict:

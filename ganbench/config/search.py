@@ -231,7 +231,10 @@ def parse_search(section: Any) -> tuple[Search | None, list[tuple[list[str], str
             continue
         if key == "name" or key.startswith("name.") or key == "dataset":
             problems.append(
-                ([key], f"{key!r} is not a traced knob; static choices are variants or grid keys")
+                (
+                    [key],
+                    f"{short(key)} is not a traced knob; static choices are variants or grid keys",
+                )
             )
             continue
         try:

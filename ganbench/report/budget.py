@@ -52,7 +52,7 @@ from ganbench.results.layout import (
     TRIAL,
 )
 from ganbench.results.read import Results, flatten_table, suite_document
-from ganbench.text import suggestion
+from ganbench.text import short, suggestion
 
 __all__ = [
     "Dominance",
@@ -255,7 +255,7 @@ def check_budget_metric(results: Results, metric: str) -> bool:
     if not has_trials(results):
         raise OptionError(
             "budget",
-            f"{metric!r}: these results hold no hyperparameter trials; budget curves need the "
+            f"{short(metric)}: these results hold no hyperparameter trials; budget curves need the "
             "runs of a suite with a [search] section (each run records its trial index)",
         )
     trial_runs = set(results.runs.loc[results.runs[TRIAL].notna(), "run_id"])
@@ -267,7 +267,9 @@ def check_budget_metric(results: Results, metric: str) -> bool:
     elif direction is None:
         why = "has no direction (higher or lower is better)"
     if metric not in recorded or direction is None:
-        raise OptionError("budget", f"{metric!r}: {why}; allowed: {', '.join(allowed) or 'none'}")
+        raise OptionError(
+            "budget", f"{short(metric)}: {why}; allowed: {', '.join(allowed) or 'none'}"
+        )
     return direction
 
 
