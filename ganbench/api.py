@@ -170,9 +170,13 @@ def suite_results(results: Results, suite: Suite) -> Results:
     and the image floors measured at its settings (a folder may also hold runs of earlier
     settings of the same suite)."""
     from ganbench.diagnostics.chance import reference_runs
+    from ganbench.results.layout import DRAW_SUFFIX
 
     ids = {r.run_id for r in suite.runs} | {r.run_id for r in reference_runs(suite.runs)}
-    return results.only(ids | _floor_ids(results, suite.runs))
+    ids |= _floor_ids(results, suite.runs)
+    # A row measured over many draws reads as one run per draw, <run_id>/draw-<d>.
+    drawn = {i for i in results.runs["run_id"] if i.split(DRAW_SUFFIX)[0] in ids}
+    return results.only(ids | drawn)
 
 
 def _floor_ids(results: Results, runs: list) -> set[str]:

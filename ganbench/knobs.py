@@ -41,6 +41,11 @@ class Knob:
         return f"{self.range()}, {default}" + (f": {self.help}" if self.help else "")
 
 
+MAX_UNKNOWN_LISTED = 5
+"""Most unknown keys of one table named in its message (each with a "did you mean"); the rest
+are counted."""
+
+
 def did_you_mean(key: str, allowed: list[str]) -> str:
     return suggestion(key, allowed) or ";"
 
@@ -57,12 +62,14 @@ def check_knobs(
     allowed = [*fixed, *knobs]
     out = dict(data)
     problems = []
-    for key in data:
-        if key not in allowed:
-            problems.append(
-                f"unknown key {key!r} for {owner}{did_you_mean(key, allowed)} "
-                f"allowed: {', '.join(allowed)}"
-            )
+    unknown = [key for key in data if key not in allowed]
+    for key in unknown[:MAX_UNKNOWN_LISTED]:
+        problems.append(
+            f"unknown key {short(key)} for {owner}{did_you_mean(key, allowed)} "
+            f"allowed: {', '.join(allowed)}"
+        )
+    if len(unknown) > MAX_UNKNOWN_LISTED:
+        problems.append(f"and {len(unknown) - MAX_UNKNOWN_LISTED:,} more unknown keys")
     for key, knob in knobs.items():
         if key not in data:
             if knob.default is not None:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from ganbench.text import suggestion
+from ganbench.text import short, suggestion
 
 T = TypeVar("T")
 
@@ -73,8 +73,9 @@ class Registry(Generic[T]):
 
     def unknown_message(self, name: Any) -> str:
         known = ", ".join(self.names())
-        hint = suggestion(str(name), self.names())
-        return f"unknown {self.kind} {name!r}{hint} known: {known}"
+        # A name from a suite can be any length: suggest only for names of a sensible length.
+        hint = suggestion(str(name), self.names()) if len(str(name)) <= 100 else ""
+        return f"unknown {self.kind} {short(name)}{hint} known: {known}"
 
     def entry(self, name: str) -> Entry[T]:
         try:

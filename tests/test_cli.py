@@ -95,9 +95,10 @@ def test_run_writes_the_results_layout_skips_then_forces(cli, write_suite, tmp_p
     assert (suite_dir / "suite.toml").exists()
     every = sorted((suite_dir / "runs").iterdir())
     assert not any(p.name.startswith(".") for p in every)
-    # Beside the 4 runs: data and chance rows (3 per seed) of ring8 at this protocol.
+    # Beside the 4 runs: the data and chance rows of ring8 at this protocol (3, each of
+    # many draws in one folder).
     runs = [p for p in every if not p.name.startswith(("data-", "chance-"))]
-    assert len(runs) == 4 and len(every) == 4 + 3 * 2
+    assert len(runs) == 4 and len(every) == 4 + 3
     manifest = json.loads((runs[0] / "manifest.json").read_text())
     for key in (
         "run_id",
@@ -129,7 +130,7 @@ def test_run_writes_the_results_layout_skips_then_forces(cli, write_suite, tmp_p
 
     res = cli("run", str(path), "--out", str(out), "--no-report", "--force", "--seeds", "1")
     assert res.exit_code == 0, res.output
-    assert len(list((suite_dir / "runs").iterdir())) == 4 + 3 * 2
+    assert len(list((suite_dir / "runs").iterdir())) == 4 + 3
 
     res = cli("report", str(out), "--format", "csv", "--metric", "modes,fd")
     assert res.exit_code == 0, res.output

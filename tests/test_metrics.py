@@ -138,3 +138,38 @@ def test_in_graph_sampler_draws_the_mixture(name):
     assert mc.modes == ds.n_modes
     assert abs(mc.hq_fraction - (1 - math.exp(-4.5))) < 0.004
     assert mc.reverse_kl < 0.01
+
+
+# --------------------------------------------------------------------------- top_mode_share
+
+
+def test_top_mode_share_of_hand_placed_samples():
+    """ring8 (radius 1, std 0.01): 5 samples on mode 2, 1 at 0.3 from mode 2 (not high quality,
+    but nearest mode 2), 3 on mode 5, one non-finite (assigned nowhere): the most common mode's
+    neighbourhood holds 6 of the 10 samples; the HQ histogram would say 5."""
+    from ganbench.config import MetricsSection
+    from ganbench.metrics import catalog
+    from ganbench.metrics.catalog import Evaluation
+    from ganbench.metrics.modes import top_mode_share
+
+    ds = get_dataset("ring8")
+    mu = ds.means_array()
+    fake = np.concatenate([np.repeat(mu[[2]], 5, 0), mu[[2]] * 1.3, np.repeat(mu[[5]], 3, 0),
+                           [[np.nan, 0.0]]])  # fmt: skip
+    ev = Evaluation(fake, fake, ds, MetricsSection(samples=10))
+    assert list(ev.modes.nearest) == [0, 0, 6, 0, 0, 3, 0, 0]
+    assert list(ev.modes.counts) == [0, 0, 5, 0, 0, 3, 0, 0]
+    assert catalog.BY_NAME["top_mode_share"].compute(ev) == 0.6
+    assert top_mode_share(np.array([0, 0]), 5) == 0.0
+    assert math.isnan(top_mode_share(np.array([1, 2]), 0))
+
+
+def test_top_mode_share_of_the_data_is_its_largest_weight():
+    from ganbench.metrics.modes import top_mode_share
+
+    for name, weights in (("ring8", "uniform"), ("ring8", "geometric"), ("grid25", "uniform")):
+        ds = get_dataset(name, weights)
+        x = ds.sample_numpy(np.random.default_rng(0), 200_000)
+        mc = mode_coverage(x, ds.means_array(), ds.stds_array())
+        expected = max(ds.weights_array()) / sum(ds.weights_array())
+        assert top_mode_share(mc.nearest, mc.n_samples) == pytest.approx(expected, abs=0.004)

@@ -270,3 +270,21 @@ def test_the_slider_and_play_change_the_frame_in_chromium(tmp_path: Path) -> Non
     assert check.returncode == 0, check.stdout + check.stderr
     assert "3/3 players decoded their frames" in check.stdout
     assert check.stdout.count("slider and play change the frame") == 3
+
+
+def test_a_samples_panel_says_each_evaluations_modes_and_top_mode_share(tmp_path):
+    """One blob is visible in the player: under each frame, the evaluation's mode count and
+    the share of the samples nearest one mode (from the run's metrics)."""
+    from ganbench.report.player import encode
+
+    out = tmp_path / "results"
+    rows = [(100, "modes", 8.0, None, 100), (100, "top_mode_share", 0.125, None, 100),
+            (200, "modes", 3.0, None, 100), (200, "top_mode_share", 0.93, None, 100)]  # fmt: skip
+    run = write_run(out, "a", rows=rows, step=200)
+    _dataset(run)
+    np.savez(run / "samples.npz", step_100=np.zeros((5, 2), np.float32),
+             step_200=np.zeros((5, 2), np.float32))  # fmt: skip
+    (found,) = players(read_results(out), ("samples",))
+    assert found.panels[0].stats == ["modes 8 · top mode 12%", "modes 3 · top mode 93%"]
+    assert encode(found)["panels"][0]["stats"] == found.panels[0].stats
+    assert "top_mode_share" in found.caption

@@ -423,3 +423,41 @@ def test_every_report_shows_the_stability_profile(results_dir: Path) -> None:
     res = CliRunner().invoke(app, ["report", str(results_dir)], env={"COLUMNS": "240"})
     assert res.exit_code == 0, res.output
     assert "stability" in res.stdout and "2 converged" in res.stdout
+
+
+# --------------------------------------------------------------------------- one blob
+
+
+def test_one_blob_is_mode_collapsed_though_stragglers_cover_every_mode():
+    """The textbook collapse: 90% of the samples on one mode, one straggler on each of the
+    others, so the mode count (min_count 1) reads all 8; the top-mode share sees the blob."""
+    from ganbench.report.verdicts import MODE_COLLAPSED
+
+    flat = {"loss_g": [1.0] * 6, "loss_d": [1.0] * 6, "hq_fraction": [0.92] * 6}
+    got = verdict({**flat, "modes": [8.0] * 6, "top_mode_share": [0.5, 0.9, 0.1, 0.7, 0.8, 0.9]},
+                  status="completed", n_modes=8)  # fmt: skip
+    assert got.label == MODE_COLLAPSED
+    assert "90% of the samples nearest one mode (at least 75%: one blob)" in got.reason
+    below = verdict({**flat, "modes": [8.0] * 6, "top_mode_share": [0.74] * 6},
+                    status="completed", n_modes=8)  # fmt: skip
+    assert below.label != MODE_COLLAPSED
+    few = verdict({**flat, "modes": [2.0] * 6, "top_mode_share": [0.5] * 6},
+                  status="completed", n_modes=8)  # fmt: skip
+    assert few.label == MODE_COLLAPSED
+    assert "2 of 8 modes covered" in few.reason and "50% of the samples" in few.reason
+    assert "one blob" not in few.reason
+
+
+def test_a_wide_blob_is_mode_collapsed_not_diffuse():
+    """Metz et al. 2017's standard GAN (ganbench, suites/papers/unrolled_gan_fig1.toml): every
+    sample near one mode but wider than the HQ threshold, so 0-1 modes and under 10% HQ: the
+    diffuse rule alone would call it spread off the modes; the share says one blob."""
+    from ganbench.report.verdicts import DIFFUSE, MODE_COLLAPSED
+
+    flat = {"loss_g": [1.0] * 6, "loss_d": [1.0] * 6, "modes": [1.0] * 6}
+    blob = verdict({**flat, "hq_fraction": [0.06] * 6, "top_mode_share": [0.99] * 6},
+                   status="completed", n_modes=8)  # fmt: skip
+    assert blob.label == MODE_COLLAPSED and "99% of the samples nearest one mode" in blob.reason
+    spread = verdict({**flat, "hq_fraction": [0.06] * 6, "top_mode_share": [0.3] * 6},
+                     status="completed", n_modes=8)  # fmt: skip
+    assert spread.label == DIFFUSE

@@ -173,6 +173,10 @@ def report(
             raise ConfigError("--budget: prints budget curves; --references only prints "
                               "published numbers; give one of them")  # fmt: skip
         curves = budget_curves(results, budget, step=step_choice)
+        if clashes := curves.attrs["budget"].get("conflicting"):
+            from ganbench.report.budget_render import conflict_note
+
+            err.print(f"warning: {conflict_note(clashes)}", highlight=False, markup=False)
         shaping = [f for f, v in (("--metric", metric), ("--by", by), ("--sort", sort),
                                   ("--baseline", baseline)) if v]  # fmt: skip
         if shaping:
@@ -300,9 +304,12 @@ def _pictures(
         shown = results
         if has_trials(results) and (metric := ranking_metric(results, ranked)) is not None:
             shown = best_trials(results, metric, step=step)
-        figs = figures(shown)
+        notes: list[str] = []
+        figs = figures(shown, notes=notes)
         figs += budget_figures(results, ranked, step=step)
-        players = find_players(shown) if html is not None or animate else []
+        players = find_players(shown, notes=notes) if html is not None or animate else []
+    for note in notes:  # arrays too large to draw whole: each is cut or left out, and said so
+        err.print(f"warning: {note}", highlight=False, markup=False)
     try:
         if plots is not None:
             paths = write_figures(figs, plots, plot_format)

@@ -155,6 +155,10 @@ def is_image_dataset(dataset: str) -> bool:
     return get_dataset(dataset).kind == IMAGE
 
 
+def is_mixture(dataset: str) -> bool:
+    return get_dataset(dataset).kind == MIXTURE
+
+
 def make_run_id(identity: dict) -> str:
     """A short, stable hash of a run's resolved configuration and seed."""
     blob = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)

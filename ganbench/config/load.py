@@ -26,6 +26,7 @@ from ganbench.config.expand import (
     grid_points,
     has_path,
     is_image_dataset,
+    is_mixture,
     make_run_id,
     run_identity,
     set_path,
@@ -43,11 +44,18 @@ from ganbench.config.overrides import apply_override, parse_override
 from ganbench.config.problems import Problems, error_message, raise_problems, walk_errors
 from ganbench.config.profiles import apply_profile, check_profiles, recorded_profile
 from ganbench.config.schema import RunConfig, SuiteFile, SuiteSection
-from ganbench.config.search import Search, applies, apply_draws, parse_search
+from ganbench.config.search import (
+    TRACED_HELP,
+    Search,
+    applies,
+    apply_draws,
+    is_traced,
+    parse_search,
+)
 from ganbench.errors import ConfigError
 from ganbench.references import MAX_REFERENCES, Reference, check_against_suite
 from ganbench.references import SECTION as REFERENCE_SECTION
-from ganbench.text import clip
+from ganbench.text import clip, short
 
 MIN_IMAGE_SAMPLES = 6
 """Smallest metrics.samples for image datasets: density/coverage (Naeem et al. 2020, k = 5)
@@ -116,10 +124,11 @@ def _validate_variants(
             break  # the error lists MAX_PROBLEMS already; stop spending time on a bad suite
         merged = deep_merge(defaults, variant)
         seen: set[tuple] = set()
+        alone = len(points) * len(trials) == 1  # then ``merged`` is this variant's own copy
         for grid_point, (trial, draws) in itertools.product(points, trials):
             if problems.full:
                 break
-            resolved = copy.deepcopy(merged)
+            resolved = merged if alone else copy.deepcopy(merged)
             for key, value in grid_point.items():
                 set_path(resolved, key.split("."), value)
             drawn = {k: v for k, v in draws.items() if applies(resolved, k)}
@@ -129,8 +138,10 @@ def _validate_variants(
                 out.append((RunConfig.model_validate(resolved), point, trial))
             except ValidationError as exc:
                 for loc, err in walk_errors(exc):
+                    if problems.full:
+                        break  # each message costs a "did you mean" search: stop at the limit
                     keys = [str(p) for p in loc]
-                    sig = (tuple(keys), err["type"], str(err.get("input")))
+                    sig = (tuple(keys), err["type"], short(err.get("input"), 200))
                     if sig in seen:
                         continue
                     seen.add(sig)
@@ -150,7 +161,7 @@ def _validate_variants(
                     if grid_key is not None and grid_key in drawn:
                         problems.add(
                             f"{message} (variant {display_name(vname)}, trial {trial}, "
-                            f"value {drawn[grid_key]!r})",
+                            f"value {short(drawn[grid_key])})",
                             "search",
                             None,
                             [grid_key],
@@ -189,6 +200,8 @@ def validate_document(
         suite_file = SuiteFile.model_validate(raw)
     except ValidationError as exc:
         for loc, err in walk_errors(exc):
+            if problems.full:
+                break
             section = str(loc[0]) if loc else None
             index = (
                 loc[1]
@@ -211,11 +224,34 @@ def validate_document(
     search, search_problems = parse_search(raw.get("search"))
     for keys, message in search_problems:
         problems.add(message, "search", None, keys, "search")
+    for key in [] if search is None else [k for k in search.knobs if not is_traced(k)]:
+        problems.add(
+            f"{short(key)} is not a traced knob: it picks the compiled program, whatever the "
+            f"draws; a search draws traced knobs only ({TRACED_HELP}): make a static choice "
+            "variants or a grid key",
+            "search",
+            None,
+            [key],
+            "search",
+        )
+    if search is not None and any(not is_traced(k) for k in search.knobs):
+        search = None  # its draws would replace static choices: no expansion with them
     check_size(raw, defaults, variants, grid, problems, trials=search.trials if search else 1)
     configs = _validate_variants(defaults, variants, grid, problems, search)
     if not problems.items:
         _check_plugin_networks(configs, variants, problems)
     if search is not None and not problems.items:
+        if "weights" in search.knobs and any(
+            "weights" in point and not is_mixture(config.dataset) for config, point, _ in configs
+        ):
+            problems.add(
+                "weights is traced on mixtures of Gaussians only; a variant it applies to trains "
+                "on another dataset (make the weights a grid key there)",
+                "search",
+                None,
+                ["weights"],
+                "search",
+            )
         _check_traced(configs, search, problems)
         used = {key for _, point, _ in configs for key in point}
         for key in search.knobs:
@@ -350,7 +386,7 @@ def _check_traced(configs: list, search: Search, problems: Problems) -> None:
             reported.add(key)
             problems.add(
                 f"{key} picks the compiled program (variant {display_name(config.name)}: "
-                f"{base_point.get(key)!r} and {point.get(key)!r} compile differently); a search "
+                f"{short(base_point.get(key))} and {short(point.get(key))} compile differently); a search "
                 "draws traced knobs only (learning rates, betas, penalty, loss and scheme "
                 "knobs): make a static choice variants or a grid key",
                 "search",
@@ -495,7 +531,7 @@ def load_suite_text(
     touched: set[str] = set()
     for item in overrides or []:
         keys, value = parse_override(item)
-        if keys[0] == "profiles" or keys[:2] == ["suite", "profile"]:
+        if keys[0] == "profiles" or keys[:2] in (["suite", "profile"], ["suite", "profile_sha256"]):
             raise ConfigError(
                 f"--set {clip(item)}: profiles are chosen with --profile NAME, not set "
                 "(a profile's own values are overridden by --set on the document's keys, e.g. "

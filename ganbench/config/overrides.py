@@ -15,11 +15,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     """``a.b.c=value`` -> (["a", "b", "c"], value); the value is read as TOML when it can be."""
     if "=" not in text:
         raise ConfigError(f"--set {short(text)}: expected KEY=VALUE, e.g. defaults.batch_size=512")
-    key, _, value_text = text.partition("=")
-    key = key.strip()
-    if not key or any(not part for part in key.split(".")):
-        raise ConfigError(f"--set {short(text)}: empty key; expected KEY=VALUE")
-    if key.count(".") >= MAX_NESTING:
+    key, value_text = _split_key(text)
+    parts = _key_parts(key, text)
+    if len(parts) > MAX_NESTING:
         raise ConfigError(
             f"--set {short(text)}: key of more than {MAX_NESTING} parts; a suite nests at most "
             f"{MAX_NESTING} levels"
@@ -36,7 +34,62 @@ def parse_override(text: str) -> tuple[list[str], Any]:
             f"--set {short(text)}: value nested too deeply; at most {MAX_NESTING} levels of "
             "arrays and tables"
         ) from None
-    return key.split("."), value
+    if len(parts) > 2 and parts[0] == "search":
+        # A search knob is one key holding a dotted name ("optimizer.lr_g"), written quoted
+        # in the suite; unquoted on the command line it names the same knob.
+        parts = [parts[0], ".".join(parts[1:])]
+    return parts, value
+
+
+def _split_key(text: str) -> tuple[str, str]:
+    """``KEY=VALUE`` split at the first ``=`` outside quotes (a quoted key part may hold one)."""
+    quote = None
+    for i, ch in enumerate(text):
+        if quote is not None:
+            if ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "=":
+            return text[:i].strip(), text[i + 1 :]
+    raise ConfigError(f"--set {short(text)}: expected KEY=VALUE, e.g. defaults.batch_size=512")
+
+
+def _key_parts(key: str, text: str) -> list[str]:
+    """The parts of a TOML dotted key: ``search."optimizer.lr_g"`` is two parts, the second
+    holding a dot. Bare parts are split at dots, quoted ones read as TOML strings."""
+    parts: list[str] = []
+    rest = key
+    while True:
+        rest = rest.lstrip()
+        if rest[:1] in ("'", '"'):
+            end = rest.find(rest[0], 1)
+            if end < 0:
+                raise ConfigError(f"--set {short(text)}: unterminated quoted key")
+            quoted, rest = rest[: end + 1], rest[end + 1 :].lstrip()
+            try:
+                part = tomllib.loads(f"v = {quoted}")["v"]
+            except tomllib.TOMLDecodeError:
+                raise ConfigError(
+                    f"--set {short(text)}: not a quoted key: {short(quoted)}"
+                ) from None
+        else:
+            part, dot, after = rest.partition(".")
+            part = part.strip()
+            rest = dot + after
+        if not part:
+            raise ConfigError(f"--set {short(text)}: empty key; expected KEY=VALUE")
+        parts.append(part)
+        if len(parts) > MAX_NESTING:
+            return parts
+        if not rest:
+            return parts
+        if not rest.startswith("."):
+            raise ConfigError(
+                f"--set {short(text)}: a key is dotted parts, bare or quoted, e.g. "
+                'search."optimizer.lr_g"'
+            )
+        rest = rest[1:]
 
 
 def apply_override(raw: dict[str, Any], path: list[str], value: Any, source: str) -> None:

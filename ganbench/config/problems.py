@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -13,50 +15,84 @@ from pydantic import BaseModel, ValidationError
 from ganbench.errors import ConfigError
 from ganbench.text import clip, short, suggestion
 
+_HEADER = re.compile(r"\s*+\[\[?+([^\]]*+)\]\]?+\s*+(?:#.*+)?+")
+"""A table header line, ``[a.b]`` or ``[[a]]`` with an optional comment (possessive: linear)."""
 
-def _header_regex(parts: list[str]) -> re.Pattern:
-    body = r"\s*\.\s*".join(re.escape(p) for p in parts)
-    return re.compile(rf"^\s*\[\[?\s*{body}\s*\]\]?\s*(#.*)?$")
+
+def _dotted(text: str) -> str:
+    """A key chain as written, ``a . b``, in its one spelling ``a.b``."""
+    return ".".join(part.strip() for part in text.split("."))
+
+
+class _Lines:
+    """Where the headers and key lines of a suite's text are, read once (linear in the text), so
+    that placing each of many problems is a lookup, not a scan of the text."""
+
+    def __init__(self, text: str) -> None:
+        self.brackets: list[int] = []  # lines starting with '[' (headers, arrays' rows)
+        self.names: dict[int, str] = {}  # header line -> its name, dotted
+        self.headers: dict[str, list[int]] = {}
+        self.keys: dict[str, list[int]] = {}  # "a.b" -> lines of "a.b = ..."
+        self.quoted: dict[str, list[int]] = {}  # "a.b" -> lines of '"a.b" = ...'
+        for n, line in enumerate(text.splitlines()):
+            stripped = line.lstrip()
+            if stripped.startswith("["):
+                self.brackets.append(n)
+                if m := _HEADER.fullmatch(line):
+                    self.names[n] = name = _dotted(m[1])
+                    self.headers.setdefault(name, []).append(n)
+                continue
+            lhs, eq, _ = line.partition("=")
+            if not eq:
+                continue
+            lhs = lhs.strip()
+            if len(lhs) >= 2 and lhs[0] == lhs[-1] == '"':
+                self.quoted.setdefault(lhs[1:-1], []).append(n)
+            self.keys.setdefault(_dotted(lhs), []).append(n)
+
+
+@functools.lru_cache(maxsize=4)
+def _lines(text: str) -> _Lines:
+    return _Lines(text)
+
+
+def _first(lines: list[int], low: int, high: int) -> int | None:
+    """The first of the sorted ``lines`` in [low, high), or None."""
+    at = bisect.bisect_left(lines, low)
+    return lines[at] if at < len(lines) and lines[at] < high else None
 
 
 def find_line(text: str, section: str, index: int | None, keys: list[str]) -> int | None:
     """1-based line of ``keys`` inside ``[section]`` (the ``index``-th ``[[section]]``)."""
-    lines = text.splitlines()
-    header = re.compile(r"^\s*\[")
-    start, count = None, -1
-    for n, line in enumerate(lines):
-        if _header_regex([section]).match(line):
-            count += 1
-            if index is None or count == index:
-                start = n
-                break
-    if start is None:
+    where = _lines(text)
+    starts = where.headers.get(_dotted(section), [])
+    at = 0 if index is None else index
+    if at >= len(starts):
         return None
-    end = next(
-        (
-            m
-            for m in range(start + 1, len(lines))
-            if header.match(lines[m])
-            and not any(
-                _header_regex([section, *keys[:j]]).match(lines[m]) for j in range(1, len(keys) + 1)
-            )
-        ),
-        len(lines),
-    )
-    best = start + 1
+    start = starts[at]
+    inside = {_dotted(".".join([section, *keys[:j]])) for j in range(1, len(keys) + 1)}
+    end = len(text)  # past the last line
+    for m in where.brackets[bisect.bisect_right(where.brackets, start) :]:
+        if where.names.get(m) not in inside:
+            end = m
+            break
     for depth in range(len(keys), 0, -1):
         sub = keys[:depth]
         # A sub-table header [section.a.b] or a key line a = / a.b = inside the region.
-        for m in range(start, end):
-            if _header_regex([section, *sub]).match(lines[m]):
-                return m + 1
-        dotted = r"\s*\.\s*".join(re.escape(p) for p in sub)
-        quoted = re.escape(sub[-1])
-        key_re = re.compile(rf"^\s*{dotted}\s*=|^\s*\"{quoted}\"\s*=")
-        for m in range(start + 1, end):
-            if key_re.match(lines[m]):
-                return m + 1
-    return best
+        header = _first(where.headers.get(_dotted(".".join([section, *sub])), []), start, end)
+        if header is not None:
+            return header + 1
+        found = [
+            line
+            for line in (
+                _first(where.keys.get(_dotted(".".join(sub)), []), start + 1, end),
+                _first(where.quoted.get(sub[-1], []), start + 1, end),
+            )
+            if line is not None
+        ]
+        if found:
+            return min(found) + 1
+    return start + 1
 
 
 MAX_PROBLEMS = 100
@@ -130,7 +166,7 @@ def error_message(err: dict, model: type[BaseModel] | None) -> str:
         allowed = _allowed_keys(model, err["loc"][:-1])
         key = str(err["loc"][-1])
         hint = suggestion(key, allowed)
-        return f"unknown key {key!r}{hint} allowed: {', '.join(allowed)}"
+        return f"unknown key {short(key)}{hint} allowed: {', '.join(allowed)}"
     if kind == "missing":
         return "required key is missing"
     if kind in _BOUND_ERRORS and (allowed := _allowed_range(model, err["loc"])):

@@ -5,6 +5,10 @@ against the document and applied before ``--set``.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +26,11 @@ from ganbench.config.problems import (
     walk_errors,
 )
 from ganbench.config.schema import MetricsSection, RunConfig, SuiteSection
+from ganbench.config.search import dotted_keys
 from ganbench.errors import ConfigError
 from ganbench.text import clip, short, suggestion
 
-PROFILE_KEYS = ("description", "suite", "metrics", "defaults", "variants", "grid")
+PROFILE_KEYS = ("description", "suite", "metrics", "defaults", "variants", "grid", "search")
 """What a ``[profiles.<name>]`` table may hold: a description, and overrides of these sections
 of the suite document, written as in the document."""
 
@@ -51,6 +56,28 @@ def check_profiles(raw: dict[str, Any], path: Path, text: str) -> None:
             f"(it records the profile a suite.toml beside results was expanded with); "
             f"profiles: {defined or 'none'}"
         )
+    section = raw.get("suite") if isinstance(raw.get("suite"), dict) else {}
+    digest = section.get("profile_sha256")
+    if recorded is not None and isinstance(profiles, dict):
+        if digest != profile_digest(recorded, profiles[recorded]):
+            line = find_line(text, "suite", None, ["profile"])
+            where = f"{path}:{line}" if line else str(path)
+            why = (
+                "a suite does not write it: it would label the runs with profile "
+                f"{short(recorded)} without applying it"
+                if digest is None
+                else f"profile {short(recorded)} has changed since this document was expanded "
+                "with it (suite.profile_sha256 differs)"
+            )
+            raise ConfigError(
+                f"{where}: suite.profile: ganbench records the profile a suite.toml beside "
+                f"results was expanded with; {why}. Choose a profile with --profile "
+                f"{short(recorded)} (and remove suite.profile)"
+            )
+    elif digest is not None:
+        raise ConfigError(
+            f"{path}: suite.profile_sha256: written by ganbench with suite.profile only; remove it"
+        )
     if not isinstance(profiles, dict):
         return  # absent, or not a table: reported by the schema
     problems = Problems(path, text, set())
@@ -62,7 +89,11 @@ def check_profiles(raw: dict[str, Any], path: Path, text: str) -> None:
     variants = raw.get("variants") if isinstance(raw.get("variants"), list) else []
     names = [v["name"] for v in variants if isinstance(v, dict) and isinstance(v.get("name"), str)]
 
-    def add(name: str, keys: list[str], message: str) -> None:
+    def add(name: str, keys: list[str], message: str | Callable[[], str]) -> None:
+        if problems.full:
+            return  # placing and wording more than the listed problems costs time for nothing
+        if callable(message):
+            message = message()
         shown = [clip(name, 40), *(clip(k, 40) for k in keys)]
         line = profile_line(text, name, keys)
         where = f"{path}:{line}" if line else str(path)
@@ -77,8 +108,10 @@ def check_profiles(raw: dict[str, Any], path: Path, text: str) -> None:
             add(name, [], f"must be a table such as [profiles.{clip(name, 40)}]")
             continue
         for key, value in profile.items():
+            if problems.full:
+                break
             if key not in PROFILE_KEYS:
-                add(name, [key], unknown_key(key, PROFILE_KEYS))
+                add(name, [key], partial(unknown_key, key, PROFILE_KEYS))
             elif key == "description":
                 if not isinstance(value, str):
                     add(name, [key], f"must be a string (got {short(value)})")
@@ -86,6 +119,8 @@ def check_profiles(raw: dict[str, Any], path: Path, text: str) -> None:
                 add(name, [key], f"must be a table, such as {key} = {{ ... }} (got {short(value)})")
             elif key == "suite":
                 for sub in value:
+                    if problems.full:
+                        break
                     if sub not in PROFILE_SUITE_KEYS:
                         add(name, [key, sub], unknown_key(sub, PROFILE_SUITE_KEYS)
                             + " (a profile changes the budget; the suite's name and "
@@ -96,20 +131,23 @@ def check_profiles(raw: dict[str, Any], path: Path, text: str) -> None:
                 _check_section(raw, "metrics", value, MetricsSection, name, add)
             elif key == "defaults":
                 for sub in value:
+                    if problems.full:
+                        break
                     if sub not in RUN_KEYS:
-                        add(name, [key, sub], unknown_key(sub, RUN_KEYS[1:]))
+                        add(name, [key, sub], partial(unknown_key, sub, RUN_KEYS[1:]))
             elif key == "grid":
                 for sub in value:
+                    if problems.full:
+                        break
                     if sub.split(".")[0] not in RUN_KEYS or sub == "name":
-                        add(name, [key, sub], unknown_key(sub, RUN_KEYS[1:]) + " (dotted keys "
-                            "reach into tables, as in [grid])")  # fmt: skip
+                        add(name, [key, sub], lambda sub=sub: unknown_key(sub, RUN_KEYS[1:])
+                            + " (dotted keys reach into tables, as in [grid])")  # fmt: skip
             elif key == "variants":
                 for vname, over in value.items():
+                    if problems.full:
+                        break
                     if vname not in names:
-                        hint = suggestion(vname, names)
-                        listed = ", ".join(clip(n, 40) for n in names[:50])
-                        add(name, [key, vname], f"no variant {short(vname)}{hint} variants: "
-                            f"{listed}")  # fmt: skip
+                        add(name, [key, vname], partial(_no_variant, vname, names))
                     elif not isinstance(over, dict):
                         add(name, [key, vname], f"must be a table of the variant's keys "
                             f"(got {short(over)})")  # fmt: skip
@@ -117,9 +155,20 @@ def check_profiles(raw: dict[str, Any], path: Path, text: str) -> None:
                         add(name, [key, vname, "name"], "a profile cannot rename a variant")
                     else:
                         for sub in over:
+                            if problems.full:
+                                break
                             if sub not in RUN_KEYS:
-                                add(name, [key, vname, sub], unknown_key(sub, RUN_KEYS[1:]))
+                                add(name, [key, vname, sub],
+                                    partial(unknown_key, sub, RUN_KEYS[1:]))  # fmt: skip
     raise_problems(problems)
+
+
+def _no_variant(vname: str, names: list[str]) -> str:
+    hint = suggestion(vname, names)
+    listed = ", ".join(clip(n, 40) for n in names[:50])
+    return f"no variant {short(vname)}{hint} variants: {listed}" + (
+        f" (and {len(names) - 50:,} more)" if len(names) > 50 else ""
+    )
 
 
 RUN_KEYS = tuple(RunConfig.model_fields)
@@ -174,14 +223,21 @@ def apply_profile(raw: dict[str, Any], name: str, path: Path) -> set[str]:
         raise ConfigError(f"{path}: --profile {short(name)}: no such profile{hint} {listed}")
     profile = profiles[name]
     touched: set[str] = set()
-    for section in ("suite", "metrics", "defaults"):
+    for section in ("suite", "metrics", "defaults", "search"):
         over = profile.get(section)
         if over is None:
             continue
+        if section == "search":  # knobs are dotted names, however the tables are written
+            over = dotted_keys(over)
         base = raw.get(section, {})
-        if isinstance(base, dict):  # else the document is wrong, and the schema says so
+        if section == "search" and isinstance(base, dict):
+            raw[section] = {**dotted_keys(base), **copy.deepcopy(over)}
+            touched |= {f"search.{key}" for key in over}
+        elif isinstance(base, dict):  # else the document is wrong, and the schema says so
             raw[section] = deep_merge(base, over)
-        touched |= {f"{section}.{leaf}" for leaf in _leaves(over)}
+            touched |= {f"{section}.{leaf}" for leaf in _leaves(over)}
+        else:
+            touched |= {f"{section}.{leaf}" for leaf in _leaves(over)}
     variants = raw.get("variants") if isinstance(raw.get("variants"), list) else []
     for vname, over in profile.get("variants", {}).items():
         for i, variant in enumerate(variants):
@@ -196,7 +252,16 @@ def apply_profile(raw: dict[str, Any], name: str, path: Path) -> set[str]:
                 touched.add(f"grid.{key}")
     if isinstance(raw.get("suite"), dict):
         raw["suite"]["profile"] = name
+        raw["suite"]["profile_sha256"] = profile_digest(name, profile)
     return touched
+
+
+def profile_digest(name: str, profile: Any) -> str:
+    """The SHA-256 (hex) of a profile's name and table, recorded beside ``suite.profile`` when
+    the profile is applied, so that a document claims a profile only where ganbench applied
+    it (and the profile has not changed since)."""
+    blob = json.dumps({"name": name, "profile": profile}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def recorded_profile(raw: dict[str, Any]) -> str | None:

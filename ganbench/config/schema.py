@@ -7,6 +7,7 @@ and every registry name is checked against its registry, so a typo fails validat
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -44,6 +45,7 @@ from ganbench.models import ARCHS
 from ganbench.models.latent import LATENTS
 from ganbench.objectives import LOSSES
 from ganbench.objectives.losses import CLIPPED_LOSSES, LOSS_KNOBS
+from ganbench.text import short
 from ganbench.train.schemes import MAX_PACK, MAX_UNROLL, UPDATES
 
 LIPSCHITZ_PENALTIES = frozenset({"gp", "gp_one_sided"})
@@ -81,6 +83,19 @@ def split_loss(value: Any) -> tuple[str | None, dict[str, float], float | None, 
         clip_problems = check_knobs({"clip": clip}, LOSS_KNOBS[name], owner=f"loss {name!r}")[1]
         problems += clip_problems
     return name, knobs, clip, problems
+
+
+@functools.lru_cache(maxsize=256)
+def _registered_dataset(name: str) -> Any:
+    """A registered dataset, built once per name (a suite of many variants validates each; a
+    name is registered once, so the answer cannot change)."""
+    return get_dataset(name)
+
+
+def _dataset(name: str) -> Any:
+    """The dataset ``name``: registered ones cached, a family's (``folder:<name>``, whose
+    content can change on disk) read each time."""
+    return _registered_dataset(name) if ":" not in name else get_dataset(name)
 
 
 class RunConfig(Strict):
@@ -196,11 +211,11 @@ class RunConfig(Strict):
                     f"{role}.arch {arch!r} is not a {role} architecture; allowed: "
                     f"{', '.join(allowed)}"
                 )
+        dataset = _dataset(self.dataset)
         try:
-            mode_weights(self.weights, get_dataset(self.dataset).n_modes)
+            mode_weights(self.weights, dataset.n_modes)
         except ValueError as exc:
             problems.append(f"weights: {exc}")
-        dataset = get_dataset(self.dataset)
         is_image = dataset.kind == IMAGE
         for role in ("generator", "discriminator"):
             table = getattr(self, role)
@@ -344,7 +359,12 @@ class SuiteSection(Strict):
     profile: str | None = None
     """The profile (``[profiles.<name>]``) this document was expanded with. ``ganbench run``
     records it in the suite.toml it writes beside the results, whose body already holds the
-    profile's values, so running that file again reproduces the same runs (run ids)."""
+    profile's values, so running that file again reproduces the same runs (run ids). Not a key a
+    suite writes: without the matching :attr:`profile_sha256` it is refused (it would label runs
+    with a profile that was never applied); a profile is chosen with ``--profile``."""
+    profile_sha256: str | None = None
+    """Written with :attr:`profile`: the SHA-256 of the profile's table as it was applied
+    (:func:`ganbench.config.profiles.profile_digest`)."""
 
     @field_validator("name")
     @classmethod
@@ -513,7 +533,7 @@ class MetricsSection(Strict):
     @classmethod
     def _spectrum(cls, v: str) -> str:
         if v not in SPECTRUM_MODES:
-            raise ValueError(f"unknown spectrum {v!r}; allowed: {', '.join(SPECTRUM_MODES)}")
+            raise ValueError(f"unknown spectrum {short(v)}; allowed: {', '.join(SPECTRUM_MODES)}")
         return v
 
     def identity(self, *, image_data: bool = True) -> dict:

@@ -39,19 +39,54 @@ from typing import Any
 import numpy as np
 
 from ganbench import tomlguard
+from ganbench.text import clip, short
 
 MAX_TRIALS = 10_000
 """Most trials one search may draw."""
 MAX_CHOICES = 1_000
 """Most values of one ``choice([...])``."""
 SIGNIFICANT_DIGITS = 6
+TRACED_TABLES = ("optimizer", "penalty", "loss", "ema", "instance_noise", "consensus")
+"""Tables whose knobs are traced: a run's compiled program depends on their ``name`` (or on
+their being set) only (:func:`ganbench.config.expand.static_key`), so ``<table>.<knob>`` for any
+knob but ``name`` may be searched."""
+TRACED_KEYS = ("clip", "weights")
+"""Top-level keys that are traced (``weights`` only on mixtures of Gaussians, checked against
+the variants it applies to)."""
+TRACED_HELP = (
+    "<table>.<knob> of " + ", ".join(TRACED_TABLES) + " (not their name), clip, or weights on a "
+    "mixture of Gaussians"
+)
 RESERVED = ("trials", "seed")
 """The section's own keys; every other key is a knob."""
 FORMS = "loguniform(low, high) with 0 < low < high, uniform(low, high) with low < high, choice([v, ...])"
 
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_RANGE = re.compile(rf"^\s*(loguniform|uniform)\s*\(\s*({_NUMBER})\s*,\s*({_NUMBER})\s*\)\s*$")
-_CHOICE = re.compile(r"^\s*choice\s*\(\s*(\[.*\])\s*\)\s*$", re.DOTALL)
+MAX_NUMBER_CHARS = 40
+"""Longest bound of a ``uniform``/``loguniform`` (a float needs at most 25 characters)."""
+_NUMBER = re.compile(r"[-+]?+(?:\d++(?:\.\d*+)?+|\.\d++)(?:[eE][-+]?+\d++)?+")
+"""A decimal number. Possessive quantifiers (no backtracking into a run of digits) keep a match
+linear in the text; the text is also at most :data:`MAX_NUMBER_CHARS` long when it is matched."""
+
+
+def _call(text: str) -> tuple[str, str] | None:
+    """``("uniform", " 0, 1 ")`` for ``" uniform ( 0, 1 ) "``: a name and what its parentheses
+    hold, by string operations (linear in the text); None for another shape."""
+    name, paren, rest = text.strip().partition("(")
+    if not paren or not rest.endswith(")"):
+        return None
+    return name.strip(), rest[:-1]
+
+
+def _bound(text: str) -> float:
+    """One bound of a range, or ValueError (the text shown clipped)."""
+    text = text.strip()
+    if len(text) > MAX_NUMBER_CHARS or not _NUMBER.fullmatch(text):
+        what = (
+            f"a number of {len(text):,} characters" if len(text) > MAX_NUMBER_CHARS else short(text)
+        )
+        raise ValueError(f"{what} is not a bound; bounds are decimal numbers of at most "
+                         f"{MAX_NUMBER_CHARS} characters, e.g. 1e-5")  # fmt: skip
+    return float(text)
 
 
 @dataclass(frozen=True)
@@ -81,23 +116,33 @@ class Distribution:
 
 
 def parse_distribution(text: Any) -> Distribution:
-    """A distribution from its suite text; ValueError naming the allowed forms otherwise."""
+    """A distribution from its suite text; ValueError naming the allowed forms otherwise. Every
+    message clips the text it quotes."""
     if not isinstance(text, str):
         raise ValueError(f"a search knob is a distribution written as a string: {FORMS}; got "
-                         f"{type(text).__name__} {text!r}"[:300])  # fmt: skip
-    if m := _RANGE.match(text):
-        kind, low, high = m[1], float(m[2]), float(m[3])
+                         f"{type(text).__name__} {short(text)}")  # fmt: skip
+    call = _call(text)
+    kind, inner = call if call is not None else ("", "")
+    if kind in ("loguniform", "uniform"):
+        parts = inner.split(",", 2)
+        if len(parts) != 2:
+            raise ValueError(f"{short(text.strip())}: {kind}(low, high) takes two numbers")
+        shown = short(text.strip())
+        try:
+            low, high = _bound(parts[0]), _bound(parts[1])
+        except ValueError as exc:
+            raise ValueError(f"{shown}: {exc}") from None
         if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
-            raise ValueError(f"{text.strip()!r}: needs finite low < high")
+            raise ValueError(f"{shown}: needs finite low < high")
         if kind == "loguniform" and low <= 0:
-            raise ValueError(f"{text.strip()!r}: loguniform needs 0 < low")
+            raise ValueError(f"{shown}: loguniform needs 0 < low")
         return Distribution(kind, low, high)
-    if m := _CHOICE.match(text):
+    if kind == "choice" and inner.strip().startswith("[") and inner.strip().endswith("]"):
         try:  # the guarded parser: untrusted text may nest lists without bound
-            values = tomlguard.loads(f"v = {m[1]}")["v"]
+            values = tomlguard.loads(f"v = {inner.strip()}")["v"]
         except ValueError as exc:  # TOMLDecodeError and the guards' errors
             raise ValueError(
-                f"{text.strip()[:80]!r}: the choices are a TOML list ({str(exc)[:200]})"
+                f"{short(text.strip(), 80)}: the choices are a TOML list ({clip(str(exc))})"
             ) from exc
         if not values:
             raise ValueError("choice([...]) needs at least one value")
@@ -110,7 +155,7 @@ def parse_distribution(text: Any) -> Distribution:
                 "choice([...]) takes numbers, strings or booleans, not tables or lists"
             )
         return Distribution("choice", values=tuple(values))
-    raise ValueError(f"unknown distribution {text.strip()[:80]!r}; allowed: {FORMS}")
+    raise ValueError(f"unknown distribution {short(text.strip(), 80)}; allowed: {FORMS}")
 
 
 @dataclass(frozen=True)
@@ -130,6 +175,32 @@ def _rng(seed: int, trial: int, key: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, trial, zlib.crc32(key.encode())]))
 
 
+def is_traced(key: str) -> bool:
+    """Whether search key ``key`` names a traced knob, from the key alone (its declaration), so
+    that a static knob is refused whatever its distribution and draws: ``<table>.<knob>`` of
+    :data:`TRACED_TABLES` (not ``name``), or one of :data:`TRACED_KEYS`."""
+    parts = key.split(".")
+    if len(parts) == 1:
+        return key in TRACED_KEYS
+    return len(parts) == 2 and parts[0] in TRACED_TABLES and parts[1] != "name"
+
+
+def dotted_keys(table: dict[str, Any]) -> dict[str, Any]:
+    """A search table with its nested tables as dotted keys: ``optimizer.lr_g = "..."`` (a
+    dotted TOML key, a nested table) and ``"optimizer.lr_g" = "..."`` (one quoted key) name the
+    same knob. Iterative (the document's nesting is bounded by the guards, the walk need not
+    be)."""
+    flat: dict[str, Any] = {}
+    stack: list[tuple[str, Any]] = [(str(k), v) for k, v in reversed(list(table.items()))]
+    while stack:
+        key, value = stack.pop()
+        if isinstance(value, dict) and value:
+            stack.extend((f"{key}.{k}", v) for k, v in reversed(list(value.items())))
+        else:
+            flat[key] = value
+    return flat
+
+
 def parse_search(section: Any) -> tuple[Search | None, list[tuple[list[str], str]]]:
     """The search of a raw ``[search]`` table, and its problems as (keys, message) pairs."""
     if section is None:
@@ -138,6 +209,7 @@ def parse_search(section: Any) -> tuple[Search | None, list[tuple[list[str], str
         return None, [
             ([], f"[search] is a table of trials, seed and knobs; got {type(section).__name__}")
         ]
+    section = dotted_keys(section)
     problems: list[tuple[list[str], str]] = []
     trials = section.get("trials")
     if trials is None:
@@ -159,7 +231,10 @@ def parse_search(section: Any) -> tuple[Search | None, list[tuple[list[str], str
             continue
         if key == "name" or key.startswith("name.") or key == "dataset":
             problems.append(
-                ([key], f"{key!r} is not a traced knob; static choices are variants or grid keys")
+                (
+                    [key],
+                    f"{short(key)} is not a traced knob; static choices are variants or grid keys",
+                )
             )
             continue
         try:

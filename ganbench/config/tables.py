@@ -53,8 +53,10 @@ class ModelConfig(Strict):
     """Linear pieces per unit of arch 'maxout' (default 5, PacGAN's)."""
     weight_init: str | None = None
     """"normal:<std>" or "orthogonal:<gain>" (see ganbench.models.inits); None: the arch's own."""
+    input_scale: float | None = Field(None, gt=0.0, le=1e3)
+    """Arch 'mlp': the input multiplied by it before the first layer; None: as it is."""
 
-    OPTIONAL_SETTINGS: ClassVar[tuple[str, ...]] = ("pieces", "weight_init")
+    OPTIONAL_SETTINGS: ClassVar[tuple[str, ...]] = ("pieces", "weight_init", "input_scale")
     """Settings left out of a run's identity while None, so that adding them changed no run id."""
 
     @model_validator(mode="before")

@@ -128,6 +128,11 @@ def ring8() -> GaussianMixture:
     return _mixture("ring8", np.stack([np.cos(angles), np.sin(angles)], axis=1), 0.01)
 
 
+def ring8_r2() -> GaussianMixture:
+    angles = 2.0 * np.pi * np.arange(8) / 8
+    return _mixture("ring8_r2", 2.0 * np.stack([np.cos(angles), np.sin(angles)], axis=1), 0.02)
+
+
 def grid25() -> GaussianMixture:
     axis = np.array([-4.0, -2.0, 0.0, 2.0, 4.0])
     xs, ys = np.meshgrid(axis, axis, indexing="ij")
@@ -138,6 +143,12 @@ DATASETS.add(
     "ring8",
     ring8,
     help="8 Gaussians on the unit circle, sigma 0.01 (VEEGAN; PacGAN)",
+)
+DATASETS.add(
+    "ring8_r2",
+    ring8_r2,
+    help="8 Gaussians on a circle of radius 2, sigma 0.02 (Metz et al. 2017, appendix A, the "
+    "setting of Figure 1)",
 )
 DATASETS.add(
     "grid25",

@@ -42,7 +42,7 @@ from ganbench.metrics.images import (
     precision_recall,
     stacked_modes,
 )
-from ganbench.metrics.modes import ModeCoverage, mode_coverage
+from ganbench.metrics.modes import ModeCoverage, mode_coverage, top_mode_share
 
 
 class Evaluation:
@@ -332,6 +332,12 @@ CATALOG: tuple[MetricInfo, ...] = (
     MetricInfo(
         M.REVERSE_KL, "KL(generated mode histogram || true mode weights), nats", "lower",
         table=True, curve=8, kind=MIXTURE, compute=lambda ev: ev.modes.reverse_kl,
+    ),
+    MetricInfo(
+        M.TOP_MODE_SHARE, "share of all samples whose nearest mode is the most common one, "
+        "high quality or not: near 1 when the generator's samples sit in one blob (collapsed "
+        "onto one mode), the largest mode weight for the data", table=True, curve=19,
+        kind=MIXTURE, compute=lambda ev: top_mode_share(ev.modes.nearest, ev.modes.n_samples),
     ),
     MetricInfo(
         M.FD, "Frechet distance between real and generated samples in data space", "lower",

@@ -10,6 +10,7 @@ from __future__ import annotations
 MODES = "modes"
 HQ_FRACTION = "hq_fraction"
 REVERSE_KL = "reverse_kl"
+TOP_MODE_SHARE = "top_mode_share"  # samples nearest the most common mode / all samples
 MODE_COUNT_PREFIX = "mode_count/"  # + mode index: HQ samples assigned to that mode
 
 LAYER_GRAD_PREFIX = "layer_grad_norm/"

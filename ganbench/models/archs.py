@@ -50,7 +50,7 @@ class Setting:
     """A key of a network table that an architecture accepts.
 
     The settings every suite has known (``width``, ``depth``, ``activation``, ``spectral_norm``,
-    ``init``, ``channels``, ``pieces``, ``weight_init``: :data:`COMMON`) keep their types, ranges
+    ``init``, ``channels``, ``pieces``, ``weight_init``, ``input_scale``: :data:`COMMON`) keep their types, ranges
     and defaults from the schema, and declare only ``help`` and the players they apply to. An
     architecture may declare settings of its own (a registered plugin's network): these also
     give their ``kind`` (int, float, bool or str), ``default`` and optional bounds or choices,
@@ -97,6 +97,7 @@ COMMON = (
     "channels",
     "pieces",
     "weight_init",
+    "input_scale",
 )
 """Settings that are fields of the network table's schema (``ModelConfig``), with their own
 types, ranges and defaults; their values enter every run's identity as they always have."""

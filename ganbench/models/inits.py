@@ -38,17 +38,23 @@ WEIGHT_INIT_KINDS = ("normal", "orthogonal")
 WEIGHT_INIT_FORMS = '"normal:<std>" or "orthogonal:<gain>" (a positive number, at most 1000)'
 MAX_WEIGHT_INIT_VALUE = 1e3
 
-_PATTERN = re.compile(r"^(normal|orthogonal):((?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)$")
+MAX_WEIGHT_INIT_CHARS = 64
+"""Longest setting matched (``"orthogonal:"`` and a float fit in 40 characters)."""
+_PATTERN = re.compile(r"(normal|orthogonal):((?:\d++(?:\.\d*+)?+|\.\d++)(?:[eE][-+]?+\d++)?+)")
+"""Possessive quantifiers: no backtracking into a run of digits, so a match is linear in the
+text (which is also at most :data:`MAX_WEIGHT_INIT_CHARS` long when matched)."""
 
 Initializer = Callable[..., object]
 
 
 def parse_weight_init(spec: str) -> tuple[str, float]:
     """``(kind, value)`` of a setting; a ValueError naming the allowed forms otherwise."""
-    match = _PATTERN.fullmatch(spec) if isinstance(spec, str) else None
+    bounded = isinstance(spec, str) and len(spec) <= MAX_WEIGHT_INIT_CHARS
+    match = _PATTERN.fullmatch(spec) if bounded else None
     value = float(match.group(2)) if match else math.nan
     if not match or not (0.0 < value <= MAX_WEIGHT_INIT_VALUE) or not math.isfinite(value):
-        shown = repr(spec) if len(str(spec)) <= 40 else repr(str(spec)[:40]) + "..."
+        long = isinstance(spec, str) and len(spec) > 40
+        shown = repr(spec[:40]) + f"... ({len(spec):,} characters)" if long else repr(spec)
         raise ValueError(f"weight_init must be {WEIGHT_INIT_FORMS}, got {shown}")
     return match.group(1), value
 

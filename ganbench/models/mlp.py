@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import flax.linen as nn
 import jax
+import jax.numpy as jnp
 from flax.linen.linear import default_kernel_init
 
 from ganbench.models.activations import ACTIVATIONS
@@ -32,10 +33,13 @@ class MLP(nn.Module):
     activation: str = "relu"
     spectral_norm: bool = False
     weight_init: str | None = None  # see ganbench.models.inits; None: Flax's default
+    input_scale: float | None = None  # the input multiplied by it first; None: as it is
 
     @nn.compact
     def __call__(self, x: jax.Array, *, update_stats: bool = False) -> jax.Array:
         act = ACTIVATIONS.get(self.activation)
+        if self.input_scale is not None:
+            x = x * jnp.asarray(self.input_scale, x.dtype)
         sizes: Sequence[int] = [self.width] * self.depth + [self.out_dim]
         kinit = kernel_initializer(self.weight_init, default_kernel_init)
         for i, size in enumerate(sizes):
@@ -55,12 +59,16 @@ def _size(shape: tuple[int, ...]) -> int:
 
 def _mlp_g(cfg, shape: tuple[int, ...]) -> nn.Module:
     return MLP(
-        cfg.width, cfg.depth, _size(shape), cfg.activation, cfg.spectral_norm, cfg.weight_init
-    )
+        cfg.width, cfg.depth, _size(shape), cfg.activation, cfg.spectral_norm, cfg.weight_init,
+        cfg.input_scale,
+    )  # fmt: skip
 
 
 def _mlp_d(cfg, shape: tuple[int, ...]) -> nn.Module:
-    return MLP(cfg.width, cfg.depth, 1, cfg.activation, cfg.spectral_norm, cfg.weight_init)
+    return MLP(
+        cfg.width, cfg.depth, 1, cfg.activation, cfg.spectral_norm, cfg.weight_init,
+        cfg.input_scale,
+    )  # fmt: skip
 
 
 WEIGHT_INIT_KNOB = (
@@ -82,6 +90,10 @@ register_arch(
             ),
             "weight_init": Setting(
                 f"{WEIGHT_INIT_KNOB}; default Flax's (LeCun-normal weights, zero biases)"
+            ),
+            "input_scale": Setting(
+                "float, the input multiplied by it before the first layer (Metz et al. 2017, "
+                "appendix A: D scales its input by 1/4); default none"
             ),
         },
         module=__name__,

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
 from pathlib import Path
 
 import numpy as np
 
 from ganbench.fileio import atomic_write_bytes
 from ganbench.report.player import Panel, Player, colour_table, quantise_heat
+from ganbench.report.plots import file_stem
 
 SIZE = 256
 """Width and height in pixels of a ``samples`` or ``dirac`` picture."""
@@ -176,7 +176,7 @@ def _with_header(picture, text: str, width: int, height: int):
 def _slug(player: Player, panel: Panel) -> str:
     parts = [player.suite, *(f"{k}-{v}" for k, v in player.point.items()), player.kind,
              panel.variant]  # fmt: skip
-    slug = re.sub(r"[^A-Za-z0-9_.=-]+", "_", "__".join(str(p) for p in parts))
+    slug = file_stem(parts)
     if len(slug) > MAX_SLUG:  # long names from a results folder: keep file names legal
         digest = hashlib.sha256(slug.encode()).hexdigest()[:12]
         slug = f"{slug[: MAX_SLUG - 13]}-{digest}"

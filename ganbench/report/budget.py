@@ -51,8 +51,8 @@ from ganbench.results.layout import (
     PROFILE,
     TRIAL,
 )
-from ganbench.results.read import Results, suite_document
-from ganbench.text import suggestion
+from ganbench.results.read import Results, flatten_table, suite_document
+from ganbench.text import short, suggestion
 
 __all__ = [
     "Dominance",
@@ -230,16 +230,7 @@ def _listed_grid_keys(runs: pd.DataFrame) -> set[str] | None:
     keys: set[str] = set()
     for table in tables:
         if isinstance(table, dict):
-            keys |= set(_dotted(table))
-    return keys
-
-
-def _dotted(table: dict[str, Any], prefix: str = "") -> list[str]:
-    """The leaf keys of nested TOML tables as dotted names, as grid columns are named."""
-    keys: list[str] = []
-    for key, value in table.items():
-        name = f"{prefix}{key}"
-        keys += _dotted(value, f"{name}.") if isinstance(value, dict) else [name]
+            keys |= set(flatten_table(table))
     return keys
 
 
@@ -264,7 +255,7 @@ def check_budget_metric(results: Results, metric: str) -> bool:
     if not has_trials(results):
         raise OptionError(
             "budget",
-            f"{metric!r}: these results hold no hyperparameter trials; budget curves need the "
+            f"{short(metric)}: these results hold no hyperparameter trials; budget curves need the "
             "runs of a suite with a [search] section (each run records its trial index)",
         )
     trial_runs = set(results.runs.loc[results.runs[TRIAL].notna(), "run_id"])
@@ -276,7 +267,9 @@ def check_budget_metric(results: Results, metric: str) -> bool:
     elif direction is None:
         why = "has no direction (higher or lower is better)"
     if metric not in recorded or direction is None:
-        raise OptionError("budget", f"{metric!r}: {why}; allowed: {', '.join(allowed) or 'none'}")
+        raise OptionError(
+            "budget", f"{short(metric)}: {why}; allowed: {', '.join(allowed) or 'none'}"
+        )
     return direction
 
 
@@ -305,7 +298,7 @@ def budget_curves(
     higher = check_budget_metric(results, metric)
     knobs = searched_knobs(results) if knobs is None else knobs
     counts = dict.fromkeys(("diverged", "non_finite", "unvalued", "failed", "no_value"), 0)
-    counts["trials_dropped"] = 0
+    counts["trials_dropped"] = counts["conflicting"] = 0
     frames: list[pd.DataFrame] = []
     all_keys: list[str] = ["suite", "variant", "dataset"]
     for keys, group, per_trial, _cell in _configurations(
@@ -374,10 +367,30 @@ def _configurations(
         searched = set(knobs.get(str(suite), []))
         keys = ["suite", "variant", "dataset", *(c for c in results.grid_keys if c not in searched)]
         scored = _run_values(mine, value_of, [c for c in keys if c != "variant"], higher, counts)
+        columns = [c for c in results.grid_keys if c in searched]
         for group, cell in mine.assign(_value=scored).groupby(keys, sort=False, dropna=False):
+            clash = _clashing_trials(cell, columns)
+            if clash:
+                counts["conflicting"] += len(clash)
+                cell = cell[~cell[TRIAL].isin(clash)]
+                if cell.empty:
+                    continue
             per_trial = cell.groupby(TRIAL, sort=True)["_value"].mean()  # NaN: no valued run
             counts["trials_dropped"] += int(per_trial.isna().sum())
             yield keys, group, per_trial, cell
+
+
+def _clashing_trials(cell: pd.DataFrame, searched: list[str]) -> list[int]:
+    """Trials of one configuration whose runs cannot be one trial: two runs with the same seed,
+    or runs that drew different values of a searched knob (runs of two searches, with other
+    seeds or distributions, in one folder). Their runs are not pooled: the trial is left out."""
+    out = []
+    for trial, runs in cell.groupby(TRIAL, sort=True):
+        if runs["seed"].duplicated().any() or any(
+            runs[c].astype(str).nunique(dropna=False) > 1 for c in searched
+        ):
+            out.append(int(trial))
+    return out
 
 
 def ranking_metric(results: Results, candidates: Iterable[str]) -> str | None:
@@ -407,7 +420,7 @@ def best_trials(results: Results, metric: str, *, step: str | int = "final") -> 
     higher = check_budget_metric(results, metric)
     knobs = searched_knobs(results)
     counts = dict.fromkeys(("diverged", "non_finite", "unvalued", "failed", "no_value"), 0)
-    counts["trials_dropped"] = 0
+    counts["trials_dropped"] = counts["conflicting"] = 0
     label: dict[str, str] = {}
     for _keys, _group, per_trial, cell in _configurations(
         results, metric, step, knobs, higher, counts

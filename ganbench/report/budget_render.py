@@ -46,6 +46,13 @@ def shown_budgets(n_max: int) -> list[int]:
     return [2**i for i in range(max(n_max, 1).bit_length()) if 2**i < n_max]
 
 
+def conflict_note(count: int) -> str:
+    return (
+        f"{count} trial(s) left out: their runs share a trial index but not one trial (the same "
+        "seed twice, or different searched values: runs of two searches in one folder?)."
+    )
+
+
 def budget_notes(curves: pd.DataFrame) -> list[str]:
     """Sentences that say what a budget table's numbers are and which runs they leave out."""
     info = curves.attrs.get("budget", {})
@@ -85,6 +92,8 @@ def budget_notes(curves: pd.DataFrame) -> list[str]:
     parts = [f"{info[key]} {what}" for key, what in left.items() if info.get(key)]
     if parts:
         notes.append(f"Runs left out: {'; '.join(parts)}.")
+    if info.get("conflicting"):
+        notes.append(conflict_note(info["conflicting"]))
     if info.get("trials_dropped"):
         notes.append(f"{info['trials_dropped']} trial(s) without any valued run left out.")
     if info.get("without_trial"):

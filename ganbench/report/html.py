@@ -113,7 +113,9 @@ def render_html(
 def write_html(text: str, path: Path) -> None:
     """Write the page atomically (a new, uniquely named temporary file in the same folder, never
     opened through a link; then rename and fsync of the folder)."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+    # A results folder named in other bytes than UTF-8 reads as text with surrogates: shown as
+    # escapes (\udce9), not a failure to write the page.
+    atomic_write_bytes(path, text.encode("utf-8", "backslashreplace"))
 
 
 def _suite_section(

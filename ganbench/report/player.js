@@ -38,8 +38,10 @@
     return {canvas: c, ctx: c.getContext("2d"), note: note};
   }
   function noteFor(panel, p, k, step) {
-    panel.note.textContent = k < 0 ? "no evaluation yet" :
+    var text = k < 0 ? "no evaluation yet" :
       (p.steps[k] !== step ? "last evaluation: step " + p.steps[k] : "");
+    if (k >= 0 && p.stats && p.stats[k]) text = text ? text + " · " + p.stats[k] : p.stats[k];
+    panel.note.textContent = text;
   }
   function cross(ctx, x, y) {
     ctx.beginPath(); ctx.moveTo(x - 4, y - 4); ctx.lineTo(x + 4, y + 4);

@@ -67,6 +67,8 @@ MAX_PANELS = 16
 """Most panels (variants) of one player; the page says which variants it leaves out."""
 MAX_POINTS = 500
 """Most samples per panel and evaluation embedded in the page."""
+MAX_FRAMES = 200
+"""Most evaluations of a samples player (evenly spread over training, first and last kept)."""
 QUANT = 16384
 """int16 units per half extent of a panel (see the module docstring)."""
 MISSING = -32768
@@ -116,6 +118,9 @@ class Panel:
     images: list[bytes] = field(default_factory=list)
     paths: list[np.ndarray] = field(default_factory=list)
     lim: float = 1.0
+    stats: list[str] = field(default_factory=list)
+    """``samples`` panels: per frame, the evaluation's mode count and the share of the samples
+    nearest the most common mode (``top_mode_share``: one blob reads near 100%), or ``""``."""
 
     @property
     def seed_text(self) -> str:
@@ -153,10 +158,13 @@ class Player:
     def caption(self) -> str:
         if self.kind == "samples":
             text = (
-                f"One panel per variant (its lowest seed with stored samples): up to "
-                f"{MAX_POINTS} of the samples of each evaluation (dots) over the "
+                f"One panel per variant (its lowest seed with stored samples): the first "
+                f"{MAX_POINTS} samples (independent draws: a random subset) of each of up to "
+                f"{MAX_FRAMES} evaluations spread over training (dots) over the "
                 "discriminator's output on the plane (red: higher D, blue: lower; colour scale "
-                "from each evaluation's 1st to 99th percentile) and the mode centres (crosses)."
+                "from each evaluation's 1st to 99th percentile) and the mode centres (crosses); "
+                "under each panel, the evaluation's mode count and the share of all samples "
+                "nearest the most common mode (top_mode_share: one blob reads near 100%)."
             )
         elif self.kind == "images":
             text = (
@@ -182,10 +190,14 @@ class Player:
 # --------------------------------------------------------------------------- reading
 
 
-def players(results: Results, kinds: tuple[str, ...] = KINDS) -> list[Player]:
+def players(
+    results: Results, kinds: tuple[str, ...] = KINDS, notes: list[str] | None = None
+) -> list[Player]:
     """Every player the results support, by suite and grid point (the order of
     :func:`ganbench.report.plots.figures`). Reference rows (data, chance, floor) and the EMA
-    generator's rows (their snapshots are the raw generator's) get no panel."""
+    generator's rows (their snapshots are the raw generator's) get no panel. A samples player
+    reads at most :data:`MAX_FRAMES` evaluations of :data:`MAX_POINTS` samples per panel
+    whatever the files hold; ``notes``, when given, receives a line per array cut."""
     from ganbench.report.select import group_columns
 
     point_keys = [k for k in group_columns(results) if k not in ("suite", "variant")]
@@ -205,7 +217,9 @@ def players(results: Results, kinds: tuple[str, ...] = KINDS) -> list[Player]:
             continue
         samples = _Samples(runs)
         if "samples" in kinds and samples.has_snapshots:
-            player = _player("samples", suite, point, variants, partial(_samples_panel, samples))
+            stats = _frame_stats(results, runs)
+            make = partial(_samples_panel, samples, stats=stats)
+            player = _player("samples", suite, point, variants, make)
             if player is not None:
                 out.append(player)
         if "dirac" in kinds and samples.has("trajectory"):
@@ -213,6 +227,8 @@ def players(results: Results, kinds: tuple[str, ...] = KINDS) -> list[Player]:
             if player is not None:
                 player.steps = _spread(player.steps, MAX_DIRAC_FRAMES)
                 out.append(player)
+        if notes is not None:
+            notes += [n for n in samples.notes if n not in notes]
     return out
 
 
@@ -232,17 +248,45 @@ def _player(kind, suite, point, variants, make) -> Player | None:
     return Player(kind, suite, point, panels, steps, left_out)
 
 
-def _samples_panel(samples: _Samples, variant: str, runs: pd.DataFrame) -> Panel | None:
+STAT_METRICS = (M.MODES, M.TOP_MODE_SHARE)
+"""What a samples panel says under each frame."""
+
+
+def _frame_stats(results: Results, runs: pd.DataFrame) -> dict[tuple[str, int], str]:
+    """``(run_id, step) -> "modes 3 · top mode 92%"`` for the runs' evaluations."""
+    metrics = results.metrics
+    mine = metrics[
+        metrics["run_id"].isin(set(runs["run_id"])) & metrics["metric"].isin(STAT_METRICS)
+    ]
+    values: dict[tuple[str, int], dict[str, float]] = {}
+    for run_id, step, metric, value in mine[["run_id", "step", "metric", "value"]].itertuples(
+        index=False, name=None
+    ):
+        values.setdefault((run_id, int(step)), {})[metric] = float(value)
+    out = {}
+    for key, found in values.items():
+        parts = []
+        if math.isfinite(found.get(M.MODES, math.nan)):
+            parts.append(f"modes {found[M.MODES]:g}")
+        if math.isfinite(found.get(M.TOP_MODE_SHARE, math.nan)):
+            parts.append(f"top mode {100 * found[M.TOP_MODE_SHARE]:.0f}%")
+        out[key] = " · ".join(parts)
+    return out
+
+
+def _samples_panel(
+    samples: _Samples, variant: str, runs: pd.DataFrame, *, stats: dict | None = None
+) -> Panel | None:
     for _, run in runs.iterrows():
         data = samples.load(run["path"])
-        steps = _steps_of(data, "step_")
+        steps = _spread(_steps_of(data, "step_"), MAX_FRAMES)
         if not steps:
             continue
         means = _means(samples.manifest(run["path"]))
         extent = _extent(data.get("d_grid_extent"))
         frames = []
         for step in steps:
-            points = _points(data.get(f"step_{step}"))
+            points = _points(data.get(f"step_{step}", rows=MAX_POINTS))
             points = np.zeros((0, 2)) if points is None else points[:MAX_POINTS, :2]
             grid = data.get(f"d_grid_step_{step}")
             heat, clim = None, None
@@ -260,8 +304,9 @@ def _samples_panel(samples: _Samples, variant: str, runs: pd.DataFrame) -> Panel
             frames.append(Frame(step, points, heat, clim))
         if extent is None:
             extent = _fallback_extent(means, frames)
+        texts = [(stats or {}).get((run["run_id"], step), "") for step in steps]
         return Panel(str(variant), [int(run["seed"])], steps, frames=frames, extent=extent,
-                     means=means)  # fmt: skip
+                     means=means, stats=texts)  # fmt: skip
     return None
 
 
@@ -417,6 +462,8 @@ def encode(player: Player) -> dict[str, Any]:
         entry: dict[str, Any] = {"label": panel.variant, "seeds": panel.seeds, "steps": panel.steps}
         if player.kind == "samples":
             entry.update(_encode_samples(panel))
+            if any(panel.stats):
+                entry["stats"] = panel.stats
         elif player.kind == "images":
             entry["png"] = [base64.b64encode(png).decode("ascii") for png in panel.images]
         else:

@@ -35,11 +35,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ganbench.fileio import atomic_write_bytes
+from ganbench.fileio import atomic_write_bytes, read_bounded
 from ganbench.metrics import catalog
 from ganbench.metrics import names as M
-from ganbench.results.layout import COMPLETED, MANIFEST
-from ganbench.results.read import Results
+from ganbench.results.layout import COMPLETED, MANIFEST, MAX_MANIFEST_BYTES
+from ganbench.results.read import Results, read_sample_rows, sample_shapes
 
 SAMPLES_FILE = "samples.npz"
 
@@ -69,7 +69,7 @@ class Figure:
     @property
     def slug(self) -> str:
         parts = [self.suite, *(f"{k}-{v}" for k, v in self.point.items()), self.kind]
-        slug = re.sub(r"[^A-Za-z0-9_.=-]+", "_", "__".join(str(p) for p in parts))
+        slug = file_stem(parts)
         if len(slug) > MAX_SLUG:  # long names from a results folder: keep file names legal
             digest = hashlib.sha256(slug.encode()).hexdigest()[:12]
             slug = f"{slug[: MAX_SLUG - 30]}-{digest}__{self.kind}"
@@ -81,6 +81,15 @@ class Figure:
         return buf.getvalue()
 
 
+def file_stem(parts: Iterable[Any]) -> str:
+    """A file name stem from names of a results folder: runs of other characters than
+    ``[A-Za-z0-9_.=-]`` become ``_``, and so do leading dots (a suite named ``.x`` must not
+    write hidden files, nor ``..`` name a parent)."""
+    stem = re.sub(r"[^A-Za-z0-9_.=-]+", "_", "__".join(str(p) for p in parts))
+    dots = len(stem) - len(stem.lstrip("."))
+    return "_" * dots + stem[dots:]
+
+
 def _pyplot():
     import matplotlib
 
@@ -90,8 +99,12 @@ def _pyplot():
     return plt
 
 
-def figures(results: Results, kinds: Iterable[str] = KINDS) -> list[Figure]:
-    """Every figure of ``kinds`` that the results support, by suite and grid point."""
+def figures(
+    results: Results, kinds: Iterable[str] = KINDS, notes: list[str] | None = None
+) -> list[Figure]:
+    """Every figure of ``kinds`` that the results support, by suite and grid point. Each
+    figure reads a bounded part of the stored samples (:class:`_Samples`); ``notes``, when
+    given, receives a line per stored array that was cut or left out."""
     from ganbench.report.select import group_columns
     from ganbench.report.summary import curves
 
@@ -138,6 +151,8 @@ def figures(results: Results, kinds: Iterable[str] = KINDS) -> list[Figure]:
             fig = _images_figure(samples, suite, point)
             if fig is not None:
                 out.append(fig)
+        if notes is not None:
+            notes += [n for n in [*drawn.notes, *samples.notes] if n not in notes]
     return out
 
 
@@ -167,29 +182,42 @@ def close(figs: list[Figure]) -> None:
 # --------------------------------------------------------------------------- run files
 
 
-class _Samples:
-    """Lazy access to the samples.npz and manifest.json of a set of runs.
+MAX_FIGURE_POINTS = 10_000
+"""Most samples of one evaluation a figure reads and draws (ganbench stores 2,500 by default)."""
+MAX_GRID_CELLS = 256 * 256
+"""Largest D grid read (ganbench stores 64 x 64); a larger one is left out."""
+MAX_TRAJECTORY_ROWS = 20_000
+"""Most rows of a Dirac-GAN trajectory read, evenly spread over it (first and last kept)."""
+MAX_EIGENVALUES = 1 << 16
+"""Most eigenvalues of one evaluation read (the Dirac-GAN has 2; dense spectra thousands)."""
 
-    Results folders are untrusted: arrays are read with ``allow_pickle=False``, and a file that
-    cannot be read (truncated, not a zip, an object array) counts as holding no samples.
+
+class _Samples:
+    """Bounded, lazy access to the samples.npz and manifest.json of a set of runs.
+
+    Results folders are untrusted: only each archive's index and its arrays' headers are read
+    up front, and an array is read when a figure asks for it, bounded whatever the file holds
+    (:func:`ganbench.results.read.read_sample_rows`): at most :data:`MAX_FIGURE_POINTS` samples
+    of an evaluation (its first ones: ganbench stores independent draws, so they are a random
+    subset), a D grid of at most :data:`MAX_GRID_CELLS` cells, a trajectory of at most
+    :data:`MAX_TRAJECTORY_ROWS` rows spread over it. A file that cannot be read counts as
+    holding no samples; nothing is unpickled. ``notes`` says which stored arrays were cut.
     """
 
     def __init__(self, runs: pd.DataFrame) -> None:
         self.runs = runs.reset_index(drop=True)
-        self._files: dict[str, dict[str, np.ndarray] | None] = {}
-        self._keys: dict[str, list[str]] = {}
-        for path in self.runs["path"]:
-            try:
-                with np.load(Path(path) / SAMPLES_FILE, allow_pickle=False) as z:
-                    self._keys[path] = list(z.files)
-            except Exception:  # untrusted bytes: zipfile, zlib and numpy raise many types
-                self._keys[path] = []
+        self._shapes: dict[str, dict[str, tuple[tuple[int, ...], np.dtype]]] = {}
+        self._cache: dict[tuple[str, str, int], np.ndarray | None] = {}
+        self._notes: list[str] = []
+        self._cut: dict[str, tuple[set[str], int]] = {}  # path -> sample arrays cut, most rows
+        for path in dict.fromkeys(self.runs["path"]):
+            self._shapes[path] = sample_shapes(path)
 
     def has(self, key: str) -> bool:
-        return any(key in keys for keys in self._keys.values())
+        return any(key in keys for keys in self._shapes.values())
 
     def has_prefix(self, prefix: str) -> bool:
-        return any(k.startswith(prefix) for keys in self._keys.values() for k in keys)
+        return any(k.startswith(prefix) for keys in self._shapes.values() for k in keys)
 
     @property
     def has_snapshots(self) -> bool:
@@ -197,27 +225,104 @@ class _Samples:
 
     def has_snapshots_in(self, path: str) -> bool:
         """Whether the run at ``path`` stored generated samples of some evaluation."""
-        return any(k.startswith("step_") for k in self._keys.get(path, []))
+        return any(k.startswith("step_") for k in self._shapes.get(path, {}))
 
-    def load(self, path: str) -> dict[str, np.ndarray]:
-        if path not in self._files:
-            try:
-                with np.load(Path(path) / SAMPLES_FILE, allow_pickle=False) as z:
-                    files = {k: z[k] for k in z.files}
-                self._files[path] = {k: v for k, v in files.items() if _numeric(v)}
-            except Exception:  # untrusted bytes: zipfile, zlib and numpy raise many types
-                self._files[path] = {}
-        return self._files[path] or {}
+    def load(self, path: str) -> _Arrays:
+        return _Arrays(self, path)
+
+    def array(self, path: str, key: str, max_rows: int | None = None) -> np.ndarray | None:
+        """Array ``key`` of the run at ``path``, bounded as the class says; None when absent,
+        too large or unreadable."""
+        shapes = self._shapes.get(path, {})
+        if key not in shapes:
+            return None
+        shape, _ = shapes[key]
+        spread = False
+        if key.startswith("step_") or key in ("final", "final_ema"):
+            rows = MAX_FIGURE_POINTS if max_rows is None else min(max_rows, MAX_FIGURE_POINTS)
+        elif key.startswith("d_grid_step_"):
+            if math.prod(shape) > MAX_GRID_CELLS:
+                self._note(path, f"{key} has {math.prod(shape):,} cells; not drawn (at most "
+                           f"{MAX_GRID_CELLS:,})")  # fmt: skip
+                return None
+            rows = shape[0] if shape else 1
+        elif key == "trajectory":
+            rows, spread = MAX_TRAJECTORY_ROWS, True
+        elif key.startswith("eigenvalues_step_"):
+            rows = MAX_EIGENVALUES
+        else:
+            rows = max_rows if max_rows is not None else 1 << 16
+        cached = (path, key, rows)
+        if cached not in self._cache:
+            array, n = read_sample_rows(path, key, max_rows=rows, spread=spread)
+            if array is not None and not _numeric(array):
+                array = None
+            if array is not None and array.ndim and n > len(array):
+                if key.startswith("step_") or key in ("final", "final_ema"):
+                    arrays, most = self._cut.get(path, (set(), 0))
+                    self._cut[path] = (arrays | {key}, max(most, n))
+                elif spread:
+                    self._note(path, f"{key} holds {n:,} rows; drawn from {len(array):,} "
+                               "spread over it")  # fmt: skip
+            self._cache[cached] = array
+        return self._cache[cached]
+
+    def _note(self, path: str, text: str) -> None:
+        note = f"{Path(path) / SAMPLES_FILE}: {text}"
+        if note not in self._notes:
+            self._notes.append(note)
+
+    @property
+    def notes(self) -> list[str]:
+        """One line per file whose arrays were cut or left out."""
+        cut = [
+            f"{Path(path) / SAMPLES_FILE}: {len(arrays)} evaluation(s) hold up to {most:,} "
+            f"samples each; figures and players draw at most the first {MAX_FIGURE_POINTS:,} "
+            "(independent draws: a random subset)"
+            for path, (arrays, most) in self._cut.items()
+        ]
+        return [*cut, *self._notes]
+
+    def cut(self, path: str, key: str) -> int | None:
+        """The number of stored rows of ``key`` when a figure reads fewer, else None."""
+        shape = self._shapes.get(path, {}).get(key, ((0,), None))[0]
+        n = shape[0] if shape else 1
+        return n if n > MAX_FIGURE_POINTS else None
 
     def manifest(self, path: str) -> dict[str, Any]:
         try:
-            manifest = json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))
+            manifest = json.loads(read_bounded(Path(path) / MANIFEST, MAX_MANIFEST_BYTES))
         except (OSError, ValueError, RecursionError):
             return {}
         return manifest if isinstance(manifest, dict) else {}
 
     def by_variant(self) -> list[tuple[str, pd.DataFrame]]:
         return list(self.runs.groupby("variant", sort=False))
+
+
+class _Arrays:
+    """The arrays of one run's samples.npz as a read-only mapping whose values are read, bounded,
+    on access (:meth:`_Samples.array`)."""
+
+    def __init__(self, samples: _Samples, path: str) -> None:
+        self._samples, self._path = samples, path
+        self._keys = list(samples._shapes.get(path, {}))
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        array = self.get(key)
+        if array is None:
+            raise KeyError(key)
+        return array
+
+    def get(self, key: str, default: Any = None, *, rows: int | None = None) -> Any:
+        array = self._samples.array(self._path, key, rows)
+        return default if array is None else array
 
 
 def _numeric(array: np.ndarray) -> bool:
@@ -391,8 +496,16 @@ def _samples_figure(samples: _Samples, suite: str, point: dict) -> Figure | None
     title = f"{_point_text(suite, point)}: generated samples"
     _finish(fig, title)
     counts = ", ".join(str(n) for n in sorted(shown_n)) or "no"
+    stored = [n for variant, run in first for step in shown
+              if (n := samples.cut(run["path"], f"step_{step}")) is not None]  # fmt: skip
+    cut = (
+        f" (the first {MAX_FIGURE_POINTS:,} of up to {max(stored):,} stored: ganbench stores "
+        "independent draws, so they are a random subset)"
+        if stored
+        else ""
+    )
     caption = (
-        f"One seed per variant (the lowest with stored samples): {counts} generated samples per "
+        f"One seed per variant (the lowest with stored samples): {counts}{cut} generated samples per "
         "panel (dots) at evaluations spread over training, over the discriminator's output on the plane (red: "
         "higher D, blue: lower; each panel's colour scale spans its 1st to 99th percentile, since only D's shape "
         "matters for some losses) and the mode centres (crosses)."
@@ -527,7 +640,10 @@ def _spectrum_figure(samples: _Samples, suite: str, point: dict) -> Figure:
             if not steps:
                 continue
             step = steps[-1]
-            eigs = np.asarray(data[f"eigenvalues_step_{step}"]).astype(np.complex128)
+            eigs = data.get(f"eigenvalues_step_{step}")
+            if eigs is None:
+                continue
+            eigs = np.asarray(eigs).astype(np.complex128)
             eigs = eigs[np.isfinite(eigs)]
             ax.scatter(eigs.real, eigs.imag, s=16, alpha=0.7, lw=0)
         ax.axvline(0.0, color="#e6550d", lw=0.8)

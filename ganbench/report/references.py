@@ -38,7 +38,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ganbench import tomlguard
-from ganbench.references import Reference, grid_matches
+from ganbench.references import MAX_REFERENCES, Reference, check_against_suite, grid_matches
 from ganbench.report.baseline import DEFAULT_ALPHA
 from ganbench.report.render import MISSING, format_cell, format_number
 from ganbench.report.select import final_values, metric_direction
@@ -50,6 +50,7 @@ from ganbench.results.read import (
     SUITE_FILE,
     TAIL_COLUMNS,
     Results,
+    flatten_table,
 )
 from ganbench.text import clip
 
@@ -121,6 +122,10 @@ def compare(
         test, result = "welch", welch(mean, sd, k, ref.value, published_sd, ref.n)
     else:
         test, result = "one-sample", one_sample(mean, sd, k, ref.value)
+    if math.isnan(result.p) or math.isnan(result.t):
+        # e.g. measured values near the float range: no statistic to judge by
+        note = "untested: no finite test statistic" + ("" if with_spread else f"; {NO_UNCERTAINTY}")
+        return Verdict(test, result.t, result.df, result.p, UNTESTED, None, note)
     if result.p >= alpha or mean == ref.value:
         verdict, judged = AGREES, None
     else:
@@ -153,26 +158,45 @@ def read_references(results: Results) -> tuple[dict[str, list[Reference]], list[
     for suite, runs in results.runs.groupby("suite", sort=False):
         for run_path in runs["path"]:
             path = Path(str(run_path)).parent.parent / SUITE_FILE
+            if any(w.startswith(f"{path}: cannot read") for w in results.warnings):
+                break  # named once already, by the reader
             if not path.is_file():  # also not a FIFO, which would block
                 continue
-            if any(w.startswith(f"{path}: cannot read") for w in results.warnings):
-                continue  # named once already, by the reader
             try:
                 data = tomlguard.load(path, MAX_REFERENCE_BYTES)
             except (OSError, ValueError) as exc:
                 warnings.append(f"{path}: cannot read its references ({clip(str(exc))})")
                 break
             tables = data.get("reference", [])
-            refs: list[Reference] = []
+            valid: dict[int, Reference] = {}
             for i, table in enumerate(tables if isinstance(tables, list) else []):
+                if i >= MAX_REFERENCES:
+                    warnings.append(f"{path}: references past the first {MAX_REFERENCES:,} skipped")
+                    break
                 try:
-                    refs.append(Reference.model_validate(table))
+                    valid[i] = Reference.model_validate(table)
                 except ValidationError as exc:
                     first = exc.errors()[0]
                     where = ".".join(str(p) for p in first["loc"])
                     warnings.append(
                         f"{path}: reference[{i}] skipped ({where}: {clip(first['msg'])})"
                     )
+            # As the loader checks them: variants and grid keys of this suite, no duplicates.
+            listed = data.get("variants")
+            names = [str(v["name"]) for v in (listed if isinstance(listed, list) else [])
+                     if isinstance(v, dict) and "name" in v]  # fmt: skip
+            grid = data.get("grid") if isinstance(data.get("grid"), dict) else {}
+            grid = {k: v for k, v in flatten_table(grid).items() if isinstance(v, list)}
+            bad: set[int] = set()
+            # Grid values are not checked: a grid narrowed with --set keeps the references
+            # to its other values (they match no run), as the loader allows.
+            found_problems = check_against_suite(valid, names, grid, overridden=frozenset(grid))
+            for i, keys, message in found_problems:
+                if i not in bad:
+                    where = ".".join(keys) or "reference"
+                    warnings.append(f"{path}: reference[{i}] skipped ({where}: {clip(message)})")
+                bad.add(i)
+            refs = [ref for i, ref in valid.items() if i not in bad]
             if refs:
                 found[str(suite)] = refs
             break

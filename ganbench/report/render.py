@@ -14,6 +14,7 @@ import json
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from rich.table import Table
 from rich.text import Text
@@ -103,17 +104,32 @@ def summary_notes(summary: pd.DataFrame) -> list[str]:
     suites = _unique(summary, "suite")
     if len(suites) == 1:
         notes.append(f"Suite: {suites[0]}.")
-    if len(summary):
-        seeds = _unique(summary, "seeds")
+    references = (
+        summary["variant"].map(names.is_reference).to_numpy(bool)
+        if "variant" in summary.columns
+        else np.zeros(len(summary), bool)
+    )
+    trained = summary[~references]
+    if len(trained):
+        seeds = _unique(trained, "seeds")
         if len(seeds) == 1:
             listed = str(seeds[0]).split(",")
             noun = "seed" if len(listed) == 1 else "seeds"
             runs = "run" if len(listed) == 1 else "runs"
             notes.append(f"Each row: {noun} {', '.join(listed)} ({len(listed)} {runs}).")
         else:
-            low, high = int(summary["n_runs"].min()), int(summary["n_runs"].max())
+            low, high = int(trained["n_runs"].min()), int(trained["n_runs"].max())
             span = f"{low}" if low == high else f"{low} to {high}"
             notes.append(f"Each row: {span} runs, with different seeds (see the seeds column).")
+    drawn = summary[references & (summary["n_runs"] > 1).to_numpy(bool)] if len(summary) else []
+    if len(drawn):
+        low, high = int(drawn["n_runs"].min()), int(drawn["n_runs"].max())
+        span = f"{low}" if low == high else f"{low} to {high}"
+        notes.append(
+            f"Data and chance rows (they train nothing): mean ± sample std over {span} "
+            "independent draws, so the mean is their expectation and the std the spread of one "
+            "draw, what one seed of a variant is compared with."
+        )
     samples = _sample_note(summary, metrics)
     if samples:
         notes.append(samples)

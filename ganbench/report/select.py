@@ -14,7 +14,7 @@ import pandas as pd
 from ganbench.errors import ConfigError, OptionError
 from ganbench.metrics import catalog, names
 from ganbench.results.read import Results
-from ganbench.text import suggestion
+from ganbench.text import short, suggestion
 
 
 def group_columns(results: Results) -> list[str]:
@@ -35,7 +35,7 @@ def check_by(results: Results, by: Sequence[str] | None) -> list[str]:
     if bad or not by:
         raise OptionError(
             "by",
-            f"{','.join(by)!r}: allowed columns: {', '.join(allowed)}"
+            f"{short(','.join(by))}: allowed columns: {', '.join(allowed)}"
             + (f" (unknown: {', '.join(bad)})" if bad else ""),
         )
     return list(dict.fromkeys(by))
@@ -129,7 +129,7 @@ def parse_step(step: str | int) -> str | int:
         return text
     if text.isdigit():
         return int(text)
-    raise OptionError("step", f"{step!r}: allowed: {STEP_CHOICES} (e.g. 5000)")
+    raise OptionError("step", f"{short(step)}: allowed: {STEP_CHOICES} (e.g. 5000)")
 
 
 def _best_rows(measured: pd.DataFrame) -> pd.DataFrame:
@@ -170,7 +170,9 @@ def filter_results(results: Results, where: Iterable[str]) -> Results:
         key, sep, value = condition.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise OptionError("where", f"{condition!r}: expected KEY=VALUE, e.g. dataset=grid25")
+            raise OptionError(
+                "where", f"{short(condition)}: expected KEY=VALUE, e.g. dataset=grid25"
+            )
         if key not in allowed:
             hint = suggestion(key, allowed)
             raise OptionError("where", f"{condition!r}: unknown key {key!r}{hint} known: "
@@ -231,8 +233,8 @@ def split_metrics(metrics: str | Iterable[str]) -> list[str]:
 
 def unknown_metric(name: str, available: list[str]) -> str:
     """An actionable message for a metric that was not recorded."""
-    hint = suggestion(name, available, n=3)
-    return f"unknown metric {name!r}{hint} available: {_describe(available)}"
+    hint = suggestion(name, available, n=3) if len(name) <= 100 else ""
+    return f"unknown metric {short(name)}{hint} available: {_describe(available)}"
 
 
 def _describe(available: list[str]) -> str:

@@ -64,15 +64,19 @@ def welch(
     mean_a: float, sd_a: float, n_a: int, mean_b: float, sd_b: float, n_b: int,
     alternative: Alternative = "two-sided",
 ) -> TestResult:  # fmt: skip
-    """Welch's t-test of a - b from each side's mean, sample sd and count (n >= 2 each)."""
+    """Welch's t-test of a - b from each side's mean, sample sd and count (n >= 2 each); NaN
+    statistics (never an exception) when they overflow a float."""
     if n_a < 2 or n_b < 2:
         raise ValueError(f"Welch's test needs two values a side, got {n_a} and {n_b}")
-    v_a, v_b = sd_a**2 / n_a, sd_b**2 / n_b
-    diff = mean_a - mean_b
-    if v_a + v_b == 0:
-        return _no_noise(diff, alternative)
-    t = diff / math.sqrt(v_a + v_b)
-    df = welch_df(v_a, n_a, v_b, n_b)
+    try:
+        v_a, v_b = sd_a**2 / n_a, sd_b**2 / n_b
+        diff = mean_a - mean_b
+        if v_a + v_b == 0:
+            return _no_noise(diff, alternative)
+        t = diff / math.sqrt(v_a + v_b)
+        df = welch_df(v_a, n_a, v_b, n_b)
+    except (OverflowError, ZeroDivisionError):  # values near the float range: no statistic
+        return TestResult(math.nan, math.nan, math.nan)
     return TestResult(t, df, _tail(t, df, alternative))
 
 
@@ -84,6 +88,9 @@ def one_sample(mean: float, sd: float, k: int, value: float) -> TestResult:
     diff = mean - value
     if sd == 0:
         return _no_noise(diff, "two-sided")
-    t = diff / (sd / math.sqrt(k))
+    try:
+        t = diff / (sd / math.sqrt(k))
+    except (OverflowError, ZeroDivisionError):  # values near the float range: no statistic
+        return TestResult(math.nan, math.nan, math.nan)
     df = float(k - 1)
     return TestResult(t, df, _tail(t, df, "two-sided"))

@@ -15,8 +15,12 @@ Precedence (the first rule that holds decides)::
                        definition when no sample is high quality), or exploding gradient norms:
                        last / first value of grad_norm_d_max or grad_norm_g_max > grad_explode
                        (1e3).
-    2. mode-collapsed  final ``modes`` < collapse_fraction (0.5) * n_modes; only when the dataset
-                       has modes (n_modes known and >= 2) ...
+    2. mode-collapsed  final ``modes`` < collapse_fraction (0.5) * n_modes, or final
+                       ``top_mode_share`` >= collapse_share (0.75): three quarters of all samples
+                       nearest one mode, one blob, however precise (the mode count needs only
+                       ``min_count`` high-quality samples on a mode, so stragglers hide a blob
+                       from it, and a blob wider than the HQ threshold looks "diffuse" to the HQ
+                       fraction); only when the dataset has modes (n_modes known and >= 2) ...
        diffuse         ... unless the final ``hq_fraction`` is below diffuse_hq (0.2): then the
                        few modes are covered because the samples lie off the modes (spread out,
                        most of them beyond the HQ threshold of every mode), not because they
@@ -58,7 +62,10 @@ Sources. The mode count is the VEEGAN protocol (Srivastava et al. 2017, section 
 implemented in PacGAN's code (Lin et al. 2018), see :mod:`ganbench.metrics.modes`; calling a run
 mode-collapsed below half of the modes, and diffuse below 20% high-quality samples, are ganbench
 choices (an unrolled GAN that stalled spread out, 0.1% high-quality samples and 2 of 25 modes,
-was labelled mode-collapsed before the diffuse rule existed). Non-finite values as divergence is the
+was labelled mode-collapsed before the diffuse rule existed); so is 0.75 for one blob (samples of
+the data put their largest mode weight nearest that mode: 0.125 on ring8, at most 0.36 with the
+imbalance suite's longtail:20 weights, so no covering generator reaches it; Metz et al. 2017,
+Figure 1, shows the standard GAN's collapse as all samples near one mode at a time). Non-finite values as divergence is the
 runner's rule (:mod:`ganbench.run.loop`). Exploding gradients are the failure named by Pascanu
 et al. 2013 ("On the difficulty of training recurrent neural networks"); the 1e3 growth factor is a
 ganbench choice. Oscillation of simultaneous gradient play around an equilibrium instead of
@@ -113,6 +120,7 @@ class VerdictRules:
             evaluations shows both its peak and its trough.
         tracked: quantities whose dynamics decide oscillation and convergence.
         collapse_fraction: mode-collapsed when the final ``modes`` < collapse_fraction * n_modes.
+        collapse_share: ... or when the final ``top_mode_share`` >= collapse_share.
         diffuse_hq: ... diffuse instead when the final ``hq_fraction`` is below this.
         oscillation_amplitude: a direction change of the detrended oscillation window counts only
             when it moves back by more than this fraction of the level ...
@@ -131,6 +139,7 @@ class VerdictRules:
     oscillation_window: int = 8
     tracked: tuple[str, ...] = (names.LOSS_G, names.LOSS_D)
     collapse_fraction: float = 0.5
+    collapse_share: float = 0.75
     diffuse_hq: float = 0.2
     oscillation_amplitude: float = 0.2
     oscillation_turns: int = 2
@@ -158,6 +167,7 @@ class VerdictRules:
             )
         positive = {
             "collapse_fraction": self.collapse_fraction,
+            "collapse_share": self.collapse_share,
             "diffuse_hq": self.diffuse_hq,
             "oscillation_amplitude": self.oscillation_amplitude,
             "converged_tol": self.converged_tol,
@@ -170,6 +180,8 @@ class VerdictRules:
                 raise ValueError(f"{key} must be a positive finite number, got {value!r}")
         if self.collapse_fraction > 1:
             raise ValueError(f"collapse_fraction must be at most 1, got {self.collapse_fraction!r}")
+        if self.collapse_share > 1:
+            raise ValueError(f"collapse_share must be at most 1, got {self.collapse_share!r}")
         if self.diffuse_hq > 1:
             raise ValueError(f"diffuse_hq must be at most 1, got {self.diffuse_hq!r}")
         if self.grad_explode <= 1:
@@ -258,6 +270,19 @@ def is_mode_collapsed(
     if n_modes is None or n_modes < 2 or x.size == 0 or not np.isfinite(x[-1]):
         return False
     return bool(x[-1] < rules.collapse_fraction * n_modes)
+
+
+def is_one_blob(
+    top_mode_share: Sequence[float] | np.ndarray | None,
+    n_modes: int | None,
+    rules: VerdictRules = DEFAULT_RULES,
+) -> bool:
+    """Whether the final share of all samples nearest one mode is at least
+    ``collapse_share`` (False without one, or for a dataset without modes)."""
+    if top_mode_share is None or n_modes is None or n_modes < 2:
+        return False
+    x = _as_1d(top_mode_share)
+    return bool(x.size and np.isfinite(x[-1]) and x[-1] >= rules.collapse_share)
 
 
 def is_diffuse(
@@ -427,14 +452,25 @@ def verdict(
 
     # 2. mode-collapsed, or diffuse: few modes covered; piled onto them, or spread off them
     modes = series.get(names.MODES)
-    if modes is not None and is_mode_collapsed(modes, n_modes, rules):
+    share = series.get(names.TOP_MODE_SHARE)
+    blob = is_one_blob(share, n_modes, rules)
+    if blob or (modes is not None and is_mode_collapsed(modes, n_modes, rules)):
         assert n_modes is not None
-        few = (
-            f"{_fmt(modes[-1])} of {n_modes} modes covered at the last evaluation, below "
-            f"{_fmt(rules.collapse_fraction)} x {n_modes} = {_fmt(rules.collapse_fraction * n_modes)}"
-        )
+        parts = []
+        if modes is not None and is_mode_collapsed(modes, n_modes, rules):
+            parts.append(
+                f"{_fmt(modes[-1])} of {n_modes} modes covered at the last evaluation, below "
+                f"{_fmt(rules.collapse_fraction)} x {n_modes} = "
+                f"{_fmt(rules.collapse_fraction * n_modes)}"
+            )
+        if share is not None and share.size and np.isfinite(share[-1]):
+            on_one = f"{_pct(share[-1])} of the samples nearest one mode"
+            if blob:
+                on_one += f" (at least {_pct(rules.collapse_share)}: one blob)"
+            parts.append(on_one)
+        few = "; ".join(parts)
         hq = series.get(names.HQ_FRACTION)
-        if is_diffuse(hq, rules):
+        if not blob and is_diffuse(hq, rules):
             assert hq is not None
             return Verdict(
                 DIFFUSE,

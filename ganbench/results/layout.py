@@ -44,6 +44,16 @@ PROFILE = "profile"
 TRIAL = "trial"
 """The manifest key of a run's trial index in a hyperparameter search (absent otherwise)."""
 
+DRAW = "draw"
+"""The metrics.parquet column of a reference row measured over many independent draws (a chance
+row: nothing is trained, so hundreds of draws cost seconds): the draw each value belongs to. The
+reader reads such a run as one run per draw (run id ``<run_id>/draw-<d>``, seed ``d``), so the
+report averages the draws as it averages seeds: the mean over draws, and the spread of a single
+draw. Training runs have no such column."""
+DRAW_SUFFIX = "/draw-"
+MAX_DRAWS = 10_000
+"""Most draws one run may hold (ganbench writes :data:`ganbench.diagnostics.chance.DRAWS`)."""
+
 REQUIRED = ("run_id", "suite", "variant", "seed", "grid_point", "config", "status", "step")
 """Keys every manifest has."""
 

@@ -15,6 +15,10 @@ Results folders are untrusted input: a truncated, corrupt or hostile file (JSON 
 integers out of range, a manifest over :data:`MAX_MANIFEST_BYTES`, a link loop, a folder where a
 file belongs) makes its run a skipped one, with the reason; nothing is unpickled or executed.
 
+A reference row measured over many draws (a chance row: its metrics.parquet has a ``draw``
+column, :data:`ganbench.results.layout.DRAW`) reads as one run per draw, run id
+``<run_id>/draw-<d>`` and seed ``d``, so the report averages draws as it averages seeds.
+
 Row order (used by the report too): suites by name; within a suite, variants in the order of the
 suite's ``suite.toml`` (``[[variants]]``), then grid values in the order of its ``[grid]`` lists,
 then seeds ascending. Values the ``suite.toml`` does not list (or every value, when it is missing)
@@ -38,11 +42,14 @@ from numpy.lib import format as npy_format
 
 from ganbench import tomlguard
 from ganbench.errors import ResultsError
-from ganbench.fileio import read_bounded
-from ganbench.metrics.names import EMA_PREFIX
+from ganbench.fileio import open_regular, read_bounded
+from ganbench.metrics.names import EMA_PREFIX, is_reference
 from ganbench.results.layout import (
     COMPLETED,
+    DRAW,
+    DRAW_SUFFIX,
     MANIFEST,
+    MAX_DRAWS,
     MAX_MANIFEST_BYTES,
     METRICS,
     PROFILE,
@@ -223,9 +230,28 @@ def read_results(path: str | os.PathLike[str]) -> Results:
                 grid_keys.append(grid_key)
         if manifest["suite"] not in suite_orders:
             suite_orders[manifest["suite"]] = _SuiteOrder.load(run_dir, warnings)
-        records.append(record)
-        frames.append(frame)
+        for one, rows in _draw_runs(record, frame):
+            records.append(one)
+            frames.append(rows)
 
+    for suite, order in suite_orders.items():
+        if not order.variants:
+            continue  # no suite.toml, or one without variants: said above, or nothing to say
+        unlisted = sorted(
+            {
+                r["variant"]
+                for r in records
+                if r["suite"] == suite and not is_reference(r["variant"])
+            }
+            - set(order.variants)
+        )
+        if unlisted:
+            shown = ", ".join(repr(clip(v, 60)) for v in unlisted[:5])
+            more = f" and {len(unlisted) - 5:,} more" if len(unlisted) > 5 else ""
+            warnings.append(
+                f"{order.path}: lists no variant {shown}{more} of the runs beside it (an "
+                "earlier version of the suite?); their rows follow the listed ones, by name"
+            )
     if any(r["_profile"] is not None for r in records):
         grid_keys.insert(0, PROFILE)
         for r in records:
@@ -266,7 +292,7 @@ def _find_run_dirs(root: Path, warnings: list[str]) -> list[Path]:
             )
         if here.name == RUNS_DIR:  # ganbench writes only run folders (and hidden ones) here
             for name in sorted(f for f in filenames if not f.startswith(".")):
-                what = "a broken or looping link" if (here / name).is_symlink() else "a file"
+                what = _what_link(here / name) if (here / name).is_symlink() else "a file"
                 warnings.append(f"skipped {here / name}: {what}, not a run folder")
         if MANIFEST in filenames:
             found.append(here)
@@ -287,7 +313,7 @@ def _find_run_dirs(root: Path, warnings: list[str]) -> list[Path]:
 def _read_manifest(path: Path) -> dict[str, Any]:
     """Load and check one manifest.json."""
     if not path.is_file():  # a FIFO or device would block or never end
-        reason = "a broken or looping link" if path.is_symlink() else "not a regular file"
+        reason = _what_link(path) if path.is_symlink() else "not a regular file"
         raise _Invalid(f"{MANIFEST} is {reason}")
     try:
         text = read_bounded(path, MAX_MANIFEST_BYTES).decode("utf-8")
@@ -312,17 +338,22 @@ def _read_metrics(run_dir: Path, status: str) -> pd.DataFrame | None:
     path = run_dir / METRICS
     if not path.exists():
         if path.is_symlink():
-            raise _Invalid(f"{METRICS} is a broken or looping link")
+            raise _Invalid(f"{METRICS} is {_what_link(path)}")
         return None
     if not path.is_file():
-        raise _Invalid(f"{METRICS} is not a file")
+        what = _what_link(path) if path.is_symlink() else "not a file"
+        raise _Invalid(f"{METRICS} is {what}")
     try:
         import pyarrow.parquet as pq
 
-        rows = pq.ParquetFile(path).metadata.num_rows  # the footer only
-        if rows > MAX_METRIC_ROWS:
-            raise _Invalid(f"{METRICS} holds {rows:,} rows (at most {MAX_METRIC_ROWS:,})")
-        frame = pd.read_parquet(path)
+        # Read through a file object: pyarrow takes a path as UTF-8 text, and a folder name
+        # that is not UTF-8 would make a valid file unreadable.
+        with open_regular(path) as fh:
+            parquet = pq.ParquetFile(fh)
+            rows = parquet.metadata.num_rows  # the footer only
+            if rows > MAX_METRIC_ROWS:
+                raise _Invalid(f"{METRICS} holds {rows:,} rows (at most {MAX_METRIC_ROWS:,})")
+            frame = parquet.read().to_pandas()
     except _Invalid:
         raise
     except Exception as exc:  # pyarrow raises several types for truncated/corrupt files
@@ -342,8 +373,32 @@ def _read_metrics(run_dir: Path, status: str) -> pd.DataFrame | None:
         )
     except Exception as exc:  # TypeError, ValueError, OverflowError, pyarrow's own types
         raise _Invalid(f"{METRICS} has a column of the wrong type ({clip(str(exc), 300)})") from exc
+    if DRAW in frame.columns:
+        try:
+            out[DRAW] = frame[DRAW].astype("int64")
+        except Exception as exc:  # nulls, strings, floats out of range
+            raise _Invalid(f"{METRICS} has a {DRAW} column that is not integers") from exc
+        draws = out[DRAW].nunique()
+        if draws > MAX_DRAWS or (len(out) and not out[DRAW].between(0, MAX_DRAWS - 1).all()):
+            raise _Invalid(f"{METRICS} holds draws outside 0..{MAX_DRAWS - 1:,}")
     out = out.sort_values("step", kind="stable", ignore_index=True)
     return out if len(out) else None
+
+
+def _draw_runs(
+    record: dict[str, Any], frame: pd.DataFrame | None
+) -> list[tuple[dict[str, Any], pd.DataFrame | None]]:
+    """One (record, frame) per draw of a run whose metrics.parquet has a ``draw`` column (a
+    reference row measured over many draws): run id ``<run_id>/draw-<d>``, seed ``d``; a run
+    without one as it is."""
+    if frame is None or DRAW not in frame.columns:
+        return [(record, frame)]
+    out = []
+    for draw, rows in frame.groupby(DRAW, sort=True):
+        rows = rows.drop(columns=[DRAW]).reset_index(drop=True)
+        out.append(({**record, "run_id": f"{record['run_id']}{DRAW_SUFFIX}{int(draw)}",
+                     "seed": int(draw)}, rows))  # fmt: skip
+    return out
 
 
 def _check_samples(run_dir: Path) -> None:
@@ -390,16 +445,132 @@ def _check_samples(run_dir: Path) -> None:
         ) from exc
 
 
+def _what_link(path: Path) -> str:
+    """What a link that is not a regular file points at, in words."""
+    try:
+        path.stat()
+    except OSError:
+        return "a broken or looping link"
+    return "a link to something that is not a regular file (a folder, a device or a pipe)"
+
+
 def _npy_header(fh) -> tuple[tuple[int, ...], np.dtype]:
     """The shape and dtype in a .npy header (the array's data is not read)."""
+    shape, _, dtype = _npy_header_full(fh)
+    return shape, dtype
+
+
+def _npy_header_full(fh) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """The shape, Fortran order and dtype in a .npy header (the data is not read)."""
     version = npy_format.read_magic(fh)
     if version == (1, 0):
-        shape, _, dtype = npy_format.read_array_header_1_0(fh)
+        shape, fortran, dtype = npy_format.read_array_header_1_0(fh)
     elif version == (2, 0):
-        shape, _, dtype = npy_format.read_array_header_2_0(fh)
+        shape, fortran, dtype = npy_format.read_array_header_2_0(fh)
     else:
         raise ValueError(f".npy format version {version} is not one ganbench writes")
-    return tuple(int(n) for n in shape), dtype
+    return tuple(int(n) for n in shape), bool(fortran), dtype
+
+
+MAX_READ_BYTES = 16 << 20
+"""Most bytes of one array that :func:`read_sample_rows` returns (figures and players need a few
+hundred kB per array)."""
+_CHUNK_BYTES = 4 << 20
+
+
+def sample_shapes(run_dir: str | os.PathLike[str]) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """The shape and dtype of every array of a run's samples.npz, from the archive's index and
+    each array's header (nothing else is read or decompressed); empty when the file is missing
+    or unreadable."""
+    path = Path(run_dir) / SAMPLES
+    if not path.is_file():
+        return {}
+    out: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist()[:MAX_SAMPLE_ARRAYS]:
+                if not info.filename.endswith(".npy"):
+                    continue
+                with archive.open(info) as fh:
+                    shape, dtype = _npy_header(fh)
+                if not dtype.hasobject:
+                    out[info.filename[:-4]] = (shape, dtype)
+    except Exception:  # untrusted bytes: zipfile, zlib and numpy raise many types
+        return {}
+    return out
+
+
+def read_sample_rows(
+    run_dir: str | os.PathLike[str],
+    key: str,
+    *,
+    max_rows: int,
+    spread: bool = False,
+    max_bytes: int = MAX_READ_BYTES,
+) -> tuple[np.ndarray | None, int]:
+    """At most ``max_rows`` rows (and ``max_bytes`` bytes) of array ``key`` of a run's
+    samples.npz, and the number of rows it holds: the first rows, or with ``spread`` rows evenly
+    spread over the array, the first and last included (read in chunks: memory stays bounded
+    whatever the file holds). A 0-d array counts as one row. ``(None, rows)`` when not even one
+    row fits, the array is not numeric, or the file cannot be read; nothing is unpickled."""
+    path = Path(run_dir) / SAMPLES
+    if not path.is_file():
+        return None, 0
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(f"{key}.npy") as fh:
+            shape, fortran, dtype = _npy_header_full(fh)
+            if dtype.hasobject or dtype.kind not in "biufc":
+                return None, 0
+            n = shape[0] if shape else 1
+            row_shape = shape[1:]
+            row_bytes = max(1, math.prod(row_shape) * dtype.itemsize)
+            rows = min(n, max_rows, max_bytes // row_bytes)
+            if fortran and len(shape) > 1:  # column-major: rows are not contiguous
+                if n * row_bytes > max_bytes:
+                    return None, n
+                whole = np.frombuffer(_read_exact(fh, n * row_bytes), dtype)
+                array = whole.reshape(shape, order="F")
+                pick = _spread_rows(n, rows) if spread else np.arange(rows)
+                return np.ascontiguousarray(array[pick]), n
+            if rows <= 0:
+                return None, n
+            if not spread or rows >= n:
+                data = _read_exact(fh, rows * row_bytes)
+                return np.frombuffer(data, dtype).reshape(
+                    (rows, *row_shape) if shape else ()
+                ).copy(), n
+            wanted = _spread_rows(n, rows)
+            per_chunk = max(1, _CHUNK_BYTES // row_bytes)
+            kept, start = [], 0
+            for first in range(0, n, per_chunk):
+                count = min(per_chunk, n - first)
+                chunk = np.frombuffer(_read_exact(fh, count * row_bytes), dtype)
+                chunk = chunk.reshape((count, *row_shape))
+                mine = wanted[start:][wanted[start:] < first + count]
+                if mine.size:
+                    kept.append(chunk[mine - first].copy())
+                    start += mine.size
+                if start == wanted.size:
+                    break
+            return np.concatenate(kept), n
+    except Exception:  # untrusted bytes: zipfile, zlib and numpy raise many types
+        return None, 0
+
+
+def _spread_rows(n: int, k: int) -> np.ndarray:
+    """``k`` row indices evenly spread over ``n`` rows, first and last included."""
+    return np.unique(np.round(np.linspace(0, n - 1, max(k, 1))).astype(np.int64))
+
+
+def _read_exact(fh, size: int) -> bytes:
+    parts, left = [], size
+    while left > 0:
+        part = fh.read(min(left, _CHUNK_BYTES))
+        if not part:
+            raise ValueError(f"truncated array: {size - left:,} of {size:,} bytes")
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
 
 
 def _counts(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -466,6 +637,7 @@ class _SuiteOrder:
 
     variants: list[str] = field(default_factory=list)
     grid: dict[str, list[Any]] = field(default_factory=dict)
+    path: Path | None = None
 
     @classmethod
     def load(cls, run_dir: Path, warnings: list[str]) -> _SuiteOrder:
@@ -473,6 +645,12 @@ class _SuiteOrder:
             return cls()
         path = run_dir.parent.parent / SUITE_FILE
         if not path.is_file():
+            if path.is_symlink() or path.exists():  # a folder, a device, a pipe, a bad link
+                what = _what_link(path) if path.is_symlink() else "not a regular file"
+                warnings.append(
+                    f"{path}: cannot read ({what}); rows are sorted by name instead, and its "
+                    "references are not used"
+                )
             return cls()
         try:
             data = tomlguard.load(path, MAX_MANIFEST_BYTES)
@@ -494,19 +672,29 @@ class _SuiteOrder:
         profiles = data.get("profiles")
         # The suite as written first, then its profiles in the file's order.
         grid[PROFILE] = [None, *(profiles if isinstance(profiles, dict) else {})]
-        return cls(variants, grid)
+        return cls(variants, grid, path)
 
 
-def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested TOML tables to dotted keys: {"optimizer": {"lr_d": x}} -> {"optimizer.lr_d": x}."""
+def flatten_table(table: Mapping[str, Any]) -> dict[str, Any]:
+    """Nested TOML tables to dotted keys: {"optimizer": {"lr_d": x}} -> {"optimizer.lr_d": x},
+    in the document's order. Iterative: a results folder's suite.toml is untrusted, and no walk
+    over it may recurse as deep as its nesting."""
     flat: dict[str, Any] = {}
-    for key, value in table.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{name}."))
-        else:
+    stack = [("", iter(table.items()))]
+    while stack:
+        prefix, items = stack[-1]
+        for key, value in items:
+            name = f"{prefix}{key}"
+            if isinstance(value, dict):
+                stack.append((f"{name}.", iter(value.items())))
+                break
             flat[name] = value
+        else:
+            stack.pop()
     return flat
+
+
+_flatten = flatten_table
 
 
 def _sort_order(
@@ -558,6 +746,9 @@ def _runs_frame(records: list[dict[str, Any]], grid_keys: list[str]) -> pd.DataF
         columns[grid_key] = [r["_grid"].get(grid_key) for r in records]
     for c in TAIL_COLUMNS:
         columns[c] = [r[c] for r in records]
+    # A folder name that is not UTF-8 reads as text with surrogates, which pandas' Arrow-backed
+    # strings cannot hold: paths stay Python strings.
+    columns["path"] = pd.Series(columns["path"], dtype=object)
     runs = pd.DataFrame(columns)
     runs["seed"] = runs["seed"].astype("int64")
     runs["step"] = runs["step"].astype("int64")

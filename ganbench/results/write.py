@@ -26,6 +26,7 @@ import numpy as np
 from ganbench.errors import ResultsError
 from ganbench.fileio import atomic_write_bytes, fsync_dir, read_bounded
 from ganbench.results.layout import (
+    DRAW,
     FINISHED,
     MANIFEST,
     MAX_MANIFEST_BYTES,
@@ -98,18 +99,23 @@ def write_suite_file(out: Path, suite_name: str, raw: dict[str, Any]) -> None:
 
 
 def _metrics_table(rows: list[tuple]):
+    """The metrics.parquet table of (step, metric, value, n_real, n_fake) rows; rows of six
+    values add a ``draw`` column (a reference row measured over many draws, see
+    :data:`ganbench.results.layout.DRAW`)."""
     import pyarrow as pa
 
-    step, metric, value, n_real, n_fake = zip(*rows, strict=True) if rows else ([],) * 5
-    return pa.table(
-        {
-            "step": pa.array(step, pa.int64()),
-            "metric": pa.array(metric, pa.string()),
-            "value": pa.array(value, pa.float64()),
-            "n_real": pa.array(n_real, pa.int64()),
-            "n_fake": pa.array(n_fake, pa.int64()),
-        }
-    )
+    width = len(rows[0]) if rows else 5
+    columns = list(zip(*rows, strict=True)) if rows else [[]] * width
+    table = {
+        "step": pa.array(columns[0], pa.int64()),
+        "metric": pa.array(columns[1], pa.string()),
+        "value": pa.array(columns[2], pa.float64()),
+        "n_real": pa.array(columns[3], pa.int64()),
+        "n_fake": pa.array(columns[4], pa.int64()),
+    }
+    if width == 6:
+        table[DRAW] = pa.array(columns[5], pa.int64())
+    return pa.table(table)
 
 
 def write_run(

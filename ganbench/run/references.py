@@ -5,6 +5,8 @@ and Stacked MNIST suites."""
 from __future__ import annotations
 
 import hashlib
+import json
+import shutil
 import time
 
 import numpy as np
@@ -12,8 +14,10 @@ import numpy as np
 from ganbench.data import get_dataset
 from ganbench.data.mnist import load_mnist
 from ganbench.diagnostics.chance import reference_runs
+from ganbench.fileio import read_bounded
 from ganbench.metrics import names as M
 from ganbench.results.claims import Claim, ClaimBook
+from ganbench.results.layout import MANIFEST, MAX_MANIFEST_BYTES
 from ganbench.results.write import is_finished, run_dir, write_run
 from ganbench.run.plan import Group, Plan
 from ganbench.run.record import extractor_info, inception_key, manifest, now
@@ -92,25 +96,47 @@ def _write_floor(plan: Plan, spec, dataset, n: int, run_id: str, evaluator, env:
 
 def write_chance_rows(plan: Plan, env: dict) -> None:
     """The data and chance rows beside the suite's 2-D and Stacked MNIST runs
-    (:mod:`ganbench.diagnostics.chance`): reference runs that train nothing, at the suite's final
-    step and seeds; finished ones are kept unless ``plan.force``. One process of a
+    (:mod:`ganbench.diagnostics.chance`): reference runs that train nothing, each estimated
+    from :data:`ganbench.diagnostics.chance.DRAWS` draws at the suite's final step; finished
+    ones are kept unless ``plan.force``. Writing a row removes the folders the same row had
+    when it was drawn once per seed (earlier releases), which it replaces. One process of a
     multi-process run writes them (the others find them claimed, then finished)."""
 
     todo = [
         ref
         for ref in reference_runs(plan.suite.runs)
-        if plan.force or not is_finished(run_dir(plan.out, ref.suite, ref.run_id))
+        if plan.force
+        or not is_finished(run_dir(plan.out, ref.suite, ref.run_id))
+        or _legacy(plan, ref)
     ]
     claim = Claim(plan.suite_folder, "references")
     if not todo or not claim.acquire():
         return
     with claim:
         for ref in todo:
-            if not plan.force and is_finished(run_dir(plan.out, ref.suite, ref.run_id)):
-                continue
-            started, t0 = now(), time.perf_counter()
-            rows, samples = ref.rows()
-            timing = {"wall_seconds": time.perf_counter() - t0}
-            done = manifest(ref.manifest(), step=ref.steps, timing=timing, started=started, env=env)
-            final = samples if samples is not None else np.zeros((0, 0), np.float32)
-            write_run(plan.out, ref.suite, ref.run_id, done, rows, {"final": final})
+            if plan.force or not is_finished(run_dir(plan.out, ref.suite, ref.run_id)):
+                started, t0 = now(), time.perf_counter()
+                rows, samples = ref.rows()
+                timing = {"wall_seconds": time.perf_counter() - t0}
+                done = manifest(
+                    ref.manifest(), step=ref.steps, timing=timing, started=started, env=env
+                )
+                final = samples if samples is not None else np.zeros((0, 0), np.float32)
+                write_run(plan.out, ref.suite, ref.run_id, done, rows, {"final": final})
+            for folder in _legacy(plan, ref):
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _legacy(plan: Plan, ref) -> list:
+    """The folders of ``ref``'s row drawn once per seed (earlier releases) that exist: their
+    ids are hashes of the same identity with a seed, and their manifests name the same row."""
+    found = []
+    for run_id in ref.legacy_ids:
+        folder = run_dir(plan.out, ref.suite, run_id)
+        try:
+            recorded = json.loads(read_bounded(folder / MANIFEST, MAX_MANIFEST_BYTES))
+        except (OSError, ValueError, RecursionError):
+            continue
+        if isinstance(recorded, dict) and recorded.get("variant") == ref.variant:
+            found.append(folder)
+    return found
