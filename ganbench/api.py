@@ -362,6 +362,7 @@ def register_dataset(name: str, factory: Callable[[], Any], *, help: str) -> Non
 
 __all__ = [
     "SuiteSource",
+    "evaluate",
     "load",
     "load_suite",
     "mnist_features",

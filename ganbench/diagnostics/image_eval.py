@@ -38,20 +38,22 @@ import numpy as np
 from ganbench.metrics.catalog import (
     DIVERGED_FEATURE_KEYS,
     FeatureEvaluation,
+    SUITE_SCOPES,
     FeatureSettings,
     feature_rows,
+    suite_feature_keys,
 )
 
 SUITE_METRICS: dict[str, tuple[str, ...]] = {
-    "classifier": (
-        "fd", "kid", "kid_std", "precision", "recall", "density", "coverage", "classes",
-        "class_kl",
-    ),
-    "classifier, several channels": ("fd", "kid", "kid_std", "classes", "class_kl"),
-    "features": ("fd", "kid", "kid_std"),
-}  # fmt: skip
+    kind: suite_feature_keys(kind) for kind in SUITE_SCOPES
+}
 """The feature metrics an image run records, by extractor: a classifier of the dataset's
-images (on one-channel and on several-channel images), any other feature extractor."""
+images (on one-channel and on several-channel images), any other feature extractor (each
+metric's declaration says which: :attr:`ganbench.metrics.catalog.FeatureMetric.suite`)."""
+
+
+_UNMARKED_RESIZE = {"inception": "pytorch_fid"}
+"""The resize mode a floor's key leaves unsaid, where it is not the extractor's default."""
 
 
 def suite_metric_keys(model: Any, channels: int) -> tuple[str, ...]:
@@ -151,13 +153,15 @@ class ImageEvaluator:
     def key(self) -> str:
         """What, beyond the dataset and sample count, picks a floor's run id: the extractors
         other than the dataset's classifier, with their weights' checksums and resize modes
-        (the FID Inception-v3 at its default resize keeps its earlier form)."""
+        (the FID Inception-v3 in the ``pytorch_fid`` mode, which floors used before the resize
+        modes existed, keeps its earlier form)."""
         parts = []
         for model in self.models[1:]:
             info = model.info
             sha = (info.get("weights") or {}).get("sha256")
             part = f"|{info['name']}:{sha}"
-            if model.resize is not None and model.resize != model.extractor.default_resize:
+            unmarked = _UNMARKED_RESIZE.get(info["name"], model.extractor.default_resize)
+            if model.resize is not None and model.resize != unmarked:
                 part += f":{model.resize}"
             parts.append(part)
         return "".join(parts)

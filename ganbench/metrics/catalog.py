@@ -220,6 +220,14 @@ class FeatureMetric:
     """The value depends on the reference: its rows record the reference's size."""
     knn: bool = False
     """A k-nearest-neighbour metric: it sees at most ``knn_samples`` of each set."""
+    suite: str | None = None
+    """Which image runs of a suite record it (``ganbench eval`` computes every metric):
+    ``"any"``, in every extractor's features; ``"classifier"``, in a dataset's classifier's;
+    ``"classifier_single"``, in a classifier's but not over several channels' concatenated
+    features (Stacked MNIST's protocol has no k-NN metrics of those); None: no suite."""
+    diverged: bool = False
+    """Recorded (as NaN) by an evaluation of non-finite generated samples, so that the run's
+    curves end visibly."""
 
     @property
     def higher_is_better(self) -> bool | None:
@@ -240,7 +248,7 @@ FEATURE_METRICS: tuple[FeatureMetric, ...] = (
         "fd", "Frechet distance of Gaussian fits (Heusel et al. 2017), float64, symmetric eigh "
         "form; biased upward at small N", "lower",
         lambda ev: frechet_distance_from_stats(*ev.real_stats, *ev.fake_stats), needs="stats",
-        frechet=True, table=True,
+        frechet=True, table=True, suite="any", diverged=True,
     ),
     FeatureMetric(
         "fd_inf", "FD-infinity (Chong & Forsyth 2020): the Frechet distance extrapolated to "
@@ -251,45 +259,72 @@ FEATURE_METRICS: tuple[FeatureMetric, ...] = (
     ),
     FeatureMetric(
         "kid", "kernel distance (unbiased MMD^2, cubic kernel; Binkowski et al. 2018), mean "
-        "over subsets", "lower", lambda ev: ev.kid[0], table=True,
+        "over subsets", "lower", lambda ev: ev.kid[0], table=True, suite="any", diverged=True,
     ),
     FeatureMetric(
         "kid_std", "standard deviation of the KID estimate over its subsets", None,
-        lambda ev: ev.kid[1],
+        lambda ev: ev.kid[1], suite="any",
     ),
     FeatureMetric(
         "precision", "improved precision, k = 3 (Kynkaanniemi et al. 2019): generated samples "
         "inside the real manifold", "higher", lambda ev: ev.precision_recall[0], table=True, knn=True,
+        suite="classifier_single",
     ),
     FeatureMetric(
         "recall", "improved recall, k = 3: real samples inside the generated manifold",
         "higher", lambda ev: ev.precision_recall[1], table=True, knn=True,
+        suite="classifier_single",
     ),
     FeatureMetric(
         "density", "density, k = 5 (Naeem et al. 2020); 1 for samples of the data "
         "distribution", "higher", lambda ev: ev.density_coverage[0], table=True, knn=True,
+        suite="classifier_single",
     ),
     FeatureMetric(
         "coverage", "coverage, k = 5 (Naeem et al. 2020): real neighbourhoods holding a "
         "generated sample", "higher", lambda ev: ev.density_coverage[1], table=True, knn=True,
+        suite="classifier_single",
     ),
     FeatureMetric(
         "classes", "classes (or, for several channels, tuples of classes such as Stacked "
         "MNIST's digit triples) the classifier finds in the generated samples", "higher",
         lambda ev: ev.class_stats[0], needs="labels", table=True, uses_real=False,
+        suite="classifier", diverged=True,
     ),
     FeatureMetric(
         "class_kl", "KL(generated class histogram || uniform), nats", "lower",
         lambda ev: ev.class_stats[1], needs="labels", table=True, uses_real=False,
+        suite="classifier",
     ),
 )  # fmt: skip
 """Every metric of a feature space, in the order evaluations record them."""
 
 FEATURE_BY_KEY: dict[str, FeatureMetric] = {m.key: m for m in FEATURE_METRICS}
 
-DIVERGED_FEATURE_KEYS = ("fd", "kid", "classes")
+DIVERGED_FEATURE_KEYS = tuple(m.key for m in FEATURE_METRICS if m.diverged)
 """What an evaluation of non-finite generated samples records (as NaN) of an extractor's
 metrics: the headline ones, so the run's curves end visibly."""
+
+SUITE_SCOPES: dict[str, tuple[str, ...]] = {
+    "classifier": ("any", "classifier", "classifier_single"),
+    "classifier, several channels": ("any", "classifier"),
+    "features": ("any",),
+}
+"""Which :attr:`FeatureMetric.suite` scopes an image run records, by extractor: a classifier
+of the dataset's images (on one-channel and on several-channel images), any other extractor."""
+
+
+def suite_feature_keys(kind: str) -> tuple[str, ...]:
+    """The feature-metric keys a suite records in an extractor of ``kind`` (a key of
+    :data:`SUITE_SCOPES`), in :data:`FEATURE_METRICS` order.
+
+    >>> suite_feature_keys("features")
+    ('fd', 'kid', 'kid_std')
+    >>> suite_feature_keys("classifier, several channels")
+    ('fd', 'kid', 'kid_std', 'classes', 'class_kl')
+    """
+    scopes = SUITE_SCOPES[kind]
+    return tuple(m.key for m in FEATURE_METRICS if m.suite in scopes)
 
 
 def feature_rows(

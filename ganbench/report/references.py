@@ -323,8 +323,9 @@ def _point(run: pd.Series, grid_keys: list[str]) -> dict[str, Any]:
 
 def _row(ref: Reference, config: dict[str, Any], measured: np.ndarray, alpha: float) -> dict:
     k = len(measured)
-    mean = float(measured.mean()) if k else math.nan
-    sd = float(measured.std(ddof=1)) if k > 1 else math.nan
+    with np.errstate(over="ignore", invalid="ignore"):  # near the float range: inf, untested
+        mean = float(measured.mean()) if k else math.nan
+        sd = float(measured.std(ddof=1)) if k > 1 else math.nan
     verdict = compare(ref, mean, sd, k, alpha=alpha)
     return {
         **config,

@@ -129,8 +129,11 @@ def summarize(
             ]
             used = [h for h in hits if h is not None and not math.isnan(h[0])]
             values = np.array([h[0] for h in used], dtype=np.float64)
-            row[f"{metric}_mean"] = float(values.mean()) if len(values) else math.nan
-            row[f"{metric}_std"] = float(values.std(ddof=1)) if len(values) > 1 else math.nan
+            # Values near the float range overflow to inf (never an exception): the reference
+            # check then reads them as having no finite test statistic.
+            with np.errstate(over="ignore", invalid="ignore"):
+                row[f"{metric}_mean"] = float(values.mean()) if len(values) else math.nan
+                row[f"{metric}_std"] = float(values.std(ddof=1)) if len(values) > 1 else math.nan
             row[f"{metric}_n"] = len(values)
             for index, col in ((1, "n_real"), (2, "n_fake")):
                 if has_counts[metric][col]:
