@@ -37,8 +37,8 @@ import numpy as np
 
 from ganbench.metrics.catalog import (
     DIVERGED_FEATURE_KEYS,
-    FeatureEvaluation,
     SUITE_SCOPES,
+    FeatureEvaluation,
     FeatureSettings,
     feature_rows,
     suite_feature_keys,
