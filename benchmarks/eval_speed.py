@@ -29,12 +29,12 @@ builds it) with random scales and offsets and batch-norm statistics calibrated o
 images (features of order one; no denormal numbers), saved as its .pth and converted to .npz by
 ganbench.extractors.inception.CONVERT_SNIPPET.
 
-Adding an extractor's rows (DINOv2 against transformers' Dinov2Model, when ganbench has
-``dinov2``): a function writing its random weights files (WEIGHTS) and a job for its peer
-(PEER_JOBS); an extractor that is not registered is skipped with a line saying so.
+DINOv2's rows (against transformers' Dinov2Model) are benchmarks/eval_speed_dinov2.py's. Adding
+an extractor's rows here: a function writing its random weights files (WEIGHTS) and a job for
+its peer (PEER_JOBS); an extractor without them is skipped with a line saying so.
 
 Usage: python benchmarks/eval_speed.py [--n 100] [--batches 10,50] [--size 32]
-           [--extractors inception,dinov2] [--e2e-n 10000] [--skip-e2e] [--peer-one-thread] [--profile]
+           [--extractors inception] [--e2e-n 10000] [--skip-e2e] [--peer-one-thread] [--profile]
 (run it with a Python that has the peer libraries, as `nox -s peers` installs them: torch,
 pytorch-fid; they are not dependencies of ganbench)
 """
@@ -302,7 +302,7 @@ def main() -> None:
     )
     p.add_argument("--batches", default="10,50")
     p.add_argument("--size", type=int, default=32, help="side of the random square images")
-    p.add_argument("--extractors", default="inception,dinov2")
+    p.add_argument("--extractors", default="inception")
     p.add_argument("--e2e-n", type=int, default=10_000)
     p.add_argument("--skip-e2e", action="store_true")
     p.add_argument(

@@ -224,16 +224,16 @@ def validate_document(
     search, search_problems = parse_search(raw.get("search"))
     for keys, message in search_problems:
         problems.add(message, "search", None, keys, "search")
-    for key in [] if search is None else [k for k in search.knobs if not is_traced(k)]:
-        problems.add(
-            f"{short(key)} is not a traced knob: it picks the compiled program, whatever the "
-            f"draws; a search draws traced knobs only ({TRACED_HELP}): make a static choice "
-            "variants or a grid key",
-            "search",
-            None,
-            [key],
-            "search",
+    static = [] if search is None else [k for k in search.knobs if not is_traced(k)]
+    for i, key in enumerate(static):
+        # The reason once: a suite of many static knobs gets one line each, not one page each.
+        reason = (
+            f": it picks the compiled program, whatever the draws; a search draws traced knobs "
+            f"only ({TRACED_HELP}): make a static choice variants or a grid key"
+            if i == 0
+            else " (see the first such key)"
         )
+        problems.add(f"{short(key)} is not a traced knob{reason}", "search", None, [key], "search")
     if search is not None and any(not is_traced(k) for k in search.knobs):
         search = None  # its draws would replace static choices: no expansion with them
     check_size(raw, defaults, variants, grid, problems, trials=search.trials if search else 1)
