@@ -11,6 +11,7 @@ A suite from a dict, trained, loaded and summarised (``run_suite`` trains only w
 folder does not hold yet, so running it again costs nothing):
 
 >>> import tempfile, ganbench
+>>> from pathlib import Path
 >>> suite = {
 ...     "suite": {"name": "demo", "seeds": 2, "steps": 200, "eval_every": 100},
 ...     "defaults": {
@@ -28,6 +29,16 @@ folder does not hold yet, so running it again costs nothing):
 >>> table = ganbench.summarize(results, ["modes", "fd"])
 >>> int(table.loc[table["variant"] == "ns", "n_runs"].iloc[0])
 2
+
+The report ``ganbench report`` prints and writes, from Python (of a folder, or of results
+already read):
+
+>>> page = ganbench.report(results, metrics=["modes"])
+>>> print(page.text("csv").splitlines()[0])
+suite,variant,dataset,n_runs,seeds,modes_mean,modes_std,modes_n
+>>> written = page.write(html=Path(tempfile.mkdtemp()) / "demo.html")
+>>> written.html.read_text().startswith("<!DOCTYPE html>")
+True
 
 The metrics work on arrays from any framework (numpy in, numbers out):
 
@@ -50,6 +61,7 @@ if TYPE_CHECKING:
 
     from ganbench.config import Suite
     from ganbench.evaluation import EvalResult
+    from ganbench.report.document import Report
     from ganbench.results.read import Results
     from ganbench.run.plan import Plan
     from ganbench.run.progress import Progress
@@ -232,6 +244,54 @@ def summarize(results: Results, metrics: list[str] | None = None, **options: Any
     return summary(results, metrics, **options)
 
 
+def report(
+    results: str | Path | Results = "results",
+    *,
+    metrics: list[str] | None = None,
+    by: list[str] | None = None,
+    step: str | int = "final",
+    where: list[str] | None = None,
+    ema: str = "rows",
+    baseline: str | None = None,
+    alpha: float | None = None,
+    sort: str | None = None,
+    references: str = "auto",
+    budget: str | None = None,
+) -> Report:
+    """The report ``ganbench report`` prints and writes, of a results folder (or of
+    :class:`Results` already read), as a :class:`ganbench.report.document.Report`: its
+    ``summary`` table, published numbers (``references``), ``budget`` curves and ``warnings``,
+    rendered by ``.text(fmt)`` (table, markdown, csv, json) and written by ``.write(html=...,
+    plots=..., plot_format=..., animate=...)`` (the HTML page, figure files, animations).
+    ``ganbench.report(...)`` is this function (the package :mod:`ganbench.report` is callable).
+
+    The options are the command's: ``metrics`` (names or globs), ``by`` (the columns that make a
+    row), ``step`` ("final", "best" or a step number), ``where`` (``"KEY=VALUE"`` conditions),
+    ``ema`` ("rows" or "columns"), ``baseline`` (a variant every other is compared with by a
+    Welch t-test at level ``alpha``, default 0.05), ``sort``, ``references`` ("auto", "only",
+    "off") and ``budget`` (a metric whose budget curves replace the summary in text).
+
+    Raises:
+        ganbench.errors.OptionError: a bad option value (the message names the option).
+        ganbench.errors.ResultsError: no valid run under ``results``.
+    """
+    from ganbench.report.document import open_report
+
+    return open_report(
+        results,
+        metrics=metrics,
+        by=by,
+        step=step,
+        where=where,
+        ema=ema,
+        baseline=baseline,
+        alpha=alpha,
+        sort=sort,
+        references=references,
+        budget=budget,
+    )
+
+
 def mnist_features(images: np.ndarray, *, batch: int = 1000) -> tuple[np.ndarray, np.ndarray]:
     """Features and digit labels of MNIST-like images from the classifier shipped with ganbench
     (the feature space of ``fid_mnist_cnn``, KID, precision/recall and the class metrics):
@@ -370,6 +430,7 @@ __all__ = [
     "register_dataset",
     "register_loss",
     "register_network",
+    "report",
     "run_suite",
     "suite_results",
     "summarize",

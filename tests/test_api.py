@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import sys
 
 import numpy as np
 import pytest
@@ -132,9 +133,13 @@ def test_the_package_exports_what_the_api_defines():
     from ganbench import api
 
     assert set(ganbench.__all__) - {"__version__"} == set(api.__all__) - {"SuiteSource"}
-    for name in api.__all__:
-        if name != "SuiteSource":
-            assert getattr(ganbench, name) is getattr(api, name)
+    for name in set(api.__all__) - {"SuiteSource", "report"}:
+        assert getattr(ganbench, name) is getattr(api, name)
+    # ganbench.report is the package ganbench.report, which calls as api.report does.
+    import ganbench.report.plots
+
+    assert ganbench.report is sys.modules["ganbench.report"] and callable(ganbench.report)
+    assert ganbench.report.plots is sys.modules["ganbench.report.plots"]
 
 
 def test_suite_results_keep_the_floors_of_the_suites_settings_only(tmp_path):

@@ -1,8 +1,8 @@
 """The report pipeline, assembled once: which runs, how EMA generators show, the summary over
 seeds, stability profiles, the comparison with a baseline, chance flags and the row order.
 
-``ganbench report`` and the table ``ganbench run`` prints at the end of a suite both call
-:func:`build_summary`; a notebook can too::
+:func:`ganbench.report.document.build_report` calls :func:`build_summary` for ``ganbench report``,
+``ganbench run``'s closing table and ``ganbench.report(...)``; a notebook can too::
 
     from ganbench.report.pipeline import SummaryRequest, build_summary
     from ganbench.report import read_results
@@ -27,8 +27,8 @@ from ganbench.report.summary import sort_summary, summarize
 from ganbench.results.read import Results
 
 BASELINE = "baseline"
-"""A suite's variant of this name is what the suite's own summary compares the others with
-(:func:`suite_summary`)."""
+"""A suite's variant of this name is what the suite's own summary, at the end of ``ganbench
+run``, compares the others with."""
 
 EMA_CHOICES = ("rows", "columns")
 """How runs with a generator EMA show the averaged generator: a row ``<variant> (EMA G)``
@@ -93,11 +93,3 @@ def build_summary(results: Results, request: SummaryRequest) -> tuple[Results, p
     if request.sort is not None:
         summary = sort_summary(summary, request.sort)
     return results, summary
-
-
-def suite_summary(results: Results, variants: set[str]) -> tuple[Results, pd.DataFrame]:
-    """The summary of one suite's runs with the defaults; a suite with a variant named
-    :data:`BASELINE` is a comparison against it."""
-    return build_summary(
-        results, SummaryRequest(baseline=BASELINE if BASELINE in variants else None)
-    )
