@@ -136,8 +136,7 @@ def test_the_package_exports_what_the_api_defines():
     for name in set(api.__all__) - {"SuiteSource", "report"}:
         assert getattr(ganbench, name) is getattr(api, name)
     # ganbench.report is the package ganbench.report, which calls as api.report does.
-    import ganbench.report.plots
-
+    importlib.import_module("ganbench.report.plots")
     assert ganbench.report is sys.modules["ganbench.report"] and callable(ganbench.report)
     assert ganbench.report.plots is sys.modules["ganbench.report.plots"]
 
@@ -158,3 +157,45 @@ def test_suite_results_keep_the_floors_of_the_suites_settings_only(tmp_path):
                   dataset="mnist", step=20, rows=[(20, "classes", 10.0, n, n)])  # fmt: skip
     kept = ganbench.suite_results(ganbench.load(tmp_path), suite)
     assert sorted(kept.runs["run_id"]) == sorted([run.run_id, "floor-mine"])
+
+
+def test_report_from_python_writes_what_the_cli_writes(tmp_path):
+    """``ganbench.report(...)`` and ``ganbench report`` build one report: the same HTML page
+    (but for the minute it was written) and the same markdown, csv and json, published numbers
+    included."""
+    import re
+
+    from typer.testing import CliRunner
+
+    from ganbench.cli.app import app
+
+    reference = {"variant": "ns", "metric": "modes", "value": 6.0, "source": "made up"}
+    suite = {**SUITE, "suite": {**SUITE["suite"], "name": "page"}, "reference": [reference]}
+    ganbench.run_suite(suite, out=tmp_path / "out")
+    folder = str(tmp_path / "out" / "page")
+    runner = CliRunner()
+
+    def cli(*args: str) -> str:
+        res = runner.invoke(app, ["report", folder, *args], env={"COLUMNS": "250"})
+        assert res.exit_code == 0, res.output
+        return res.stdout
+
+    cli("--html", str(tmp_path / "cli.html"), "-f", "csv")
+    made = ganbench.report(folder)
+    written = made.write(html=tmp_path / "api.html")
+    minute = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
+    cli_page = minute.sub("", (tmp_path / "cli.html").read_text(encoding="utf-8"))
+    api_page = minute.sub("", written.html.read_text(encoding="utf-8"))
+    assert api_page == cli_page and "<h3>Published and measured</h3>" in api_page
+    for fmt in ("markdown", "csv", "json"):
+        assert made.text(fmt) == cli("-f", fmt), fmt
+    assert "[1] made up" in made.text("markdown")  # the published numbers follow the summary
+    # Options are the command's, by name; a bad value names the option.
+    compared = ganbench.report(folder, metrics=["modes"], references="only")
+    assert compared.text("csv") == cli("-m", "modes", "--references", "only", "-f", "csv")
+    from ganbench.errors import OptionError
+
+    with pytest.raises(OptionError, match="ema 'sideways': allowed: rows, columns"):
+        ganbench.report(folder, ema="sideways")
+    with pytest.raises(OptionError, match="html .* is inside the results folder"):
+        made.write(html=f"{folder}/page.html")
