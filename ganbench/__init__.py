@@ -1,6 +1,6 @@
 """ganbench: GAN stability and diagnostics toolkit with a benchmark CLI.
 
-The public API (see :mod:`ganbench.api`): :func:`run_suite`, :func:`suite_results`, :func:`load`,
+The public API (see :mod:`ganbench.api`): :func:`run_suite`, :func:`run_plan`, :func:`suite_results`, :func:`load`,
 :func:`load_suite`, :func:`plan`, :func:`summarize`, :func:`report`, :func:`mnist_features`,
 :func:`evaluate`, :func:`register_loss`, :func:`register_dataset` and :func:`register_network` here, and the public modules :mod:`ganbench.metrics` (diagnostics of
 arrays), :mod:`ganbench.metrics.spectrum` (Jacobian spectra of a two-player vector field),
@@ -27,6 +27,7 @@ __all__ = [
     "register_loss",
     "register_network",
     "report",
+    "run_plan",
     "run_suite",
     "suite_results",
     "summarize",

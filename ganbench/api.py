@@ -4,7 +4,7 @@ your own.
 Everything exported from :mod:`ganbench` (its ``__all__``) and from the public modules listed
 there is the public API: it is typed, documented and changes only with notice. Every other
 module is internal to ganbench and may change in any release. ``ganbench run`` is built on
-:func:`load_suite` and :func:`plan`. (The function that trains is ``run_suite``, not ``run``:
+:func:`load_suite`, :func:`plan`, :func:`run_plan` and :func:`report`. (The function that trains is ``run_suite``, not ``run``:
 ``ganbench.run`` is the package that does the training.)
 
 A suite from a dict, trained, loaded and summarised (``run_suite`` trains only what the
@@ -34,8 +34,8 @@ The report ``ganbench report`` prints and writes, from Python (of a folder, or o
 already read):
 
 >>> page = ganbench.report(results, metrics=["modes"])
->>> print(page.text("csv").splitlines()[0])
-suite,variant,dataset,n_runs,seeds,modes_mean,modes_std,modes_n
+>>> page.text("csv").splitlines()[0].split(",")[:4]
+['suite', 'variant', 'dataset', 'n_runs']
 >>> written = page.write(html=Path(tempfile.mkdtemp()) / "demo.html")
 >>> written.html.read_text().startswith("<!DOCTYPE html>")
 True
@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from ganbench.results.read import Results
     from ganbench.run.plan import Plan
     from ganbench.run.progress import Progress
+    from ganbench.run.schedule import RunSummary
 
 SuiteSource = str | Path | Mapping[str, Any]
 """A suite: the path of a TOML file, or the document as a dict."""
@@ -166,15 +167,23 @@ def run_suite(
     A run whose losses go non-finite is a result (status ``diverged``); a run that fails to
     execute is recorded as ``failed`` with its error.
     """
-    from ganbench.run.schedule import run_plan
-
     spec = load_suite(
         suite, seeds=seeds, steps=steps, overrides=overrides, profile=profile, imports=imports
     )
     made = plan(spec, out, force=force, max_runs=max_runs, exact_runs=exact_runs)
-    if made.groups:
-        run_plan(made, progress=progress)
+    run_plan(made, progress=progress)
     return suite_results(load(made.suite_folder), spec)
+
+
+def run_plan(plan: Plan, *, progress: Progress | None = None) -> RunSummary:
+    """Train the groups of ``plan`` (from :func:`plan`) and write their run folders, the suite
+    file and the suite's data and chance rows: these also when nothing is left to train (for
+    results of a release that did not write them yet). ``ganbench run`` prints the plan, then
+    calls this; :func:`run_suite` is :func:`load_suite`, :func:`plan`, this and :func:`load`.
+    Returns the counts ``ganbench run`` prints (completed, diverged, failed, skipped runs)."""
+    from ganbench.run.schedule import run_plan as train
+
+    return train(plan, progress=progress)
 
 
 def suite_results(results: Results, suite: Suite) -> Results:
@@ -431,6 +440,7 @@ __all__ = [
     "register_loss",
     "register_network",
     "report",
+    "run_plan",
     "run_suite",
     "suite_results",
     "summarize",

@@ -51,7 +51,15 @@ def test_train_a_suite_from_a_dict_load_it_and_measure_arrays(tmp_path):
     assert len(modes[modes["run_id"].isin(trained["run_id"])]) == 2
     summary = ganbench.summarize(again, ["modes"])
     assert list(summary.loc[summary["variant"] == "ns", "n_runs"]) == [2]
-    # Run again: nothing left to train, the same results.
+    # Run again: nothing left to train, the same results; the data and chance rows (which
+    # ``ganbench run`` writes too when nothing is left to train) come back when missing.
+    import shutil
+
+    rows = results.runs[results.runs["variant"].str.match(r"(chance|data): ")]
+    assert len(rows) >= 2
+    for folder in set(rows["path"]):
+        shutil.rmtree(folder)
+    assert not ganbench.load(tmp_path).runs["variant"].str.match(r"(chance|data): ").any()
     assert (
         ganbench.run_suite(SUITE, out=tmp_path).runs["run_id"].tolist()
         == results.runs["run_id"].tolist()
@@ -197,5 +205,5 @@ def test_report_from_python_writes_what_the_cli_writes(tmp_path):
 
     with pytest.raises(OptionError, match="ema 'sideways': allowed: rows, columns"):
         ganbench.report(folder, ema="sideways")
-    with pytest.raises(OptionError, match="html .* is inside the results folder"):
+    with pytest.raises(OptionError, match=r"html .* is inside the results folder"):
         made.write(html=f"{folder}/page.html")

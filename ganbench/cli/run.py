@@ -165,8 +165,8 @@ def run(
     import jax
 
     from ganbench.api import plan as make_plan
+    from ganbench.api import run_plan
     from ganbench.errors import RunFailedError
-    from ganbench.run.schedule import run_plan
 
     local = jax.local_devices()
     plan = make_plan(
@@ -185,10 +185,7 @@ def run(
     where = f"process {procs.index} of {procs.count}: " if procs.multi else ""
     summary = None
     if not plan.groups:
-        from ganbench.run.record import environment
-        from ganbench.run.references import write_chance_rows
-
-        write_chance_rows(plan, environment(local))  # cheap; suites run before they existed
+        run_plan(plan)  # writes the data and chance rows: suites run before they existed
         err.print(
             where
             + (
@@ -214,7 +211,7 @@ def run(
 
         bar = RichProgress(len(plan.groups)) if is_tty() else PlainProgress(len(plan.groups))
         with bar:
-            summary = run_plan(plan, devices=local, progress=bar)
+            summary = run_plan(plan, progress=bar)
         err.print(
             f"{where}done in {summary.wall_seconds:.1f}s: {summary.completed} completed, "
             f"{summary.diverged} diverged, {summary.failed} failed, {summary.skipped} skipped"

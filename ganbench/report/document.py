@@ -27,7 +27,6 @@ from typing import Any
 import pandas as pd
 
 from ganbench.errors import ConfigError, OptionError
-from ganbench.report.baseline import DEFAULT_ALPHA
 from ganbench.report.pipeline import EMA_CHOICES, SummaryRequest, build_summary
 from ganbench.report.plots import FORMATS as PLOT_FORMATS
 from ganbench.results.read import Results, read_results
@@ -57,46 +56,22 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class ReportRequest:
-    """What a report shows: the options of ``ganbench report``, each with its default."""
+class ReportRequest(SummaryRequest):
+    """What a report shows: the options of ``ganbench report``, each with its default (the
+    summary's, then what the report adds)."""
 
-    metrics: list[str] | None = None
-    """Metric names or glob patterns (default: the catalog's table metrics the results hold)."""
-    by: list[str] | None = None
-    """The columns that make a row (default: suite, variant, dataset and the grid keys)."""
-    step: Any = "final"
-    """Which value of each run: "final", "best" or a step number."""
-    where: list[str] | None = None
-    """KEY=VALUE conditions on the runs ('|' separates alternatives)."""
-    ema: str = "rows"
-    """How runs with a generator EMA show the averaged generator: "rows" or "columns"."""
-    baseline: str | None = None
-    """Compare every variant with this one at the same dataset / grid point."""
-    alpha: float | None = None
-    """Significance level of the comparisons and of the near-chance flags (None: 0.05)."""
-    sort: str | None = None
-    """Sort rows by a metric (best first) or a column (ascending)."""
     references: str = "auto"
     """Published numbers: one of :data:`REFERENCE_CHOICES`."""
     budget: str | None = None
     """A metric: budget curves of it replace the summary in text (the page shows both)."""
 
-    def summary_request(self) -> SummaryRequest:
-        """The summary's part of the request, checked (raises OptionError for a bad value)."""
+    def checked(self) -> ReportRequest:
+        """The request with ``step`` parsed; raises OptionError for a bad setting."""
         if self.references not in REFERENCE_CHOICES:
             raise OptionError(
                 "references", f"{self.references!r}: allowed: {', '.join(REFERENCE_CHOICES)}"
             )
-        return SummaryRequest(
-            metrics=self.metrics,
-            by=self.by,
-            step=self.step,
-            where=self.where,
-            ema=self.ema,
-            baseline=self.baseline,
-            alpha=DEFAULT_ALPHA if self.alpha is None else self.alpha,
-            sort=self.sort,
-        ).checked()
+        return super().checked()
 
 
 @dataclass(frozen=True)
@@ -115,7 +90,7 @@ class Report:
     """A report of a selection of results (:func:`build_report`); its methods render it."""
 
     request: ReportRequest
-    """What was asked, with ``step`` parsed."""
+    """What was asked, checked (``step`` parsed)."""
     results: Results
     """The selected runs (``where``; the EMA generators as runs with ``ema="rows"``)."""
     summary: pd.DataFrame
@@ -273,7 +248,7 @@ def check_outputs(
         raise OptionError("plot_format", f"{plot_format!r}: allowed: {', '.join(PLOT_FORMATS)}")
     if animate and plots is None:
         raise OptionError(
-            "animate", "writes animations to the plots folder: give plots as well (--plots DIR)"
+            "animate", "writes its animations to the plots folder: give plots (--plots DIR) too"
         )
     for target, name in ((html, "html"), (plots, "plots")):
         if target is not None and folder is not None and _inside(target, Path(folder)):
@@ -299,11 +274,9 @@ def build_report(results: Results, request: ReportRequest | None = None) -> Repo
         ganbench.errors.ConfigError: ``references="only"`` with nothing to show, or with a
             ``budget``.
     """
-    request = request or ReportRequest()
-    checked = request.summary_request()
-    request = replace(request, step=checked.step)
+    request = (request or ReportRequest()).checked()
     warnings = [*results.warnings, *stale_run_warnings(results)]
-    results, summary = build_summary(results, checked)
+    results, summary = build_summary(results, request)
     curves = None
     if request.budget is not None:
         curves = _budget(results, request, warnings)
@@ -326,7 +299,7 @@ def open_report(results: str | Path | Results = "results", **options: Any) -> Re
             f"known: {', '.join(fields)}"
         )
     request = ReportRequest(**options)
-    request.summary_request()  # a bad option fails before the folder is read
+    request.checked()  # a bad option fails before the folder is read
     if not isinstance(results, Results):
         results = read_results(Path(results))
     return build_report(results, request)
@@ -361,8 +334,7 @@ def _published(
 
     found, problems = read_references(results)
     warnings += problems
-    alpha = DEFAULT_ALPHA if request.alpha is None else request.alpha
-    table = reference_table(results, found, step=request.step, alpha=alpha)
+    table = reference_table(results, found, step=request.step, alpha=request.level)
     if len(table):
         return table
     if request.references == "only":

@@ -13,7 +13,7 @@ seeds, stability profiles, the comparison with a baseline, chance flags and the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -50,8 +50,8 @@ class SummaryRequest:
     ema: str = "rows"
     baseline: str | None = None
     """Compare every variant with this one at the same dataset / grid point."""
-    alpha: float = DEFAULT_ALPHA
-    """Significance level of the comparison and of the near-chance flags."""
+    alpha: float | None = None
+    """Significance level of the comparison and of the near-chance flags (None: 0.05)."""
     sort: str | None = None
     """Sort rows by a metric (best first) or a column (ascending)."""
 
@@ -59,7 +59,7 @@ class SummaryRequest:
         """The request with ``step`` parsed; raises OptionError for a bad setting."""
         if self.ema not in EMA_CHOICES:
             raise OptionError("ema", f"{self.ema!r}: allowed: {', '.join(EMA_CHOICES)}")
-        if not 0 < self.alpha < 1:
+        if self.alpha is not None and not 0 < self.alpha < 1:
             raise OptionError(
                 "alpha", f"{self.alpha:g}: must be between 0 and 1 (exclusive), e.g. 0.05"
             )
@@ -67,7 +67,12 @@ class SummaryRequest:
             raise OptionError(
                 "baseline", f"needs 'variant' among the by columns (got {','.join(self.by)!r})"
             )
-        return SummaryRequest(**{**self.__dict__, "step": parse_step(self.step)})
+        return replace(self, step=parse_step(self.step))
+
+    @property
+    def level(self) -> float:
+        """The significance level: ``alpha``, or :data:`DEFAULT_ALPHA`."""
+        return DEFAULT_ALPHA if self.alpha is None else self.alpha
 
 
 def select(results: Results, request: SummaryRequest) -> Results:
@@ -88,8 +93,8 @@ def build_summary(results: Results, request: SummaryRequest) -> tuple[Results, p
     summary = summarize(results, request.metrics, by=request.by, step=request.step)
     summary = with_stability(summary, results, by=request.by)
     if request.baseline is not None:
-        summary = versus_baseline(summary, request.baseline, alpha=request.alpha)
-    summary = with_chance_flags(summary, alpha=request.alpha)
+        summary = versus_baseline(summary, request.baseline, alpha=request.level)
+    summary = with_chance_flags(summary, alpha=request.level)
     if request.sort is not None:
         summary = sort_summary(summary, request.sort)
     return results, summary
