@@ -198,6 +198,8 @@ def test_report_from_python_writes_what_the_cli_writes(tmp_path):
     for fmt in ("markdown", "csv", "json"):
         assert made.text(fmt) == cli("-f", fmt), fmt
     assert "[1] made up" in made.text("markdown")  # the published numbers follow the summary
+    table = made.text("table")  # the terminal's tables, as plain text
+    assert table.index("ganbench: page") < table.index("│ ns ") < table.index("published and")
     # Options are the command's, by name; a bad value names the option.
     compared = ganbench.report(folder, metrics=["modes"], references="only")
     assert compared.text("csv") == cli("-m", "modes", "--references", "only", "-f", "csv")
