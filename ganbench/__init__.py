@@ -1,7 +1,7 @@
 """ganbench: GAN stability and diagnostics toolkit with a benchmark CLI.
 
-The public API (see :mod:`ganbench.api`): :func:`run_suite`, :func:`suite_results`, :func:`load`,
-:func:`load_suite`, :func:`plan`, :func:`summarize`, :func:`mnist_features`,
+The public API (see :mod:`ganbench.api`): :func:`run_suite`, :func:`run_plan`, :func:`suite_results`, :func:`load`,
+:func:`load_suite`, :func:`plan`, :func:`summarize`, :func:`report`, :func:`mnist_features`,
 :func:`evaluate`, :func:`register_loss`, :func:`register_dataset` and :func:`register_network` here, and the public modules :mod:`ganbench.metrics` (diagnostics of
 arrays), :mod:`ganbench.metrics.spectrum` (Jacobian spectra of a two-player vector field),
 :mod:`ganbench.report` (tables and comparisons of results), :mod:`ganbench.report.verdicts`
@@ -26,6 +26,8 @@ __all__ = [
     "register_dataset",
     "register_loss",
     "register_network",
+    "report",
+    "run_plan",
     "run_suite",
     "suite_results",
     "summarize",
@@ -33,9 +35,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:  # typed in __init__.pyi
-    if name in __all__ and name != "__version__":
-        import importlib
+    import importlib
 
+    if name == "report":
+        # The package ganbench.report, callable as ganbench.api.report: the same object whether
+        # or not ``import ganbench.report.<module>`` ran first.
+        return importlib.import_module("ganbench.report")
+    if name in __all__ and name != "__version__":
         # Imported on first use only: reading results (ganbench.report) never loads the API's
         # training stack.
         return getattr(importlib.import_module("ganbench.api"), name)

@@ -6,6 +6,8 @@ from ganbench.api import plan as plan
 from ganbench.api import register_dataset as register_dataset
 from ganbench.api import register_loss as register_loss
 from ganbench.api import register_network as register_network
+from ganbench.api import report as report
+from ganbench.api import run_plan as run_plan
 from ganbench.api import run_suite as run_suite
 from ganbench.api import suite_results as suite_results
 from ganbench.api import summarize as summarize

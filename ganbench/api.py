@@ -4,13 +4,14 @@ your own.
 Everything exported from :mod:`ganbench` (its ``__all__``) and from the public modules listed
 there is the public API: it is typed, documented and changes only with notice. Every other
 module is internal to ganbench and may change in any release. ``ganbench run`` is built on
-:func:`load_suite` and :func:`plan`. (The function that trains is ``run_suite``, not ``run``:
+:func:`load_suite`, :func:`plan`, :func:`run_plan` and :func:`report`. (The function that trains is ``run_suite``, not ``run``:
 ``ganbench.run`` is the package that does the training.)
 
 A suite from a dict, trained, loaded and summarised (``run_suite`` trains only what the
 folder does not hold yet, so running it again costs nothing):
 
 >>> import tempfile, ganbench
+>>> from pathlib import Path
 >>> suite = {
 ...     "suite": {"name": "demo", "seeds": 2, "steps": 200, "eval_every": 100},
 ...     "defaults": {
@@ -28,6 +29,16 @@ folder does not hold yet, so running it again costs nothing):
 >>> table = ganbench.summarize(results, ["modes", "fd"])
 >>> int(table.loc[table["variant"] == "ns", "n_runs"].iloc[0])
 2
+
+The report ``ganbench report`` prints and writes, from Python (of a folder, or of results
+already read):
+
+>>> page = ganbench.report(results, metrics=["modes"])
+>>> page.text("csv").splitlines()[0].split(",")[:4]
+['suite', 'variant', 'dataset', 'n_runs']
+>>> written = page.write(html=Path(tempfile.mkdtemp()) / "demo.html")
+>>> written.html.read_text().startswith("<!DOCTYPE html>")
+True
 
 The metrics work on arrays from any framework (numpy in, numbers out):
 
@@ -50,9 +61,11 @@ if TYPE_CHECKING:
 
     from ganbench.config import Suite
     from ganbench.evaluation import EvalResult
+    from ganbench.report.document import Report
     from ganbench.results.read import Results
     from ganbench.run.plan import Plan
     from ganbench.run.progress import Progress
+    from ganbench.run.schedule import RunSummary
 
 SuiteSource = str | Path | Mapping[str, Any]
 """A suite: the path of a TOML file, or the document as a dict."""
@@ -154,15 +167,23 @@ def run_suite(
     A run whose losses go non-finite is a result (status ``diverged``); a run that fails to
     execute is recorded as ``failed`` with its error.
     """
-    from ganbench.run.schedule import run_plan
-
     spec = load_suite(
         suite, seeds=seeds, steps=steps, overrides=overrides, profile=profile, imports=imports
     )
     made = plan(spec, out, force=force, max_runs=max_runs, exact_runs=exact_runs)
-    if made.groups:
-        run_plan(made, progress=progress)
+    run_plan(made, progress=progress)
     return suite_results(load(made.suite_folder), spec)
+
+
+def run_plan(plan: Plan, *, progress: Progress | None = None) -> RunSummary:
+    """Train the groups of ``plan`` (from :func:`plan`) and write their run folders, the suite
+    file and the suite's data and chance rows: these also when nothing is left to train (for
+    results of a release that did not write them yet). ``ganbench run`` prints the plan, then
+    calls this; :func:`run_suite` is :func:`load_suite`, :func:`plan`, this and :func:`load`.
+    Returns the counts ``ganbench run`` prints (completed, diverged, failed, skipped runs)."""
+    from ganbench.run.schedule import run_plan as train
+
+    return train(plan, progress=progress)
 
 
 def suite_results(results: Results, suite: Suite) -> Results:
@@ -230,6 +251,54 @@ def summarize(results: Results, metrics: list[str] | None = None, **options: Any
     from ganbench.report import summarize as summary
 
     return summary(results, metrics, **options)
+
+
+def report(
+    results: str | Path | Results = "results",
+    *,
+    metrics: list[str] | None = None,
+    by: list[str] | None = None,
+    step: str | int = "final",
+    where: list[str] | None = None,
+    ema: str = "rows",
+    baseline: str | None = None,
+    alpha: float | None = None,
+    sort: str | None = None,
+    references: str = "auto",
+    budget: str | None = None,
+) -> Report:
+    """The report ``ganbench report`` prints and writes, of a results folder (or of
+    :class:`Results` already read), as a :class:`ganbench.report.document.Report`: its
+    ``summary`` table, published numbers (``references``), ``budget`` curves and ``warnings``,
+    rendered by ``.text(fmt)`` (table, markdown, csv, json) and written by ``.write(html=...,
+    plots=..., plot_format=..., animate=...)`` (the HTML page, figure files, animations).
+    ``ganbench.report(...)`` is this function (the package :mod:`ganbench.report` is callable).
+
+    The options are the command's: ``metrics`` (names or globs), ``by`` (the columns that make a
+    row), ``step`` ("final", "best" or a step number), ``where`` (``"KEY=VALUE"`` conditions),
+    ``ema`` ("rows" or "columns"), ``baseline`` (a variant every other is compared with by a
+    Welch t-test at level ``alpha``, default 0.05), ``sort``, ``references`` ("auto", "only",
+    "off") and ``budget`` (a metric whose budget curves replace the summary in text).
+
+    Raises:
+        ganbench.errors.OptionError: a bad option value (the message names the option).
+        ganbench.errors.ResultsError: no valid run under ``results``.
+    """
+    from ganbench.report.document import open_report
+
+    return open_report(
+        results,
+        metrics=metrics,
+        by=by,
+        step=step,
+        where=where,
+        ema=ema,
+        baseline=baseline,
+        alpha=alpha,
+        sort=sort,
+        references=references,
+        budget=budget,
+    )
 
 
 def mnist_features(images: np.ndarray, *, batch: int = 1000) -> tuple[np.ndarray, np.ndarray]:
@@ -370,6 +439,8 @@ __all__ = [
     "register_dataset",
     "register_loss",
     "register_network",
+    "report",
+    "run_plan",
     "run_suite",
     "suite_results",
     "summarize",

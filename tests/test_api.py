@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import sys
 
 import numpy as np
 import pytest
@@ -50,7 +51,15 @@ def test_train_a_suite_from_a_dict_load_it_and_measure_arrays(tmp_path):
     assert len(modes[modes["run_id"].isin(trained["run_id"])]) == 2
     summary = ganbench.summarize(again, ["modes"])
     assert list(summary.loc[summary["variant"] == "ns", "n_runs"]) == [2]
-    # Run again: nothing left to train, the same results.
+    # Run again: nothing left to train, the same results; the data and chance rows (which
+    # ``ganbench run`` writes too when nothing is left to train) come back when missing.
+    import shutil
+
+    rows = results.runs[results.runs["variant"].str.match(r"(chance|data): ")]
+    assert len(rows) >= 2
+    for folder in set(rows["path"]):
+        shutil.rmtree(folder)
+    assert not ganbench.load(tmp_path).runs["variant"].str.match(r"(chance|data): ").any()
     assert (
         ganbench.run_suite(SUITE, out=tmp_path).runs["run_id"].tolist()
         == results.runs["run_id"].tolist()
@@ -132,9 +141,12 @@ def test_the_package_exports_what_the_api_defines():
     from ganbench import api
 
     assert set(ganbench.__all__) - {"__version__"} == set(api.__all__) - {"SuiteSource"}
-    for name in api.__all__:
-        if name != "SuiteSource":
-            assert getattr(ganbench, name) is getattr(api, name)
+    for name in set(api.__all__) - {"SuiteSource", "report"}:
+        assert getattr(ganbench, name) is getattr(api, name)
+    # ganbench.report is the package ganbench.report, which calls as api.report does.
+    importlib.import_module("ganbench.report.plots")
+    assert ganbench.report is sys.modules["ganbench.report"] and callable(ganbench.report)
+    assert ganbench.report.plots is sys.modules["ganbench.report.plots"]
 
 
 def test_suite_results_keep_the_floors_of_the_suites_settings_only(tmp_path):
@@ -153,3 +165,47 @@ def test_suite_results_keep_the_floors_of_the_suites_settings_only(tmp_path):
                   dataset="mnist", step=20, rows=[(20, "classes", 10.0, n, n)])  # fmt: skip
     kept = ganbench.suite_results(ganbench.load(tmp_path), suite)
     assert sorted(kept.runs["run_id"]) == sorted([run.run_id, "floor-mine"])
+
+
+def test_report_from_python_writes_what_the_cli_writes(tmp_path):
+    """``ganbench.report(...)`` and ``ganbench report`` build one report: the same HTML page
+    (but for the minute it was written) and the same markdown, csv and json, published numbers
+    included."""
+    import re
+
+    from typer.testing import CliRunner
+
+    from ganbench.cli.app import app
+
+    reference = {"variant": "ns", "metric": "modes", "value": 6.0, "source": "made up"}
+    suite = {**SUITE, "suite": {**SUITE["suite"], "name": "page"}, "reference": [reference]}
+    ganbench.run_suite(suite, out=tmp_path / "out")
+    folder = str(tmp_path / "out" / "page")
+    runner = CliRunner()
+
+    def cli(*args: str) -> str:
+        res = runner.invoke(app, ["report", folder, *args], env={"COLUMNS": "250"})
+        assert res.exit_code == 0, res.output
+        return res.stdout
+
+    cli("--html", str(tmp_path / "cli.html"), "-f", "csv")
+    made = ganbench.report(folder)
+    written = made.write(html=tmp_path / "api.html")
+    minute = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
+    cli_page = minute.sub("", (tmp_path / "cli.html").read_text(encoding="utf-8"))
+    api_page = minute.sub("", written.html.read_text(encoding="utf-8"))
+    assert api_page == cli_page and "<h3>Published and measured</h3>" in api_page
+    for fmt in ("markdown", "csv", "json"):
+        assert made.text(fmt) == cli("-f", fmt), fmt
+    assert "[1] made up" in made.text("markdown")  # the published numbers follow the summary
+    table = made.text("table")  # the terminal's tables, as plain text
+    assert table.index("ganbench: page") < table.index("│ ns ") < table.index("published and")
+    # Options are the command's, by name; a bad value names the option.
+    compared = ganbench.report(folder, metrics=["modes"], references="only")
+    assert compared.text("csv") == cli("-m", "modes", "--references", "only", "-f", "csv")
+    from ganbench.errors import OptionError
+
+    with pytest.raises(OptionError, match="ema 'sideways': allowed: rows, columns"):
+        ganbench.report(folder, ema="sideways")
+    with pytest.raises(OptionError, match=r"html .* is inside the results folder"):
+        made.write(html=f"{folder}/page.html")

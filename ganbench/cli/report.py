@@ -130,77 +130,27 @@ def report(
 ) -> None:
     """Final metrics per suite x variant x grid point, aggregated over seeds; optionally an HTML
     page and figure files."""
+    from ganbench.api import report as build
     from ganbench.errors import ConfigError
-    from ganbench.report import DEFAULT_ALPHA, FORMATS, read_results, summary_table, to_text
-    from ganbench.report.pipeline import SummaryRequest, build_summary
-    from ganbench.report.plots import FORMATS as PLOT_FORMATS
+    from ganbench.report.document import check_outputs, check_text_format
 
-    if fmt != "table" and fmt not in FORMATS:
-        raise ConfigError(f"--format {fmt!r}: allowed: table, {', '.join(FORMATS)}")
-    if references not in REFERENCE_CHOICES:
-        raise ConfigError(f"--references {references!r}: allowed: {', '.join(REFERENCE_CHOICES)}")
-    if plot_format not in PLOT_FORMATS:
-        raise ConfigError(f"--plot-format {plot_format!r}: allowed: {', '.join(PLOT_FORMATS)}")
-    request = SummaryRequest(
-        metrics=split_list(metric),
-        by=[k.strip() for k in by.split(",") if k.strip()] if by is not None else None,
-        step=step,
-        where=where or None,
-        ema=ema,
-        baseline=baseline,
-        alpha=DEFAULT_ALPHA if alpha is None else alpha,
-        sort=sort,
-    ).checked()
+    check_text_format(fmt)
     if open_page and html is None:
         raise ConfigError("--open: opens the page --html writes; give --html FILE as well")
-    if animate and plots is None:
-        raise ConfigError("--animate: writes animations to the --plots folder; give --plots DIR")
-    for target, name in ((html, "--html"), (plots, "--plots")):
-        if target is not None and _inside(target, path):
-            raise ConfigError(
-                f"{name} {target}: is inside the results folder {path}; write it elsewhere"
-            )
-    results = read_results(path)
-    for warning in [*results.warnings, *stale_run_warnings(results)]:
+    check_outputs(path, html=html, plots=plots, plot_format=plot_format, animate=animate)
+    columns = [k.strip() for k in by.split(",") if k.strip()] if by is not None else None
+    shown = build(path, metrics=split_list(metric), by=columns, step=step, where=where or None,
+                  ema=ema, baseline=baseline, alpha=alpha, sort=sort, references=references,
+                  budget=budget)  # fmt: skip
+    for warning in shown.warnings:
         err.print(f"warning: {warning}", highlight=False, markup=False)
-    results, summary = build_summary(results, request)
-    step_choice = request.step
-    curves = None
-    if budget is not None:
-        from ganbench.report.budget import budget_curves
-
-        if references == "only":
-            raise ConfigError("--budget: prints budget curves; --references only prints "
-                              "published numbers; give one of them")  # fmt: skip
-        curves = budget_curves(results, budget, step=step_choice)
-        if clashes := curves.attrs["budget"].get("conflicting"):
-            from ganbench.report.budget_render import conflict_note
-
-            err.print(f"warning: {conflict_note(clashes)}", highlight=False, markup=False)
-        shaping = [f for f, v in (("--metric", metric), ("--by", by), ("--sort", sort),
-                                  ("--baseline", baseline)) if v]  # fmt: skip
-        if shaping:
-            verb = "shapes" if len(shaping) == 1 else "shape"
-            err.print(f"warning: {', '.join(shaping)} {verb} the summary, which --budget replaces "
-                      "on stdout (an --html page still shows it)", highlight=False)  # fmt: skip
-    published = _references(results, references, step_choice, alpha)
-    if alpha is not None and baseline is None and published is None:
-        err.print(
-            "warning: --alpha has no effect without --baseline or references", highlight=False
-        )
-    if curves is not None:
-        _print_budget(curves, fmt)
-    elif references != "only":
-        if fmt == "table":
-            out.print(summary_table(summary))
-        else:
-            typer.echo(to_text(summary, fmt), nl=False)
-    with_refs = curves is None and (references == "only" or fmt in ("table", "markdown"))
-    if published is not None and with_refs:
-        _print_references(published, fmt, gap=references != "only")
+    if fmt == "table":
+        for table in shown.rich():
+            out.print(table)
+    else:
+        typer.echo(shown.text(fmt), nl=False)
     if html is not None or plots is not None:
-        _pictures(results, summary, html=html, plots=plots, plot_format=plot_format, refs=published,
-                  budget=budget, step=step_choice, animate=animate)  # fmt: skip
+        _write(shown, html=html, plots=plots, plot_format=plot_format, animate=animate)
     if open_page and html is not None:
         import webbrowser
 
@@ -208,140 +158,22 @@ def report(
             err.print("warning: no web browser found to open the page", highlight=False)
 
 
-REFERENCE_CHOICES = ("auto", "only", "off")
-"""Values of ``report --references``."""
-
-
-def _references(results, choice: str, step, alpha: float | None):
-    """The published-and-measured table of the results' references (None without any)."""
-    if choice == "off":
-        return None
-    from ganbench.errors import ConfigError
-    from ganbench.report import DEFAULT_ALPHA
-    from ganbench.report.references import read_references, reference_table
-
-    found, warnings = read_references(results)
-    for warning in warnings:
-        err.print(f"warning: {warning}", highlight=False, markup=False)
-    table = reference_table(
-        results, found, step=step, alpha=DEFAULT_ALPHA if alpha is None else alpha
-    )
-    if len(table):
-        return table
-    if choice == "only":
-        raise ConfigError(
-            "--references only: no reference matches these results (a suite lists its "
-            "published numbers as [[reference]] tables; see README, 'Published numbers')"
-        )
-    return None
-
-
-def show_references(results) -> None:
-    """Print the published-and-measured table of ``results`` (final values) when its suites
-    list references; nothing otherwise (``ganbench run``'s closing report)."""
-    table = _references(results, "auto", "final", None)
-    if table is not None:
-        _print_references(table, "table", gap=True)
-
-
-def _print_budget(curves, fmt: str) -> None:
-    from ganbench.report import to_text
-    from ganbench.report.budget_render import budget_markdown, budget_table
-
-    if fmt == "table":
-        out.print(budget_table(curves))
-    elif fmt == "markdown":
-        typer.echo(budget_markdown(curves), nl=False)
-    else:
-        typer.echo(to_text(curves, fmt), nl=False)
-
-
-def _print_references(table, fmt: str, *, gap: bool) -> None:
-    from ganbench.report import to_text
-    from ganbench.report.references import reference_markdown, reference_rich
-
-    if fmt == "table":
-        out.print(reference_rich(table))
-    elif fmt == "markdown":
-        typer.echo(("\n" if gap else "") + reference_markdown(table), nl=False)
-    else:
-        typer.echo(to_text(table, fmt), nl=False)
-
-
-def _inside(target: Path, folder: Path) -> bool:
-    """Whether writing ``target`` would put a file among the results (which report reads)."""
-    try:
-        return target.resolve().is_relative_to(folder.resolve())
-    except OSError:
-        return False
-
-
-def _pictures(
-    results,
-    summary,
-    *,
-    html: Path | None,
-    plots: Path | None,
-    plot_format: str,
-    refs=None,
-    budget: str | None = None,
-    step="final",
-    animate: bool = False,
-):
+def _write(shown, *, html: Path | None, plots: Path | None, plot_format: str, animate: bool):
+    """Write the page and figure files, saying what was written and what was left out."""
     from rich.text import Text
 
-    from ganbench.report.budget import best_trials, has_trials, ranking_metric
-    from ganbench.report.budget_render import budget_figures
-    from ganbench.report.html import render_html, write_html
-    from ganbench.report.player import players as find_players
-    from ganbench.report.plots import close, figures, write_figures
-    from ganbench.report.summary import summary_metrics
-
     with err.status("drawing figures"):
-        # Budget curves of the --budget metric, or of the summary's metrics with a direction;
-        # the other figures and the players show each search configuration's best trial.
-        ranked = [budget] if budget else summary_metrics(summary)
-        shown = results
-        if has_trials(results) and (metric := ranking_metric(results, ranked)) is not None:
-            shown = best_trials(results, metric, step=step)
-        notes: list[str] = []
-        figs = figures(shown, notes=notes)
-        figs += budget_figures(results, ranked, step=step)
-        players = find_players(shown, notes=notes) if html is not None or animate else []
-    for note in notes:  # arrays too large to draw whole: each is cut or left out, and said so
+        written = shown.write(html=html, plots=plots, plot_format=plot_format, animate=animate)
+    for note in written.notes:  # arrays too large to draw whole: each is cut or left out
         err.print(f"warning: {note}", highlight=False, markup=False)
-    try:
-        if plots is not None:
-            paths = write_figures(figs, plots, plot_format)
-            err.print(f"wrote {len(paths)} figure(s) to {plots}", highlight=False, markup=False)
-        if plots is not None and animate:
-            from ganbench.report.animate import write_animations
-
-            with err.status("drawing animations"):
-                paths = write_animations(players, plots)
-            err.print(f"wrote {len(paths)} animation(s) to {plots}", highlight=False, markup=False)
-        if html is not None:
-            text = render_html(results, summary, figs, references=refs, players=players)
-            write_html(text, html)
-            uri = html.resolve().as_uri()  # a link terminals let you click
-            page = Text(f"wrote {html} ({html.stat().st_size / 1e6:.1f} MB): ")
-            page.append(uri, style=f"link {uri}")
-            err.print(page, highlight=False)
-    finally:
-        close(figs)
-
-
-def stale_run_warnings(results) -> list[str]:
-    """Runs that share suite, variant, grid point and seed but not their configuration (for
-    example results of an earlier version of the suite): they would be averaged together."""
-    keys = ["suite", "variant", "dataset", *results.grid_keys, "seed"]
-    keys = list(dict.fromkeys(k for k in keys if k in results.runs.columns))
-    counts = results.runs.groupby(keys, dropna=False, sort=False)["run_id"].nunique()
-    out = []
-    for key, n in counts[counts > 1].items():
-        where = ", ".join(f"{k}={v}" for k, v in zip(keys, key, strict=True))
-        out.append(
-            f"{n} runs with different configurations share {where}; they are aggregated "
-            "together (delete stale run folders, or report a narrower folder)"
-        )
-    return out
+    if plots is not None:
+        err.print(f"wrote {len(written.figures)} figure(s) to {plots}", highlight=False,
+                  markup=False)  # fmt: skip
+    if plots is not None and animate:
+        err.print(f"wrote {len(written.animations)} animation(s) to {plots}", highlight=False,
+                  markup=False)  # fmt: skip
+    if html is not None:
+        uri = html.resolve().as_uri()  # a link terminals let you click
+        page = Text(f"wrote {html} ({html.stat().st_size / 1e6:.1f} MB): ")
+        page.append(uri, style=f"link {uri}")
+        err.print(page, highlight=False)

@@ -165,8 +165,8 @@ def run(
     import jax
 
     from ganbench.api import plan as make_plan
+    from ganbench.api import run_plan
     from ganbench.errors import RunFailedError
-    from ganbench.run.schedule import run_plan
 
     local = jax.local_devices()
     plan = make_plan(
@@ -185,10 +185,7 @@ def run(
     where = f"process {procs.index} of {procs.count}: " if procs.multi else ""
     summary = None
     if not plan.groups:
-        from ganbench.run.record import environment
-        from ganbench.run.references import write_chance_rows
-
-        write_chance_rows(plan, environment(local))  # cheap; suites run before they existed
+        run_plan(plan)  # writes the data and chance rows: suites run before they existed
         err.print(
             where
             + (
@@ -214,7 +211,7 @@ def run(
 
         bar = RichProgress(len(plan.groups)) if is_tty() else PlainProgress(len(plan.groups))
         with bar:
-            summary = run_plan(plan, devices=local, progress=bar)
+            summary = run_plan(plan, progress=bar)
         err.print(
             f"{where}done in {summary.wall_seconds:.1f}s: {summary.completed} completed, "
             f"{summary.diverged} diverged, {summary.failed} failed, {summary.skipped} skipped"
@@ -233,21 +230,28 @@ def run(
     if summary is not None and summary.failed:
         raise RunFailedError(f"{summary.failed} run(s) failed:\n  " + "\n  ".join(summary.failures))
     if report and procs.index == 0:
-        from ganbench.api import load as read_folder
-        from ganbench.api import suite_results
-        from ganbench.report import summary_table
-        from ganbench.report.pipeline import suite_summary
+        _closing_report(spec, out_dir)
 
-        # Only this suite's runs and their reference rows: the folder may also hold runs of
-        # earlier settings.
-        results = suite_results(read_folder(out_dir / spec.name), spec)
-        results, table = suite_summary(results, {r.variant for r in spec.runs})
-        if spec.runs and spec.runs[0].trial is not None and _print_search(results, table):
-            return
-        out.print(summary_table(table, title=spec.name))
-        from ganbench.cli.report import show_references
 
-        show_references(results)
+def _closing_report(spec, out_dir: Path) -> None:
+    """The suite's summary (against its variant named "baseline" when it has one) and its
+    published numbers; a search's budget curves instead of one row per trial."""
+    from ganbench.api import load as read_folder
+    from ganbench.api import report as build
+    from ganbench.api import suite_results
+    from ganbench.report.pipeline import BASELINE
+
+    # Only this suite's runs and their reference rows: the folder may also hold runs of
+    # earlier settings.
+    results = suite_results(read_folder(out_dir / spec.name), spec)
+    variants = {r.variant for r in spec.runs}
+    shown = build(results, baseline=BASELINE if BASELINE in variants else None)
+    for warning in shown.warnings:
+        err.print(f"warning: {warning}", highlight=False, markup=False)
+    if spec.runs and spec.runs[0].trial is not None and _print_search(shown.results, shown.summary):
+        return
+    for table in shown.rich(title=spec.name):
+        out.print(table)
 
 
 def _print_search(results, table) -> bool:

@@ -12,8 +12,23 @@ Typical use::
     compared = versus_baseline(summary, "baseline")
     print(to_text(compared, "csv"))  # adds modes_delta, modes_p, modes_verdict, ...
 
+The whole report (summary, published numbers, budget curves, the HTML page and figures) is
+built in one place, :mod:`ganbench.report.document`; calling the package is
+:func:`ganbench.api.report`::
+
+    import ganbench
+
+    ganbench.report("results/mode_collapse", metrics=["modes", "fd"]).write(html="page.html")
+
 Nothing here imports training code (no JAX).
 """
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from ganbench.report.baseline import DEFAULT_ALPHA, VERDICTS, versus_baseline, welch_p_value
 from ganbench.report.render import (
@@ -45,6 +60,9 @@ from ganbench.report.summary import (
 )
 from ganbench.results.read import Results, read_results
 
+if TYPE_CHECKING:
+    from ganbench.report.document import Report
+
 __all__ = [
     "DEFAULT_ALPHA",
     "DEFAULT_METRICS",
@@ -74,3 +92,16 @@ __all__ = [
     "welch_p_value",
     "with_stability",
 ]
+
+
+class _ReportPackage(ModuleType):
+    """``ganbench.report`` is this package, and called, the public :func:`ganbench.api.report`:
+    the package root cannot hold both under one name, so the package itself is callable."""
+
+    def __call__(self, results: str | Path | Results = "results", **options: Any) -> Report:
+        from ganbench.report.document import open_report
+
+        return open_report(results, **options)
+
+
+sys.modules[__name__].__class__ = _ReportPackage

@@ -1,8 +1,8 @@
 """The report pipeline, assembled once: which runs, how EMA generators show, the summary over
 seeds, stability profiles, the comparison with a baseline, chance flags and the row order.
 
-``ganbench report`` and the table ``ganbench run`` prints at the end of a suite both call
-:func:`build_summary`; a notebook can too::
+:func:`ganbench.report.document.build_report` calls :func:`build_summary` for ``ganbench report``,
+``ganbench run``'s closing table and ``ganbench.report(...)``; a notebook can too::
 
     from ganbench.report.pipeline import SummaryRequest, build_summary
     from ganbench.report import read_results
@@ -13,7 +13,7 @@ seeds, stability profiles, the comparison with a baseline, chance flags and the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -27,8 +27,8 @@ from ganbench.report.summary import sort_summary, summarize
 from ganbench.results.read import Results
 
 BASELINE = "baseline"
-"""A suite's variant of this name is what the suite's own summary compares the others with
-(:func:`suite_summary`)."""
+"""A suite's variant of this name is what the suite's own summary, at the end of ``ganbench
+run``, compares the others with."""
 
 EMA_CHOICES = ("rows", "columns")
 """How runs with a generator EMA show the averaged generator: a row ``<variant> (EMA G)``
@@ -50,8 +50,8 @@ class SummaryRequest:
     ema: str = "rows"
     baseline: str | None = None
     """Compare every variant with this one at the same dataset / grid point."""
-    alpha: float = DEFAULT_ALPHA
-    """Significance level of the comparison and of the near-chance flags."""
+    alpha: float | None = None
+    """Significance level of the comparison and of the near-chance flags (None: 0.05)."""
     sort: str | None = None
     """Sort rows by a metric (best first) or a column (ascending)."""
 
@@ -59,7 +59,7 @@ class SummaryRequest:
         """The request with ``step`` parsed; raises OptionError for a bad setting."""
         if self.ema not in EMA_CHOICES:
             raise OptionError("ema", f"{self.ema!r}: allowed: {', '.join(EMA_CHOICES)}")
-        if not 0 < self.alpha < 1:
+        if self.alpha is not None and not 0 < self.alpha < 1:
             raise OptionError(
                 "alpha", f"{self.alpha:g}: must be between 0 and 1 (exclusive), e.g. 0.05"
             )
@@ -67,7 +67,12 @@ class SummaryRequest:
             raise OptionError(
                 "baseline", f"needs 'variant' among the by columns (got {','.join(self.by)!r})"
             )
-        return SummaryRequest(**{**self.__dict__, "step": parse_step(self.step)})
+        return replace(self, step=parse_step(self.step))
+
+    @property
+    def level(self) -> float:
+        """The significance level: ``alpha``, or :data:`DEFAULT_ALPHA`."""
+        return DEFAULT_ALPHA if self.alpha is None else self.alpha
 
 
 def select(results: Results, request: SummaryRequest) -> Results:
@@ -88,16 +93,8 @@ def build_summary(results: Results, request: SummaryRequest) -> tuple[Results, p
     summary = summarize(results, request.metrics, by=request.by, step=request.step)
     summary = with_stability(summary, results, by=request.by)
     if request.baseline is not None:
-        summary = versus_baseline(summary, request.baseline, alpha=request.alpha)
-    summary = with_chance_flags(summary, alpha=request.alpha)
+        summary = versus_baseline(summary, request.baseline, alpha=request.level)
+    summary = with_chance_flags(summary, alpha=request.level)
     if request.sort is not None:
         summary = sort_summary(summary, request.sort)
     return results, summary
-
-
-def suite_summary(results: Results, variants: set[str]) -> tuple[Results, pd.DataFrame]:
-    """The summary of one suite's runs with the defaults; a suite with a variant named
-    :data:`BASELINE` is a comparison against it."""
-    return build_summary(
-        results, SummaryRequest(baseline=BASELINE if BASELINE in variants else None)
-    )
