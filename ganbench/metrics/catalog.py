@@ -9,11 +9,15 @@ evaluation (:func:`ganbench.diagnostics.samples.evaluate_samples`), the EMA gene
 the report, the HTML glossary and the listing all read this catalog.
 
 Image metrics are measured in a feature extractor's space (:mod:`ganbench.extractors`): each is
-declared once here as a :class:`FeatureMetric` (its key, meaning, direction and ``compute`` on a
-:class:`FeatureEvaluation`), and stored under a name the extractor gives it
-(:meth:`ganbench.extractors.base.Extractor.metric_name`: ``fd_dinov2_vitl14``, ``fid_inception``,
-``precision``, ...). Suites' image evaluations, ``ganbench eval`` and the report read the same
-declarations; :func:`info` resolves any such name to its family's entry.
+declared once here as a :class:`FeatureMetric` (its key, meaning, direction, table placement,
+the suites that record it and ``compute`` on a :class:`FeatureEvaluation`), and stored under a
+name the extractor gives it (:meth:`ganbench.extractors.base.Extractor.metric_name`:
+``fd_dinov2_vitl14``, ``fid_inception``, ``precision``, ...). Suites' image evaluations,
+``ganbench eval``, the report and ``ganbench list metrics`` read the same declarations;
+:func:`info` resolves any such name to its family's entry, and the names written before that
+rule (``fid_mnist_cnn``, ``precision``, ...) take their entries from the same declarations.
+Adding an image metric is its function (``ganbench/metrics/images.py``) and one
+:class:`FeatureMetric` here.
 
 Names ending in ``<k>`` or ``<metric>`` stand for a family (``mode_count/0``, ``ema/modes``).
 """
@@ -354,6 +358,23 @@ def _stat(name: str, what: str, *, better: str | None = None, **kw: Any) -> Metr
     return MetricInfo(name, what, better, **kw)
 
 
+MNIST_FEATURES = "the 128-d penultimate features of ganbench's MNIST classifier"
+INCEPTION_FEATURES = (
+    "the 2048-d pool3 features of the FID Inception-v3 ([metrics] inception_weights; resized "
+    "as pytorch-fid resizes)"
+)
+
+
+def _in_features(name: str, key: str, features: str, *, curve: int | None = None) -> MetricInfo:
+    """The entry of a feature metric under a name of its own: the metric's declaration
+    (:data:`FEATURE_METRICS`) with the features it is measured in."""
+    metric = FEATURE_BY_KEY[key]
+    return MetricInfo(
+        name, f"images: {metric.description}; in {features}", metric.better, table=metric.table,
+        curve=curve, frechet=metric.frechet, uses_real=metric.uses_real,
+    )  # fmt: skip
+
+
 CATALOG: tuple[MetricInfo, ...] = (
     # Mixtures of Gaussians: mode coverage (VEEGAN section 5.1; PacGAN's code) and data-space FD.
     MetricInfo(
@@ -379,55 +400,24 @@ CATALOG: tuple[MetricInfo, ...] = (
         table=True, curve=9, frechet=True, kind=MIXTURE, uses_real=True,
         compute=lambda ev: frechet_distance(ev.real, ev.fake),
     ),
-    # Images (MNIST): in the features of ganbench's own MNIST classifier; never plain "FID".
-    MetricInfo(
-        M.FID_MNIST, "images: Frechet distance in the 128-d penultimate features of ganbench's "
-        "MNIST classifier (not Inception FID)", "lower", table=True, curve=10, frechet=True,
+    # Images under the names written before extractors named their metrics: each takes its
+    # meaning, direction and table placement from its FeatureMetric; only the features and the
+    # curves panel are its own.
+    _in_features(M.FID_MNIST, "fd", MNIST_FEATURES + " (not Inception FID)", curve=10),
+    _in_features(M.KID_MNIST, "kid", MNIST_FEATURES, curve=11),
+    _in_features(M.KID_MNIST_STD, "kid_std", MNIST_FEATURES),
+    _in_features(M.FID_INCEPTION, "fd", INCEPTION_FEATURES),
+    _in_features(M.KID_INCEPTION, "kid", INCEPTION_FEATURES),
+    _in_features(M.KID_INCEPTION_STD, "kid_std", INCEPTION_FEATURES),
+    _in_features(M.PRECISION, "precision", MNIST_FEATURES, curve=12),
+    _in_features(M.RECALL, "recall", MNIST_FEATURES, curve=13),
+    _in_features(M.DENSITY, "density", MNIST_FEATURES),
+    _in_features(M.COVERAGE, "coverage", MNIST_FEATURES, curve=14),
+    _in_features(
+        M.CLASSES, "classes", "ganbench's MNIST classifier's labels (of 10 digits; on Stacked "
+        "MNIST, of 1000 digit triples)", curve=15,
     ),
-    MetricInfo(
-        M.KID_MNIST, "images: kernel distance (unbiased MMD^2, cubic kernel; Binkowski et al. "
-        "2018) in the same features, mean over subsets", "lower", table=True, curve=11,
-    ),
-    MetricInfo(M.KID_MNIST_STD, "images: standard deviation of the KID estimate over its subsets"),
-    MetricInfo(
-        M.FID_INCEPTION, "images, with [metrics] inception_weights: Frechet distance in the "
-        "2048-d pool3 features of the FID Inception-v3 (pt_inception-2015-12-05); images resized "
-        "to 299 x 299 with JAX's bilinear resize, which differs slightly from the reference "
-        "implementations' (TensorFlow, PyTorch), so close to but not identical with published "
-        "FIDs; biased upward at small N", "lower", table=True, frechet=True,
-    ),
-    MetricInfo(
-        M.KID_INCEPTION, "images, with [metrics] inception_weights: kernel distance (unbiased "
-        "MMD^2, cubic kernel; Binkowski et al. 2018) in the same Inception features, mean over "
-        "subsets", "lower", table=True,
-    ),
-    MetricInfo(
-        M.KID_INCEPTION_STD, "images, with [metrics] inception_weights: standard deviation of "
-        "kid_inception over its subsets",
-    ),
-    MetricInfo(
-        M.PRECISION, "images: improved precision, k = 3 (Kynkaanniemi et al. 2019): generated "
-        "samples inside the real manifold", "higher", table=True, curve=12,
-    ),
-    MetricInfo(
-        M.RECALL, "images: improved recall, k = 3: real samples inside the generated manifold",
-        "higher", table=True, curve=13,
-    ),
-    MetricInfo(
-        M.DENSITY, "images: density, k = 5 (Naeem et al. 2020); 1 for samples of the data "
-        "distribution", "higher", table=True,
-    ),
-    MetricInfo(
-        M.COVERAGE, "images: coverage, k = 5 (Naeem et al. 2020): real neighbourhoods holding a "
-        "generated sample", "higher", table=True, curve=14,
-    ),
-    MetricInfo(
-        M.CLASSES, "images: digit classes (MNIST, of 10) or digit triples (Stacked MNIST, of "
-        "1000) the classifier finds in the generated samples", "higher", table=True, curve=15,
-    ),
-    MetricInfo(
-        M.CLASS_KL, "images: KL(generated class histogram || uniform), nats", "lower", table=True
-    ),
+    _in_features(M.CLASS_KL, "class_kl", "ganbench's MNIST classifier's labels"),
     # The Dirac-GAN (Mescheder et al. 2018, section 2.2): distance to its equilibrium.
     MetricInfo(
         M.EQ_THETA, "point-mass data (Dirac-GAN): |theta - x*|, the generated point's distance "
