@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ganbench.metrics.catalog import FEATURE_BY_KEY, FEATURE_METRICS, LABEL_KEYS
 from ganbench.registry import Registry
 
 WEIGHTS_SHIPPED = "shipped"
@@ -41,11 +42,12 @@ WEIGHTS_TRAINED = "trained"
 """ganbench trains the network itself on the user's labelled data and caches it."""
 WEIGHT_SOURCES = (WEIGHTS_SHIPPED, WEIGHTS_USER, WEIGHTS_TRAINED)
 
-METRIC_KEYS = ("fd", "fd_inf", "kid", "kid_std", "precision", "recall", "density", "coverage")
+METRIC_KEYS = tuple(m.key for m in FEATURE_METRICS if m.key not in LABEL_KEYS)
 """The metrics every extractor's features give (:meth:`Extractor.metric_names`; declared in
 :data:`ganbench.metrics.catalog.FEATURE_METRICS`): a Fréchet distance and its extrapolation to
 infinitely many samples, the kernel distance and its spread over subsets, improved precision
-and recall, density and coverage. A classifier adds ``classes`` and ``class_kl``."""
+and recall, density and coverage. A classifier adds those of ``LABEL_KEYS`` (``classes`` and
+``class_kl``)."""
 
 
 class FeatureModel(Protocol):
@@ -116,7 +118,7 @@ class Extractor:
             raise ValueError("resize_modes are given exactly when the extractor resizes")
         if self.input_size is None and self.fixed_shape is None:
             raise ValueError("an extractor that does not resize declares its fixed_shape")
-        unknown = set(self.names) - set(METRIC_KEYS) - {"classes", "class_kl"}
+        unknown = set(self.names) - set(METRIC_KEYS) - set(LABEL_KEYS)
         if unknown:
             raise ValueError(f"names for unknown metric keys: {sorted(unknown)}")
 
@@ -131,17 +133,14 @@ class Extractor:
         ``_inf``), unless ``names`` says another."""
         if key in self.names:
             return self.names[key]
-        if key == "fd_inf":
-            return self.metric_name("fd") + "_inf"
-        if key == "kid_std":
-            return f"kid_{self.name}_std"
-        return f"{key}_{self.name}"
+        fd = None if key == "fd" else self.metric_name("fd")
+        return FEATURE_BY_KEY[key].stored_name(self.name, fd=fd)
 
     def metric_names(self) -> dict[str, str]:
         """Every metric key this extractor gives, with its stored name."""
         keys = list(METRIC_KEYS)
         if self.classes is not None:
-            keys += ["classes", "class_kl"]
+            keys += LABEL_KEYS
         return {k: self.metric_name(k) for k in keys}
 
 

@@ -232,10 +232,28 @@ class FeatureMetric:
     diverged: bool = False
     """Recorded (as NaN) by an evaluation of non-finite generated samples, so that the run's
     curves end visibly."""
+    stored: str = "{key}_{extractor}"
+    """The name results store it under, measured in an extractor's features: ``{key}``,
+    ``{extractor}`` (the extractor's name) and ``{fd}`` (the name of the Fréchet distance in the
+    same features) are filled in; an extractor may name a metric otherwise
+    (:attr:`ganbench.extractors.base.Extractor.names`)."""
 
     @property
     def higher_is_better(self) -> bool | None:
         return None if self.better is None else self.better == "higher"
+
+    def stored_name(self, extractor: str, fd: str | None = None) -> str:
+        """The name of this metric in ``extractor``'s features (``fd``: the Fréchet distance's
+        name there, when it is not the rule's).
+
+        >>> FEATURE_BY_KEY["kid_std"].stored_name("inception")
+        'kid_inception_std'
+        >>> FEATURE_BY_KEY["fd_inf"].stored_name("mnist_cnn", fd="fid_mnist_cnn")
+        'fid_mnist_cnn_inf'
+        """
+        if fd is None and "{fd}" in self.stored:
+            fd = FEATURE_BY_KEY["fd"].stored_name(extractor)
+        return self.stored.format(key=self.key, extractor=extractor, fd=fd)
 
     def counts(self, ev: FeatureEvaluation) -> tuple[int | None, int]:
         """(reference, generated) sample counts behind the value."""
@@ -259,7 +277,7 @@ FEATURE_METRICS: tuple[FeatureMetric, ...] = (
         "N -> infinity from 15 subset sizes (N/10 .. N) of the generated set", "lower",
         lambda ev: frechet_infinity(
             ev.fake, *ev.real_stats, points=ev.settings.fd_inf_points, seed=ev.settings.seed
-        )[0], needs="stats", frechet=True,
+        )[0], needs="stats", frechet=True, stored="{fd}_inf",
     ),
     FeatureMetric(
         "kid", "kernel distance (unbiased MMD^2, cubic kernel; Binkowski et al. 2018), mean "
@@ -267,7 +285,7 @@ FEATURE_METRICS: tuple[FeatureMetric, ...] = (
     ),
     FeatureMetric(
         "kid_std", "standard deviation of the KID estimate over its subsets", None,
-        lambda ev: ev.kid[1], suite="any",
+        lambda ev: ev.kid[1], suite="any", stored="kid_{extractor}_std",
     ),
     FeatureMetric(
         "precision", "improved precision, k = 3 (Kynkaanniemi et al. 2019): generated samples "
@@ -304,6 +322,9 @@ FEATURE_METRICS: tuple[FeatureMetric, ...] = (
 """Every metric of a feature space, in the order evaluations record them."""
 
 FEATURE_BY_KEY: dict[str, FeatureMetric] = {m.key: m for m in FEATURE_METRICS}
+
+LABEL_KEYS = tuple(m.key for m in FEATURE_METRICS if m.needs == "labels")
+"""The feature metrics that need a classifier's labels: only a classifier's features give them."""
 
 DIVERGED_FEATURE_KEYS = tuple(m.key for m in FEATURE_METRICS if m.diverged)
 """What an evaluation of non-finite generated samples records (as NaN) of an extractor's
@@ -527,19 +548,8 @@ def _feature_entry(metric: FeatureMetric) -> MetricInfo:
     )  # fmt: skip
 
 
-_FEATURE_FAMILY = {
-    "fd": "fd_<extractor>",
-    "fd_inf": "<fd>_inf",
-    "kid": "kid_<extractor>",
-    "kid_std": "kid_<extractor>_std",
-    "precision": "precision_<extractor>",
-    "recall": "recall_<extractor>",
-    "density": "density_<extractor>",
-    "coverage": "coverage_<extractor>",
-    "classes": "classes_<extractor>",
-    "class_kl": "class_kl_<extractor>",
-}
-"""The names a feature metric takes in results (:meth:`Extractor.metric_name`'s rule)."""
+_FEATURE_FAMILY = {m.key: m.stored_name("<extractor>", fd="<fd>") for m in FEATURE_METRICS}
+"""The names a feature metric takes in results (:attr:`FeatureMetric.stored`)."""
 
 FEATURE_FAMILIES: dict[str, MetricInfo] = {m.key: _feature_entry(m) for m in FEATURE_METRICS}
 """The catalog entry of each feature metric's family of names."""
@@ -554,14 +564,32 @@ def feature_key(metric: str) -> str | None:
     metric = metric.removeprefix(M.EMA_PREFIX)
     if metric in BY_NAME:
         return _LEGACY_FEATURE_KEYS.get(metric)
-    if metric.endswith("_inf") and feature_key(metric[: -len("_inf")]) == "fd":
-        return "fd_inf"
-    if metric.startswith("kid_") and metric.endswith("_std") and len(metric) > 8:
-        return "kid_std"
-    for key in ("class_kl", "fd", "kid", "precision", "recall", "density", "coverage", "classes"):
-        if metric.startswith(key + "_") and len(metric) > len(key) + 1:
+    for key, (prefix, suffix) in _STORED_PATTERNS:
+        if not metric.endswith(suffix) or len(metric) <= len(prefix) + len(suffix):
+            continue
+        if prefix == "{fd}":  # named after the Fréchet distance in the same features
+            if feature_key(metric[: -len(suffix)]) == "fd":
+                return key
+        elif metric.startswith(prefix):
             return key
     return None
+
+
+def _pattern(metric: FeatureMetric) -> tuple[str, str]:
+    """(prefix, suffix) around the extractor's name in a stored name (``{fd}`` as the prefix
+    of names made from the Fréchet distance's)."""
+    if metric.stored.startswith("{fd}"):
+        return "{fd}", metric.stored.removeprefix("{fd}")
+    prefix, suffix = metric.stored.format(key=metric.key, extractor="\0", fd="").split("\0")
+    return prefix, suffix
+
+
+_STORED_PATTERNS = sorted(
+    ((m.key, _pattern(m)) for m in FEATURE_METRICS),
+    key=lambda item: (item[1][0] != "{fd}", -len(item[1][0]) - len(item[1][1])),
+)
+"""Each feature metric's stored-name pattern, the most specific first (``{fd}_inf``,
+``kid_..._std`` and ``class_kl_...`` before ``kid_...`` and ``classes_...``)."""
 
 
 _LEGACY_FEATURE_KEYS = {
