@@ -303,7 +303,7 @@ class MnistFeatureModel:
 
 def _load_weights_file(path) -> tuple[Params, dict[str, Any]]:
     """The classifier's parameters from an .npz of one array per leaf (``conv_0/kernel``, ...,
-    the format ``ganbench data extractor --train`` writes), checked against the network."""
+    the format ``ganbench data extractor --train --out DIR`` writes), checked against the network."""
     from pathlib import Path
 
     from ganbench.errors import DataError
