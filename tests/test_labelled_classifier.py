@@ -229,3 +229,75 @@ def test_a_cifar_format_standin_trains_on_train_and_measures_on_test(tiny_cifar1
     res = cli(tiny_cifar10, "data", "extractor", "--dataset", "cifar10", "--verify")
     assert res.exit_code == 0, res.output
     assert "extractor: cifar10_cnn (classifier of cifar10, 10 classes)" in res.stdout
+
+
+def _suite(samples: int = 12) -> dict:
+    return {
+        "suite": {"name": "discs", "seeds": 2, "steps": 4, "eval_every": 2},
+        "defaults": {
+            "dataset": "folder:discs32",
+            "batch_size": 8,
+            "z_dim": 8,
+            "loss": "non_saturating",
+            "generator": {"arch": "dcgan_radford", "channels": 2},
+            "discriminator": {"arch": "dcgan_radford", "channels": 2},
+            "optimizer": {"name": "adam", "lr_g": 2e-4, "lr_d": 2e-4, "b1": 0.5},
+        },
+        "metrics": {"samples": samples},
+        "variants": [{"name": "dcgan"}],
+    }
+
+
+def _manifests(out):
+    return {
+        m["variant"]: m
+        for m in (json.loads(p.read_text()) for p in out.rglob("manifest.json"))
+        if "variant" in m
+    }
+
+
+@pytest.mark.slow
+def test_a_labelled_folder_trains_a_dcgan_and_reports_class_metrics_beside_its_floor(
+    store, tmp_path
+):
+    """Untrained, the classifier is left out with the way to train it in every manifest; once
+    trained, the runs and the data floor record its metrics, checksum and accuracy."""
+    import ganbench
+
+    folders.import_folder("discs32", _discs(tmp_path / "src", n=8, size=32), 32)
+    out = tmp_path / "out"
+    results = ganbench.run_suite(_suite(), out=out)
+    assert set(results.runs["status"]) == {"completed"}
+    assert not any(m.startswith("class") for m in results.metrics["metric"])
+    (dcgan,) = {v: m for v, m in _manifests(out).items() if v == "dcgan"}.values()
+    skipped = dcgan["extractor"]["skipped"]["folder_discs32_cnn"]
+    assert "ganbench data extractor --train --dataset folder:discs32" in skipped
+
+    res = cli(store, "data", "extractor", "--train", "--dataset", "folder:discs32",
+              "--epochs", "1", "--min-steps", "30")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    meta = json.loads((store / "folders" / "discs32" / "classifier.json").read_text())
+    results = ganbench.run_suite(_suite(), out=out, force=True)
+    runs = results.runs
+    assert sorted(runs["variant"]) == ["dcgan", "dcgan", "floor: folder:discs32 half vs half"]
+    final = results.metrics[results.metrics["step"] == 4]
+    names = set(
+        labelled.declare(labelled.labelled_dataset("folder:discs32")).metric_names().values()
+    )
+    assert {"fd_folder_discs32_cnn", "classes_folder_discs32_cnn",
+            "class_kl_folder_discs32_cnn"} <= names  # fmt: skip
+    for variant in ("dcgan", "floor: folder:discs32 half vs half"):
+        got = set(final[final["run_id"].isin(runs[runs["variant"] == variant]["run_id"])]["metric"])
+        assert names - {"fd_folder_discs32_cnn_inf"} <= got, variant
+    for m in _manifests(out).values():
+        assert m["extractor"]["sha256"] == meta["sha256"]
+        assert m["extractor"]["test_accuracy"] == meta["test_accuracy"]
+        assert "skipped" not in m["extractor"]
+    floor = final[final["run_id"].isin(runs[runs["variant"].str.startswith("floor")]["run_id"])]
+    classes = floor[floor["metric"] == "classes_folder_discs32_cnn"]["value"]
+    assert classes.tolist() == [3.0]  # every class of the data in a draw of the data
+    res = cli(store, "report", str(out), "--format", "markdown")
+    assert res.exit_code == 0, res.output
+    rows = [line for line in res.stdout.splitlines() if line.startswith("| ")]
+    assert any(r.startswith("| floor: folder:discs32 half vs half |") for r in rows)
+    assert "classes_folder_discs32_cnn" in res.stdout
