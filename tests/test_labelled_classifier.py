@@ -301,3 +301,16 @@ def test_a_labelled_folder_trains_a_dcgan_and_reports_class_metrics_beside_its_f
     rows = [line for line in res.stdout.splitlines() if line.startswith("| ")]
     assert any(r.startswith("| floor: folder:discs32 half vs half |") for r in rows)
     assert "classes_folder_discs32_cnn" in res.stdout
+
+
+def test_grey_images_reach_an_rgb_classifier_as_three_equal_channels(trained, monkeypatch):
+    store, _ = trained
+    monkeypatch.setenv("GANBENCH_DATA", str(store))
+    from ganbench.diagnostics.image_eval import load_extractor
+
+    model = load_extractor(extractors=["folder_discs_cnn"]).models[0]
+    grey = np.random.default_rng(1).integers(0, 256, (5, 16, 16, 1)).astype(np.uint8)
+    got = model.features(grey)
+    np.testing.assert_array_equal(got, model.features(np.repeat(grey, 3, axis=-1)))
+    with pytest.raises(ConfigError, match="takes images of 3 channel"):
+        model.embed(np.zeros((2, 16, 16, 2), np.uint8))

@@ -323,7 +323,8 @@ def labelled_dataset(name: str, data_dir=None):
 
     if name == cifar10.DATASET:
         found = stored_dataset(name, name, data_dir, hint=cifar10.HOW_TO_GET)
-        if found is None:
+        if found is None:  # the placeholder says so as a run would, with how to import it
+            cifar10.cifar10().check_available(data_dir)
             raise DataError(cifar10.not_imported_message(data_dir))
     elif name.startswith(f"{folders.PREFIX}:"):
         short = folders.check_name(name.split(":", 1)[1])
@@ -623,6 +624,16 @@ class LabelledFeatureModel:
         }
 
     def embed(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Features and labels (N, 1); a grey image given to a classifier of RGB images has its
+        channel repeated three times (:mod:`ganbench.extractors.base`)."""
+        images = np.asarray(images)
+        if images.ndim == 4 and images.shape[-1] != self.net.channels:
+            if images.shape[-1] != 1 or self.net.channels != 3:
+                raise ConfigError(
+                    f"{self._extractor.name} takes images of {self.net.channels} channel(s), "
+                    f"got {images.shape[-1]}"
+                )
+            images = np.repeat(images, 3, axis=-1)
         feats, logits = embed(self.net, self.params, images)
         return feats, np.argmax(logits, axis=1)[:, None]
 
