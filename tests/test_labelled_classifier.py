@@ -314,3 +314,28 @@ def test_grey_images_reach_an_rgb_classifier_as_three_equal_channels(trained, mo
     np.testing.assert_array_equal(got, model.features(np.repeat(grey, 3, axis=-1)))
     with pytest.raises(ConfigError, match="takes images of 3 channel"):
         model.embed(np.zeros((2, 16, 16, 2), np.uint8))
+
+
+def test_weights_files_load_for_every_trained_or_shipped_classifier(trained, monkeypatch):
+    """A weights file named by the user loads (its arrays checked against the network's shapes,
+    which jax.eval_shape gives as shape-and-dtype leaves) for the MNIST classifier and for a
+    labelled dataset's, with the same features as the weights loaded the usual way."""
+    from ganbench.extractors import mnist_cnn, shipped
+
+    store, meta = trained
+    monkeypatch.setenv("GANBENCH_DATA", str(store))
+    path = store / "folders" / "discs" / "classifier.npz"
+    named = labelled.load("folder:discs", weights=path)
+    usual = labelled.load("folder:discs")
+    assert named.info["weights"]["sha256"] == meta["sha256"]
+    x = np.random.default_rng(2).integers(0, 256, (4, 16, 16, 3)).astype(np.uint8)
+    np.testing.assert_array_equal(named.features(x), usual.features(x))
+    weights = shipped.paths()[0]
+    model = mnist_cnn.load(weights=weights)
+    assert model.info["weights"]["sha256"] == json.loads(shipped.paths()[1].read_text())["sha256"]
+    digits = np.random.default_rng(3).integers(0, 256, (4, 28, 28, 1)).astype(np.uint8)
+    np.testing.assert_array_equal(model.features(digits), mnist_cnn.load().features(digits))
+    bad = store / "bad.npz"
+    np.savez(bad, **{"conv_0/kernel": np.zeros((3, 3, 3, 32), np.float32)})
+    with pytest.raises(DataError, match="missing array"):
+        labelled.load("folder:discs", weights=bad)

@@ -198,9 +198,9 @@ def init_params(net: LabelledCNN, seed: int = 0) -> Params:
 def param_shapes(net: LabelledCNN) -> dict[str, tuple[int, ...]]:
     """``{"conv_0/kernel": shape, ...}`` of the network's parameters, without computing them
     (from ``jax.eval_shape``'s shape-and-dtype leaves, read for their ``shape`` only)."""
-    tree = jax.eval_shape(functools.partial(init_params, net))
-    flat = jax.tree_util.tree_flatten_with_path(tree)[0]
-    return {"/".join(str(k.key) for k in path): tuple(leaf.shape) for path, leaf in flat}
+    from ganbench.extractors.cache import flat_shapes
+
+    return flat_shapes(jax.eval_shape(functools.partial(init_params, net)))
 
 
 def as_input(images: Any) -> jax.Array:
