@@ -130,8 +130,8 @@ def _load_evaluator(ctx: _Context, groups: list[Group]) -> None:
     )
     for name, why in evaluator.skipped.items():
         ctx.progress.log(
-            f"{why}. Until it is, runs on that dataset record no class metrics nor {name}'s "
-            "features (their manifests say so)"
+            f"{why}. Until then, its dataset's runs record no class metrics and nothing in "
+            f"{name}'s features (their manifests say why)"
         )
     for dataset in datasets.values():
         if dataset.name in ("mnist", "stacked_mnist"):
