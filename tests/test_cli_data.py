@@ -181,7 +181,7 @@ def test_extractor_train_writes_weights_and_sidecar_with_the_recipe(tiny_mnist, 
     from ganbench.extractors.classifier import classifier_settings, mnist_fingerprint
 
     folder = tmp_path / "weights"
-    res = CliRunner().invoke(app, ["data", "extractor", "--train", str(folder)])
+    res = CliRunner().invoke(app, ["data", "extractor", "--train", "--out", str(folder)])
     assert res.exit_code == 0, res.output
     meta = json.loads((folder / "mnist_cnn.json").read_text())
     assert meta["settings"] == classifier_settings() and meta["n_train"] == 400

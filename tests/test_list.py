@@ -67,12 +67,15 @@ def test_json_lists_every_registered_item_exactly(cli):
 
 
 def test_extractors_are_listed_with_their_declarations(cli):
-    from ganbench.extractors.base import EXTRACTORS, extractor_names
+    from ganbench.extractors.base import FAMILIES, extractor_names, get_extractor
 
     listed = _json(cli, "extractor")["extractors"]
-    assert [item["name"] for item in listed] == extractor_names()
-    for item in listed:
-        declared = EXTRACTORS.get(item["name"])
+    families = [f.name for f in FAMILIES]  # each family once, after the extractors known now
+    assert families == ["<dataset>_cnn"]
+    assert [item["name"] for item in listed] == extractor_names() + families
+    assert "cifar10_cnn" in extractor_names()  # a member before CIFAR-10 is imported
+    for item in listed[: -len(families)]:
+        declared = get_extractor(item["name"])
         assert item["help"] == declared.description
         assert item["knobs"]["metrics"] == ", ".join(declared.metric_names().values())
         assert item["knobs"]["weights"].startswith(declared.weights)
@@ -163,6 +166,9 @@ def test_markdown_has_one_table_per_section(cli):
         + len(catalog.DESCRIPTIONS)
     )
     n_items += len(FAMILIES.names())  # folder:<name> among the datasets
+    from ganbench.extractors.base import FAMILIES as EXTRACTOR_FAMILIES
+
+    n_items += len(EXTRACTOR_FAMILIES)  # <dataset>_cnn among the extractors
     assert len(rows) == n_items
     for row in rows:  # pipes inside help text (|grad D(x)|) are escaped: three cells per row
         assert len(re.findall(r"(?<!\\)\|", row)) == 4, row

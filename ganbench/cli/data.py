@@ -1,5 +1,6 @@
 """``ganbench data``: datasets kept on disk: MNIST (fetch, import), CIFAR-10 and image folders
-(import), status; and the MNIST feature classifier shipped with ganbench (``extractor``).
+(import), status; and the datasets' feature classifiers (``extractor``): MNIST's shipped with
+ganbench, CIFAR-10's and labelled folders' trained here.
 
 The data directory is ``$GANBENCH_DATA``, else ``$XDG_CACHE_HOME/ganbench``, else
 ``~/.cache/ganbench`` (:mod:`ganbench.data.store`). The synthetic datasets (ring8, grid25, ...)
@@ -336,31 +337,155 @@ borderline logits differently."""
 @data_app.command("extractor", cls=Command)
 @handle_errors
 def extractor(
+    dataset: Annotated[
+        str,
+        typer.Option(
+            "--dataset",
+            metavar="NAME",
+            help="Whose classifier: mnist (shipped with ganbench), cifar10, or folder:NAME (a "
+            "folder imported with one sub-folder per class).",
+        ),
+    ] = "mnist",
     verify: Annotated[
         bool,
         typer.Option(
             "--verify",
-            help="Also classify your MNIST test files with the shipped weights and compare the "
-            "accuracy with the recorded one (exit 1 when it differs or the checksum fails).",
+            help="Also classify the test images with the weights and compare the accuracy with "
+            "the recorded one (exit 1 when it differs or the checksum fails).",
         ),
     ] = False,
     train: Annotated[
-        Path | None,
+        bool,
         typer.Option(
             "--train",
+            help="Train the classifier with ganbench's recipe: for cifar10 and folders, on the "
+            "dataset's training images, written next to the dataset in the data directory; for "
+            "mnist on your MNIST files, written to --out DIR (how the shipped weights were "
+            "made).",
+        ),
+    ] = False,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
             metavar="DIR",
-            help="Train a classifier with ganbench's recipe on your MNIST files and write it "
-            "(weights and sidecar) to DIR: how the shipped weights were made.",
+            help="mnist --train: the folder to write the weights and sidecar to.",
+            show_default=False,
+        ),
+    ] = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option(
+            "--epochs",
+            min=1,
+            max=10_000,
+            help="cifar10, folders --train: passes over the training images (default 10).",
+            show_default=False,
+        ),
+    ] = None,
+    min_steps: Annotated[
+        int | None,
+        typer.Option(
+            "--min-steps",
+            min=0,
+            max=10_000_000,
+            help="cifar10, folders --train: train at least this many steps of 64 images "
+            "(default 2000; more epochs for a small folder).",
             show_default=False,
         ),
     ] = None,
 ) -> None:
-    """The MNIST feature classifier shipped with ganbench (the feature space of fid_mnist_cnn,
-    KID, precision/recall and the class metrics): its file, checksum and recorded accuracy."""
+    """A dataset's feature classifier (the feature space of its Frechet distance, KID,
+    precision/recall and the class metrics): its file, checksum and recorded test accuracy;
+    --train trains it, --verify measures it again. MNIST's ships with ganbench; CIFAR-10's and
+    a labelled folder's are trained here (never downloaded)."""
+    from ganbench.errors import ConfigError
+
+    key = dataset.strip()
+    if key.lower() == "mnist":
+        given = [f for f, v in (("--epochs", epochs), ("--min-steps", min_steps)) if v is not None]
+        if given:
+            raise ConfigError(f"{', '.join(given)}: options of a cifar10 or folder classifier; "
+                              "the MNIST classifier's recipe is fixed (it ships)")  # fmt: skip
+        _mnist_extractor(verify, train, out_dir)
+        return
+    if out_dir is not None:
+        raise ConfigError(
+            "--out is for the MNIST classifier; the classifier of "
+            f"{key} is written next to the dataset in the data directory"
+        )
+    _labelled_extractor(key, verify, train, epochs, min_steps)
+
+
+def _progress_bar():
+    from ganbench.cli.console import is_tty
+    from ganbench.cli.progress import PlainProgress, RichProgress
+
+    return RichProgress(0) if is_tty() else PlainProgress(0)  # no groups: one task
+
+
+def _labelled_extractor(
+    name: str, verify: bool, train: bool, epochs: int | None, min_steps: int | None
+) -> None:
+    from rich.text import Text
+
+    from ganbench.errors import ConfigError, RunFailedError
+    from ganbench.extractors import labelled
+    from ganbench.extractors.base import get_extractor
+
+    ds = labelled.labelled_dataset(name)
+    extractor_name = labelled.extractor_name(ds.name)
+    get_extractor(extractor_name)  # a name two datasets would share is refused here
+    if train:
+        settings = {
+            k: v for k, v in (("epochs", epochs), ("min_steps", min_steps)) if v is not None
+        }
+        recipe = {**labelled.SETTINGS, **settings}
+        _log(
+            f"training {extractor_name}: Adam, batch {recipe['batch_size']}, step size "
+            f"{recipe['lr']:g} decaying to 0 on a cosine, {recipe['epochs']} epochs and at least "
+            f"{recipe['min_steps']:,} steps, seed {recipe['seed']} (ganbench.extractors.labelled)"
+        )
+        bar = _progress_bar()
+        with bar:
+            meta = labelled.train(ds, settings=settings, task=bar.task)
+        out.print(
+            Text(
+                f"wrote {meta['path']} (sha256 {meta['sha256']}, test accuracy "
+                f"{100 * meta['test_accuracy']:.2f}% on {meta['test_split']}) and its sidecar"
+            )
+        )
+        if not verify:
+            return
+    elif epochs is not None or min_steps is not None:
+        raise ConfigError("--epochs and --min-steps set how --train trains")
+    params, meta = labelled.read_trained(ds)
+    out.print(Text(f"extractor: {extractor_name} (classifier of {ds.name}, "
+                   f"{len(ds.classes)} classes)"))  # fmt: skip
+    out.print(Text(f"weights:  {meta['path']}"))
+    out.print(Text(f"sha256:   {meta['sha256']} (matches {labelled.WEIGHTS_NAME}.json)"))
+    out.print(Text(f"accuracy: {100 * meta['test_accuracy']:.2f}% on {meta['test_split']} "
+                   "(recorded)"))  # fmt: skip
+    out.print(Text(f"recipe:   {meta['settings']}"))
+    out.print(Text(f"made:     {meta['created']} by ganbench {meta['ganbench_version']}"))
+    if verify:
+        _, _, tx, ty, _ = labelled.split_for_training(ds, settings=meta["settings"])
+        measured = labelled.accuracy(labelled.network(ds), params, tx, ty)
+        out.print(Text(f"measured: {100 * measured:.2f}% on {len(ty):,} test images here"))
+        allowed = max(1, round(ACCURACY_TOLERANCE * len(ty)))
+        if abs(measured - meta["test_accuracy"]) * len(ty) > allowed + 1e-9:
+            raise RunFailedError(
+                f"the classifier's test accuracy here is {100 * measured:.2f}%, "
+                f"{100 * meta['test_accuracy']:.2f}% recorded: more than {allowed} test "
+                "image(s) apart"
+            )
+
+
+def _mnist_extractor(verify: bool, train: bool, out_dir: Path | None) -> None:
     from rich.text import Text
 
     from ganbench.data.store import data_dir
-    from ganbench.errors import RunFailedError
+    from ganbench.errors import ConfigError, RunFailedError
     from ganbench.extractors import mnist_cnn, shipped
     from ganbench.extractors.cache import save_weights
     from ganbench.extractors.classifier import (
@@ -370,19 +495,23 @@ def extractor(
         train_mnist_classifier,
     )
 
-    if train is not None:
-        from ganbench.cli.console import is_tty
-        from ganbench.cli.progress import PlainProgress, RichProgress
-
-        bar = RichProgress(0) if is_tty() else PlainProgress(0)  # no groups: one task
+    if train != (out_dir is not None):
+        raise ConfigError(
+            "the MNIST classifier is trained with --train --out DIR (the folder to write it to)"
+            if train
+            else "--out DIR is where --train writes the MNIST classifier"
+        )
+    if train:
+        assert out_dir is not None
+        bar = _progress_bar()
         with bar:
             params, report = train_mnist_classifier(data_dir(), task=bar.task)
         _, meta = save_weights(
-            params, report, train, shipped.NAME, mnist_fingerprint(), classifier_settings()
+            params, report, out_dir, shipped.NAME, mnist_fingerprint(), classifier_settings()
         )
         out.print(
             Text(
-                f"wrote {train / (shipped.NAME + '.npz')} (sha256 {meta['sha256']}, test "
+                f"wrote {out_dir / (shipped.NAME + '.npz')} (sha256 {meta['sha256']}, test "
                 f"accuracy {100 * meta['test_accuracy']:.2f}%) and its sidecar"
             )
         )

@@ -113,11 +113,11 @@ def _one_line(text: str) -> str:
 
 
 def _extractors() -> list[Item]:
-    from ganbench.extractors.base import EXTRACTORS, extractor_names
+    from ganbench.extractors.base import FAMILIES, extractor_names, get_extractor
 
     items = []
     for name in extractor_names():
-        e = EXTRACTORS.get(name)
+        e = get_extractor(name)
         shape = (
             f"{e.input_size} x {e.input_size}, resized: {', '.join(e.resize_modes)} (default "
             f"{e.default_resize})"
@@ -132,6 +132,8 @@ def _extractors() -> list[Item]:
             "source": e.source,
         }
         items.append({"name": name, "help": e.description, "knobs": knobs})
+    for family in FAMILIES:  # members appear as their data do
+        items.append({"name": family.name, "help": family.description, "knobs": {}})
     return items
 
 

@@ -213,10 +213,19 @@ class StoredImages:
     """How to import the data (quoted when they are missing)."""
 
     kind: ClassVar[str] = IMAGE
-    extractor: ClassVar[str | None] = None
-    """The classifier whose features measure these images: none yet (they are measured in the
-    Inception features when the suite names Inception weights)."""
     stacked: ClassVar[bool] = False
+
+    @property
+    def extractor(self) -> str | None:
+        """The classifier whose features measure these images by default: for labelled data
+        the dataset's own (:func:`ganbench.extractors.labelled.extractor_name`: ``cifar10_cnn``,
+        ``folder_<name>_cnn``), trained with ``ganbench data extractor --train --dataset
+        NAME``; None for unlabelled data (measured in the extractors a suite names)."""
+        if not self.classes:
+            return None
+        from ganbench.extractors.labelled import extractor_name
+
+        return extractor_name(self.name)
 
     @property
     def channels(self) -> int:

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from ganbench.extractors.base import WEIGHTS_TRAINED
 from ganbench.metrics.catalog import (
     DIVERGED_FEATURE_KEYS,
     SUITE_SCOPES,
@@ -75,6 +76,9 @@ class ImageEvaluator:
 
     models: list[Any]
     settings: FeatureSettings = field(default_factory=FeatureSettings)
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Extractors left out, by name, with why: a dataset's own classifier that is not trained
+    (its runs then record no class metrics; the message says how to train it)."""
 
     @property
     def info(self) -> dict[str, Any]:
@@ -156,6 +160,10 @@ class ImageEvaluator:
         (the FID Inception-v3 in the ``pytorch_fid`` mode, which floors used before the resize
         modes existed, keeps its earlier form)."""
         parts = []
+        first = self.models[0] if self.models else None
+        if first is not None and first.extractor.weights == WEIGHTS_TRAINED:
+            # A classifier trained on the user's data: retraining it changes every feature.
+            parts.append(f"|{first.info['name']}:{(first.info.get('weights') or {}).get('sha256')}")
         for model in self.models[1:]:
             info = model.info
             sha = (info.get("weights") or {}).get("sha256")
@@ -183,6 +191,7 @@ def load_extractor(
     extractors: list[str] | None = None,
     weights: dict[str, str] | None = None,
     resize: dict[str, str] | None = None,
+    optional: set[str] | frozenset[str] = frozenset(),
 ) -> ImageEvaluator:
     """The image evaluator of a suite: ``extractors`` (default ``["mnist_cnn"]``) loaded with
     their ``weights`` files and ``resize`` modes (by extractor name), and the FID Inception-v3
@@ -190,13 +199,16 @@ def load_extractor(
     [..., "inception"]`` with ``weights = {inception = ...}``). Files the user gives are loaded
     and checked first, so a bad file fails before any training. ``log(message)`` reports what
     happens; ``task(label, total)`` (a :class:`ganbench.run.progress.TaskProgress` factory), if
-    given, shows the training of a classifier ganbench trains itself.
+    given, shows the training of a classifier ganbench trains itself. An extractor of
+    ``optional`` (a dataset's own classifier the suite does not name) whose weights are not
+    trained is left out, with why in :attr:`ImageEvaluator.skipped`.
 
     Raises:
         DataError: when MNIST is missing (the message says how to get it), or a weights file is
             missing or malformed (the message names the file and the problem).
     """
     from ganbench.extractors.base import get_extractor
+    from ganbench.extractors.labelled import ClassifierMissing
 
     names = list(extractors) if extractors is not None else ["mnist_cnn"]
     weights = dict(weights or {})
@@ -212,16 +224,23 @@ def load_extractor(
     # User files first (cheap to check), then whatever trains.
     order = sorted(range(len(declared)), key=lambda i: declared[i].weights != "user")
     models: list[Any] = [None] * len(declared)
+    skipped: dict[str, str] = {}
     for i in order:
         extractor = declared[i]
-        models[i] = extractor.load(
-            weights=weights.get(extractor.name), resize=resize.get(extractor.name),
-            data_dir=data_dir, log=log, task=task,
-        )  # fmt: skip
+        try:
+            models[i] = extractor.load(
+                weights=weights.get(extractor.name), resize=resize.get(extractor.name),
+                data_dir=data_dir, log=log, task=task,
+            )  # fmt: skip
+        except ClassifierMissing as exc:
+            if extractor.name not in optional:
+                raise
+            skipped[extractor.name] = str(exc)
+            continue
         info = models[i].info.get("weights") or {}
         if log is not None and info.get("path") and extractor.weights == "user":
             log(f"{extractor.name} weights: {info['path']} (sha256 {info.get('sha256')})")
-    return ImageEvaluator(models)
+    return ImageEvaluator([m for m in models if m is not None], skipped=skipped)
 
 
 __all__ = [

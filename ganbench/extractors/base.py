@@ -154,19 +154,78 @@ def register(extractor: Extractor) -> Extractor:
     return extractor
 
 
+@dataclass(frozen=True)
+class Family:
+    """Extractors that exist as the data do: one per member of a family (one classifier per
+    labelled dataset in the data directory, :mod:`ganbench.extractors.labelled`), declared
+    when looked up rather than at import."""
+
+    name: str
+    """How listings name the family (``<dataset>_cnn``)."""
+    description: str
+    """One line for ``ganbench list extractors``: what a member is and how one comes to be."""
+    members: Callable[[], dict[str, Extractor | str]]
+    """The family's extractors now, by name; a name that two members (or a member and a
+    registered extractor) would share maps to the message that refuses it."""
+
+
+FAMILIES: list[Family] = []
+"""The extractor families (:func:`register_family`)."""
+
+
+def register_family(family: Family) -> Family:
+    """Add ``family``: :func:`get_extractor` and :func:`extractor_names` then see its members."""
+    if any(f.name == family.name for f in FAMILIES):
+        raise ValueError(f"extractor family {family.name!r} is registered twice")
+    FAMILIES.append(family)
+    return family
+
+
+def _family_members() -> dict[str, Extractor | str]:
+    found: dict[str, Extractor | str] = {}
+    for family in FAMILIES:
+        found.update(family.members())
+    return found
+
+
 def get_extractor(name: str) -> Extractor:
-    """The registered extractor ``name``; raises ``UnknownNameError`` (a KeyError whose message
-    names the known extractors) otherwise."""
+    """The extractor ``name``: a registered one, else a member of a family (a classifier of a
+    labelled dataset); raises ``UnknownNameError`` (a KeyError whose message names the known
+    extractors and the families) otherwise, and ConfigError for a name two members share."""
+    from ganbench.registry import UnknownNameError
+
     _load_builtin()
-    return EXTRACTORS.get(name)
+    if name in EXTRACTORS:
+        return EXTRACTORS.get(name)
+    from ganbench.errors import ConfigError
+
+    members = _family_members() if isinstance(name, str) else {}
+    found = members.get(name) if isinstance(name, str) else None
+    if isinstance(found, str):
+        raise ConfigError(found)
+    if found is not None:
+        return found
+    from ganbench.text import short, suggestion
+
+    names = sorted(
+        [*EXTRACTORS.names(), *(k for k, v in members.items() if not isinstance(v, str))]
+    )
+    hint = suggestion(str(name), names) if len(str(name)) <= 100 else ""
+    families = "; ".join(f"{f.name}: {f.description}" for f in FAMILIES)
+    raise UnknownNameError(
+        f"unknown extractor {short(name)}{hint} known: {', '.join(names)}"
+        + (f" (and by family, {families})" if families else "")
+    )
 
 
 def extractor_names() -> list[str]:
+    """Every extractor now known: the registered ones and the families' members."""
     _load_builtin()
-    return EXTRACTORS.names()
+    members = {k for k, v in _family_members().items() if not isinstance(v, str)}
+    return sorted({*EXTRACTORS.names(), *members})
 
 
-BUILTIN = ("mnist_cnn", "inception", "dinov2")
+BUILTIN = ("mnist_cnn", "inception", "dinov2", "labelled")
 """The modules of ganbench's own extractors, imported (and so registered) on first use."""
 
 
@@ -238,17 +297,20 @@ def weights_info(path: str | Path) -> dict[str, str]:
 __all__ = [
     "BUILTIN",
     "EXTRACTORS",
+    "FAMILIES",
     "METRIC_KEYS",
     "WEIGHTS_SHIPPED",
     "WEIGHTS_TRAINED",
     "WEIGHTS_USER",
     "WEIGHT_SOURCES",
     "Extractor",
+    "Family",
     "FeatureModel",
     "batches",
     "extractor_names",
     "get_extractor",
     "register",
+    "register_family",
     "run_batched",
     "to_pixels",
     "weights_info",

@@ -65,6 +65,20 @@ def flatten_params(tree: Mapping[str, Any], prefix: str = "") -> dict[str, np.nd
     return flat
 
 
+def flat_shapes(tree: Mapping[str, Any], prefix: str = "") -> dict[str, tuple[int, ...]]:
+    """``{"a/b/c": shape}`` of a nested dict whose leaves have a ``shape``: arrays, or the
+    ``jax.ShapeDtypeStruct`` leaves of ``jax.eval_shape`` (which ``np.asarray`` would turn into
+    0-d object arrays, so :func:`flatten_params` cannot be used for them)."""
+    out: dict[str, tuple[int, ...]] = {}
+    for key, value in tree.items():
+        path = f"{prefix}{SEP}{key}" if prefix else str(key)
+        if isinstance(value, Mapping):
+            out.update(flat_shapes(value, path))
+        else:
+            out[path] = tuple(value.shape)
+    return out
+
+
 def unflatten_params(flat: Mapping[str, np.ndarray]) -> dict[str, Any]:
     """Inverse of :func:`flatten_params`; leaves become jax arrays."""
     tree: dict[str, Any] = {}

@@ -303,15 +303,15 @@ class MnistFeatureModel:
 
 def _load_weights_file(path) -> tuple[Params, dict[str, Any]]:
     """The classifier's parameters from an .npz of one array per leaf (``conv_0/kernel``, ...,
-    the format ``ganbench data extractor --train`` writes), checked against the network."""
+    the format ``ganbench data extractor --train --out DIR`` writes), checked against the network."""
     from pathlib import Path
 
     from ganbench.errors import DataError
     from ganbench.extractors.base import weights_info
-    from ganbench.extractors.cache import flatten_params, unflatten_params
+    from ganbench.extractors.cache import flat_shapes, unflatten_params
 
     path = Path(path).expanduser().absolute()
-    expected = {k: v.shape for k, v in flatten_params(jax.eval_shape(init_params)).items()}
+    expected = flat_shapes(jax.eval_shape(init_params))
     try:
         with np.load(path, allow_pickle=False) as npz:
             flat = {k: np.asarray(npz[k]) for k in npz.files}

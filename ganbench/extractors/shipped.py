@@ -10,7 +10,7 @@ ganbench ships one: ``weights/mnist_cnn.npz`` (the parameters, one array per lea
 the training settings and recipe, and its test accuracy), in the format of
 :mod:`ganbench.extractors.cache`. They were made by
 
-    ganbench data extractor --train ganbench/extractors/weights
+    ganbench data extractor --train --out ganbench/extractors/weights
 
 which trains with :data:`ganbench.extractors.classifier.CLASSIFIER_SETTINGS` on the canonical
 MNIST training files and measures the accuracy on the canonical test files.

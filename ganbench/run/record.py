@@ -92,13 +92,16 @@ def inception_key(evaluator) -> str:
 def extractor_info(evaluator) -> dict[str, Any]:
     """What an image run's metrics were measured with: the dataset classifier's checksum and
     test accuracy, and every extractor's record (name, resize, feature dimension, batch size,
-    weights' path and checksum); the Inception weights also under ``inception``, as before."""
+    weights' path and checksum); the Inception weights also under ``inception``, as before;
+    under ``skipped``, a dataset's classifier left out because it is not trained, with why."""
     info = {k: evaluator.info.get(k) for k in ("sha256", "test_accuracy", "source")}
     models = [model.info for model in evaluator.models]
     for model in models:
         if model["name"] == "inception":
             info["inception"] = {k: model["weights"].get(k) for k in ("path", "sha256")}
     info["extractors"] = models
+    if getattr(evaluator, "skipped", None):
+        info["skipped"] = dict(evaluator.skipped)
     return info
 
 

@@ -117,14 +117,22 @@ def _load_evaluator(ctx: _Context, groups: list[Group]) -> None:
         defaults += [n for n in default_extractors(dataset) if n not in defaults]
     names = metrics.extractor_list(defaults)
     # Files the user gives (weights) first, then MNIST, then the other image data: every
-    # missing file is found before anything is trained or written.
+    # missing file is found before anything is trained or written. A labelled dataset's own
+    # classifier, when the suite does not name it, is optional: untrained, its runs simply
+    # record no class metrics (the manifest says why).
     evaluator = load_extractor(
         log=ctx.progress.log,
         task=ctx.progress.task,
         extractors=names,
         weights=metrics.weight_files(),
         resize=metrics.resize,
+        optional=frozenset(defaults) if metrics.extractors is None else frozenset(),
     )
+    for name, why in evaluator.skipped.items():
+        ctx.progress.log(
+            f"{why}. Until then, its dataset's runs record no class metrics and nothing in "
+            f"{name}'s features (their manifests say why)"
+        )
     for dataset in datasets.values():
         if dataset.name in ("mnist", "stacked_mnist"):
             for split in ("train", "test"):
@@ -133,7 +141,7 @@ def _load_evaluator(ctx: _Context, groups: list[Group]) -> None:
             dataset.check_available()
     ctx.evaluator = evaluator
     for name, dataset in datasets.items():
-        if evaluator.classifies(dataset):
+        if evaluator.classifies(dataset) or dataset.extractor in evaluator.skipped:
             continue
         measuring = [m.extractor.name for m in evaluator.models if evaluator.applies(m, dataset)]
         ctx.progress.log(
@@ -148,9 +156,11 @@ def _load_evaluator(ctx: _Context, groups: list[Group]) -> None:
         )
     info = ctx.evaluator.info
     if info.get("test_accuracy") is not None:
+        name = evaluator.models[0].extractor.name
+        what = "MNIST feature classifier" if name == "mnist_cnn" else f"{name} classifier"
         ctx.progress.log(
-            f"MNIST feature classifier ({info.get('source', 'cached')}, sha256 "
-            f"{str(info.get('sha256'))[:12]}): test accuracy {100 * info['test_accuracy']:.2f}%"
+            f"{what} ({info.get('source', 'cached')}, sha256 {str(info.get('sha256'))[:12]}): "
+            f"test accuracy {100 * info['test_accuracy']:.2f}%"
         )
 
 
