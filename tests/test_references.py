@@ -24,10 +24,10 @@ from ganbench.references import Reference, check_metric
 from ganbench.report import read_results
 from ganbench.report.references import (
     compare,
-    format_published,
     read_references,
     reference_table,
 )
+from ganbench.report.references_render import format_published
 from ganbench.report.stats import one_sample as one_sample_test
 from ganbench.report.stats import welch as welch_test
 

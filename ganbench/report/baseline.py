@@ -12,12 +12,11 @@ import numpy as np
 import pandas as pd
 
 from ganbench.errors import ConfigError, OptionError
-from ganbench.report.select import metric_direction, split_metrics, unknown_metric
+from ganbench.report.select import metric_direction, point_key, split_metrics, unknown_metric
 from ganbench.report.stats import welch
 from ganbench.report.summary import (
     COUNT_SUFFIXES,
     STAT_SUFFIXES,
-    point_key,
     summary_keys,
     summary_metrics,
 )

@@ -44,7 +44,13 @@ import pandas as pd
 
 from ganbench.errors import OptionError
 from ganbench.metrics import names
-from ganbench.report.select import available_metrics, final_values, metric_direction
+from ganbench.report.formatting import point_text
+from ganbench.report.select import (
+    available_metrics,
+    final_values,
+    metric_direction,
+    point_key,
+)
 from ganbench.results.layout import (
     COMPLETED,
     DIVERGED,
@@ -466,7 +472,7 @@ def _run_values(
     left out and what it counted at the worst value to ``counts``."""
     recorded = [value_of.get(key) for key in zip(runs["suite"], runs["run_id"], strict=True)]
     status = runs["status"].tolist()
-    where = [_point_key(row) for row in runs[point].itertuples(index=False, name=None)]
+    where = [point_key(row) for row in runs[point].itertuples(index=False, name=None)]
     floors: dict[tuple[Any, ...], float] = {}
     for value, state, at in zip(recorded, status, where, strict=True):
         if state == COMPLETED and value is not None and math.isfinite(value):
@@ -488,14 +494,6 @@ def _run_values(
             counts["failed"] += 1
             scored.append(math.nan)
     return pd.Series(scored, index=runs.index, dtype="float64")
-
-
-def _point_key(values: tuple[Any, ...]) -> tuple[Any, ...]:
-    return tuple(None if _missing(v) else v for v in values)
-
-
-def _missing(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 # --- comparing two curves ----------------------------------------------------------------------
@@ -583,7 +581,7 @@ def comparison_lines(curves: pd.DataFrame, *, with_point: bool = True) -> list[s
     for values, rows in groups:
         values = values if isinstance(values, tuple) else (values,)
         label = ", ".join(
-            _point_text(c, v) for c, v in zip(point, values, strict=True) if c in shown
+            point_text(c, v) for c, v in zip(point, values, strict=True) if c in shown
         )
         variants = list(dict.fromkeys(rows["variant"]))
         if len(variants) <= MAX_PAIRWISE_VARIANTS:
@@ -610,8 +608,3 @@ def _shown_keys(curves: pd.DataFrame, keys: list[str]) -> list[str]:
         if not (k == "suite" and curves["suite"].nunique() <= 1)
         and not (k not in ("variant", "dataset") and curves[k].isna().all())
     ]
-
-
-def _point_text(key: str, value: Any) -> str:
-    text = "" if _missing(value) else str(value)
-    return text if key in ("dataset", "suite", "variant") or not text else f"{key}={text}"

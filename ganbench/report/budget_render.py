@@ -19,19 +19,21 @@ from ganbench.report.budget import (
     LEVEL,
     N_BOOT,
     _config_columns,
-    _missing,
     _shown_keys,
     budget_curves,
     comparison_lines,
     has_trials,
 )
-from ganbench.report.plots import Figure
-from ganbench.report.render import (
+from ganbench.report.formatting import (
     MISSING,
-    _decimals,  # the summary's rounding, for the same look
     format_number,
+    key_text,
+    markdown_table,
+    notes_list,
+    shown_decimals,
 )
-from ganbench.report.select import final_values
+from ganbench.report.plots import Figure
+from ganbench.report.select import final_values, is_missing
 from ganbench.results.layout import COMPLETED
 from ganbench.results.read import Results
 
@@ -102,7 +104,7 @@ def budget_notes(curves: pd.DataFrame) -> list[str]:
 
 
 def _cell(row: pd.Series) -> str:
-    decimals = _decimals(row["expected"])
+    decimals = shown_decimals(row["expected"])
     low, high = (format_number(row[c], decimals) for c in ("low", "high"))
     return f"{format_number(row['expected'], decimals)} [{low}, {high}]"
 
@@ -120,7 +122,7 @@ def _display(curves: pd.DataFrame) -> tuple[list[str], list[list[str]], list[boo
         by_k = {int(k): row for k, (_, row) in zip(group["k"], group.iterrows(), strict=True)}
         n = int(group["n_trials"].iloc[0])
         first = group.iloc[0]
-        cells = ["" if _missing(first[c]) else str(first[c]) for c in shown]
+        cells = [key_text(first[c]) for c in shown]
         cells.append(str(n))
         cells += [_cell(by_k[k]) if k in by_k else MISSING for k in budgets]
         cells.append(_cell(by_k[n]))
@@ -151,13 +153,8 @@ def budget_table(curves: pd.DataFrame) -> Table:
 def budget_markdown(curves: pd.DataFrame) -> str:
     """The budget curves as a markdown table, then comparisons and notes as a list."""
     headers, rows, numeric = _display(curves)
-
-    def line(cells: list[str]) -> str:
-        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
-
-    rule = "| " + " | ".join("---:" if n else "---" for n in numeric) + " |"
-    out = [f"**{_title(curves)}**", "", line(headers), rule, *(line(r) for r in rows), ""]
-    out += [f"- {x}" for x in [*comparison_lines(curves), *budget_notes(curves)]]
+    out = [f"**{_title(curves)}**", "", *markdown_table(headers, rows, numeric), ""]
+    out += notes_list([*comparison_lines(curves), *budget_notes(curves)])
     return "\n".join(out) + "\n"
 
 
@@ -187,12 +184,12 @@ def budget_figures(
     points = curves[0][["suite", *point]].drop_duplicates()
     for values in points.itertuples(index=False, name=None):
         suite, *coords = values
-        where = {k: v for k, v in zip(point, coords, strict=True) if not _missing(v)}
+        where = {k: v for k, v in zip(point, coords, strict=True) if not is_missing(v)}
         selected = []
         for table in curves:
             mask = table["suite"] == suite
             for k, v in zip(point, coords, strict=True):
-                mask &= table[k].isna() if _missing(v) else table[k] == v
+                mask &= table[k].isna() if is_missing(v) else table[k] == v
             if mask.any():
                 part = table[mask]
                 part.attrs = table.attrs

@@ -21,9 +21,9 @@ import pandas as pd
 
 from ganbench.metrics import names
 from ganbench.report.baseline import DEFAULT_ALPHA
-from ganbench.report.select import metric_direction
+from ganbench.report.select import metric_direction, point_key
 from ganbench.report.stats import welch
-from ganbench.report.summary import point_key, summary_keys, summary_metrics
+from ganbench.report.summary import summary_keys, summary_metrics
 
 NEAR_CHANCE = "near chance"
 """Not better than the best chance row beyond seed noise (one-sided Welch, p >= alpha)."""

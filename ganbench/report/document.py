@@ -136,7 +136,7 @@ class Report:
     def rich(self, *, title: str | None = None) -> list[Any]:
         """The tables a terminal shows, as rich renderables (``title`` names the summary)."""
         from ganbench.report.budget_render import budget_table
-        from ganbench.report.references import reference_rich
+        from ganbench.report.references_render import reference_rich
         from ganbench.report.render import summary_table
 
         main, published = self._parts()
@@ -154,7 +154,7 @@ class Report:
         ``markdown``, ``csv`` or ``json``. csv and json hold one table: the summary (or the
         budget curves), or with ``references="only"`` the published numbers."""
         from ganbench.report.budget_render import budget_markdown
-        from ganbench.report.references import reference_markdown
+        from ganbench.report.references_render import reference_markdown
         from ganbench.report.render import to_text
 
         check_text_format(fmt)

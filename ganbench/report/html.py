@@ -23,7 +23,7 @@ from ganbench.report.player import PLAYER_CSS, PLAYER_SCRIPT, Player, player_htm
 from ganbench.report.player import players as find_players
 from ganbench.report.plots import Figure
 from ganbench.report.render import (
-    _display,  # the same cells as the terminal and markdown tables
+    summary_cells,  # the same cells as the terminal and markdown tables
     summary_notes,
     verdict_lines,
 )
@@ -144,7 +144,7 @@ def _suite_section(
         lines = [*verdict_lines(mine), *summary_notes(mine)]
         parts.append('<ul class="notes">' + "".join(f"<li>{_e(x)}</li>" for x in lines) + "</ul>")
     if references is not None and len(published := references[references["suite"] == suite]):
-        from ganbench.report.references import reference_html
+        from ganbench.report.references_render import reference_html
 
         parts.append("<h3>Published and measured</h3>")
         parts.append(reference_html(published))
@@ -174,7 +174,7 @@ def _players_section(players: list[Player], suite: str) -> list[str]:
 
 
 def _table(summary: pd.DataFrame) -> str:
-    headers, rows, numeric, verdicts = _display(summary)
+    headers, rows, numeric, verdicts = summary_cells(summary)
     head = "".join(f"<th>{_e(h)}</th>" for h in headers)
     body = []
     for row, marks in zip(rows, verdicts, strict=True):

@@ -220,15 +220,6 @@ def summary_keys(summary: pd.DataFrame) -> list[str]:
     return columns[: columns.index("n_runs")] if "n_runs" in columns else []
 
 
-def point_key(values: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A hashable grid-point key in which every kind of missing value compares equal."""
-    return tuple(None if _is_missing(v) else v for v in values)
-
-
-def _is_missing(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
-
-
 def _typical(counts: list[Any]) -> Any:
     """The most common recorded count (smallest on ties); ``pd.NA`` when none was recorded."""
     recorded = [int(c) for c in counts if not pd.isna(c)]
