@@ -507,7 +507,7 @@ def test_a_hostile_d_grid_or_trajectory_is_bounded(tmp_path):
     import pandas as pd
     from results_folder import write_run
 
-    from ganbench.report.plots import MAX_TRAJECTORY_ROWS, _Samples
+    from ganbench.results.samples import MAX_TRAJECTORY_ROWS, Samples
 
     run = write_run(tmp_path / "results", "r0", rows=[(200, "modes", 7.0, None, 100)])
     np.savez_compressed(
@@ -516,7 +516,7 @@ def test_a_hostile_d_grid_or_trajectory_is_bounded(tmp_path):
         trajectory=np.stack([np.arange(1_000_001.0), np.zeros(1_000_001)], axis=1),
         step_200=np.zeros((20_000, 2), np.float32),
     )
-    samples = _Samples(pd.DataFrame({"path": [str(run)], "variant": ["gan"], "seed": [0]}))
+    samples = Samples(pd.DataFrame({"path": [str(run)], "variant": ["gan"], "seed": [0]}))
     data = samples.load(str(run))
     assert data.get("d_grid_step_200") is None
     path = data.get("trajectory")

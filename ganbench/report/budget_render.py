@@ -232,29 +232,30 @@ def _budget_figure(
     point: dict[str, Any],
     chance: dict[str, dict[str, float]] | None = None,
 ) -> Figure:
-    from ganbench.report.plots import MAX_VARIANTS_PER_FIGURE, _mpl, _panels, _point_text, _pyplot
+    from ganbench.report.plots import (
+        MAX_VARIANTS_PER_FIGURE,
+        figure_title,
+        mpl_text,
+        style_panel,
+        subplot_grid,
+        variant_lines,
+    )
 
-    plt = _pyplot()
-    fig, axes = _panels(len(tables), 3.8, 2.9)
+    fig, axes = subplot_grid(len(tables), 3.8, 2.9)
     variants = list(dict.fromkeys(v for t in tables for v in t["variant"]))
     variants = variants[:MAX_VARIANTS_PER_FIGURE]
-    colours = plt.get_cmap("tab10" if len(variants) <= 10 else "tab20")
     for ax, table in zip(axes.flat, tables, strict=False):
         info = table.attrs.get("budget", {})
-        for i, variant in enumerate(variants):
-            line = table[table["variant"] == variant]
-            if line.empty:
-                continue
-            colour = colours(i % colours.N)
+        for variant, colour, line in variant_lines(table, variants):
             k = line["k"].to_numpy()
-            label = _mpl(f"{variant} (n={int(line['n_trials'].iloc[0])})")
+            label = mpl_text(f"{variant} (n={int(line['n_trials'].iloc[0])})")
             ax.plot(k, line["expected"].to_numpy(), color=colour, lw=1.4, marker=".", label=label)
             ax.fill_between(k, line["low"].to_numpy(), line["high"].to_numpy(), color=colour,
                             alpha=0.18, lw=0)  # fmt: skip
         metric = str(info.get("metric", ""))
         for j, (name, level) in enumerate(sorted((chance or {}).get(metric, {}).items())):
             ax.axhline(level, color="0.45", lw=1.0, ls=("--", ":", "-.")[j % 3],
-                       label=_mpl(f"{name} (mean)"))  # fmt: skip
+                       label=mpl_text(f"{name} (mean)"))  # fmt: skip
         n_max = int(table["k"].max())
         if n_max >= 4:
             ax.set_xscale("log", base=2)
@@ -262,13 +263,10 @@ def _budget_figure(
         ticks = [*shown_budgets(n_max), n_max]
         ax.set_xticks(ticks, [str(k) for k in ticks])
         arrow = " ↑" if info.get("higher_is_better", True) else " ↓"
-        ax.set_title(_mpl(f"{info.get('metric', '')}{arrow}"), fontsize=9)
-        ax.set_xlabel("trials k", fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.grid(alpha=0.3)
+        style_panel(ax, mpl_text(f"{info.get('metric', '')}{arrow}"), "trials k", grid=True)
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    title = f"{_point_text(suite, point)}: expected best after k hyperparameter trials"
-    fig.suptitle(_mpl(title), fontsize=10)
+    title = f"{figure_title(suite, point)}: expected best after k hyperparameter trials"
+    fig.suptitle(mpl_text(title), fontsize=10)
     if len(tables) == 1:  # one panel: the legend beside it, clear of the axis label
         fig.set_size_inches(7.2, 3.2)
         axes.flat[0].legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0),

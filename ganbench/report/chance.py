@@ -21,9 +21,9 @@ import pandas as pd
 
 from ganbench.metrics import names
 from ganbench.report.baseline import DEFAULT_ALPHA
-from ganbench.report.select import metric_direction, point_key
+from ganbench.report.select import metric_direction
 from ganbench.report.stats import welch
-from ganbench.report.summary import summary_keys, summary_metrics
+from ganbench.report.summary import grid_points, metric_arrays, row_columns, summary_metrics
 
 NEAR_CHANCE = "near chance"
 """Not better than the best chance row beyond seed noise (one-sided Welch, p >= alpha)."""
@@ -96,18 +96,13 @@ def with_chance_flags(
     is_reference = variants.map(names.is_reference).to_numpy(bool)
     chosen = summary_metrics(summary) if metrics is None else metrics
     chosen = [m for m in chosen if metric_direction(m) is not None]
-    others = [k for k in summary_keys(summary) if k != "variant"]
-    points = [point_key(v) for v in summary[others].itertuples(index=False, name=None)]
+    others, points = grid_points(summary)
     chance_rows = np.flatnonzero(is_chance)
     added: dict[str, list[Any]] = {}
     for metric in chosen:
         higher = bool(metric_direction(metric))
-        mean = summary[f"{metric}_mean"].to_numpy(np.float64)
-        std = summary[f"{metric}_std"].to_numpy(np.float64)
-        n = summary[f"{metric}_n"].to_numpy(np.int64)
-        flags: list[Any] = []
-        pvalues: list[float] = []
-        bars: list[Any] = []
+        mean, std, n = metric_arrays(summary, metric)
+        rows: list[tuple[Any, float, Any]] = []
         for pos in range(len(summary)):
             flag, p, bar = None, math.nan, None
             if not is_reference[pos] and n[pos] > 0 and math.isfinite(mean[pos]):
@@ -124,12 +119,8 @@ def with_chance_flags(
                         mean[best], std[best], int(n[best]), higher,
                     )  # fmt: skip
                     flag = UNTESTED if math.isnan(p) else ABOVE_CHANCE if p < alpha else NEAR_CHANCE
-            flags.append(flag)
-            pvalues.append(p)
-            bars.append(bar)
-        added[f"{metric}_chance"] = flags
-        added[f"{metric}_chance_p"] = pvalues
-        added[f"{metric}_chance_row"] = bars
+            rows.append((flag, p, bar))
+        added.update(row_columns(metric, ("_chance", "_chance_p", "_chance_row"), rows))
     out = summary.drop(columns=[c for c in added if c in summary.columns])
     out = out.assign(**{c: pd.Series(v, index=out.index, dtype=object) for c, v in added.items()})
     for metric in chosen:
