@@ -42,12 +42,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ganbench.errors import OptionError
+from ganbench.errors import ConfigError, OptionError
 from ganbench.metrics import names
 from ganbench.report.formatting import point_text
 from ganbench.report.select import (
     available_metrics,
     final_values,
+    is_missing,
     metric_direction,
     point_key,
 )
@@ -61,10 +62,12 @@ from ganbench.results.read import Results, flatten_table, suite_document
 from ganbench.text import short, suggestion
 
 __all__ = [
+    "BudgetPanels",
     "Dominance",
     "best_trials",
     "bootstrap_band",
     "budget_curves",
+    "budget_panels",
     "comparison_lines",
     "dominance",
     "expected_best",
@@ -608,3 +611,81 @@ def _shown_keys(curves: pd.DataFrame, keys: list[str]) -> list[str]:
         if not (k == "suite" and curves["suite"].nunique() <= 1)
         and not (k not in ("variant", "dataset") and curves[k].isna().all())
     ]
+
+
+@dataclass(frozen=True)
+class BudgetPanels:
+    """The budget curves one figure draws (:func:`budget_panels`)."""
+
+    suite: str
+    point: dict[str, Any]
+    """The grid point: dataset and the grid keys that are not searched."""
+    tables: list[pd.DataFrame]
+    """:func:`budget_curves` of each metric, at this point only (``attrs`` kept)."""
+    chance: dict[str, dict[str, float]]
+    """Per metric, each chance row's mean final value: the level a curve must beat."""
+
+
+def budget_panels(
+    results: Results, metrics: Iterable[str], *, step: str | int = "final"
+) -> list[BudgetPanels]:
+    """The budget curves of each suite and grid point (searched knobs pooled) of the results'
+    trials, one table per metric, with the chance rows' means: what one budget figure draws.
+    Metrics the trials did not record, or without a direction, are skipped; no trials, none."""
+    if not has_trials(results):
+        return []
+    curves = []
+    for metric in dict.fromkeys(metrics):
+        try:
+            curves.append(budget_curves(results, metric, step=step))
+        except OptionError:
+            continue
+    curves = [c for c in curves if len(c)]
+    if not curves:
+        return []
+    keys = _config_columns(curves[0])
+    point = [c for c in keys if c not in ("suite", "variant")]
+    out = []
+    points = curves[0][["suite", *point]].drop_duplicates()
+    for values in points.itertuples(index=False, name=None):
+        suite, *coords = values
+        where = {k: v for k, v in zip(point, coords, strict=True) if not is_missing(v)}
+        selected = []
+        for table in curves:
+            mask = table["suite"] == suite
+            for k, v in zip(point, coords, strict=True):
+                mask &= table[k].isna() if is_missing(v) else table[k] == v
+            if mask.any():
+                part = table[mask]
+                part.attrs = table.attrs
+                selected.append(part)
+        if selected:
+            levels = {
+                str(t.attrs.get("budget", {}).get("metric", "")): _chance_levels(
+                    results, str(t.attrs.get("budget", {}).get("metric", "")), str(suite), where,
+                    step,
+                )
+                for t in selected
+            }  # fmt: skip
+            out.append(BudgetPanels(str(suite), where, selected, levels))
+    return out
+
+
+def _chance_levels(
+    results: Results, metric: str, suite: str, point: dict[str, Any], step: str | int
+) -> dict[str, float]:
+    """The mean final value of ``metric`` of each chance row (a mode-blind generator) of
+    ``suite`` at the grid point's dataset: the level a curve must beat to mean anything."""
+    runs = results.runs
+    mask = (runs["suite"] == suite) & runs["variant"].map(names.is_chance).astype(bool)
+    if "dataset" in point:
+        mask &= runs["dataset"] == point["dataset"]
+    chosen = runs[mask & (runs["status"] == COMPLETED)]
+    if chosen.empty:
+        return {}
+    try:
+        finals = final_values(results.only(set(chosen["run_id"])), [metric], step=step)
+    except ConfigError:  # the chance rows do not record this metric
+        return {}
+    finals = finals[np.isfinite(finals["value"].to_numpy(dtype=float))]
+    return {str(v): float(g["value"].mean()) for v, g in finals.groupby("variant", sort=True)}

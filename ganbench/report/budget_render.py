@@ -5,24 +5,19 @@ curves themselves come from :mod:`ganbench.report.budget`."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from rich.table import Table
 from rich.text import Text
 
-from ganbench.errors import ConfigError, OptionError
-from ganbench.metrics import names
 from ganbench.report.budget import (
     LEVEL,
     N_BOOT,
+    BudgetPanels,
     _config_columns,
     _shown_keys,
-    budget_curves,
     comparison_lines,
-    has_trials,
 )
 from ganbench.report.formatting import (
     MISSING,
@@ -33,9 +28,6 @@ from ganbench.report.formatting import (
     shown_decimals,
 )
 from ganbench.report.plots import Figure
-from ganbench.report.select import final_values, is_missing
-from ganbench.results.layout import COMPLETED
-from ganbench.results.read import Results
 
 __all__ = ["budget_figures", "budget_markdown", "budget_notes", "budget_table", "shown_budgets"]
 
@@ -109,7 +101,7 @@ def _cell(row: pd.Series) -> str:
     return f"{format_number(row['expected'], decimals)} [{low}, {high}]"
 
 
-def _display(curves: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bool]]:
+def _budget_cells(curves: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bool]]:
     keys = _config_columns(curves)
     shown = _shown_keys(curves, keys)
     n_max = int(curves["n_trials"].max()) if len(curves) else 0
@@ -139,7 +131,7 @@ def _title(curves: pd.DataFrame) -> str:
 def budget_table(curves: pd.DataFrame) -> Table:
     """The budget curves as a rich Table: one row per configuration, a column per shown budget
     (:func:`shown_budgets`, then each row's full budget); comparisons and notes in the caption."""
-    headers, rows, numeric = _display(curves)
+    headers, rows, numeric = _budget_cells(curves)
     lines = [*comparison_lines(curves), *budget_notes(curves)]
     caption = Text("\n".join(lines), style="table.caption")
     table = Table(title=Text(_title(curves)), caption=caption, caption_justify="left")
@@ -152,7 +144,7 @@ def budget_table(curves: pd.DataFrame) -> Table:
 
 def budget_markdown(curves: pd.DataFrame) -> str:
     """The budget curves as a markdown table, then comparisons and notes as a list."""
-    headers, rows, numeric = _display(curves)
+    headers, rows, numeric = _budget_cells(curves)
     out = [f"**{_title(curves)}**", "", *markdown_table(headers, rows, numeric), ""]
     out += notes_list([*comparison_lines(curves), *budget_notes(curves)])
     return "\n".join(out) + "\n"
@@ -161,69 +153,11 @@ def budget_markdown(curves: pd.DataFrame) -> str:
 # --- figures -----------------------------------------------------------------------------------
 
 
-def budget_figures(
-    results: Results, metrics: Iterable[str], *, step: str | int = "final"
-) -> list[Figure]:
-    """One figure per suite and grid point (searched knobs pooled) of the results' trials: a
-    panel per metric, a line per variant with its band. Metrics the trials did not record, or
-    without a direction, are skipped; no trials, no figures."""
-    if not has_trials(results):
-        return []
-    curves = []
-    for metric in dict.fromkeys(metrics):
-        try:
-            curves.append(budget_curves(results, metric, step=step))
-        except OptionError:
-            continue
-    curves = [c for c in curves if len(c)]
-    if not curves:
-        return []
-    keys = _config_columns(curves[0])
-    point = [c for c in keys if c not in ("suite", "variant")]
-    out = []
-    points = curves[0][["suite", *point]].drop_duplicates()
-    for values in points.itertuples(index=False, name=None):
-        suite, *coords = values
-        where = {k: v for k, v in zip(point, coords, strict=True) if not is_missing(v)}
-        selected = []
-        for table in curves:
-            mask = table["suite"] == suite
-            for k, v in zip(point, coords, strict=True):
-                mask &= table[k].isna() if is_missing(v) else table[k] == v
-            if mask.any():
-                part = table[mask]
-                part.attrs = table.attrs
-                selected.append(part)
-        if selected:
-            levels = {
-                str(t.attrs.get("budget", {}).get("metric", "")): _chance_levels(
-                    results, str(t.attrs.get("budget", {}).get("metric", "")), str(suite), where,
-                    step,
-                )
-                for t in selected
-            }  # fmt: skip
-            out.append(_budget_figure(selected, str(suite), where, levels))
-    return out
-
-
-def _chance_levels(
-    results: Results, metric: str, suite: str, point: dict[str, Any], step: str | int
-) -> dict[str, float]:
-    """The mean final value of ``metric`` of each chance row (a mode-blind generator) of
-    ``suite`` at the grid point's dataset: the level a curve must beat to mean anything."""
-    runs = results.runs
-    mask = (runs["suite"] == suite) & runs["variant"].map(names.is_chance).astype(bool)
-    if "dataset" in point:
-        mask &= runs["dataset"] == point["dataset"]
-    chosen = runs[mask & (runs["status"] == COMPLETED)]
-    if chosen.empty:
-        return {}
-    try:
-        finals = final_values(results.only(set(chosen["run_id"])), [metric], step=step)
-    except ConfigError:  # the chance rows do not record this metric
-        return {}
-    finals = finals[np.isfinite(finals["value"].to_numpy(dtype=float))]
-    return {str(v): float(g["value"].mean()) for v, g in finals.groupby("variant", sort=True)}
+def budget_figures(panels: list[BudgetPanels]) -> list[Figure]:
+    """One figure per :class:`~ganbench.report.budget.BudgetPanels` (a suite and grid point of
+    the results' trials, from :func:`~ganbench.report.budget.budget_panels`): a panel per
+    metric, a line per variant with its band, the chance rows' means as grey lines."""
+    return [_budget_figure(p.tables, p.suite, p.point, p.chance) for p in panels]
 
 
 def _budget_figure(

@@ -9,6 +9,7 @@ computes a statistic or imports a renderer.
 
 from __future__ import annotations
 
+import html
 import math
 from typing import Any
 
@@ -124,3 +125,9 @@ def markdown_table(headers: list[str], rows: list[list[str]], numeric: list[bool
 def notes_list(lines: list[str]) -> list[str]:
     """Notes under a markdown table, one list item each."""
     return [f"- {x}" for x in lines]
+
+
+def html_text(text: Any) -> str:
+    """Text for an HTML page, attribute values included: ``&``, ``<``, ``>`` and quotes escaped
+    (names and values come from results folders)."""
+    return html.escape(str(text), quote=True)

@@ -36,7 +36,6 @@ same frames as animated GIFs. The page's data is compact:
 from __future__ import annotations
 
 import base64
-import html
 import io
 import json
 import math
@@ -50,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from ganbench.metrics import names as M
+from ganbench.report.formatting import html_text
 from ganbench.report.plots import colour_limits, figure_title, spread_evenly
 from ganbench.report.select import is_missing
 from ganbench.results import samples as sample_files
@@ -512,16 +512,16 @@ def player_html(player: Player, anchor: str) -> str:
         for fps in (1, 2, 4, 8, 16)
     )
     return (
-        f'<section class="gb-player" id="player-{_e(anchor)}" data-kind="{player.kind}" '
+        f'<section class="gb-player" id="player-{html_text(anchor)}" data-kind="{player.kind}" '
         'data-ready="0" data-frame="" data-step="">'
-        f"<h4>{_e(player.title)}</h4>"
+        f"<h4>{html_text(player.title)}</h4>"
         '<div class="gb-controls"><button type="button" class="gb-play">play</button> '
         f'<input type="range" class="gb-slider" min="0" max="{last}" step="1" value="{last}" '
         'aria-label="evaluation"> <span class="gb-step"></span> '
         f'<label>speed <select class="gb-speed" aria-label="frames per second">{speeds}'
         "</select></label></div>"
         '<div class="gb-panels"></div>'
-        f'<p class="notes">{_e(player.caption)}</p>'
+        f'<p class="notes">{html_text(player.caption)}</p>'
         f'<script type="application/json" class="gb-data">{to_json(player)}</script>'
         "</section>"
     )
@@ -540,7 +540,3 @@ PLAYER_CSS = """
 PLAYER_SCRIPT = (resources.files("ganbench.report") / "player.js").read_text(encoding="utf-8")
 """The page's player script (ganbench/report/player.js), inlined once per page that has
 players."""
-
-
-def _e(text: str) -> str:
-    return html.escape(str(text), quote=True)

@@ -21,6 +21,7 @@ from ganbench.report.formatting import (
     format_number,
     format_signed,
     format_spread,
+    html_text,
     markdown_table,
     metric_header,
     notes_list,
@@ -52,7 +53,9 @@ def format_p(p: float) -> str:
     return f"{p:.3f}" if p >= 1e-3 else f"{p:.1e}"
 
 
-def _display(table: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bool], list[str]]:
+def _reference_cells(
+    table: pd.DataFrame,
+) -> tuple[list[str], list[list[str]], list[bool], list[str]]:
     """Headers, cells, right-justification and the numbered sources of the human formats."""
     keys = [c for c in table.columns[: list(table.columns).index("metric")]]
     shown = [
@@ -126,21 +129,21 @@ def source_lines(sources: list[str]) -> list[str]:
 
 def reference_rich(table: pd.DataFrame, *, title: str = "published and measured") -> Table:
     """The reference table as a rich Table; sources and notes in the caption."""
-    headers, rows, numeric, sources = _display(table)
+    headers, rows, numeric, sources = _reference_cells(table)
     lines = [*source_lines(sources), *reference_notes(table)]
     caption = Text("\n".join(lines), style="table.caption")
     out = Table(title=Text(title), caption=caption, caption_justify="left")
     for header, is_numeric in zip(headers, numeric, strict=True):
         out.add_column(header, justify="right" if is_numeric else "left")
     for row in rows:
-        out.add_row(*(_styled(c) for c in row))
+        out.add_row(*(_judged_cell(c) for c in row))
     return out
 
 
 _STYLES = {"better": "bold green", "worse": "bold red"}
 
 
-def _styled(cell: str) -> Text:
+def _judged_cell(cell: str) -> Text:
     for word, style in _STYLES.items():
         if f"({word})" in cell:
             head, _, tail = cell.partition(f"({word})")
@@ -150,7 +153,7 @@ def _styled(cell: str) -> Text:
 
 def reference_markdown(table: pd.DataFrame) -> str:
     """The reference table as markdown, then the sources and notes as a list."""
-    headers, rows, numeric, sources = _display(table)
+    headers, rows, numeric, sources = _reference_cells(table)
 
     out = [*markdown_table(headers, rows, numeric), ""]
     out += notes_list([*source_lines(sources), *reference_notes(table)])
@@ -159,14 +162,9 @@ def reference_markdown(table: pd.DataFrame) -> str:
 
 def reference_html(table: pd.DataFrame) -> str:
     """The reference table as an HTML table plus its sources and notes (escaped)."""
-    import html
-
-    def e(text: Any) -> str:
-        return html.escape(str(text), quote=True)
-
-    headers, rows, numeric, sources = _display(table)
+    headers, rows, numeric, sources = _reference_cells(table)
     judged = table["judged"].tolist()
-    head = "".join(f"<th>{e(h)}</th>" for h in headers)
+    head = "".join(f"<th>{html_text(h)}</th>" for h in headers)
     body = []
     for row, mark in zip(rows, judged, strict=True):
         cells = []
@@ -175,12 +173,14 @@ def reference_html(table: pd.DataFrame) -> str:
             if pos == len(row) - 2 and isinstance(mark, str):
                 classes.append(mark)
             attr = f' class="{" ".join(classes)}"' if classes else ""
-            cells.append(f"<td{attr}>{e(cell)}</td>")
+            cells.append(f"<td{attr}>{html_text(cell)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     notes = [*source_lines(sources), *reference_notes(table)]
     return (
         f'<table class="references"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}'
-        '</tbody></table><ul class="notes">' + "".join(f"<li>{e(x)}</li>" for x in notes) + "</ul>"
+        '</tbody></table><ul class="notes">'
+        + "".join(f"<li>{html_text(x)}</li>" for x in notes)
+        + "</ul>"
     )
 
 

@@ -200,7 +200,7 @@ def summary_table(summary: pd.DataFrame, *, title: str | None = None) -> Table:
     for header, is_numeric in zip(headers, numeric, strict=True):
         table.add_column(header, justify="right" if is_numeric else "left")
     for row, marks in zip(rows, verdicts, strict=True):
-        table.add_row(*(_styled(c, v) for c, v in zip(row, marks, strict=True)))
+        table.add_row(*(_delta_cell(c, v) for c, v in zip(row, marks, strict=True)))
     return table
 
 
@@ -271,7 +271,7 @@ def summary_cells(
     return headers, rows, numeric, verdicts
 
 
-def _styled(cell: str, verdict: str | None) -> str | Text:
+def _delta_cell(cell: str, verdict: str | None) -> str | Text:
     """A rich cell: delta marks coloured by verdict; plain text elsewhere (no markup parsed)."""
     style = _STYLES.get(verdict or "")
     if style is None:
