@@ -25,8 +25,8 @@ from ganbench.report.budget import (
     bootstrap_band,
     budget_curves,
     budget_panels,
-    comparison_lines,
     dominance,
+    dominance_lines,
     expected_best,
     searched_knobs,
 )
@@ -255,7 +255,7 @@ def test_budget_curves_match_the_enumeration_of_the_trial_values(tmp_path):
     # fd's worst completed value at batch 64 is 10 - 1 = 9: trial 3 = mean(8, 9) = 8.5.
     expected = [float(brute_force([8, 9, 8, 8.5], k, min)) for k in (1, 2, 3, 4)]
     np.testing.assert_allclose(mine["expected"], expected, rtol=1e-12)
-    lines = comparison_lines(curves)
+    lines = dominance_lines(curves)
     assert lines == [
         "ring8, batch_size=64: wide is better than narrow at every budget k = 1..4 (the bands "
         "do not overlap)",

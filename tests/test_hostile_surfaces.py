@@ -410,11 +410,11 @@ def test_a_reference_beyond_finite_statistics_is_refused(tmp_path):
 )
 def test_every_accepted_reference_has_a_finite_p_value(value, uncertainty, kind, measured):
     from ganbench.references import Reference
-    from ganbench.report.references import compare
+    from ganbench.report.references import versus_published
 
     ref = Reference(variant="a", metric="modes", value=value, uncertainty=uncertainty,
                     kind=kind, n=1_000_000, source="s")  # fmt: skip
-    verdict = compare(ref, *measured)
+    verdict = versus_published(ref, *measured)
     assert 0.0 <= verdict.p <= 1.0 and verdict.verdict != "untested", verdict
 
 

@@ -68,8 +68,8 @@ __all__ = [
     "bootstrap_band",
     "budget_curves",
     "budget_panels",
-    "comparison_lines",
     "dominance",
+    "dominance_lines",
     "expected_best",
     "searched_knobs",
 ]
@@ -350,7 +350,7 @@ def budget_curves(
         "step": step,
         "knobs": {s: list(k) for s, k in knobs.items()},
         "without_trial": int(
-            (results.runs[TRIAL].isna() & ~results.runs["variant"].map(names.is_reference)).sum()
+            (results.runs[TRIAL].isna() & ~results.runs["variant"].map(names.is_baseline_row)).sum()
         ),
         **counts,
     }
@@ -570,7 +570,7 @@ def _ranges(ks: Sequence[int]) -> str:
     return ", ".join(parts)
 
 
-def comparison_lines(curves: pd.DataFrame, *, with_point: bool = True) -> list[str]:
+def dominance_lines(curves: pd.DataFrame, *, with_point: bool = True) -> list[str]:
     """One :class:`Dominance` sentence per pair of variants at each grid point (each variant
     against the first when a point has more than :data:`MAX_PAIRWISE_VARIANTS`), led by the
     grid point unless ``with_point`` is false."""

@@ -17,7 +17,7 @@ from ganbench.report.budget import (
     BudgetPanels,
     _config_columns,
     _shown_keys,
-    comparison_lines,
+    dominance_lines,
 )
 from ganbench.report.formatting import (
     MISSING,
@@ -132,7 +132,7 @@ def budget_table(curves: pd.DataFrame) -> Table:
     """The budget curves as a rich Table: one row per configuration, a column per shown budget
     (:func:`shown_budgets`, then each row's full budget); comparisons and notes in the caption."""
     headers, rows, numeric = _budget_cells(curves)
-    lines = [*comparison_lines(curves), *budget_notes(curves)]
+    lines = [*dominance_lines(curves), *budget_notes(curves)]
     caption = Text("\n".join(lines), style="table.caption")
     table = Table(title=Text(_title(curves)), caption=caption, caption_justify="left")
     for header, is_numeric in zip(headers, numeric, strict=True):
@@ -146,7 +146,7 @@ def budget_markdown(curves: pd.DataFrame) -> str:
     """The budget curves as a markdown table, then comparisons and notes as a list."""
     headers, rows, numeric = _budget_cells(curves)
     out = [f"**{_title(curves)}**", "", *markdown_table(headers, rows, numeric), ""]
-    out += notes_list([*comparison_lines(curves), *budget_notes(curves)])
+    out += notes_list([*dominance_lines(curves), *budget_notes(curves)])
     return "\n".join(out) + "\n"
 
 
@@ -214,7 +214,7 @@ def _budget_figure(
     lines = [
         f"{t.attrs.get('budget', {}).get('metric', '')}: {line}"
         for t in tables
-        for line in comparison_lines(t, with_point=False)
+        for line in dominance_lines(t, with_point=False)
     ]
     caption = (
         "Lines: the expected best value among k trials drawn at random from a configuration's "

@@ -33,7 +33,7 @@ UNTESTED = "untested"
 """Fewer than two values on a side: no noise estimate, no test."""
 
 FLAGS = (NEAR_CHANCE, ABOVE_CHANCE, UNTESTED)
-"""Values of a ``<metric>_chance`` column (missing: no chance row, a reference row, or a metric
+"""Values of a ``<metric>_chance`` column (missing: no chance row, a baseline row, or a metric
 without a direction or value)."""
 
 CHANCE_SUFFIXES = ("_chance", "_chance_p", "_chance_row")
@@ -93,7 +93,7 @@ def with_chance_flags(
     is_chance = variants.map(names.is_chance).to_numpy(bool)
     if not is_chance.any():
         return summary
-    is_reference = variants.map(names.is_reference).to_numpy(bool)
+    is_baseline_row = variants.map(names.is_baseline_row).to_numpy(bool)
     chosen = summary_metrics(summary) if metrics is None else metrics
     chosen = [m for m in chosen if metric_direction(m) is not None]
     others, points = grid_points(summary)
@@ -105,7 +105,7 @@ def with_chance_flags(
         rows: list[tuple[Any, float, Any]] = []
         for pos in range(len(summary)):
             flag, p, bar = None, math.nan, None
-            if not is_reference[pos] and n[pos] > 0 and math.isfinite(mean[pos]):
+            if not is_baseline_row[pos] and n[pos] > 0 and math.isfinite(mean[pos]):
                 beside = [
                     c
                     for c in chance_rows

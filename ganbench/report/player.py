@@ -187,7 +187,7 @@ def players(
     results: Results, kinds: tuple[str, ...] = KINDS, notes: list[str] | None = None
 ) -> list[Player]:
     """Every player the results support, by suite and grid point (the order of
-    :func:`ganbench.report.plots.figures`). Reference rows (data, chance, floor) and the EMA
+    :func:`ganbench.report.plots.figures`). Baseline rows (data, chance, floor) and the EMA
     generator's rows (their snapshots are the raw generator's) get no panel. A samples player
     reads at most :data:`MAX_FRAMES` evaluations of :data:`MAX_POINTS` samples per panel
     whatever the files hold; ``notes``, when given, receives a line per array cut."""
@@ -196,7 +196,7 @@ def players(
     point_keys = [k for k in group_columns(results) if k not in ("suite", "variant")]
     runs_all = results.runs
     trained = runs_all[
-        ~runs_all["variant"].map(M.is_reference) & ~runs_all["run_id"].str.endswith("/ema")
+        ~runs_all["variant"].map(M.is_baseline_row) & ~runs_all["run_id"].str.endswith("/ema")
     ]
     out: list[Player] = []
     for (suite, *values), runs in trained.groupby(["suite", *point_keys], sort=False, dropna=False):

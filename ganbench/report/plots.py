@@ -113,9 +113,9 @@ def figures(
     point_keys = [k for k in group_columns(results) if k not in ("suite", "variant")]
     available = set(results.metrics["metric"].unique())
     curve_metrics = [m for m in CURVE_METRICS if m in available]
-    # Reference rows (floor, data, chance) hold one final value each: no curve to draw.
+    # Baseline rows (floor, data, chance) hold one final value each: no curve to draw.
     trained = results.only(
-        set(results.runs.loc[~results.runs["variant"].map(M.is_reference), "run_id"])
+        set(results.runs.loc[~results.runs["variant"].map(M.is_baseline_row), "run_id"])
     )
     trajectories = (
         curves(trained, curve_metrics)
@@ -133,8 +133,8 @@ def figures(
             if mask.any():
                 out.append(_curves_figure(trajectories[mask], runs, suite, point))
         samples = sample_files.Samples(runs)
-        # Reference rows keep no snapshots: a row of empty panels each in the sample grid.
-        drawn = sample_files.Samples(runs[~runs["variant"].map(M.is_reference)])
+        # Baseline rows keep no snapshots: a row of empty panels each in the sample grid.
+        drawn = sample_files.Samples(runs[~runs["variant"].map(M.is_baseline_row)])
         if "samples" in kinds and drawn.has_snapshots:
             fig = _samples_figure(drawn, suite, point)
             if fig is not None:

@@ -73,7 +73,7 @@ MAX_REFERENCE_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
-class Verdict:
+class PublishedVerdict:
     """The comparison of one measured cell with its published number."""
 
     test: str
@@ -91,30 +91,32 @@ class Verdict:
     """The cell's words, e.g. ``lower (worse)``, ``agrees; no uncertainty published``."""
 
 
-def compare(
+def versus_published(
     ref: Reference, mean: float, sd: float, k: int, *, alpha: float = DEFAULT_ALPHA
-) -> Verdict:
+) -> PublishedVerdict:
     """The verdict of measured (mean, sd, k) against ``ref`` (see the module docstring)."""
     if not 0 < alpha < 1:
         raise ValueError(f"alpha {alpha!r}: must be between 0 and 1 (exclusive)")
     nan = math.nan
     if k == 0 or not math.isfinite(mean):
-        return Verdict("none", nan, nan, nan, NO_VALUES, None, "no measured value")
+        return PublishedVerdict("none", nan, nan, nan, NO_VALUES, None, "no measured value")
     if ref.kind == "tolerance":
         assert ref.uncertainty is not None
         diff = mean - ref.value
         if abs(diff) <= ref.uncertainty:
-            return Verdict("tolerance", nan, nan, nan, AGREES, None, "agrees; within tolerance")
+            return PublishedVerdict(
+                "tolerance", nan, nan, nan, AGREES, None, "agrees; within tolerance"
+            )
         verdict = HIGHER if diff > 0 else LOWER
         direction = metric_direction(ref.metric)
         judged = None if direction is None else ("better" if (diff > 0) == direction else "worse")
         note = (verdict if judged is None else f"{verdict} ({judged})") + "; beyond tolerance"
-        return Verdict("tolerance", nan, nan, nan, verdict, judged, note)
+        return PublishedVerdict("tolerance", nan, nan, nan, verdict, judged, note)
     published_sd = ref.published_sd
     with_spread = published_sd is not None and ref.n is not None and ref.n >= 2
     if k == 1:
         note = "1 run: untested" + ("" if with_spread else f"; {NO_UNCERTAINTY}")
-        return Verdict("none", nan, nan, nan, UNTESTED, None, note)
+        return PublishedVerdict("none", nan, nan, nan, UNTESTED, None, note)
     if with_spread:
         assert published_sd is not None and ref.n is not None
         test, result = "welch", welch(mean, sd, k, ref.value, published_sd, ref.n)
@@ -123,7 +125,7 @@ def compare(
     if math.isnan(result.p) or math.isnan(result.t):
         # e.g. measured values near the float range: no statistic to judge by
         note = "untested: no finite test statistic" + ("" if with_spread else f"; {NO_UNCERTAINTY}")
-        return Verdict(test, result.t, result.df, result.p, UNTESTED, None, note)
+        return PublishedVerdict(test, result.t, result.df, result.p, UNTESTED, None, note)
     if result.p >= alpha or mean == ref.value:
         verdict, judged = AGREES, None
     else:
@@ -137,7 +139,7 @@ def compare(
     note = verdict if judged is None else f"{verdict} ({judged})"
     if not with_spread:
         note += f"; {NO_UNCERTAINTY}"
-    return Verdict(test, result.t, result.df, result.p, verdict, judged, note)
+    return PublishedVerdict(test, result.t, result.df, result.p, verdict, judged, note)
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -324,7 +326,7 @@ def _row(ref: Reference, config: dict[str, Any], measured: np.ndarray, alpha: fl
     with np.errstate(over="ignore", invalid="ignore"):  # near the float range: inf, untested
         mean = float(measured.mean()) if k else math.nan
         sd = float(measured.std(ddof=1)) if k > 1 else math.nan
-    verdict = compare(ref, mean, sd, k, alpha=alpha)
+    verdict = versus_published(ref, mean, sd, k, alpha=alpha)
     return {
         **config,
         "metric": ref.metric,
@@ -352,9 +354,9 @@ def _row(ref: Reference, config: dict[str, Any], measured: np.ndarray, alpha: fl
 __all__ = [
     "ROW_COLUMNS",
     "TESTS",
-    "Verdict",
-    "compare",
+    "PublishedVerdict",
     "read_references",
     "reference_keys",
     "reference_table",
+    "versus_published",
 ]

@@ -75,7 +75,7 @@ def summary_notes(summary: pd.DataFrame) -> list[str]:
     if len(suites) == 1:
         notes.append(f"Suite: {suites[0]}.")
     references = (
-        summary["variant"].map(names.is_reference).to_numpy(bool)
+        summary["variant"].map(names.is_baseline_row).to_numpy(bool)
         if "variant" in summary.columns
         else np.zeros(len(summary), bool)
     )
@@ -146,7 +146,7 @@ def verdict_lines(summary: pd.DataFrame, metric: str | None = None) -> list[str]
     with_base = {label for label, v in zip(labels, verdict, strict=True) if v == BASELINE_VERDICT}
     groups: dict[tuple[str, ...], dict[str, list[str]]] = {}
     for label, variant, v in zip(labels, summary["variant"], verdict, strict=True):
-        if v != BASELINE_VERDICT and not names.is_reference(variant):  # no training to rank
+        if v != BASELINE_VERDICT and not names.is_baseline_row(variant):  # no training to rank
             groups.setdefault(label, {}).setdefault(str(v), []).append(key_text(variant))
     lines = []
     for label, by in groups.items():
