@@ -161,7 +161,7 @@ def run_suite(
 ) -> Results:
     """Train every run of ``suite`` not yet finished in ``out`` (resuming checkpoints) and
     return the suite's results as :func:`load` reads them: this suite's runs and their
-    reference rows, not other runs of the folder. ``progress`` receives what ``ganbench run``
+    baseline rows, not other runs of the folder. ``progress`` receives what ``ganbench run``
     shows (see :class:`ganbench.run.progress.Progress`); by default nothing is shown.
 
     A run whose losses go non-finite is a result (status ``diverged``); a run that fails to
@@ -190,10 +190,10 @@ def suite_results(results: Results, suite: Suite) -> Results:
     """The part of ``results`` that belongs to ``suite``: its runs, their data and chance rows,
     and the image floors measured at its settings (a folder may also hold runs of earlier
     settings of the same suite)."""
-    from ganbench.diagnostics.chance import reference_runs
+    from ganbench.diagnostics.chance import baseline_runs
     from ganbench.results.layout import DRAW_SUFFIX
 
-    ids = {r.run_id for r in suite.runs} | {r.run_id for r in reference_runs(suite.runs)}
+    ids = {r.run_id for r in suite.runs} | {r.run_id for r in baseline_runs(suite.runs)}
     ids |= _floor_ids(results, suite.runs)
     # A row measured over many draws reads as one run per draw, <run_id>/draw-<d>.
     drawn = {i for i in results.runs["run_id"] if i.split(DRAW_SUFFIX)[0] in ids}

@@ -24,8 +24,9 @@ from ganbench.report import read_results
 from ganbench.report.budget import (
     bootstrap_band,
     budget_curves,
-    comparison_lines,
+    budget_panels,
     dominance,
+    dominance_lines,
     expected_best,
     searched_knobs,
 )
@@ -254,7 +255,7 @@ def test_budget_curves_match_the_enumeration_of_the_trial_values(tmp_path):
     # fd's worst completed value at batch 64 is 10 - 1 = 9: trial 3 = mean(8, 9) = 8.5.
     expected = [float(brute_force([8, 9, 8, 8.5], k, min)) for k in (1, 2, 3, 4)]
     np.testing.assert_allclose(mine["expected"], expected, rtol=1e-12)
-    lines = comparison_lines(curves)
+    lines = dominance_lines(curves)
     assert lines == [
         "ring8, batch_size=64: wide is better than narrow at every budget k = 1..4 (the bands "
         "do not overlap)",
@@ -354,14 +355,14 @@ def test_report_budget_refuses_a_metric_without_direction_and_results_without_tr
 
 def test_budget_figures_one_per_grid_point_a_panel_per_metric_with_direction(tmp_path):
     results = read_results(write_trials(tmp_path / "out"))
-    figs = budget_figures(results, ["modes", "fd", "loss_d"])
+    figs = budget_figures(budget_panels(results, ["modes", "fd", "loss_d"]))
     assert [(f.kind, f.point) for f in figs] == [
         ("budget", {"dataset": "ring8", "batch_size": 64}),
         ("budget", {"dataset": "ring8", "batch_size": 128}),
     ]
     assert [len(f.figure.axes) for f in figs] == [2, 2]  # modes and fd; loss_d has no direction
     assert "wide is better than narrow at every budget" in figs[0].caption
-    assert budget_figures(results, ["loss_d"]) == []
+    assert budget_panels(results, ["loss_d"]) == []
 
 
 def test_the_html_report_and_plots_hold_the_budget_figure(cli, tmp_path):

@@ -158,13 +158,13 @@ def test_uniform_triples_cover_the_expected_number_of_modes(n):
 # --------------------------------------------------------------------------- one suite's rows
 
 
-def test_reference_runs_of_a_suite(write_suite):
+def test_baseline_runs_of_a_suite(write_suite):
     import hashlib
 
     from ganbench.config import load_suite
 
     suite = load_suite(write_suite())  # ring8, 2 seeds, 20 steps, 200 samples
-    refs = chance.reference_runs(suite.runs)
+    refs = chance.baseline_runs(suite.runs)
     assert [r.variant for r in refs] == list(chance.MIXTURE_ROWS)
     assert all(r.draws == chance.DRAWS == 400 for r in refs)
     assert len({r.run_id for r in refs}) == 3
@@ -192,23 +192,23 @@ def test_reference_runs_of_a_suite(write_suite):
     ]  # fmt: skip
     assert list(refs[0].legacy_ids) == legacy
     # The same protocol gives the same ids; another sample count other ones.
-    assert [r.run_id for r in chance.reference_runs(load_suite(write_suite()).runs)] == [
+    assert [r.run_id for r in chance.baseline_runs(load_suite(write_suite()).runs)] == [
         r.run_id for r in refs
     ]
     other = load_suite(write_suite(), overrides=["metrics.samples=300"])
-    assert not {r.run_id for r in chance.reference_runs(other.runs)} & {r.run_id for r in refs}
+    assert not {r.run_id for r in chance.baseline_runs(other.runs)} & {r.run_id for r in refs}
 
 
-def test_reference_runs_of_stacked_mnist_are_uniform_triples():
+def test_baseline_runs_of_stacked_mnist_are_uniform_triples():
     from pathlib import Path
 
     from ganbench.config import load_suite
 
     suite = load_suite(Path(__file__).parents[1] / "suites" / "stacked_mnist.toml")
-    refs = chance.reference_runs(suite.runs)
+    refs = chance.baseline_runs(suite.runs)
     assert [r.variant for r in refs] == [chance.DATA_TRIPLES]
-    # The data's own triples are the ceiling: a reference row, never the bar of the ~ flag.
-    assert names.is_reference(chance.DATA_TRIPLES) and not names.is_chance(chance.DATA_TRIPLES)
+    # The data's own triples are the ceiling: a baseline row, never the bar of the ~ flag.
+    assert names.is_baseline_row(chance.DATA_TRIPLES) and not names.is_chance(chance.DATA_TRIPLES)
     rows, samples = refs[0].rows()
     assert samples is None and {m for _, m, *_ in rows} == {names.CLASSES, names.CLASS_KL}
     assert len(rows) == 2 * chance.DRAWS
@@ -248,7 +248,7 @@ def test_run_writes_skips_and_forces_reference_rows(write_suite, tmp_path, monke
     assert all(m["step"] == 20 and m["status"] == "completed" for m in manifests)
     assert all(m["grid_point"] == {} and m["config"]["dataset"] == "ring8" for m in manifests)
 
-    # The training runs are the suite's, with the numbers of a run that writes no reference row.
+    # The training runs are the suite's, with the numbers of a run that writes no baseline row.
     trained = {p.name for p in runs.iterdir()} - set(refs)
     assert trained == {r.run_id for r in load_suite(path).runs}
     monkeypatch.setattr(schedule, "write_chance_rows", lambda plan, env: None)
@@ -263,7 +263,7 @@ def test_run_writes_skips_and_forces_reference_rows(write_suite, tmp_path, monke
         )
     monkeypatch.undo()
 
-    # Reference rows: a verdict label that is not counted, no stability words.
+    # Baseline rows: a verdict label that is not counted, no stability words.
     results = read_results(out)
     labels = verdicts(results).set_index("run_id")["verdict"]
     drawn = [i for i in labels.index if i.split("/draw-")[0] in refs]
@@ -374,7 +374,7 @@ def test_flags_against_the_best_chance_row():
     assert flagged.loc["noise", "fd_chance_p"] == pytest.approx(
         _welch_one_sided(1.0, 0.1, 4, 0.2, 0.05, 4, False), rel=1e-9
     )
-    # No chance row on ring8; reference rows are never flagged.
+    # No chance row on ring8; baseline rows are never flagged.
     for variant in ("ring", "chance: uniform box", "chance: data Gaussian", "data: real samples"):
         assert flagged.loc[variant, "modes_chance"] is None
         assert math.isnan(flagged.loc[variant, "modes_chance_p"])
@@ -427,14 +427,14 @@ def test_variants_with_their_own_weights_get_rows_kept_apart(write_suite):
             """
         )
     )
-    refs = chance.reference_runs(suite.runs)
+    refs = chance.baseline_runs(suite.runs)
     assert len(refs) == 2 * 3  # two data sets, three rows (each of chance.DRAWS draws)
     assert {json.dumps(r.grid_point) for r in refs} == {
         '{"weights": "uniform"}',
         '{"weights": "longtail:20"}',
     }
     # One weights setting: no weights grid value (the rows sit beside every variant).
-    assert all(r.grid_point == {} for r in chance.reference_runs(load_suite(write_suite()).runs))
+    assert all(r.grid_point == {} for r in chance.baseline_runs(load_suite(write_suite()).runs))
 
 
 def test_verdict_lines_name_trained_variants_only():
@@ -491,11 +491,11 @@ def test_the_uniform_box_row_reads_its_expectation(name, expected_modes):
     below its expectation of 23.1 at 2,500 samples. Estimated from chance.DRAWS draws, the
     row's mean lies within 4 standard errors of the closed form (hand-checked: grid25, p =
     pi 0.15^2 / 8.3^2 = 0.0010260, 25 (1 - (1 - p)^2500) = 23.08, hq 25 p = 0.02565)."""
-    from ganbench.diagnostics.chance import DRAWS, UNIFORM_BOX, ReferenceRun
+    from ganbench.diagnostics.chance import DRAWS, UNIFORM_BOX, BaselineRun
 
     modes, hq = _uniform_box_expectation(name, 2500)
     assert modes == pytest.approx(expected_modes, abs=0.01)
-    row = ReferenceRun("x", "s", UNIFORM_BOX, {}, get_dataset(name), "uniform", 10,
+    row = BaselineRun("x", "s", UNIFORM_BOX, {}, get_dataset(name), "uniform", 10,
                        MetricsSection(samples=2500))  # fmt: skip
     rows, _ = row.rows()
     for metric, expected in ((names.MODES, modes), (names.HQ_FRACTION, hq)):
@@ -520,7 +520,7 @@ def test_a_run_replaces_the_rows_drawn_once_per_seed(write_suite, tmp_path):
 
     path = write_suite()
     out = tmp_path / "out"
-    refs = chance.reference_runs(load_suite(path).runs)
+    refs = chance.baseline_runs(load_suite(path).runs)
     legacy = [(ref, run_id) for ref in refs for run_id in ref.legacy_ids]
     for seed, (ref, run_id) in enumerate(legacy):
         write_run(out, run_id, suite="tiny", variant=ref.variant, seed=seed % 2, step=20,

@@ -410,11 +410,11 @@ def test_a_reference_beyond_finite_statistics_is_refused(tmp_path):
 )
 def test_every_accepted_reference_has_a_finite_p_value(value, uncertainty, kind, measured):
     from ganbench.references import Reference
-    from ganbench.report.references import compare
+    from ganbench.report.references import versus_published
 
     ref = Reference(variant="a", metric="modes", value=value, uncertainty=uncertainty,
                     kind=kind, n=1_000_000, source="s")  # fmt: skip
-    verdict = compare(ref, *measured)
+    verdict = versus_published(ref, *measured)
     assert 0.0 <= verdict.p <= 1.0 and verdict.verdict != "untested", verdict
 
 
@@ -507,7 +507,7 @@ def test_a_hostile_d_grid_or_trajectory_is_bounded(tmp_path):
     import pandas as pd
     from results_folder import write_run
 
-    from ganbench.report.plots import MAX_TRAJECTORY_ROWS, _Samples
+    from ganbench.results.samples import MAX_TRAJECTORY_ROWS, Samples
 
     run = write_run(tmp_path / "results", "r0", rows=[(200, "modes", 7.0, None, 100)])
     np.savez_compressed(
@@ -516,7 +516,7 @@ def test_a_hostile_d_grid_or_trajectory_is_bounded(tmp_path):
         trajectory=np.stack([np.arange(1_000_001.0), np.zeros(1_000_001)], axis=1),
         step_200=np.zeros((20_000, 2), np.float32),
     )
-    samples = _Samples(pd.DataFrame({"path": [str(run)], "variant": ["gan"], "seed": [0]}))
+    samples = Samples(pd.DataFrame({"path": [str(run)], "variant": ["gan"], "seed": [0]}))
     data = samples.load(str(run))
     assert data.get("d_grid_step_200") is None
     path = data.get("trajectory")

@@ -24,7 +24,7 @@ from ganbench.cli import app
 from ganbench.config import load_suite
 from ganbench.config.expand import make_run_id, run_identity
 from ganbench.errors import ConfigError
-from ganbench.metrics.names import is_reference
+from ganbench.metrics.names import is_baseline_row
 from ganbench.report import filter_results, read_results, summarize, versus_baseline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -421,10 +421,10 @@ def test_a_profiled_run_records_its_profile(write_suite, cli, tmp_path):
     everything = [
         json.loads(p.read_text()) for p in (out / "tiny" / "runs").glob("*/manifest.json")
     ]
-    manifests = [m for m in everything if not is_reference(m["variant"])]
+    manifests = [m for m in everything if not is_baseline_row(m["variant"])]
     assert sorted((m["profile"] or "-", m["step"]) for m in manifests) == [("-", 4), ("short", 4)]
     # The data and chance rows beside each profile's runs carry that profile too.
-    references = [m for m in everything if is_reference(m["variant"])]
+    references = [m for m in everything if is_baseline_row(m["variant"])]
     assert {m["profile"] for m in references} == {None, "short"}
     profiled_id = next(m["run_id"] for m in manifests if m["profile"] == "short")
     assert profiled_id == load_suite(path, profile="short").runs[0].run_id
@@ -436,7 +436,7 @@ def test_a_profiled_run_records_its_profile(write_suite, cli, tmp_path):
     assert "profile" not in written["suite"]
     results = read_results(out)
     assert results.grid_keys == ["profile"]
-    trained = results.runs[~results.runs["variant"].map(is_reference)]
+    trained = results.runs[~results.runs["variant"].map(is_baseline_row)]
     assert trained["profile"].fillna("-").tolist() == ["-", "short"]
 
 

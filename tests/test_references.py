@@ -23,11 +23,11 @@ from ganbench.config import load_suite
 from ganbench.references import Reference, check_metric
 from ganbench.report import read_results
 from ganbench.report.references import (
-    compare,
-    format_published,
     read_references,
     reference_table,
+    versus_published,
 )
+from ganbench.report.references_render import format_published
 from ganbench.report.stats import one_sample as one_sample_test
 from ganbench.report.stats import welch as welch_test
 
@@ -64,7 +64,7 @@ def test_welch_unequal_sides_matches_the_formula_written_out():
     # 0.5 sqrt(10), so v_pub = 0.25; v_meas = 0.5 / 2 = 0.25. t = -5.8 / sqrt(0.5) = -8.2024,
     # df = 0.5^2 / (0.25^2 / 1 + 0.25^2 / 9) = 0.25 / (0.0625 * 10/9) = 3.6.
     r = ref(value=6.3, uncertainty=0.5, kind="se", n=10)
-    verdict = compare(r, 0.5, math.sqrt(0.5), 2)
+    verdict = versus_published(r, 0.5, math.sqrt(0.5), 2)
     assert verdict.test == "welch"
     assert verdict.t == pytest.approx(-5.8 / math.sqrt(0.5), rel=1e-12)
     assert verdict.df == pytest.approx(3.6, rel=1e-12)
@@ -84,30 +84,30 @@ def test_standard_error_and_deviation_are_the_same_statement():
     se = ref(uncertainty=0.5, kind="se", n=4)
     sd = ref(uncertainty=1.0, kind="sd", n=4)
     assert se.published_sd == pytest.approx(1.0) and sd.published_sd == 1.0
-    a, b = compare(se, 7.0, 1.0, 3), compare(sd, 7.0, 1.0, 3)
+    a, b = versus_published(se, 7.0, 1.0, 3), versus_published(sd, 7.0, 1.0, 3)
     assert a.p == pytest.approx(b.p, rel=1e-12) and a.df == pytest.approx(b.df, rel=1e-12)
 
 
 def test_zero_variance_on_both_sides():
     # modes 8 ± 0 over 3 seeds against 8 ± 0 (se, n = 10): nothing to test, they agree.
     r = ref(value=8.0, uncertainty=0.0, kind="se", n=10)
-    same = compare(r, 8.0, 0.0, 3)
+    same = versus_published(r, 8.0, 0.0, 3)
     assert (same.p, same.verdict, same.judged) == (1.0, "agrees", None)
     # 7 ± 0 against 8 ± 0: a difference without noise, p = 0; fewer modes is worse.
-    low = compare(r, 7.0, 0.0, 3)
+    low = versus_published(r, 7.0, 0.0, 3)
     assert (low.p, low.verdict, low.judged) == (0.0, "lower", "worse")
     assert low.t == -math.inf
     # reverse_kl is lower-is-better: 0 ± 0 below a published 0.1 ± 0 is better.
     kl = ref(metric="reverse_kl", value=0.1, uncertainty=0.0, kind="sd", n=5)
-    assert compare(kl, 0.0, 0.0, 4).note == "lower (better)"
+    assert versus_published(kl, 0.0, 0.0, 4).note == "lower (better)"
 
 
 def test_zero_variance_on_one_side_is_still_welch():
     # Published 8 ± 0 (n = 10), measured 7 and 9 (mean 8, sd sqrt 2): t = 0, p = 1.
     r = ref(value=8.0, uncertainty=0.0, kind="se", n=10)
-    assert compare(r, 8.0, math.sqrt(2.0), 2).p == pytest.approx(1.0)
+    assert versus_published(r, 8.0, math.sqrt(2.0), 2).p == pytest.approx(1.0)
     # Measured mean 6, sd sqrt 2, k = 2, against 8 ± 0: v = 1, t = -2, df = 1^2 / (1^2 / 1) = 1.
-    result = compare(r, 6.0, math.sqrt(2.0), 2)
+    result = versus_published(r, 6.0, math.sqrt(2.0), 2)
     assert result.df == pytest.approx(1.0) and result.p == pytest.approx(p_t1(2.0), rel=1e-9)
 
 
@@ -117,48 +117,48 @@ def test_no_published_uncertainty_is_a_one_sample_test():
     t = one_sample_test(2.0, math.sqrt(2.0), 2, 0.0)
     assert (t.t, t.df) == (pytest.approx(2.0), 1.0)
     assert t.p == pytest.approx(p_t1(2.0), rel=1e-9) and t.p == pytest.approx(0.2951672, rel=1e-6)
-    verdict = compare(ref(value=0.0), 2.0, math.sqrt(2.0), 2)
+    verdict = versus_published(ref(value=0.0), 2.0, math.sqrt(2.0), 2)
     assert verdict.test == "one-sample" and verdict.verdict == "agrees"
     assert verdict.note == "agrees; no uncertainty published"
     # Seeds 4, 5, 6 against 0: mean 5, sd 1, t = 5 sqrt 3, df = 2.
-    far = compare(ref(value=0.0), 5.0, 1.0, 3)
+    far = versus_published(ref(value=0.0), 5.0, 1.0, 3)
     assert far.p == pytest.approx(p_t2(5.0 * math.sqrt(3.0)), rel=1e-9)
     assert far.note == "higher (better); no uncertainty published"
     # Zero variance against a value: equal agrees (p = 1), different differs (p = 0).
-    assert compare(ref(value=5.0), 5.0, 0.0, 3).p == 1.0
-    assert compare(ref(value=5.0), 4.0, 0.0, 3).verdict == "lower"
+    assert versus_published(ref(value=5.0), 5.0, 0.0, 3).p == 1.0
+    assert versus_published(ref(value=5.0), 4.0, 0.0, 3).verdict == "lower"
 
 
 def test_one_published_run_is_tested_like_no_uncertainty():
     r = ref(value=0.0, uncertainty=1.0, kind="sd", n=1)
-    verdict = compare(r, 2.0, math.sqrt(2.0), 2)
+    verdict = versus_published(r, 2.0, math.sqrt(2.0), 2)
     assert verdict.test == "one-sample" and verdict.p == pytest.approx(p_t1(2.0), rel=1e-9)
 
 
 def test_one_or_no_measured_run_is_untested():
     r = ref(uncertainty=0.5, kind="se", n=10)
-    one = compare(r, 7.0, math.nan, 1)
+    one = versus_published(r, 7.0, math.nan, 1)
     assert (one.test, one.verdict, one.note) == ("none", "untested", "1 run: untested")
     assert math.isnan(one.p)
-    assert compare(r, math.nan, math.nan, 0).verdict == "not measured"
+    assert versus_published(r, math.nan, math.nan, 0).verdict == "not measured"
 
 
 def test_metric_without_direction_says_only_higher_or_lower():
     r = ref(metric="loss_d", value=0.0)
-    assert compare(r, 5.0, 1.0, 3).note == "higher; no uncertainty published"
+    assert versus_published(r, 5.0, 1.0, 3).note == "higher; no uncertainty published"
 
 
 def test_an_analytic_value_agrees_within_its_tolerance_whatever_the_seed_count():
     r = ref(metric="eq_distance", value=0.0, uncertainty=0.01, kind="tolerance")
     assert r.published_sd is None
-    inside = compare(r, 0.004, math.nan, 1)  # one deterministic run is enough
+    inside = versus_published(r, 0.004, math.nan, 1)  # one deterministic run is enough
     assert (inside.test, inside.verdict, inside.note) == (
         "tolerance",
         "agrees",
         "agrees; within tolerance",
     )
-    assert compare(r, -0.01, 0.0, 2).verdict == "agrees"  # the bound is inclusive
-    outside = compare(r, 1.3, 0.2, 3)
+    assert versus_published(r, -0.01, 0.0, 2).verdict == "agrees"  # the bound is inclusive
+    outside = versus_published(r, 1.3, 0.2, 3)
     assert (outside.verdict, outside.judged, outside.note) == (
         "higher",
         "worse",  # eq_distance: lower is better

@@ -184,7 +184,7 @@ def test_metrics_frame_is_long_format(tmp_path):
     run_plan(make_plan(load_suite(path), tmp_path / "out"), devices=_devices(1))
     frame = read_results(tmp_path / "out").metrics
     assert isinstance(frame, pd.DataFrame)
-    frame = frame[~frame["variant"].map(M.is_reference)]  # the data and chance rows
+    frame = frame[~frame["variant"].map(M.is_baseline_row)]  # the data and chance rows
     ema = frame[frame["metric"].str.startswith(M.EMA_PREFIX)]
     raw = frame[frame["metric"].isin([m[len(M.EMA_PREFIX) :] for m in ema["metric"]])]
     assert len(ema) == len(raw) > 0

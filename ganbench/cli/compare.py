@@ -66,14 +66,9 @@ def compare(
     metric's direction."""
     from ganbench.errors import ConfigError
     from ganbench.report import filter_results, read_results
-    from ganbench.report.compare import (
-        compare as compare_runs,
-    )
-    from ganbench.report.compare import (
-        comparison_table,
-        comparison_text,
-        regressions,
-    )
+    from ganbench.report.compare import compare as compare_runs
+    from ganbench.report.compare import regressions
+    from ganbench.report.compare_render import comparison_table, comparison_text
 
     if fmt not in ("table", "markdown", "csv", "json"):
         raise ConfigError(f"--format {fmt!r}: allowed: table, markdown, csv, json")

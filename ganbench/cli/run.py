@@ -241,7 +241,7 @@ def _closing_report(spec, out_dir: Path) -> None:
     from ganbench.api import suite_results
     from ganbench.report.pipeline import BASELINE
 
-    # Only this suite's runs and their reference rows: the folder may also hold runs of
+    # Only this suite's runs and their baseline rows: the folder may also hold runs of
     # earlier settings.
     results = suite_results(read_folder(out_dir / spec.name), spec)
     variants = {r.variant for r in spec.runs}

@@ -1,7 +1,7 @@
 """Chance and data rows: what generators that learned nothing about the modes score.
 
 A 2-D mixture benchmark reads as a result only when it beats a generator that knows nothing of
-the modes. Beside every 2-D suite's runs, ``ganbench run`` writes reference rows that train
+the modes. Beside every 2-D suite's runs, ``ganbench run`` writes baseline rows that train
 nothing, measured with the runs' own evaluation (:func:`ganbench.diagnostics.samples.evaluate_samples`,
 so the definitions cannot drift) at the evaluation's sample count:
 
@@ -71,7 +71,7 @@ _TAGS = {DATA_REAL: 1, UNIFORM_BOX: 2, DATA_GAUSSIAN: 3, DATA_TRIPLES: 4}
 
 
 def rng(variant: str, seed: int) -> np.random.Generator:
-    """The generator a reference row's seed ``seed`` draws with."""
+    """The generator a baseline row's seed ``seed`` draws with."""
     return np.random.default_rng([_TAGS[variant], int(seed)])
 
 
@@ -95,7 +95,7 @@ def gaussian_moments(dataset) -> tuple[np.ndarray, np.ndarray]:
 
 
 def mixture_samples(variant: str, dataset, n: int, seed: int) -> np.ndarray:
-    """``n`` samples (float32, as a generator's) of one reference row of a mixture."""
+    """``n`` samples (float32, as a generator's) of one baseline row of a mixture."""
     gen = rng(variant, seed)
     if variant == DATA_REAL:
         x = dataset.sample_numpy(gen, n)
@@ -106,18 +106,18 @@ def mixture_samples(variant: str, dataset, n: int, seed: int) -> np.ndarray:
         mean, cov = gaussian_moments(dataset)
         x = gen.multivariate_normal(mean, cov, size=n, method="eigh")
     else:
-        raise ValueError(f"unknown mixture reference row {variant!r}; known: {MIXTURE_ROWS}")
+        raise ValueError(f"unknown mixture baseline row {variant!r}; known: {MIXTURE_ROWS}")
     return np.asarray(x, np.float32)
 
 
 def real_samples(dataset, n: int, seed: int) -> np.ndarray:
-    """The real set every reference row of seed ``seed`` is measured against (FD needs one),
+    """The real set every baseline row of seed ``seed`` is measured against (FD needs one),
     drawn apart from the row's own samples."""
     return np.asarray(dataset.sample_numpy(np.random.default_rng([0, int(seed)]), n), np.float32)
 
 
 def mixture_rows(dataset, metrics, n: int, seed: int) -> dict[str, list[tuple]]:
-    """The (metric, value, n_real, n_fake) rows of every mixture reference row at one seed,
+    """The (metric, value, n_real, n_fake) rows of every mixture baseline row at one seed,
     by variant name, measured as a run's samples are (:func:`evaluate_samples`)."""
     real = real_samples(dataset, n, seed)
     return {
@@ -154,13 +154,13 @@ IMAGE_ROWS = (DATA_TRIPLES,)
 """The reference variants written beside a suite on stacked digits (Stacked MNIST)."""
 
 DATA_GRID_KEYS = ("dataset", "weights")
-"""Grid keys that change the data: a reference row carries those of its suite's grid point, so
+"""Grid keys that change the data: a baseline row carries those of its suite's grid point, so
 the report puts it beside the runs of the same data (other grid keys are left empty)."""
 
 
 @dataclass(frozen=True)
-class ReferenceRun:
-    """One reference row of one data set (:data:`DRAWS` draws): what it measures and where it
+class BaselineRun:
+    """One baseline row of one data set (:data:`DRAWS` draws): what it measures and where it
     is written."""
 
     run_id: str
@@ -237,8 +237,8 @@ def _box_text(dataset) -> str:
     return " x ".join(f"[{lo:g}, {hi:g}]" for lo, hi in zip(low, high, strict=True))
 
 
-def reference_runs(runs) -> list[ReferenceRun]:
-    """The reference rows beside a suite's runs (:class:`ganbench.config.RunSpec` list): one per
+def baseline_runs(runs) -> list[BaselineRun]:
+    """The baseline rows beside a suite's runs (:class:`ganbench.config.RunSpec` list): one per
     row and set (dataset with its weights, data grid keys, sample count, steps, mode
     thresholds) of the suite, each of :data:`DRAWS` draws. Mixtures of Gaussians get
     :data:`MIXTURE_ROWS`, stacked digits :data:`IMAGE_ROWS`; other datasets none.
@@ -298,7 +298,7 @@ def reference_runs(runs) -> list[ReferenceRun]:
         for variant in entry["variants"]:
             prefix = "data-" if variant.startswith(M.DATA_PREFIX) else "chance-"
             out.append(
-                ReferenceRun(
+                BaselineRun(
                     run_id=prefix
                     + _digest({**entry["identity"], "variant": variant, "draws": DRAWS}),
                     suite=spec.suite,

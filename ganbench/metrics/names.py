@@ -60,16 +60,16 @@ Stacked MNIST the data's uniform digit triples)."""
 CHANCE_PREFIX = "chance: "
 """Variant names of mode-blind generators (uniform box, the data's Gaussian): the level a trained
 generator must beat to have learned anything about the modes."""
-REFERENCE_PREFIXES = (FLOOR_PREFIX, DATA_PREFIX, CHANCE_PREFIX)
-"""Variant names of reference rows that train nothing: they carry metrics but no training to
-judge, so they get no stability verdict (see :func:`is_reference`)."""
+BASELINE_PREFIXES = (FLOOR_PREFIX, DATA_PREFIX, CHANCE_PREFIX)
+"""Variant names of baseline rows that train nothing: they carry metrics but no training to
+judge, so they get no stability verdict (see :func:`is_baseline_row`)."""
 REFERENCE_PREFIX = FLOOR_PREFIX
-"""The image floors' prefix under its first name; test rows with :func:`is_reference`."""
+"""The image floors' prefix under its first name; test rows with :func:`is_baseline_row`."""
 
 
-def is_reference(variant: object) -> bool:
-    """Whether a variant name is a reference row that trained nothing (floor, data or chance)."""
-    return str(variant).startswith(REFERENCE_PREFIXES)
+def is_baseline_row(variant: object) -> bool:
+    """Whether a variant name is a baseline row that trained nothing (floor, data or chance)."""
+    return str(variant).startswith(BASELINE_PREFIXES)
 
 
 def is_chance(variant: object) -> bool:

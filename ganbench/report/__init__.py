@@ -31,11 +31,10 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ganbench.report.baseline import DEFAULT_ALPHA, VERDICTS, versus_baseline, welch_p_value
+from ganbench.report.formatting import format_cell, format_number
 from ganbench.report.render import (
     FORMATS,
-    format_cell,
     format_delta,
-    format_number,
     summary_notes,
     summary_table,
     to_text,

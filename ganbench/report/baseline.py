@@ -8,7 +8,6 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ganbench.errors import ConfigError, OptionError
@@ -17,8 +16,9 @@ from ganbench.report.stats import welch
 from ganbench.report.summary import (
     COUNT_SUFFIXES,
     STAT_SUFFIXES,
-    point_key,
-    summary_keys,
+    grid_points,
+    metric_arrays,
+    row_columns,
     summary_metrics,
 )
 from ganbench.text import suggestion
@@ -95,8 +95,7 @@ def versus_baseline(
     if problems:
         raise ConfigError("; ".join(problems), problems=problems)
 
-    others = [k for k in summary_keys(summary) if k != "variant"]
-    point = [point_key(values) for values in summary[others].itertuples(index=False, name=None)]
+    _, point = grid_points(summary)
     is_base = (summary["variant"] == baseline).tolist()
     base_row: dict[tuple[Any, ...], int] = {}
     for pos, (key, base) in enumerate(zip(point, is_base, strict=True)):
@@ -106,10 +105,8 @@ def versus_baseline(
     added: dict[str, list[Any]] = {}
     for metric in chosen:
         direction = metric_direction(metric)
-        mean = summary[f"{metric}_mean"].to_numpy(dtype=np.float64)
-        std = summary[f"{metric}_std"].to_numpy(dtype=np.float64)
-        n = summary[f"{metric}_n"].to_numpy(dtype=np.int64)
-        deltas, pvalues, verdicts = [], [], []
+        mean, std, n = metric_arrays(summary, metric)
+        rows: list[tuple[float, float, str]] = []
         for pos in range(len(summary)):
             ref = base_row.get(point[pos])
             if is_base[pos]:
@@ -123,12 +120,8 @@ def versus_baseline(
                     float(mean[ref]), float(std[ref]), int(n[ref]),
                 )  # fmt: skip
                 verdict = _verdict(delta, p, direction, alpha)
-            deltas.append(delta)
-            pvalues.append(p)
-            verdicts.append(verdict)
-        added[f"{metric}_delta"] = deltas
-        added[f"{metric}_p"] = pvalues
-        added[f"{metric}_verdict"] = verdicts
+            rows.append((delta, p, verdict))
+        added.update(row_columns(metric, COMPARISON_SUFFIXES, rows))
 
     stale = [c for c in summary.columns if c in added]
     out = summary.drop(columns=stale)

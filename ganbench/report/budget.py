@@ -42,9 +42,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ganbench.errors import OptionError
+from ganbench.errors import ConfigError, OptionError
 from ganbench.metrics import names
-from ganbench.report.select import available_metrics, final_values, metric_direction
+from ganbench.report.formatting import point_text
+from ganbench.report.select import (
+    available_metrics,
+    final_values,
+    is_missing,
+    metric_direction,
+    point_key,
+)
 from ganbench.results.layout import (
     COMPLETED,
     DIVERGED,
@@ -55,12 +62,14 @@ from ganbench.results.read import Results, flatten_table, suite_document
 from ganbench.text import short, suggestion
 
 __all__ = [
+    "BudgetPanels",
     "Dominance",
     "best_trials",
     "bootstrap_band",
     "budget_curves",
-    "comparison_lines",
+    "budget_panels",
     "dominance",
+    "dominance_lines",
     "expected_best",
     "searched_knobs",
 ]
@@ -341,7 +350,7 @@ def budget_curves(
         "step": step,
         "knobs": {s: list(k) for s, k in knobs.items()},
         "without_trial": int(
-            (results.runs[TRIAL].isna() & ~results.runs["variant"].map(names.is_reference)).sum()
+            (results.runs[TRIAL].isna() & ~results.runs["variant"].map(names.is_baseline_row)).sum()
         ),
         **counts,
     }
@@ -466,7 +475,7 @@ def _run_values(
     left out and what it counted at the worst value to ``counts``."""
     recorded = [value_of.get(key) for key in zip(runs["suite"], runs["run_id"], strict=True)]
     status = runs["status"].tolist()
-    where = [_point_key(row) for row in runs[point].itertuples(index=False, name=None)]
+    where = [point_key(row) for row in runs[point].itertuples(index=False, name=None)]
     floors: dict[tuple[Any, ...], float] = {}
     for value, state, at in zip(recorded, status, where, strict=True):
         if state == COMPLETED and value is not None and math.isfinite(value):
@@ -488,14 +497,6 @@ def _run_values(
             counts["failed"] += 1
             scored.append(math.nan)
     return pd.Series(scored, index=runs.index, dtype="float64")
-
-
-def _point_key(values: tuple[Any, ...]) -> tuple[Any, ...]:
-    return tuple(None if _missing(v) else v for v in values)
-
-
-def _missing(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 # --- comparing two curves ----------------------------------------------------------------------
@@ -569,7 +570,7 @@ def _ranges(ks: Sequence[int]) -> str:
     return ", ".join(parts)
 
 
-def comparison_lines(curves: pd.DataFrame, *, with_point: bool = True) -> list[str]:
+def dominance_lines(curves: pd.DataFrame, *, with_point: bool = True) -> list[str]:
     """One :class:`Dominance` sentence per pair of variants at each grid point (each variant
     against the first when a point has more than :data:`MAX_PAIRWISE_VARIANTS`), led by the
     grid point unless ``with_point`` is false."""
@@ -583,7 +584,7 @@ def comparison_lines(curves: pd.DataFrame, *, with_point: bool = True) -> list[s
     for values, rows in groups:
         values = values if isinstance(values, tuple) else (values,)
         label = ", ".join(
-            _point_text(c, v) for c, v in zip(point, values, strict=True) if c in shown
+            point_text(c, v) for c, v in zip(point, values, strict=True) if c in shown
         )
         variants = list(dict.fromkeys(rows["variant"]))
         if len(variants) <= MAX_PAIRWISE_VARIANTS:
@@ -612,6 +613,79 @@ def _shown_keys(curves: pd.DataFrame, keys: list[str]) -> list[str]:
     ]
 
 
-def _point_text(key: str, value: Any) -> str:
-    text = "" if _missing(value) else str(value)
-    return text if key in ("dataset", "suite", "variant") or not text else f"{key}={text}"
+@dataclass(frozen=True)
+class BudgetPanels:
+    """The budget curves one figure draws (:func:`budget_panels`)."""
+
+    suite: str
+    point: dict[str, Any]
+    """The grid point: dataset and the grid keys that are not searched."""
+    tables: list[pd.DataFrame]
+    """:func:`budget_curves` of each metric, at this point only (``attrs`` kept)."""
+    chance: dict[str, dict[str, float]]
+    """Per metric, each chance row's mean final value: the level a curve must beat."""
+
+
+def budget_panels(
+    results: Results, metrics: Iterable[str], *, step: str | int = "final"
+) -> list[BudgetPanels]:
+    """The budget curves of each suite and grid point (searched knobs pooled) of the results'
+    trials, one table per metric, with the chance rows' means: what one budget figure draws.
+    Metrics the trials did not record, or without a direction, are skipped; no trials, none."""
+    if not has_trials(results):
+        return []
+    curves = []
+    for metric in dict.fromkeys(metrics):
+        try:
+            curves.append(budget_curves(results, metric, step=step))
+        except OptionError:
+            continue
+    curves = [c for c in curves if len(c)]
+    if not curves:
+        return []
+    keys = _config_columns(curves[0])
+    point = [c for c in keys if c not in ("suite", "variant")]
+    out = []
+    points = curves[0][["suite", *point]].drop_duplicates()
+    for values in points.itertuples(index=False, name=None):
+        suite, *coords = values
+        where = {k: v for k, v in zip(point, coords, strict=True) if not is_missing(v)}
+        selected = []
+        for table in curves:
+            mask = table["suite"] == suite
+            for k, v in zip(point, coords, strict=True):
+                mask &= table[k].isna() if is_missing(v) else table[k] == v
+            if mask.any():
+                part = table[mask]
+                part.attrs = table.attrs
+                selected.append(part)
+        if selected:
+            levels = {
+                str(t.attrs.get("budget", {}).get("metric", "")): _chance_levels(
+                    results, str(t.attrs.get("budget", {}).get("metric", "")), str(suite), where,
+                    step,
+                )
+                for t in selected
+            }  # fmt: skip
+            out.append(BudgetPanels(str(suite), where, selected, levels))
+    return out
+
+
+def _chance_levels(
+    results: Results, metric: str, suite: str, point: dict[str, Any], step: str | int
+) -> dict[str, float]:
+    """The mean final value of ``metric`` of each chance row (a mode-blind generator) of
+    ``suite`` at the grid point's dataset: the level a curve must beat to mean anything."""
+    runs = results.runs
+    mask = (runs["suite"] == suite) & runs["variant"].map(names.is_chance).astype(bool)
+    if "dataset" in point:
+        mask &= runs["dataset"] == point["dataset"]
+    chosen = runs[mask & (runs["status"] == COMPLETED)]
+    if chosen.empty:
+        return {}
+    try:
+        finals = final_values(results.only(set(chosen["run_id"])), [metric], step=step)
+    except ConfigError:  # the chance rows do not record this metric
+        return {}
+    finals = finals[np.isfinite(finals["value"].to_numpy(dtype=float))]
+    return {str(v): float(g["value"].mean()) for v, g in finals.groupby("variant", sort=True)}

@@ -5,35 +5,29 @@ curves themselves come from :mod:`ganbench.report.budget`."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from rich.table import Table
 from rich.text import Text
 
-from ganbench.errors import ConfigError, OptionError
-from ganbench.metrics import names
 from ganbench.report.budget import (
     LEVEL,
     N_BOOT,
+    BudgetPanels,
     _config_columns,
-    _missing,
     _shown_keys,
-    budget_curves,
-    comparison_lines,
-    has_trials,
+    dominance_lines,
+)
+from ganbench.report.formatting import (
+    MISSING,
+    format_number,
+    key_text,
+    markdown_table,
+    notes_list,
+    shown_decimals,
 )
 from ganbench.report.plots import Figure
-from ganbench.report.render import (
-    MISSING,
-    _decimals,  # the summary's rounding, for the same look
-    format_number,
-)
-from ganbench.report.select import final_values
-from ganbench.results.layout import COMPLETED
-from ganbench.results.read import Results
 
 __all__ = ["budget_figures", "budget_markdown", "budget_notes", "budget_table", "shown_budgets"]
 
@@ -102,12 +96,12 @@ def budget_notes(curves: pd.DataFrame) -> list[str]:
 
 
 def _cell(row: pd.Series) -> str:
-    decimals = _decimals(row["expected"])
+    decimals = shown_decimals(row["expected"])
     low, high = (format_number(row[c], decimals) for c in ("low", "high"))
     return f"{format_number(row['expected'], decimals)} [{low}, {high}]"
 
 
-def _display(curves: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bool]]:
+def _budget_cells(curves: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bool]]:
     keys = _config_columns(curves)
     shown = _shown_keys(curves, keys)
     n_max = int(curves["n_trials"].max()) if len(curves) else 0
@@ -120,7 +114,7 @@ def _display(curves: pd.DataFrame) -> tuple[list[str], list[list[str]], list[boo
         by_k = {int(k): row for k, (_, row) in zip(group["k"], group.iterrows(), strict=True)}
         n = int(group["n_trials"].iloc[0])
         first = group.iloc[0]
-        cells = ["" if _missing(first[c]) else str(first[c]) for c in shown]
+        cells = [key_text(first[c]) for c in shown]
         cells.append(str(n))
         cells += [_cell(by_k[k]) if k in by_k else MISSING for k in budgets]
         cells.append(_cell(by_k[n]))
@@ -137,8 +131,8 @@ def _title(curves: pd.DataFrame) -> str:
 def budget_table(curves: pd.DataFrame) -> Table:
     """The budget curves as a rich Table: one row per configuration, a column per shown budget
     (:func:`shown_budgets`, then each row's full budget); comparisons and notes in the caption."""
-    headers, rows, numeric = _display(curves)
-    lines = [*comparison_lines(curves), *budget_notes(curves)]
+    headers, rows, numeric = _budget_cells(curves)
+    lines = [*dominance_lines(curves), *budget_notes(curves)]
     caption = Text("\n".join(lines), style="table.caption")
     table = Table(title=Text(_title(curves)), caption=caption, caption_justify="left")
     for header, is_numeric in zip(headers, numeric, strict=True):
@@ -150,83 +144,20 @@ def budget_table(curves: pd.DataFrame) -> Table:
 
 def budget_markdown(curves: pd.DataFrame) -> str:
     """The budget curves as a markdown table, then comparisons and notes as a list."""
-    headers, rows, numeric = _display(curves)
-
-    def line(cells: list[str]) -> str:
-        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
-
-    rule = "| " + " | ".join("---:" if n else "---" for n in numeric) + " |"
-    out = [f"**{_title(curves)}**", "", line(headers), rule, *(line(r) for r in rows), ""]
-    out += [f"- {x}" for x in [*comparison_lines(curves), *budget_notes(curves)]]
+    headers, rows, numeric = _budget_cells(curves)
+    out = [f"**{_title(curves)}**", "", *markdown_table(headers, rows, numeric), ""]
+    out += notes_list([*dominance_lines(curves), *budget_notes(curves)])
     return "\n".join(out) + "\n"
 
 
 # --- figures -----------------------------------------------------------------------------------
 
 
-def budget_figures(
-    results: Results, metrics: Iterable[str], *, step: str | int = "final"
-) -> list[Figure]:
-    """One figure per suite and grid point (searched knobs pooled) of the results' trials: a
-    panel per metric, a line per variant with its band. Metrics the trials did not record, or
-    without a direction, are skipped; no trials, no figures."""
-    if not has_trials(results):
-        return []
-    curves = []
-    for metric in dict.fromkeys(metrics):
-        try:
-            curves.append(budget_curves(results, metric, step=step))
-        except OptionError:
-            continue
-    curves = [c for c in curves if len(c)]
-    if not curves:
-        return []
-    keys = _config_columns(curves[0])
-    point = [c for c in keys if c not in ("suite", "variant")]
-    out = []
-    points = curves[0][["suite", *point]].drop_duplicates()
-    for values in points.itertuples(index=False, name=None):
-        suite, *coords = values
-        where = {k: v for k, v in zip(point, coords, strict=True) if not _missing(v)}
-        selected = []
-        for table in curves:
-            mask = table["suite"] == suite
-            for k, v in zip(point, coords, strict=True):
-                mask &= table[k].isna() if _missing(v) else table[k] == v
-            if mask.any():
-                part = table[mask]
-                part.attrs = table.attrs
-                selected.append(part)
-        if selected:
-            levels = {
-                str(t.attrs.get("budget", {}).get("metric", "")): _chance_levels(
-                    results, str(t.attrs.get("budget", {}).get("metric", "")), str(suite), where,
-                    step,
-                )
-                for t in selected
-            }  # fmt: skip
-            out.append(_budget_figure(selected, str(suite), where, levels))
-    return out
-
-
-def _chance_levels(
-    results: Results, metric: str, suite: str, point: dict[str, Any], step: str | int
-) -> dict[str, float]:
-    """The mean final value of ``metric`` of each chance row (a mode-blind generator) of
-    ``suite`` at the grid point's dataset: the level a curve must beat to mean anything."""
-    runs = results.runs
-    mask = (runs["suite"] == suite) & runs["variant"].map(names.is_chance).astype(bool)
-    if "dataset" in point:
-        mask &= runs["dataset"] == point["dataset"]
-    chosen = runs[mask & (runs["status"] == COMPLETED)]
-    if chosen.empty:
-        return {}
-    try:
-        finals = final_values(results.only(set(chosen["run_id"])), [metric], step=step)
-    except ConfigError:  # the chance rows do not record this metric
-        return {}
-    finals = finals[np.isfinite(finals["value"].to_numpy(dtype=float))]
-    return {str(v): float(g["value"].mean()) for v, g in finals.groupby("variant", sort=True)}
+def budget_figures(panels: list[BudgetPanels]) -> list[Figure]:
+    """One figure per :class:`~ganbench.report.budget.BudgetPanels` (a suite and grid point of
+    the results' trials, from :func:`~ganbench.report.budget.budget_panels`): a panel per
+    metric, a line per variant with its band, the chance rows' means as grey lines."""
+    return [_budget_figure(p.tables, p.suite, p.point, p.chance) for p in panels]
 
 
 def _budget_figure(
@@ -235,29 +166,30 @@ def _budget_figure(
     point: dict[str, Any],
     chance: dict[str, dict[str, float]] | None = None,
 ) -> Figure:
-    from ganbench.report.plots import MAX_VARIANTS_PER_FIGURE, _mpl, _panels, _point_text, _pyplot
+    from ganbench.report.plots import (
+        MAX_VARIANTS_PER_FIGURE,
+        figure_title,
+        mpl_text,
+        style_panel,
+        subplot_grid,
+        variant_lines,
+    )
 
-    plt = _pyplot()
-    fig, axes = _panels(len(tables), 3.8, 2.9)
+    fig, axes = subplot_grid(len(tables), 3.8, 2.9)
     variants = list(dict.fromkeys(v for t in tables for v in t["variant"]))
     variants = variants[:MAX_VARIANTS_PER_FIGURE]
-    colours = plt.get_cmap("tab10" if len(variants) <= 10 else "tab20")
     for ax, table in zip(axes.flat, tables, strict=False):
         info = table.attrs.get("budget", {})
-        for i, variant in enumerate(variants):
-            line = table[table["variant"] == variant]
-            if line.empty:
-                continue
-            colour = colours(i % colours.N)
+        for variant, colour, line in variant_lines(table, variants):
             k = line["k"].to_numpy()
-            label = _mpl(f"{variant} (n={int(line['n_trials'].iloc[0])})")
+            label = mpl_text(f"{variant} (n={int(line['n_trials'].iloc[0])})")
             ax.plot(k, line["expected"].to_numpy(), color=colour, lw=1.4, marker=".", label=label)
             ax.fill_between(k, line["low"].to_numpy(), line["high"].to_numpy(), color=colour,
                             alpha=0.18, lw=0)  # fmt: skip
         metric = str(info.get("metric", ""))
         for j, (name, level) in enumerate(sorted((chance or {}).get(metric, {}).items())):
             ax.axhline(level, color="0.45", lw=1.0, ls=("--", ":", "-.")[j % 3],
-                       label=_mpl(f"{name} (mean)"))  # fmt: skip
+                       label=mpl_text(f"{name} (mean)"))  # fmt: skip
         n_max = int(table["k"].max())
         if n_max >= 4:
             ax.set_xscale("log", base=2)
@@ -265,13 +197,10 @@ def _budget_figure(
         ticks = [*shown_budgets(n_max), n_max]
         ax.set_xticks(ticks, [str(k) for k in ticks])
         arrow = " ↑" if info.get("higher_is_better", True) else " ↓"
-        ax.set_title(_mpl(f"{info.get('metric', '')}{arrow}"), fontsize=9)
-        ax.set_xlabel("trials k", fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.grid(alpha=0.3)
+        style_panel(ax, mpl_text(f"{info.get('metric', '')}{arrow}"), "trials k", grid=True)
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    title = f"{_point_text(suite, point)}: expected best after k hyperparameter trials"
-    fig.suptitle(_mpl(title), fontsize=10)
+    title = f"{figure_title(suite, point)}: expected best after k hyperparameter trials"
+    fig.suptitle(mpl_text(title), fontsize=10)
     if len(tables) == 1:  # one panel: the legend beside it, clear of the axis label
         fig.set_size_inches(7.2, 3.2)
         axes.flat[0].legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0),
@@ -285,7 +214,7 @@ def _budget_figure(
     lines = [
         f"{t.attrs.get('budget', {}).get('metric', '')}: {line}"
         for t in tables
-        for line in comparison_lines(t, with_point=False)
+        for line in dominance_lines(t, with_point=False)
     ]
     caption = (
         "Lines: the expected best value among k trials drawn at random from a configuration's "

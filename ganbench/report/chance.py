@@ -23,7 +23,7 @@ from ganbench.metrics import names
 from ganbench.report.baseline import DEFAULT_ALPHA
 from ganbench.report.select import metric_direction
 from ganbench.report.stats import welch
-from ganbench.report.summary import point_key, summary_keys, summary_metrics
+from ganbench.report.summary import grid_points, metric_arrays, row_columns, summary_metrics
 
 NEAR_CHANCE = "near chance"
 """Not better than the best chance row beyond seed noise (one-sided Welch, p >= alpha)."""
@@ -33,7 +33,7 @@ UNTESTED = "untested"
 """Fewer than two values on a side: no noise estimate, no test."""
 
 FLAGS = (NEAR_CHANCE, ABOVE_CHANCE, UNTESTED)
-"""Values of a ``<metric>_chance`` column (missing: no chance row, a reference row, or a metric
+"""Values of a ``<metric>_chance`` column (missing: no chance row, a baseline row, or a metric
 without a direction or value)."""
 
 CHANCE_SUFFIXES = ("_chance", "_chance_p", "_chance_row")
@@ -93,24 +93,19 @@ def with_chance_flags(
     is_chance = variants.map(names.is_chance).to_numpy(bool)
     if not is_chance.any():
         return summary
-    is_reference = variants.map(names.is_reference).to_numpy(bool)
+    is_baseline_row = variants.map(names.is_baseline_row).to_numpy(bool)
     chosen = summary_metrics(summary) if metrics is None else metrics
     chosen = [m for m in chosen if metric_direction(m) is not None]
-    others = [k for k in summary_keys(summary) if k != "variant"]
-    points = [point_key(v) for v in summary[others].itertuples(index=False, name=None)]
+    others, points = grid_points(summary)
     chance_rows = np.flatnonzero(is_chance)
     added: dict[str, list[Any]] = {}
     for metric in chosen:
         higher = bool(metric_direction(metric))
-        mean = summary[f"{metric}_mean"].to_numpy(np.float64)
-        std = summary[f"{metric}_std"].to_numpy(np.float64)
-        n = summary[f"{metric}_n"].to_numpy(np.int64)
-        flags: list[Any] = []
-        pvalues: list[float] = []
-        bars: list[Any] = []
+        mean, std, n = metric_arrays(summary, metric)
+        rows: list[tuple[Any, float, Any]] = []
         for pos in range(len(summary)):
             flag, p, bar = None, math.nan, None
-            if not is_reference[pos] and n[pos] > 0 and math.isfinite(mean[pos]):
+            if not is_baseline_row[pos] and n[pos] > 0 and math.isfinite(mean[pos]):
                 beside = [
                     c
                     for c in chance_rows
@@ -124,12 +119,8 @@ def with_chance_flags(
                         mean[best], std[best], int(n[best]), higher,
                     )  # fmt: skip
                     flag = UNTESTED if math.isnan(p) else ABOVE_CHANCE if p < alpha else NEAR_CHANCE
-            flags.append(flag)
-            pvalues.append(p)
-            bars.append(bar)
-        added[f"{metric}_chance"] = flags
-        added[f"{metric}_chance_p"] = pvalues
-        added[f"{metric}_chance_row"] = bars
+            rows.append((flag, p, bar))
+        added.update(row_columns(metric, ("_chance", "_chance_p", "_chance_row"), rows))
     out = summary.drop(columns=[c for c in added if c in summary.columns])
     out = out.assign(**{c: pd.Series(v, index=out.index, dtype=object) for c, v in added.items()})
     for metric in chosen:

@@ -136,7 +136,7 @@ class Report:
     def rich(self, *, title: str | None = None) -> list[Any]:
         """The tables a terminal shows, as rich renderables (``title`` names the summary)."""
         from ganbench.report.budget_render import budget_table
-        from ganbench.report.references import reference_rich
+        from ganbench.report.references_render import reference_rich
         from ganbench.report.render import summary_table
 
         main, published = self._parts()
@@ -154,7 +154,7 @@ class Report:
         ``markdown``, ``csv`` or ``json``. csv and json hold one table: the summary (or the
         budget curves), or with ``references="only"`` the published numbers."""
         from ganbench.report.budget_render import budget_markdown
-        from ganbench.report.references import reference_markdown
+        from ganbench.report.references_render import reference_markdown
         from ganbench.report.render import to_text
 
         check_text_format(fmt)
@@ -188,6 +188,7 @@ class Report:
         ``plots`` (``plot_format`` png or svg; with ``animate``, one animated GIF per variant of
         training, the frames of the page's players). Neither may lie inside the results folder.
         """
+        from ganbench.report.budget import budget_panels
         from ganbench.report.budget_render import budget_figures
         from ganbench.report.html import render_html, write_html
         from ganbench.report.player import players as find_players
@@ -203,7 +204,9 @@ class Report:
         notes: list[str] = []
         shown = self.figure_runs
         figs = figures(shown, notes=notes)
-        figs += budget_figures(self.results, self.figure_metrics, step=self.request.step)
+        figs += budget_figures(
+            budget_panels(self.results, self.figure_metrics, step=self.request.step)
+        )
         players = find_players(shown, notes=notes) if html is not None or animate else []
         written = Written(notes=notes)
         try:

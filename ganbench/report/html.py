@@ -10,7 +10,6 @@ browser check that the page renders. Suites with stored evaluations get players
 from __future__ import annotations
 
 import base64
-import html
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,11 +18,12 @@ import pandas as pd
 from ganbench.fileio import atomic_write_bytes
 from ganbench.metrics import catalog
 from ganbench.report.chance import LEGEND, has_flags
+from ganbench.report.formatting import html_text
 from ganbench.report.player import PLAYER_CSS, PLAYER_SCRIPT, Player, player_html
 from ganbench.report.player import players as find_players
 from ganbench.report.plots import Figure
 from ganbench.report.render import (
-    _display,  # the same cells as the terminal and markdown tables
+    summary_cells,  # the same cells as the terminal and markdown tables
     summary_notes,
     verdict_lines,
 )
@@ -88,17 +88,17 @@ def render_html(
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(title)}</title><style>{_CSS}{PLAYER_CSS if players else ''}</style></head>",
+        f"<title>{html_text(title)}</title><style>{_CSS}{PLAYER_CSS if players else ''}</style></head>",
         '<body data-images-loaded="">',
-        f"<header><h1>{_e(title)}</h1><p>{n_runs} run{'s' * (n_runs != 1)} read from "
-        f"{_e(str(results.root or ''))} · ganbench {_e(__version__)} · {now}</p></header>",
+        f"<header><h1>{html_text(title)}</h1><p>{n_runs} run{'s' * (n_runs != 1)} read from "
+        f"{html_text(str(results.root or ''))} · ganbench {html_text(__version__)} · {now}</p></header>",
         "<main>",
     ]
     if len(suites) > 1:
-        links = " ".join(f'<a href="#suite-{_e(s)}">{_e(s)}</a>' for s in suites)
+        links = " ".join(f'<a href="#suite-{html_text(s)}">{html_text(s)}</a>' for s in suites)
         parts.append(f"<nav>Suites: {links}</nav>")
     if results.warnings:
-        items = "".join(f"<li>{_e(w)}</li>" for w in results.warnings)
+        items = "".join(f"<li>{html_text(w)}</li>" for w in results.warnings)
         parts.append(f"<p><b>Warnings</b></p><ul class='notes'>{items}</ul>")
     for suite in suites:
         parts += _suite_section(results, summary, figs, suite, references)
@@ -126,14 +126,14 @@ def _suite_section(
     references: pd.DataFrame | None = None,
 ) -> list[str]:
     runs = results.runs[results.runs["suite"] == suite]
-    parts = [f'<h2 id="suite-{_e(suite)}">{_e(suite)}</h2>']
+    parts = [f'<h2 id="suite-{html_text(suite)}">{html_text(suite)}</h2>']
     description = _description(runs)
     if description:
-        parts.append(f'<p class="desc">{_e(description)}</p>')
+        parts.append(f'<p class="desc">{html_text(description)}</p>')
     seeds = sorted(runs["seed"].unique())
     parts.append(
         f"<p>{len(runs)} runs: {runs['variant'].nunique()} variants, seeds "
-        f"{_e(', '.join(str(s) for s in seeds))}; status: "
+        f"{html_text(', '.join(str(s) for s in seeds))}; status: "
         + ", ".join(f"{n} {s}" for s, n in runs["status"].value_counts().items())
         + "</p>"
     )
@@ -142,9 +142,11 @@ def _suite_section(
         parts.append("<h3>Final values and stability profile</h3>")
         parts.append(_table(mine))
         lines = [*verdict_lines(mine), *summary_notes(mine)]
-        parts.append('<ul class="notes">' + "".join(f"<li>{_e(x)}</li>" for x in lines) + "</ul>")
+        parts.append(
+            '<ul class="notes">' + "".join(f"<li>{html_text(x)}</li>" for x in lines) + "</ul>"
+        )
     if references is not None and len(published := references[references["suite"] == suite]):
-        from ganbench.report.references import reference_html
+        from ganbench.report.references_render import reference_html
 
         parts.append("<h3>Published and measured</h3>")
         parts.append(reference_html(published))
@@ -154,12 +156,12 @@ def _suite_section(
             label = ", ".join(f"{k} = {v}" for k, v in fig.point.items()) or "all runs"
             points.setdefault(label, []).append(fig)
     for label, members in points.items():
-        parts.append(f"<h3>{_e(label)}</h3>")
+        parts.append(f"<h3>{html_text(label)}</h3>")
         for fig in members:
             data = base64.b64encode(fig.to_bytes("png")).decode("ascii")
             parts.append(
-                f'<figure><img alt="{_e(fig.title)}" src="data:image/png;base64,{data}">'
-                f"<figcaption><b>{_e(fig.title)}.</b> {_e(fig.caption)}</figcaption></figure>"
+                f'<figure><img alt="{html_text(fig.title)}" src="data:image/png;base64,{data}">'
+                f"<figcaption><b>{html_text(fig.title)}.</b> {html_text(fig.caption)}</figcaption></figure>"
             )
     return parts
 
@@ -168,21 +170,21 @@ def _players_section(players: list[Player], suite: str) -> list[str]:
     if not players:
         return []
     return [
-        f'<h3 id="players-{_e(suite)}">Training replayed</h3>',
+        f'<h3 id="players-{html_text(suite)}">Training replayed</h3>',
         *(player_html(p, f"{suite}-{i}") for i, p in enumerate(players)),
     ]
 
 
 def _table(summary: pd.DataFrame) -> str:
-    headers, rows, numeric, verdicts = _display(summary)
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    headers, rows, numeric, verdicts = summary_cells(summary)
+    head = "".join(f"<th>{html_text(h)}</th>" for h in headers)
     body = []
     for row, marks in zip(rows, verdicts, strict=True):
         cells = []
         for cell, is_num, verdict in zip(row, numeric, marks, strict=True):
             classes = " ".join(c for c in ("num" if is_num else "", verdict or "") if c)
-            attr = f' class="{_e(classes)}"' if classes else ""
-            cells.append(f"<td{attr}>{_e(cell)}</td>")
+            attr = f' class="{html_text(classes)}"' if classes else ""
+            cells.append(f"<td{attr}>{html_text(cell)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -195,9 +197,11 @@ def _legend(summary: pd.DataFrame) -> str:
         arrow = {True: "↑ higher", False: "↓ lower", None: ""}[direction]
         entry = catalog.info(metric)
         description = "" if entry is None else entry.description
-        rows.append(f"<tr><td>{_e(metric)}</td><td>{_e(arrow)}</td><td>{_e(description)}</td></tr>")
+        rows.append(
+            f"<tr><td>{html_text(metric)}</td><td>{html_text(arrow)}</td><td>{html_text(description)}</td></tr>"
+        )
     verdict_rows = "".join(
-        f"<tr><td>{_e(label)}</td><td colspan=2>{_e(text)}</td></tr>"
+        f"<tr><td>{html_text(label)}</td><td colspan=2>{html_text(text)}</td></tr>"
         for label, text in {**_VERDICT_TEXT, **(LEGEND if has_flags(summary) else {})}.items()
     )
     return (
@@ -224,7 +228,3 @@ def _description(runs: pd.DataFrame) -> str:
     data = suite_document(runs["path"])
     section = data.get("suite") if data is not None else None
     return str(section.get("description", "")) if isinstance(section, dict) else ""
-
-
-def _e(text: str) -> str:
-    return html.escape(str(text), quote=True)

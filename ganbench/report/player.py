@@ -36,7 +36,6 @@ same frames as animated GIFs. The page's data is compact:
 from __future__ import annotations
 
 import base64
-import html
 import io
 import json
 import math
@@ -50,17 +49,12 @@ import numpy as np
 import pandas as pd
 
 from ganbench.metrics import names as M
-from ganbench.report.plots import (
-    _clim,
-    _extent,
-    _means,
-    _point_text,
-    _points,
-    _Samples,
-    _spread,
-    _steps_of,
-)
+from ganbench.report.formatting import html_text
+from ganbench.report.plots import colour_limits, figure_title, spread_evenly
+from ganbench.report.select import is_missing
+from ganbench.results import samples as sample_files
 from ganbench.results.read import Results
+from ganbench.results.samples import MAX_GRID_CELLS
 
 KINDS = ("samples", "images", "dirac")
 MAX_PANELS = 16
@@ -73,7 +67,6 @@ QUANT = 16384
 """int16 units per half extent of a panel (see the module docstring)."""
 MISSING = -32768
 """The int16 code of a non-finite coordinate."""
-MAX_GRID_CELLS = 256 * 256
 """Largest D grid drawn (ganbench stores 64 x 64); a larger one is left out."""
 MAX_DIRAC_SEEDS = 8
 MAX_PATH_ROWS = 2000
@@ -152,7 +145,7 @@ class Player:
             "dirac": "Dirac-GAN trajectories",
         }[self.kind]
         by = "step by step" if self.kind == "dirac" else "evaluation by evaluation"
-        return f"{_point_text(self.suite, self.point)}: {what}, {by}"
+        return f"{figure_title(self.suite, self.point)}: {what}, {by}"
 
     @property
     def caption(self) -> str:
@@ -194,7 +187,7 @@ def players(
     results: Results, kinds: tuple[str, ...] = KINDS, notes: list[str] | None = None
 ) -> list[Player]:
     """Every player the results support, by suite and grid point (the order of
-    :func:`ganbench.report.plots.figures`). Reference rows (data, chance, floor) and the EMA
+    :func:`ganbench.report.plots.figures`). Baseline rows (data, chance, floor) and the EMA
     generator's rows (their snapshots are the raw generator's) get no panel. A samples player
     reads at most :data:`MAX_FRAMES` evaluations of :data:`MAX_POINTS` samples per panel
     whatever the files hold; ``notes``, when given, receives a line per array cut."""
@@ -203,11 +196,11 @@ def players(
     point_keys = [k for k in group_columns(results) if k not in ("suite", "variant")]
     runs_all = results.runs
     trained = runs_all[
-        ~runs_all["variant"].map(M.is_reference) & ~runs_all["run_id"].str.endswith("/ema")
+        ~runs_all["variant"].map(M.is_baseline_row) & ~runs_all["run_id"].str.endswith("/ema")
     ]
     out: list[Player] = []
     for (suite, *values), runs in trained.groupby(["suite", *point_keys], sort=False, dropna=False):
-        point = {k: v for k, v in zip(point_keys, values, strict=True) if not _missing(v)}
+        point = {k: v for k, v in zip(point_keys, values, strict=True) if not is_missing(v)}
         variants = list(runs.groupby("variant", sort=False))
         if "images" in kinds:
             player = _player("images", suite, point, variants, _images_panel)
@@ -215,7 +208,7 @@ def players(
                 out.append(player)
         if not ({"samples", "dirac"} & set(kinds)):
             continue
-        samples = _Samples(runs)
+        samples = sample_files.Samples(runs)
         if "samples" in kinds and samples.has_snapshots:
             stats = _frame_stats(results, runs)
             make = partial(_samples_panel, samples, stats=stats)
@@ -225,7 +218,7 @@ def players(
         if "dirac" in kinds and samples.has("trajectory"):
             player = _player("dirac", suite, point, variants, partial(_dirac_panel, samples))
             if player is not None:
-                player.steps = _spread(player.steps, MAX_DIRAC_FRAMES)
+                player.steps = spread_evenly(player.steps, MAX_DIRAC_FRAMES)
                 out.append(player)
         if notes is not None:
             notes += [n for n in samples.notes if n not in notes]
@@ -275,18 +268,18 @@ def _frame_stats(results: Results, runs: pd.DataFrame) -> dict[tuple[str, int], 
 
 
 def _samples_panel(
-    samples: _Samples, variant: str, runs: pd.DataFrame, *, stats: dict | None = None
+    samples: sample_files.Samples, variant: str, runs: pd.DataFrame, *, stats: dict | None = None
 ) -> Panel | None:
     for _, run in runs.iterrows():
         data = samples.load(run["path"])
-        steps = _spread(_steps_of(data, "step_"), MAX_FRAMES)
+        steps = spread_evenly(sample_files.steps_of(data, "step_"), MAX_FRAMES)
         if not steps:
             continue
-        means = _means(samples.manifest(run["path"]))
-        extent = _extent(data.get("d_grid_extent"))
+        means = sample_files.mode_means(samples.manifest(run["path"]))
+        extent = sample_files.extent(data.get("d_grid_extent"))
         frames = []
         for step in steps:
-            points = _points(data.get(f"step_{step}", rows=MAX_POINTS))
+            points = sample_files.points(data.get(f"step_{step}", rows=MAX_POINTS))
             points = np.zeros((0, 2)) if points is None else points[:MAX_POINTS, :2]
             grid = data.get(f"d_grid_step_{step}")
             heat, clim = None, None
@@ -298,7 +291,7 @@ def _samples_panel(
                 and 0 < grid.size <= MAX_GRID_CELLS
             ):
                 heat = grid.astype(np.float64)
-                clim = _clim(heat)
+                clim = colour_limits(heat)
                 if not all(math.isfinite(v) for v in clim):  # only for values near 1e308
                     heat, clim = None, None
             frames.append(Frame(step, points, heat, clim))
@@ -332,7 +325,9 @@ def _fallback_extent(means: np.ndarray, frames: list[Frame]) -> tuple[float, flo
 def _images_panel(variant: str, runs: pd.DataFrame) -> Panel | None:
     for _, run in runs.iterrows():
         folder = Path(run["path"])
-        steps = _steps_of((p.stem for p in folder.glob("samples_step_*.png")), "samples_step_")
+        steps = sample_files.steps_of(
+            (p.stem for p in folder.glob("samples_step_*.png")), "samples_step_"
+        )
         images, kept = [], []
         for step in steps:
             png = _png(folder / f"samples_step_{step}.png")
@@ -364,7 +359,7 @@ def _png(path: Path) -> bytes | None:
     return buf.getvalue()
 
 
-def _dirac_panel(samples: _Samples, variant: str, runs: pd.DataFrame) -> Panel | None:
+def _dirac_panel(samples: sample_files.Samples, variant: str, runs: pd.DataFrame) -> Panel | None:
     paths, seeds, lim = [], [], 0.0
     for _, run in runs.iterrows():
         path = samples.load(run["path"]).get("trajectory")
@@ -389,10 +384,6 @@ def _dirac_panel(samples: _Samples, variant: str, runs: pd.DataFrame) -> Panel |
     steps = sorted({int(s) for p in paths for s in p[:, 0]})
     lim = min(max(lim, 0.5) * 1.1, 10.0)
     return Panel(str(variant), seeds, steps, paths=paths, lim=lim)
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 # --------------------------------------------------------------------------- encoding
@@ -521,16 +512,16 @@ def player_html(player: Player, anchor: str) -> str:
         for fps in (1, 2, 4, 8, 16)
     )
     return (
-        f'<section class="gb-player" id="player-{_e(anchor)}" data-kind="{player.kind}" '
+        f'<section class="gb-player" id="player-{html_text(anchor)}" data-kind="{player.kind}" '
         'data-ready="0" data-frame="" data-step="">'
-        f"<h4>{_e(player.title)}</h4>"
+        f"<h4>{html_text(player.title)}</h4>"
         '<div class="gb-controls"><button type="button" class="gb-play">play</button> '
         f'<input type="range" class="gb-slider" min="0" max="{last}" step="1" value="{last}" '
         'aria-label="evaluation"> <span class="gb-step"></span> '
         f'<label>speed <select class="gb-speed" aria-label="frames per second">{speeds}'
         "</select></label></div>"
         '<div class="gb-panels"></div>'
-        f'<p class="notes">{_e(player.caption)}</p>'
+        f'<p class="notes">{html_text(player.caption)}</p>'
         f'<script type="application/json" class="gb-data">{to_json(player)}</script>'
         "</section>"
     )
@@ -549,7 +540,3 @@ PLAYER_CSS = """
 PLAYER_SCRIPT = (resources.files("ganbench.report") / "player.js").read_text(encoding="utf-8")
 """The page's player script (ganbench/report/player.js), inlined once per page that has
 players."""
-
-
-def _e(text: str) -> str:
-    return html.escape(str(text), quote=True)

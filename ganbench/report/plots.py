@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import math
 import re
 from collections.abc import Iterable
@@ -35,13 +34,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ganbench.fileio import atomic_write_bytes, read_bounded
+from ganbench.fileio import atomic_write_bytes
 from ganbench.metrics import catalog
 from ganbench.metrics import names as M
-from ganbench.results.layout import COMPLETED, MANIFEST, MAX_MANIFEST_BYTES
-from ganbench.results.read import Results, read_sample_rows, sample_shapes
-
-SAMPLES_FILE = "samples.npz"
+from ganbench.results import samples as sample_files
+from ganbench.results.layout import COMPLETED
+from ganbench.results.read import Results
+from ganbench.results.samples import MAX_FIGURE_POINTS
 
 CURVE_METRICS = catalog.CURVE_METRICS
 """Metrics drawn as curves when recorded, in panel order."""
@@ -90,7 +89,8 @@ def file_stem(parts: Iterable[Any]) -> str:
     return "_" * dots + stem[dots:]
 
 
-def _pyplot():
+def load_pyplot():
+    """matplotlib's pyplot on the off-screen Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -103,9 +103,9 @@ def figures(
     results: Results, kinds: Iterable[str] = KINDS, notes: list[str] | None = None
 ) -> list[Figure]:
     """Every figure of ``kinds`` that the results support, by suite and grid point. Each
-    figure reads a bounded part of the stored samples (:class:`_Samples`); ``notes``, when
+    figure reads a bounded part of the stored samples (:class:`ganbench.results.samples.Samples`); ``notes``, when
     given, receives a line per stored array that was cut or left out."""
-    from ganbench.report.select import group_columns
+    from ganbench.report.select import group_columns, is_missing
     from ganbench.report.summary import curves
 
     kinds = list(kinds)
@@ -113,9 +113,9 @@ def figures(
     point_keys = [k for k in group_columns(results) if k not in ("suite", "variant")]
     available = set(results.metrics["metric"].unique())
     curve_metrics = [m for m in CURVE_METRICS if m in available]
-    # Reference rows (floor, data, chance) hold one final value each: no curve to draw.
+    # Baseline rows (floor, data, chance) hold one final value each: no curve to draw.
     trained = results.only(
-        set(results.runs.loc[~results.runs["variant"].map(M.is_reference), "run_id"])
+        set(results.runs.loc[~results.runs["variant"].map(M.is_baseline_row), "run_id"])
     )
     trajectories = (
         curves(trained, curve_metrics)
@@ -125,16 +125,16 @@ def figures(
     for (suite, *values), runs in results.runs.groupby(
         ["suite", *point_keys], sort=False, dropna=False
     ):
-        point = {k: v for k, v in zip(point_keys, values, strict=True) if not _missing(v)}
+        point = {k: v for k, v in zip(point_keys, values, strict=True) if not is_missing(v)}
         if trajectories is not None:
             mask = trajectories["suite"] == suite
             for k, v in zip(point_keys, values, strict=True):
-                mask &= trajectories[k].isna() if _missing(v) else trajectories[k] == v
+                mask &= trajectories[k].isna() if is_missing(v) else trajectories[k] == v
             if mask.any():
                 out.append(_curves_figure(trajectories[mask], runs, suite, point))
-        samples = _Samples(runs)
-        # Reference rows keep no snapshots: a row of empty panels each in the sample grid.
-        drawn = _Samples(runs[~runs["variant"].map(M.is_reference)])
+        samples = sample_files.Samples(runs)
+        # Baseline rows keep no snapshots: a row of empty panels each in the sample grid.
+        drawn = sample_files.Samples(runs[~runs["variant"].map(M.is_baseline_row)])
         if "samples" in kinds and drawn.has_snapshots:
             fig = _samples_figure(drawn, suite, point)
             if fig is not None:
@@ -174,7 +174,7 @@ def write_figures(figs: list[Figure], folder: Path, fmt: str = "png") -> list[Pa
 
 
 def close(figs: list[Figure]) -> None:
-    plt = _pyplot()
+    plt = load_pyplot()
     for fig in figs:
         plt.close(fig.figure)
 
@@ -182,185 +182,14 @@ def close(figs: list[Figure]) -> None:
 # --------------------------------------------------------------------------- run files
 
 
-MAX_FIGURE_POINTS = 10_000
-"""Most samples of one evaluation a figure reads and draws (ganbench stores 2,500 by default)."""
-MAX_GRID_CELLS = 256 * 256
-"""Largest D grid read (ganbench stores 64 x 64); a larger one is left out."""
-MAX_TRAJECTORY_ROWS = 20_000
-"""Most rows of a Dirac-GAN trajectory read, evenly spread over it (first and last kept)."""
-MAX_EIGENVALUES = 1 << 16
-"""Most eigenvalues of one evaluation read (the Dirac-GAN has 2; dense spectra thousands)."""
-
-
-class _Samples:
-    """Bounded, lazy access to the samples.npz and manifest.json of a set of runs.
-
-    Results folders are untrusted: only each archive's index and its arrays' headers are read
-    up front, and an array is read when a figure asks for it, bounded whatever the file holds
-    (:func:`ganbench.results.read.read_sample_rows`): at most :data:`MAX_FIGURE_POINTS` samples
-    of an evaluation (its first ones: ganbench stores independent draws, so they are a random
-    subset), a D grid of at most :data:`MAX_GRID_CELLS` cells, a trajectory of at most
-    :data:`MAX_TRAJECTORY_ROWS` rows spread over it. A file that cannot be read counts as
-    holding no samples; nothing is unpickled. ``notes`` says which stored arrays were cut.
-    """
-
-    def __init__(self, runs: pd.DataFrame) -> None:
-        self.runs = runs.reset_index(drop=True)
-        self._shapes: dict[str, dict[str, tuple[tuple[int, ...], np.dtype]]] = {}
-        self._cache: dict[tuple[str, str, int], np.ndarray | None] = {}
-        self._notes: list[str] = []
-        self._cut: dict[str, tuple[set[str], int]] = {}  # path -> sample arrays cut, most rows
-        for path in dict.fromkeys(self.runs["path"]):
-            self._shapes[path] = sample_shapes(path)
-
-    def has(self, key: str) -> bool:
-        return any(key in keys for keys in self._shapes.values())
-
-    def has_prefix(self, prefix: str) -> bool:
-        return any(k.startswith(prefix) for keys in self._shapes.values() for k in keys)
-
-    @property
-    def has_snapshots(self) -> bool:
-        return self.has_prefix("step_")
-
-    def has_snapshots_in(self, path: str) -> bool:
-        """Whether the run at ``path`` stored generated samples of some evaluation."""
-        return any(k.startswith("step_") for k in self._shapes.get(path, {}))
-
-    def load(self, path: str) -> _Arrays:
-        return _Arrays(self, path)
-
-    def array(self, path: str, key: str, max_rows: int | None = None) -> np.ndarray | None:
-        """Array ``key`` of the run at ``path``, bounded as the class says; None when absent,
-        too large or unreadable."""
-        shapes = self._shapes.get(path, {})
-        if key not in shapes:
-            return None
-        shape, _ = shapes[key]
-        spread = False
-        if key.startswith("step_") or key in ("final", "final_ema"):
-            rows = MAX_FIGURE_POINTS if max_rows is None else min(max_rows, MAX_FIGURE_POINTS)
-        elif key.startswith("d_grid_step_"):
-            if math.prod(shape) > MAX_GRID_CELLS:
-                self._note(path, f"{key} has {math.prod(shape):,} cells; not drawn (at most "
-                           f"{MAX_GRID_CELLS:,})")  # fmt: skip
-                return None
-            rows = shape[0] if shape else 1
-        elif key == "trajectory":
-            rows, spread = MAX_TRAJECTORY_ROWS, True
-        elif key.startswith("eigenvalues_step_"):
-            rows = MAX_EIGENVALUES
-        else:
-            rows = max_rows if max_rows is not None else 1 << 16
-        cached = (path, key, rows)
-        if cached not in self._cache:
-            array, n = read_sample_rows(path, key, max_rows=rows, spread=spread)
-            if array is not None and not _numeric(array):
-                array = None
-            if array is not None and array.ndim and n > len(array):
-                if key.startswith("step_") or key in ("final", "final_ema"):
-                    arrays, most = self._cut.get(path, (set(), 0))
-                    self._cut[path] = (arrays | {key}, max(most, n))
-                elif spread:
-                    self._note(path, f"{key} holds {n:,} rows; drawn from {len(array):,} "
-                               "spread over it")  # fmt: skip
-            self._cache[cached] = array
-        return self._cache[cached]
-
-    def _note(self, path: str, text: str) -> None:
-        note = f"{Path(path) / SAMPLES_FILE}: {text}"
-        if note not in self._notes:
-            self._notes.append(note)
-
-    @property
-    def notes(self) -> list[str]:
-        """One line per file whose arrays were cut or left out."""
-        cut = [
-            f"{Path(path) / SAMPLES_FILE}: {len(arrays)} evaluation(s) hold up to {most:,} "
-            f"samples each; figures and players draw at most the first {MAX_FIGURE_POINTS:,} "
-            "(independent draws: a random subset)"
-            for path, (arrays, most) in self._cut.items()
-        ]
-        return [*cut, *self._notes]
-
-    def cut(self, path: str, key: str) -> int | None:
-        """The number of stored rows of ``key`` when a figure reads fewer, else None."""
-        shape = self._shapes.get(path, {}).get(key, ((0,), None))[0]
-        n = shape[0] if shape else 1
-        return n if n > MAX_FIGURE_POINTS else None
-
-    def manifest(self, path: str) -> dict[str, Any]:
-        try:
-            manifest = json.loads(read_bounded(Path(path) / MANIFEST, MAX_MANIFEST_BYTES))
-        except (OSError, ValueError, RecursionError):
-            return {}
-        return manifest if isinstance(manifest, dict) else {}
-
-    def by_variant(self) -> list[tuple[str, pd.DataFrame]]:
-        return list(self.runs.groupby("variant", sort=False))
-
-
-class _Arrays:
-    """The arrays of one run's samples.npz as a read-only mapping whose values are read, bounded,
-    on access (:meth:`_Samples.array`)."""
-
-    def __init__(self, samples: _Samples, path: str) -> None:
-        self._samples, self._path = samples, path
-        self._keys = list(samples._shapes.get(path, {}))
-
-    def __iter__(self):
-        return iter(self._keys)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._keys
-
-    def __getitem__(self, key: str) -> np.ndarray:
-        array = self.get(key)
-        if array is None:
-            raise KeyError(key)
-        return array
-
-    def get(self, key: str, default: Any = None, *, rows: int | None = None) -> Any:
-        array = self._samples.array(self._path, key, rows)
-        return default if array is None else array
-
-
-def _numeric(array: np.ndarray) -> bool:
-    """Arrays the figures can draw: booleans, integers, floats and complex numbers."""
-    return isinstance(array, np.ndarray) and array.dtype.kind in "biufc"
-
-
-def _points(array: np.ndarray | None) -> np.ndarray | None:
-    """A stored (n, 2+) array of 2-D points as float64, or None when it is not one."""
-    if array is None or array.ndim != 2 or array.shape[1] < 2 or array.dtype.kind == "c":
-        return None
-    return array.astype(np.float64)
-
-
-def _extent(array: np.ndarray | None) -> tuple[float, float, float, float] | None:
-    """A stored (x_lo, x_hi, y_lo, y_hi) with finite, increasing bounds, or None."""
-    if array is None or array.shape != (4,) or array.dtype.kind == "c":
-        return None
-    x_lo, x_hi, y_lo, y_hi = (float(v) for v in array)
-    ok = all(math.isfinite(v) for v in (x_lo, x_hi, y_lo, y_hi)) and x_lo < x_hi and y_lo < y_hi
-    return (x_lo, x_hi, y_lo, y_hi) if ok else None
-
-
-def _steps_of(keys: Iterable[str], prefix: str) -> list[int]:
-    return sorted(int(k[len(prefix) :]) for k in keys if re.fullmatch(rf"{prefix}\d{{1,15}}", k))
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _mpl(text: str) -> str:
+def mpl_text(text: str) -> str:
     """Text for a matplotlib label: names and grid values come from results folders, and a '$'
     in them must not start mathtext (a malformed formula fails when the figure is drawn)."""
     return text.replace("$", r"\$")
 
 
-def _point_text(suite: str, point: dict[str, Any]) -> str:
+def figure_title(suite: str, point: dict[str, Any]) -> str:
+    """The start of a figure's or player's title: ``suite · dataset=ring8, lr=0.001``."""
     where = ", ".join(f"{k}={v}" for k, v in point.items())
     return f"{suite}" + (f" · {where}" if where else "")
 
@@ -376,10 +205,10 @@ def _grid_shape(n: int, max_cols: int = 4) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
-def _panels(n: int, width: float, height: float):
+def subplot_grid(n: int, width: float, height: float):
     """A figure with ``n`` panels, up to four per row, each ``width`` x ``height`` inches; the
     unused cells of the last row are blank."""
-    plt = _pyplot()
+    plt = load_pyplot()
     rows, cols = _grid_shape(n)
     fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
     for ax in list(axes.flat)[n:]:
@@ -387,48 +216,64 @@ def _panels(n: int, width: float, height: float):
     return fig, axes
 
 
-def _finish(fig, title: str) -> None:
-    fig.suptitle(_mpl(title), fontsize=10)
+def _figure(kind: str, suite: str, point: dict, fig, what: str, caption: str) -> Figure:
+    """A finished figure: titled ``<suite · point>: <what>`` and laid out."""
+    title = f"{figure_title(suite, point)}: {what}"
+    fig.suptitle(mpl_text(title), fontsize=10)
     fig.tight_layout()
+    return Figure(kind, suite, point, title, caption, fig)
+
+
+def style_panel(ax, title: str, xlabel: str, ylabel: str | None = None, *, grid: bool = False):
+    """A panel's title, axis labels and tick labels in the figures' sizes; a light grid."""
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel(xlabel, fontsize=8)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel, fontsize=8)
+    ax.tick_params(labelsize=7)
+    if grid:
+        ax.grid(alpha=0.3)
+
+
+def variant_lines(frame: pd.DataFrame, variants: list[str]):
+    """``(variant, colour, rows)`` for each of ``variants`` with rows in ``frame``; a variant keeps
+    its colour (tab10, tab20 beyond ten variants) whichever panel it is drawn in."""
+    plt = load_pyplot()
+    colours = plt.get_cmap("tab10" if len(variants) <= 10 else "tab20")
+    for i, variant in enumerate(variants):
+        rows = frame[frame["variant"] == variant]
+        if not rows.empty:
+            yield variant, colours(i % colours.N), rows
 
 
 # --------------------------------------------------------------------------- figures
 
 
 def _curves_figure(table: pd.DataFrame, runs: pd.DataFrame, suite: str, point: dict) -> Figure:
-    plt = _pyplot()
     metrics = list(dict.fromkeys(table["metric"]))
-    fig, axes = _panels(len(metrics), 3.6, 2.7)
+    fig, axes = subplot_grid(len(metrics), 3.6, 2.7)
     variants = list(dict.fromkeys(runs["variant"]))[:MAX_VARIANTS_PER_FIGURE]
-    colours = plt.get_cmap("tab10" if len(variants) <= 10 else "tab20")
     seeds = runs.groupby("variant", sort=False)["seed"].nunique()
     for ax, metric in zip(axes.flat, metrics, strict=False):
         rows_m = table[table["metric"] == metric]
-        for i, variant in enumerate(variants):
-            line = rows_m[rows_m["variant"] == variant]
-            if line.empty:
-                continue
-            colour = colours(i % colours.N)
+        for variant, colour, line in variant_lines(rows_m, variants):
             steps = line["step"].to_numpy()
             mean, std = line["mean"].to_numpy(), line["std"].to_numpy()
             ax.plot(
-                steps, mean, color=colour, lw=1.4, label=_mpl(f"{variant} (n={seeds[variant]})")
+                steps, mean, color=colour, lw=1.4, label=mpl_text(f"{variant} (n={seeds[variant]})")
             )
             band = np.nan_to_num(std)
             ax.fill_between(steps, mean - band, mean + band, color=colour, alpha=0.18, lw=0)
         direction = catalog.higher_is_better(metric.removesuffix("_mean"))
         arrow = "" if direction is None else (" ↑" if direction else " ↓")
-        ax.set_title(metric + arrow, fontsize=9)
-        ax.set_xlabel("step", fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.grid(alpha=0.3)
+        style_panel(ax, metric + arrow, "step", grid=True)
         if metric in (M.FD, M.EQ_DISTANCE) and (rows_m["mean"] > 0).all():
             ax.set_yscale("log")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8,
                bbox_to_anchor=(0.5, -0.02 - 0.03 * math.ceil(len(labels) / 4)))  # fmt: skip
-    title = f"{_point_text(suite, point)}: metrics over training"
-    fig.suptitle(_mpl(f"{title} (mean ± 1 std over {_seeds_text(runs)})"), fontsize=10)
+    title = f"{figure_title(suite, point)}: metrics over training"
+    fig.suptitle(mpl_text(f"{title} (mean ± 1 std over {_seeds_text(runs)})"), fontsize=10)
     fig.tight_layout()
     caption = (
         f"Lines: mean over seeds at each evaluation; bands: ± one sample standard deviation; "
@@ -438,8 +283,8 @@ def _curves_figure(table: pd.DataFrame, runs: pd.DataFrame, suite: str, point: d
     return Figure("curves", suite, point, title, caption, fig)
 
 
-def _samples_figure(samples: _Samples, suite: str, point: dict) -> Figure | None:
-    plt = _pyplot()
+def _samples_figure(samples: sample_files.Samples, suite: str, point: dict) -> Figure | None:
+    plt = load_pyplot()
     groups = samples.by_variant()[:MAX_VARIANTS_PER_FIGURE]
     first = []  # each variant's lowest seed that stored snapshots
     for variant, runs in groups:
@@ -448,19 +293,19 @@ def _samples_figure(samples: _Samples, suite: str, point: dict) -> Figure | None
                 first.append((variant, run))
                 break
     all_steps = sorted(
-        {s for _, run in first for s in _steps_of(samples.load(run["path"]), "step_")}
+        {s for _, run in first for s in sample_files.steps_of(samples.load(run["path"]), "step_")}
     )
     if not all_steps:
         return None
-    shown = _spread(all_steps, MAX_SNAPSHOTS)
+    shown = spread_evenly(all_steps, MAX_SNAPSHOTS)
     fig, axes = plt.subplots(
         len(first), len(shown), figsize=(2.3 * len(shown), 2.3 * len(first)), squeeze=False
     )
     shown_n: set[int] = set()
     for r, (variant, run) in enumerate(first):
         data = samples.load(run["path"])
-        means = _means(samples.manifest(run["path"]))
-        extent = _extent(data.get("d_grid_extent"))
+        means = sample_files.mode_means(samples.manifest(run["path"]))
+        extent = sample_files.extent(data.get("d_grid_extent"))
         for c, step in enumerate(shown):
             ax = axes[r, c]
             grid = data.get(f"d_grid_step_{step}")
@@ -471,10 +316,10 @@ def _samples_figure(samples: _Samples, suite: str, point: dict) -> Figure | None
                 and extent is not None
             ):
                 grid = grid.astype(np.float64)
-                low, high = _clim(grid)
+                low, high = colour_limits(grid)
                 ax.imshow(grid, origin="lower", extent=extent, cmap="RdBu_r", alpha=0.75,
                           aspect="auto", vmin=low, vmax=high)  # fmt: skip
-            x = _points(data.get(f"step_{step}"))
+            x = sample_files.points(data.get(f"step_{step}"))
             if x is not None and x.size:
                 shown_n.add(int(x.shape[0]))
                 ax.scatter(x[:, 0], x[:, 1], s=1.5, c="k", alpha=0.5, lw=0, rasterized=True)
@@ -492,9 +337,7 @@ def _samples_figure(samples: _Samples, suite: str, point: dict) -> Figure | None
             if r == 0:
                 ax.set_title(f"step {step}", fontsize=9)
             if c == 0:
-                ax.set_ylabel(_mpl(f"{variant}\nseed {run['seed']}"), fontsize=8)
-    title = f"{_point_text(suite, point)}: generated samples"
-    _finish(fig, title)
+                ax.set_ylabel(mpl_text(f"{variant}\nseed {run['seed']}"), fontsize=8)
     counts = ", ".join(str(n) for n in sorted(shown_n)) or "no"
     stored = [n for variant, run in first for step in shown
               if (n := samples.cut(run["path"], f"step_{step}")) is not None]  # fmt: skip
@@ -510,30 +353,11 @@ def _samples_figure(samples: _Samples, suite: str, point: dict) -> Figure | None
         "higher D, blue: lower; each panel's colour scale spans its 1st to 99th percentile, since only D's shape "
         "matters for some losses) and the mode centres (crosses)."
     )
-    return Figure("samples", suite, point, title, caption, fig)
+    return _figure("samples", suite, point, fig, "generated samples", caption)
 
 
-def _means(manifest: dict[str, Any]) -> np.ndarray:
-    """The dataset's mode centres from a manifest, as (K, 2); empty when absent or malformed."""
-    dataset = manifest.get("dataset")
-    try:
-        means = np.asarray(dataset.get("means", []), np.float64).reshape(-1, 2)
-    except (AttributeError, TypeError, ValueError, OverflowError):
-        return np.zeros((0, 2))
-    return means[np.isfinite(means).all(axis=1)]
-
-
-def _weights(manifest: dict[str, Any]) -> np.ndarray:
-    """The dataset's mode weights from a manifest; empty when absent or malformed."""
-    dataset = manifest.get("dataset")
-    try:
-        weights = np.asarray(dataset.get("weights", []), np.float64).reshape(-1)
-    except (AttributeError, TypeError, ValueError, OverflowError):
-        return np.zeros(0)
-    return weights if np.isfinite(weights).all() else np.zeros(0)
-
-
-def _clim(grid: np.ndarray) -> tuple[float, float]:
+def colour_limits(grid: np.ndarray) -> tuple[float, float]:
+    """The colour scale of a D-output heat map: its finite values' 1st to 99th percentile."""
     finite = grid[np.isfinite(grid)]
     if not finite.size:
         return -1.0, 1.0
@@ -541,7 +365,12 @@ def _clim(grid: np.ndarray) -> tuple[float, float]:
     return (low, high) if high > low else (low - 1.0, high + 1.0)
 
 
-def _spread(values: list[int], k: int) -> list[int]:
+def spread_evenly(values: list[int], k: int) -> list[int]:
+    """At most ``k`` of ``values``, evenly spread, first and last kept.
+
+    >>> spread_evenly([100, 200, 300, 400, 500], 3)
+    [100, 300, 500]
+    """
     if len(values) <= k:
         return values
     idx = np.unique(np.round(np.linspace(0, len(values) - 1, k)).astype(int))
@@ -549,7 +378,7 @@ def _spread(values: list[int], k: int) -> list[int]:
 
 
 def _modes_figure(
-    results: Results, runs: pd.DataFrame, samples: _Samples, suite: str, point: dict
+    results: Results, runs: pd.DataFrame, samples: sample_files.Samples, suite: str, point: dict
 ) -> Figure | None:
     from ganbench.report.select import final_values
 
@@ -567,9 +396,9 @@ def _modes_figure(
     finals = finals[finals["suite"] == suite]
     finals = finals.assign(mode=finals["metric"].str.slice(len(M.MODE_COUNT_PREFIX)).astype(int))
     n_modes = int(finals["mode"].max()) + 1
-    weights = _weights(samples.manifest(runs.iloc[0]["path"]))
+    weights = sample_files.mode_weights(samples.manifest(runs.iloc[0]["path"]))
     variants = list(dict.fromkeys(runs["variant"]))[:MAX_VARIANTS_PER_FIGURE]
-    fig, axes = _panels(len(variants), 3.6, 2.3)
+    fig, axes = subplot_grid(len(variants), 3.6, 2.3)
     for ax, variant in zip(axes.flat, variants, strict=False):
         mine = finals[finals["variant"] == variant]
         table = mine.pivot_table(index="mode", columns="run_id", values="value")
@@ -580,25 +409,30 @@ def _modes_figure(
         if weights.size == n_modes and total > 0:
             ax.step(np.arange(n_modes + 1) - 0.5, np.append(weights, weights[-1]) * total,
                     where="post", color="#e6550d", lw=1)  # fmt: skip
-        ax.set_title(_mpl(f"{variant} (n={table.shape[1]})"), fontsize=9)
-        ax.set_xlabel("mode", fontsize=8)
-        ax.tick_params(labelsize=7)
-    title = f"{_point_text(suite, point)}: high-quality samples per mode"
-    _finish(fig, title)
+        style_panel(ax, mpl_text(f"{variant} (n={table.shape[1]})"), "mode")
     caption = (
         "Bars: high-quality samples assigned to each mode at the final evaluation, mean over the "
         "completed seeds (n per panel); line: the count each mode would get under the data's "
         "mode weights with the same total."
     )
-    return Figure("modes", suite, point, title, caption, fig)
+    return _figure("modes", suite, point, fig, "high-quality samples per mode", caption)
 
 
-def _dirac_figure(samples: _Samples, suite: str, point: dict) -> Figure:
+def _variant_panels(samples: sample_files.Samples, width: float, height: float):
+    """A figure with a panel per variant (at most :data:`MAX_VARIANTS_PER_FIGURE`), and
+    ``(ax, variant, runs by seed)`` for each."""
     groups = samples.by_variant()[:MAX_VARIANTS_PER_FIGURE]
-    fig, axes = _panels(len(groups), 3.0, 3.0)
-    for ax, (variant, runs) in zip(axes.flat, groups, strict=False):
+    fig, axes = subplot_grid(len(groups), width, height)
+    panels = [(ax, variant, runs.sort_values("seed"))
+              for ax, (variant, runs) in zip(axes.flat, groups, strict=False)]  # fmt: skip
+    return fig, panels
+
+
+def _dirac_figure(samples: sample_files.Samples, suite: str, point: dict) -> Figure:
+    fig, panels = _variant_panels(samples, 3.0, 3.0)
+    for ax, variant, runs in panels:
         lim = 0.0
-        for _, run in runs.sort_values("seed").iterrows():
+        for _, run in runs.iterrows():
             path = samples.load(run["path"]).get("trajectory")
             if path is None or path.ndim != 2 or path.shape[1] < 2 or path.dtype.kind == "c":
                 continue
@@ -615,28 +449,21 @@ def _dirac_figure(samples: _Samples, suite: str, point: dict) -> Figure:
         ax.set_xlim(-lim, lim)
         ax.set_ylim(-lim, lim)
         ax.set_aspect("equal")
-        ax.set_title(_mpl(f"{variant} (n={runs['seed'].nunique()})"), fontsize=9)
-        ax.set_xlabel("θ", fontsize=8)
-        ax.set_ylabel("ψ", fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.grid(alpha=0.3)
-    title = f"{_point_text(suite, point)}: Dirac-GAN trajectories"
-    _finish(fig, title)
+        style_panel(ax, mpl_text(f"{variant} (n={runs['seed'].nunique()})"), "θ", "ψ", grid=True)
     caption = (
         "The generator's θ and the discriminator's ψ at every step, one line per seed from its "
         "start (dot); the star is the equilibrium (θ, ψ) = (0, 0). Axes clipped to ±10."
     )
-    return Figure("dirac", suite, point, title, caption, fig)
+    return _figure("dirac", suite, point, fig, "Dirac-GAN trajectories", caption)
 
 
-def _spectrum_figure(samples: _Samples, suite: str, point: dict) -> Figure:
-    groups = samples.by_variant()[:MAX_VARIANTS_PER_FIGURE]
-    fig, axes = _panels(len(groups), 3.0, 2.8)
-    for ax, (variant, runs) in zip(axes.flat, groups, strict=False):
+def _spectrum_figure(samples: sample_files.Samples, suite: str, point: dict) -> Figure:
+    fig, panels = _variant_panels(samples, 3.0, 2.8)
+    for ax, variant, runs in panels:
         step = None
-        for _, run in runs.sort_values("seed").iterrows():
+        for _, run in runs.iterrows():
             data = samples.load(run["path"])
-            steps = _steps_of(data, "eigenvalues_step_")
+            steps = sample_files.steps_of(data, "eigenvalues_step_")
             if not steps:
                 continue
             step = steps[-1]
@@ -649,13 +476,13 @@ def _spectrum_figure(samples: _Samples, suite: str, point: dict) -> Figure:
         ax.axvline(0.0, color="#e6550d", lw=0.8)
         ax.axhline(0.0, color="0.6", lw=0.5)
         where = f", step {step}" if step is not None else ""
-        ax.set_title(_mpl(f"{variant} (n={runs['seed'].nunique()}{where})"), fontsize=9)
-        ax.set_xlabel("Re λ", fontsize=8)
-        ax.set_ylabel("Im λ", fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.grid(alpha=0.3)
-    title = f"{_point_text(suite, point)}: Jacobian eigenvalues"
-    _finish(fig, title)
+        style_panel(
+            ax,
+            mpl_text(f"{variant} (n={runs['seed'].nunique()}{where})"),
+            "Re λ",
+            "Im λ",
+            grid=True,
+        )
     caption = (
         "Eigenvalues (metrics.spectrum = 'dense', and the Dirac-GAN) or Ritz values ('iterative') "
         "of the Jacobian of the game's vector field at the last evaluation, every seed (colours). "
@@ -663,14 +490,14 @@ def _spectrum_figure(samples: _Samples, suite: str, point: dict) -> Figure:
         "the stationary point; large |Im λ| relative to |Re λ| means rotation (Mescheder et al. "
         "2017)."
     )
-    return Figure("spectrum", suite, point, title, caption, fig)
+    return _figure("spectrum", suite, point, fig, "Jacobian eigenvalues", caption)
 
 
-def _images_figure(samples: _Samples, suite: str, point: dict) -> Figure | None:
+def _images_figure(samples: sample_files.Samples, suite: str, point: dict) -> Figure | None:
     grids = []
     for variant, runs in samples.by_variant()[:MAX_VARIANTS_PER_FIGURE]:
         run = runs.sort_values("seed").iloc[0]
-        steps = _steps_of(
+        steps = sample_files.steps_of(
             (p.stem for p in Path(run["path"]).glob("samples_step_*.png")), "samples_step_"
         )
         if steps:
@@ -678,21 +505,19 @@ def _images_figure(samples: _Samples, suite: str, point: dict) -> Figure | None:
             if not path.is_file():  # also not a FIFO, which would block
                 continue
             try:
-                image = _pyplot().imread(path)
+                image = load_pyplot().imread(path)
             except Exception:  # an unreadable or corrupt PNG (PIL and OSError types): no grid
                 continue
             grids.append((variant, int(run["seed"]), steps[-1], image))
     if not grids:
         return None
-    fig, axes = _panels(len(grids), 3.0, 3.2)
+    fig, axes = subplot_grid(len(grids), 3.0, 3.2)
     for ax, (variant, seed, step, image) in zip(axes.flat, grids, strict=False):
         ax.imshow(image, cmap="gray" if image.ndim == 2 else None, interpolation="nearest")
-        ax.set_title(_mpl(f"{variant}\nseed {seed}, step {step}"), fontsize=9)
+        ax.set_title(mpl_text(f"{variant}\nseed {seed}, step {step}"), fontsize=9)
         ax.axis("off")
-    title = f"{_point_text(suite, point)}: generated images"
-    _finish(fig, title)
     caption = (
         "64 generated images of each variant's lowest seed at its last evaluation (the run "
         "folder holds one such grid per evaluation, samples_step_<N>.png)."
     )
-    return Figure("images", suite, point, title, caption, fig)
+    return _figure("images", suite, point, fig, "generated images", caption)

@@ -21,7 +21,8 @@ Otherwise "agrees" when p >= alpha, else "higher" or "lower" (measured relative 
 "better"/"worse" by the metric's direction. Zero variance on both sides (modes 8 ± 0 against
 8 ± 0) leaves no noise to test against: equal means agree (p = 1), different means differ (p = 0).
 
-The statistics are pure functions of numbers; nothing here imports training code.
+The statistics are pure functions of numbers; nothing here imports training code or a renderer
+(the tables are drawn by :mod:`ganbench.report.references_render`).
 """
 
 from __future__ import annotations
@@ -34,14 +35,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pydantic import ValidationError
-from rich.table import Table
-from rich.text import Text
 
 from ganbench import tomlguard
 from ganbench.references import MAX_REFERENCES, Reference, check_against_suite, grid_matches
 from ganbench.report.baseline import DEFAULT_ALPHA
-from ganbench.report.render import MISSING, format_cell, format_number
-from ganbench.report.select import final_values, metric_direction
+from ganbench.report.select import final_values, is_missing, metric_direction
 from ganbench.report.stats import one_sample, welch
 from ganbench.results.layout import COMPLETED
 from ganbench.results.read import (
@@ -75,7 +73,7 @@ MAX_REFERENCE_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
-class Verdict:
+class PublishedVerdict:
     """The comparison of one measured cell with its published number."""
 
     test: str
@@ -93,30 +91,32 @@ class Verdict:
     """The cell's words, e.g. ``lower (worse)``, ``agrees; no uncertainty published``."""
 
 
-def compare(
+def versus_published(
     ref: Reference, mean: float, sd: float, k: int, *, alpha: float = DEFAULT_ALPHA
-) -> Verdict:
+) -> PublishedVerdict:
     """The verdict of measured (mean, sd, k) against ``ref`` (see the module docstring)."""
     if not 0 < alpha < 1:
         raise ValueError(f"alpha {alpha!r}: must be between 0 and 1 (exclusive)")
     nan = math.nan
     if k == 0 or not math.isfinite(mean):
-        return Verdict("none", nan, nan, nan, NO_VALUES, None, "no measured value")
+        return PublishedVerdict("none", nan, nan, nan, NO_VALUES, None, "no measured value")
     if ref.kind == "tolerance":
         assert ref.uncertainty is not None
         diff = mean - ref.value
         if abs(diff) <= ref.uncertainty:
-            return Verdict("tolerance", nan, nan, nan, AGREES, None, "agrees; within tolerance")
+            return PublishedVerdict(
+                "tolerance", nan, nan, nan, AGREES, None, "agrees; within tolerance"
+            )
         verdict = HIGHER if diff > 0 else LOWER
         direction = metric_direction(ref.metric)
         judged = None if direction is None else ("better" if (diff > 0) == direction else "worse")
         note = (verdict if judged is None else f"{verdict} ({judged})") + "; beyond tolerance"
-        return Verdict("tolerance", nan, nan, nan, verdict, judged, note)
+        return PublishedVerdict("tolerance", nan, nan, nan, verdict, judged, note)
     published_sd = ref.published_sd
     with_spread = published_sd is not None and ref.n is not None and ref.n >= 2
     if k == 1:
         note = "1 run: untested" + ("" if with_spread else f"; {NO_UNCERTAINTY}")
-        return Verdict("none", nan, nan, nan, UNTESTED, None, note)
+        return PublishedVerdict("none", nan, nan, nan, UNTESTED, None, note)
     if with_spread:
         assert published_sd is not None and ref.n is not None
         test, result = "welch", welch(mean, sd, k, ref.value, published_sd, ref.n)
@@ -125,7 +125,7 @@ def compare(
     if math.isnan(result.p) or math.isnan(result.t):
         # e.g. measured values near the float range: no statistic to judge by
         note = "untested: no finite test statistic" + ("" if with_spread else f"; {NO_UNCERTAINTY}")
-        return Verdict(test, result.t, result.df, result.p, UNTESTED, None, note)
+        return PublishedVerdict(test, result.t, result.df, result.p, UNTESTED, None, note)
     if result.p >= alpha or mean == ref.value:
         verdict, judged = AGREES, None
     else:
@@ -139,7 +139,7 @@ def compare(
     note = verdict if judged is None else f"{verdict} ({judged})"
     if not with_spread:
         note += f"; {NO_UNCERTAINTY}"
-    return Verdict(test, result.t, result.df, result.p, verdict, judged, note)
+    return PublishedVerdict(test, result.t, result.df, result.p, verdict, judged, note)
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -284,7 +284,7 @@ def reference_table(
                     for s, r in zip(done["suite"], done["run_id"], strict=True)
                 ]
                 measured = np.array([v for v in got if v is not None and not math.isnan(v)])
-                config = {k: None if _missing(v) else v for k, v in zip(keys, key, strict=True)}
+                config = {k: None if is_missing(v) else v for k, v in zip(keys, key, strict=True)}
                 rows.append(_row(ref, config, measured, alpha))
             unmatched += matched == 0
     table = pd.DataFrame(rows, columns=[*keys, *ROW_COLUMNS])
@@ -326,7 +326,7 @@ def _row(ref: Reference, config: dict[str, Any], measured: np.ndarray, alpha: fl
     with np.errstate(over="ignore", invalid="ignore"):  # near the float range: inf, untested
         mean = float(measured.mean()) if k else math.nan
         sd = float(measured.std(ddof=1)) if k > 1 else math.nan
-    verdict = compare(ref, mean, sd, k, alpha=alpha)
+    verdict = versus_published(ref, mean, sd, k, alpha=alpha)
     return {
         **config,
         "metric": ref.metric,
@@ -351,199 +351,12 @@ def _row(ref: Reference, config: dict[str, Any], measured: np.ndarray, alpha: fl
     }
 
 
-# --- rendering ---------------------------------------------------------------------------------
-
-
-def format_published(value: float, uncertainty: float, kind: str, n: Any) -> str:
-    """``6.30 ± 0.50 (se, n=10)``; ``0.982 (none, n=5)`` without an uncertainty."""
-    decimals = _decimals(value)
-    text = format_number(value, decimals)
-    count = "" if n is None or n is pd.NA or pd.isna(n) else f", n={int(n)}"
-    if kind == "tolerance" and not pd.isna(uncertainty):
-        return f"{text} ± {format_number(uncertainty, max(decimals, _decimals(uncertainty)))} (tolerance)"
-    if kind != "none" and not pd.isna(uncertainty):
-        spread = format_number(uncertainty, decimals)
-        if uncertainty != 0 and decimals >= 0 and round(uncertainty, decimals) == 0:
-            spread = f"{uncertainty:.1e}"
-        text += f" ± {spread}"
-    return f"{text} ({kind}{count})"
-
-
-def format_p(p: float) -> str:
-    """A p-value: three decimals, e-notation below 0.001, ``0`` exactly."""
-    if pd.isna(p):
-        return MISSING
-    if p == 0:
-        return "0"
-    return f"{p:.3f}" if p >= 1e-3 else f"{p:.1e}"
-
-
-def _decimals(value: float) -> int:
-    """Decimals shown for ``value`` (-1: e-notation), as the summary shows its cells."""
-    from ganbench.report.render import _decimals as decimals
-
-    return decimals(value)
-
-
-def _display(table: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bool], list[str]]:
-    """Headers, cells, right-justification and the numbered sources of the human formats."""
-    keys = [c for c in table.columns[: list(table.columns).index("metric")]]
-    shown = [
-        k
-        for k in keys
-        if not (k == "suite" and table["suite"].nunique() <= 1)
-        and not (k == PROFILE and table[PROFILE].isna().all())
-        and not (k not in ("variant", "dataset") and table[k].isna().all())
-    ]
-    sources: list[str] = list(dict.fromkeys(table["source"].tolist()))
-    headers = [*shown, "metric", "published", "measured", "Δ", "p", "verdict", "source"]
-    numeric = [False] * (len(shown) + 1) + [True] * 4 + [False, True]
-    rows = []
-    for _, rec in table.iterrows():
-        cells = [_key_cell(k, rec[k]) for k in shown]
-        cells.append(_metric_header(str(rec["metric"])))
-        cells.append(format_published(rec["published"], rec["uncertainty"], rec["kind"], rec["n"]))
-        measured = format_cell(rec["measured_mean"], rec["measured_sd"], int(rec["k"]))
-        cells.append(f"{measured} (k={int(rec['k'])})" if rec["k"] else MISSING)
-        cells.append(_signed(rec["difference"], rec["published"]))
-        cells.append(format_p(rec["p"]))
-        cells.append(str(rec["note"]))
-        cells.append(f"[{sources.index(rec['source']) + 1}]")
-        rows.append(cells)
-    return headers, rows, numeric, sources
-
-
-def _key_cell(key: str, value: Any) -> str:
-    if _missing(value):
-        return "as written" if key == PROFILE else ""
-    return str(value)
-
-
-def _signed(delta: float, like: float) -> str:
-    if pd.isna(delta):
-        return MISSING
-    decimals = _decimals(like if like else delta)
-    delta = delta + 0.0
-    if decimals < 0 or (delta != 0 and round(delta, decimals) == 0):
-        return f"{delta:+.1e}"
-    return f"{delta:+.{decimals}f}"
-
-
-def _metric_header(metric: str) -> str:
-    better = metric_direction(metric)
-    return metric if better is None else f"{metric} {'↑' if better else '↓'}"
-
-
-def _missing(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
-
-
-def reference_notes(table: pd.DataFrame) -> list[str]:
-    """How the verdicts were computed, in sentences (caption and markdown notes)."""
-    alpha = table.attrs.get("alpha", DEFAULT_ALPHA)
-    notes = [
-        "Published: value ± uncertainty (se: standard error, sd: standard deviation, none: no "
-        "uncertainty published; n: runs behind it). Measured: mean ± sample std over the k "
-        "completed runs at the report's step. Δ = measured - published.",
-        f"Verdict: agrees when p >= {alpha:g}; else higher/lower (measured relative to "
-        "published), better/worse by the metric's direction. p: Welch's two-sided t-test "
-        "between the published mean, sd (= se x sqrt(n)) and n and the measured seeds; with no "
-        "published uncertainty (or n = 1), a one-sample t-test of the seeds against the "
-        "published value; zero variance on both sides: p = 1 for equal means, else 0.",
-    ]
-    if "kind" in table.columns and (table["kind"] == "tolerance").any():
-        notes.append(
-            "tolerance: an analytic value; agrees when the measured mean lies within ± the "
-            "tolerance of it (no test statistic)."
-        )
-    unmatched = int(table.attrs.get("unmatched", 0))
-    if unmatched:
-        notes.append(
-            f"{unmatched} reference{'s have' if unmatched > 1 else ' has'} no runs in these "
-            "results (not shown)."
-        )
-    return notes
-
-
-def source_lines(sources: list[str]) -> list[str]:
-    return [f"[{i}] {s}" for i, s in enumerate(sources, 1)]
-
-
-def reference_rich(table: pd.DataFrame, *, title: str = "published and measured") -> Table:
-    """The reference table as a rich Table; sources and notes in the caption."""
-    headers, rows, numeric, sources = _display(table)
-    lines = [*source_lines(sources), *reference_notes(table)]
-    caption = Text("\n".join(lines), style="table.caption")
-    out = Table(title=Text(title), caption=caption, caption_justify="left")
-    for header, is_numeric in zip(headers, numeric, strict=True):
-        out.add_column(header, justify="right" if is_numeric else "left")
-    for row in rows:
-        out.add_row(*(_styled(c) for c in row))
-    return out
-
-
-_STYLES = {"better": "bold green", "worse": "bold red"}
-
-
-def _styled(cell: str) -> Text:
-    for word, style in _STYLES.items():
-        if f"({word})" in cell:
-            head, _, tail = cell.partition(f"({word})")
-            return Text.assemble(head, (f"({word})", style), tail)
-    return Text(cell)
-
-
-def reference_markdown(table: pd.DataFrame) -> str:
-    """The reference table as markdown, then the sources and notes as a list."""
-    headers, rows, numeric, sources = _display(table)
-
-    def line(cells: list[str]) -> str:
-        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
-
-    rule = "| " + " | ".join("---:" if n else "---" for n in numeric) + " |"
-    out = [line(headers), rule, *(line(r) for r in rows), ""]
-    out += [f"- {x}" for x in [*source_lines(sources), *reference_notes(table)]]
-    return "\n".join(out) + "\n"
-
-
-def reference_html(table: pd.DataFrame) -> str:
-    """The reference table as an HTML table plus its sources and notes (escaped)."""
-    import html
-
-    def e(text: Any) -> str:
-        return html.escape(str(text), quote=True)
-
-    headers, rows, numeric, sources = _display(table)
-    judged = table["judged"].tolist()
-    head = "".join(f"<th>{e(h)}</th>" for h in headers)
-    body = []
-    for row, mark in zip(rows, judged, strict=True):
-        cells = []
-        for pos, (cell, is_num) in enumerate(zip(row, numeric, strict=True)):
-            classes = ["num"] if is_num else []
-            if pos == len(row) - 2 and isinstance(mark, str):
-                classes.append(mark)
-            attr = f' class="{" ".join(classes)}"' if classes else ""
-            cells.append(f"<td{attr}>{e(cell)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    notes = [*source_lines(sources), *reference_notes(table)]
-    return (
-        f'<table class="references"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}'
-        '</tbody></table><ul class="notes">' + "".join(f"<li>{e(x)}</li>" for x in notes) + "</ul>"
-    )
-
-
 __all__ = [
+    "ROW_COLUMNS",
     "TESTS",
-    "Verdict",
-    "compare",
-    "format_p",
-    "format_published",
+    "PublishedVerdict",
     "read_references",
-    "reference_html",
     "reference_keys",
-    "reference_markdown",
-    "reference_notes",
-    "reference_rich",
     "reference_table",
+    "versus_published",
 ]

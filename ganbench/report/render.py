@@ -23,6 +23,17 @@ from ganbench.errors import ConfigError
 from ganbench.metrics import catalog, names
 from ganbench.report.baseline import BASELINE_VERDICT
 from ganbench.report.chance import chance_mark, chance_notes
+from ganbench.report.formatting import (
+    MISSING,
+    format_cell,
+    format_signed,
+    key_text,
+    markdown_table,
+    metric_header,
+    notes_list,
+    point_text,
+    shown_decimals,
+)
 from ganbench.report.select import metric_direction
 from ganbench.report.stability import STABILITY
 from ganbench.report.summary import summary_keys, summary_metrics
@@ -30,9 +41,6 @@ from ganbench.text import suggestion
 
 FORMATS = ("markdown", "csv", "json")
 """Text formats :func:`to_text` writes."""
-
-MISSING = "—"
-"""Shown where a metric has no value (no completed run recorded it)."""
 
 _COUNTS = (("n_runs", "runs"), ("completed", "completed"), ("diverged", "diverged"),
            ("failed", "failed"))  # fmt: skip
@@ -43,51 +51,13 @@ MARKS = {"better": "↑", "worse": "↓", "same": "="}
 _STYLES = {"better": "bold green", "worse": "bold red", BASELINE_VERDICT: "dim"}
 
 
-def format_number(value: float, decimals: int | None = None) -> str:
-    """A float for reading: 2 decimals from 1 to 100, fewer above, more below, e-notation tiny."""
-    if value is None or pd.isna(value):
-        return MISSING
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    if decimals is None:
-        decimals = _decimals(value)
-    if decimals < 0:
-        return f"{value:.2e}"
-    return f"{value:.{decimals}f}"
-
-
-def format_cell(mean: float, std: float, n: int, completed: int | None = None) -> str:
-    """``mean ± std`` (std with the mean's decimals); ``(n=k)`` when fewer values than runs."""
-    if n == 0 or pd.isna(mean):
-        return MISSING
-    decimals = _decimals(mean)
-    text = format_number(mean, decimals)
-    if not pd.isna(std):
-        spread = format_number(std, decimals)
-        if std != 0 and decimals >= 0 and round(std, decimals) == 0:
-            spread = f"{std:.1e}"
-        text = f"{text} ± {spread}"
-    if completed is not None and n < completed:
-        text += f" (n={n})"
-    return text
-
-
 def format_delta(delta: float, verdict: str, decimals: int | None = None) -> str:
     """A signed difference and its verdict's mark, e.g. ``+1.25 ↑``; ``baseline`` on its rows."""
     if verdict == BASELINE_VERDICT:
         return BASELINE_VERDICT
     if delta is None or pd.isna(delta):
         return MISSING
-    if math.isinf(delta):
-        text = "+inf" if delta > 0 else "-inf"
-    else:
-        delta = delta + 0.0  # no "-0"
-        if decimals is None:
-            decimals = _decimals(delta)
-        if decimals < 0 or (delta != 0 and round(delta, decimals) == 0):
-            text = f"{delta:+.1e}"
-        else:
-            text = f"{delta:+.{decimals}f}"
+    text = format_signed(delta, decimals)
     mark = MARKS.get(verdict)
     return f"{text} {mark}" if mark else text
 
@@ -105,7 +75,7 @@ def summary_notes(summary: pd.DataFrame) -> list[str]:
     if len(suites) == 1:
         notes.append(f"Suite: {suites[0]}.")
     references = (
-        summary["variant"].map(names.is_reference).to_numpy(bool)
+        summary["variant"].map(names.is_baseline_row).to_numpy(bool)
         if "variant" in summary.columns
         else np.zeros(len(summary), bool)
     )
@@ -170,14 +140,14 @@ def verdict_lines(summary: pd.DataFrame, metric: str | None = None) -> list[str]
         and not (k != "dataset" and summary[k].isna().all())
     ]
     labels = [
-        tuple(_point_text(k, v) for k, v in zip(shown, values, strict=True))
+        tuple(point_text(k, v) for k, v in zip(shown, values, strict=True))
         for values in summary[shown].itertuples(index=False, name=None)
     ]
     with_base = {label for label, v in zip(labels, verdict, strict=True) if v == BASELINE_VERDICT}
     groups: dict[tuple[str, ...], dict[str, list[str]]] = {}
     for label, variant, v in zip(labels, summary["variant"], verdict, strict=True):
-        if v != BASELINE_VERDICT and not names.is_reference(variant):  # no training to rank
-            groups.setdefault(label, {}).setdefault(str(v), []).append(_key_text(variant))
+        if v != BASELINE_VERDICT and not names.is_baseline_row(variant):  # no training to rank
+            groups.setdefault(label, {}).setdefault(str(v), []).append(key_text(variant))
     lines = []
     for label, by in groups.items():
         point = ", ".join(p for p in label if p) or "all runs"
@@ -219,7 +189,7 @@ def summary_table(summary: pd.DataFrame, *, title: str | None = None) -> Table:
     A compared summary's caption starts with :func:`verdict_lines`; delta marks are green for
     better, red for worse.
     """
-    headers, rows, numeric, verdicts = _display(summary)
+    headers, rows, numeric, verdicts = summary_cells(summary)
     if title is None:
         suites = _unique(summary, "suite")
         title = f"ganbench: {suites[0]}" if len(suites) == 1 else "ganbench summary"
@@ -230,7 +200,7 @@ def summary_table(summary: pd.DataFrame, *, title: str | None = None) -> Table:
     for header, is_numeric in zip(headers, numeric, strict=True):
         table.add_column(header, justify="right" if is_numeric else "left")
     for row, marks in zip(rows, verdicts, strict=True):
-        table.add_row(*(_styled(c, v) for c, v in zip(row, marks, strict=True)))
+        table.add_row(*(_delta_cell(c, v) for c, v in zip(row, marks, strict=True)))
     return table
 
 
@@ -257,21 +227,7 @@ def to_text(summary: pd.DataFrame, fmt: str) -> str:
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _decimals(value: float) -> int:
-    """Decimals to show for ``value``; -1 means e-notation."""
-    size = abs(value)
-    if size == 0 or math.isinf(size):
-        return 2
-    if size >= 1e6 or size < 1e-3:
-        return -1
-    if size >= 100:
-        return 1
-    if size >= 1:
-        return 2
-    return 3
-
-
-def _display(
+def summary_cells(
     summary: pd.DataFrame,
 ) -> tuple[list[str], list[list[str]], list[bool], list[list[str | None]]]:
     """Headers, formatted cells, right-justification and, per cell, the verdict of a delta cell
@@ -288,13 +244,13 @@ def _display(
     stability = STABILITY in summary.columns
     headers = [*keys, *(h for _, h in counts), *([STABILITY] if stability else [])]
     for m in metrics:
-        headers += [_metric_header(m), *([f"Δ {m}"] if m in compared else [])]
+        headers += [metric_header(m), *([f"Δ {m}"] if m in compared else [])]
     numeric = [False] * len(keys) + [True] * len(counts) + [False] * stability
     numeric += [True] * (len(headers) - len(numeric))
     rows: list[list[str]] = []
     verdicts: list[list[str | None]] = []
     for _, rec in summary.iterrows():
-        cells = [_key_text(rec[k]) for k in keys]
+        cells = [key_text(rec[k]) for k in keys]
         cells += [str(int(rec[c])) for c, _ in counts]
         if stability:
             cells.append(str(rec[STABILITY]))
@@ -307,7 +263,7 @@ def _display(
             marks.append(None)
             if m in compared:
                 verdict = str(rec[f"{m}_verdict"])
-                decimals = None if pd.isna(mean) else _decimals(mean)
+                decimals = None if pd.isna(mean) else shown_decimals(mean)
                 cells.append(format_delta(rec[f"{m}_delta"], verdict, decimals))
                 marks.append(verdict)
         rows.append(cells)
@@ -315,7 +271,7 @@ def _display(
     return headers, rows, numeric, verdicts
 
 
-def _styled(cell: str, verdict: str | None) -> str | Text:
+def _delta_cell(cell: str, verdict: str | None) -> str | Text:
     """A rich cell: delta marks coloured by verdict; plain text elsewhere (no markup parsed)."""
     style = _STYLES.get(verdict or "")
     if style is None:
@@ -375,36 +331,10 @@ def _comparison_notes(summary: pd.DataFrame, compared: list[str]) -> list[str]:
     return notes
 
 
-def _metric_header(metric: str) -> str:
-    better = metric_direction(metric)
-    if better is None:
-        return metric
-    return f"{metric} {'↑' if better else '↓'}"
-
-
-def _point_text(key: str, value: Any) -> str:
-    """A grid-point coordinate for a summary line: dataset and suite bare, grid keys as k=v."""
-    text = _key_text(value)
-    if not text or key in ("dataset", "suite"):
-        return text
-    return f"{key}={text}"
-
-
-def _key_text(value: Any) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return ""
-    return str(value)
-
-
 def _markdown(summary: pd.DataFrame) -> str:
-    headers, rows, numeric, _ = _display(summary)
-
-    def line(cells: list[str]) -> str:
-        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
-
-    rule = "| " + " | ".join("---:" if n else "---" for n in numeric) + " |"
-    out = [line(headers), rule, *(line(r) for r in rows), ""]
-    out += [f"- {note}" for note in [*verdict_lines(summary), *summary_notes(summary)]]
+    headers, rows, numeric, _ = summary_cells(summary)
+    out = [*markdown_table(headers, rows, numeric), ""]
+    out += notes_list([*verdict_lines(summary), *summary_notes(summary)])
     return "\n".join(out) + "\n"
 
 

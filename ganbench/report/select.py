@@ -5,6 +5,7 @@ the value of each run at a step (final, best or a given step), and ``where`` fil
 from __future__ import annotations
 
 import fnmatch
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -15,6 +16,16 @@ from ganbench.errors import ConfigError, OptionError
 from ganbench.metrics import catalog, names
 from ganbench.results.read import Results
 from ganbench.text import short, suggestion
+
+
+def is_missing(value: Any) -> bool:
+    """Whether a configuration cell holds no value: ``None``, ``pd.NA`` or a float NaN."""
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def point_key(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A configuration's key with every missing cell as ``None`` (NaN != NaN would split it)."""
+    return tuple(None if is_missing(v) else v for v in values)
 
 
 def group_columns(results: Results) -> list[str]:

@@ -8,8 +8,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from ganbench.report.select import check_by
-from ganbench.report.summary import point_key
+from ganbench.report.select import check_by, point_key
 from ganbench.results.read import Results
 
 STABILITY = "stability"

@@ -23,6 +23,7 @@ from ganbench.report.select import (
     final_values,
     group_columns,
     metric_direction,
+    point_key,
     resolve_metrics,
 )
 from ganbench.results.layout import COMPLETED, DIVERGED, FAILED
@@ -220,13 +221,31 @@ def summary_keys(summary: pd.DataFrame) -> list[str]:
     return columns[: columns.index("n_runs")] if "n_runs" in columns else []
 
 
-def point_key(values: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A hashable grid-point key in which every kind of missing value compares equal."""
-    return tuple(None if _is_missing(v) else v for v in values)
+def grid_points(summary: pd.DataFrame) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The configuration columns of a summary other than ``variant``, and each row's values of
+    them as a key (:func:`ganbench.report.select.point_key`): rows at one grid point share it."""
+    others = [k for k in summary_keys(summary) if k != "variant"]
+    points = [point_key(v) for v in summary[others].itertuples(index=False, name=None)]
+    return others, points
 
 
-def _is_missing(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+def row_columns(metric: str, suffixes: Sequence[str], rows: list[tuple]) -> dict[str, list[Any]]:
+    """Columns ``<metric><suffix>`` from one tuple of values per summary row.
+
+    >>> row_columns("fd", ("_delta", "_p"), [(0.5, 0.01), (-1.0, 0.2)])
+    {'fd_delta': [0.5, -1.0], 'fd_p': [0.01, 0.2]}
+    """
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in suffixes]
+    return {metric + s: list(c) for s, c in zip(suffixes, columns, strict=True)}
+
+
+def metric_arrays(summary: pd.DataFrame, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of a summary: the mean, sample std (float64) and count (int64) of ``metric``."""
+    return (
+        summary[f"{metric}_mean"].to_numpy(np.float64),
+        summary[f"{metric}_std"].to_numpy(np.float64),
+        summary[f"{metric}_n"].to_numpy(np.int64),
+    )
 
 
 def _typical(counts: list[Any]) -> Any:

@@ -98,7 +98,7 @@ UNDECIDED = "undecided"
 LABELS: tuple[str, ...] = (DIVERGED, MODE_COLLAPSED, DIFFUSE, OSCILLATING, CONVERGED, UNDECIDED)
 """Every verdict, in order of precedence (also the column order of :func:`stability_profile`)."""
 REFERENCE = "reference"
-"""The label of reference rows (:func:`names.is_reference`): not a verdict, not counted."""
+"""The label of baseline rows (:func:`names.is_baseline_row`): not a verdict, not counted."""
 
 NAN_ALLOWED: frozenset[str] = frozenset({names.REVERSE_KL, names.JAC_IMAG_RATIO})
 """Metrics whose non-finite values are values, not a divergence: reverse_kl is NaN without an HQ
@@ -588,9 +588,9 @@ def verdicts(
     labels: list[str] = []
     reasons: list[str] = []
     for run in results.runs.to_dict("records"):
-        if names.is_reference(run["variant"]):
+        if names.is_baseline_row(run["variant"]):
             labels.append(REFERENCE)
-            reasons.append("a reference row: nothing was trained, so there is nothing to judge")
+            reasons.append("a baseline row: nothing was trained, so there is nothing to judge")
             continue
         trajectories = per_run.get((run["suite"], run["run_id"]), {})
         diverged_at = run.get("diverged_at")

@@ -45,7 +45,7 @@ TRIAL = "trial"
 """The manifest key of a run's trial index in a hyperparameter search (absent otherwise)."""
 
 DRAW = "draw"
-"""The metrics.parquet column of a reference row measured over many independent draws (a chance
+"""The metrics.parquet column of a baseline row measured over many independent draws (a chance
 row: nothing is trained, so hundreds of draws cost seconds): the draw each value belongs to. The
 reader reads such a run as one run per draw (run id ``<run_id>/draw-<d>``, seed ``d``), so the
 report averages the draws as it averages seeds: the mean over draws, and the spread of a single

@@ -15,7 +15,7 @@ Results folders are untrusted input: a truncated, corrupt or hostile file (JSON 
 integers out of range, a manifest over :data:`MAX_MANIFEST_BYTES`, a link loop, a folder where a
 file belongs) makes its run a skipped one, with the reason; nothing is unpickled or executed.
 
-A reference row measured over many draws (a chance row: its metrics.parquet has a ``draw``
+A baseline row measured over many draws (a chance row: its metrics.parquet has a ``draw``
 column, :data:`ganbench.results.layout.DRAW`) reads as one run per draw, run id
 ``<run_id>/draw-<d>`` and seed ``d``, so the report averages draws as it averages seeds.
 
@@ -43,7 +43,7 @@ from numpy.lib import format as npy_format
 from ganbench import tomlguard
 from ganbench.errors import ResultsError
 from ganbench.fileio import open_regular, read_bounded
-from ganbench.metrics.names import EMA_PREFIX, is_reference
+from ganbench.metrics.names import EMA_PREFIX, is_baseline_row
 from ganbench.results.layout import (
     COMPLETED,
     DRAW,
@@ -241,7 +241,7 @@ def read_results(path: str | os.PathLike[str]) -> Results:
             {
                 r["variant"]
                 for r in records
-                if r["suite"] == suite and not is_reference(r["variant"])
+                if r["suite"] == suite and not is_baseline_row(r["variant"])
             }
             - set(order.variants)
         )
@@ -389,7 +389,7 @@ def _draw_runs(
     record: dict[str, Any], frame: pd.DataFrame | None
 ) -> list[tuple[dict[str, Any], pd.DataFrame | None]]:
     """One (record, frame) per draw of a run whose metrics.parquet has a ``draw`` column (a
-    reference row measured over many draws): run id ``<run_id>/draw-<d>``, seed ``d``; a run
+    baseline row measured over many draws): run id ``<run_id>/draw-<d>``, seed ``d``; a run
     without one as it is."""
     if frame is None or DRAW not in frame.columns:
         return [(record, frame)]

@@ -100,7 +100,7 @@ def write_suite_file(out: Path, suite_name: str, raw: dict[str, Any]) -> None:
 
 def _metrics_table(rows: list[tuple]):
     """The metrics.parquet table of (step, metric, value, n_real, n_fake) rows; rows of six
-    values add a ``draw`` column (a reference row measured over many draws, see
+    values add a ``draw`` column (a baseline row measured over many draws, see
     :data:`ganbench.results.layout.DRAW`)."""
     import pyarrow as pa
 

@@ -1,4 +1,4 @@
-"""Run a plan: load the image evaluator, write the reference runs, then claim, train and write
+"""Run a plan: load the image evaluator, write the baseline runs, then claim, train and write
 every group, side by side on the devices where groups need fewer than all of them."""
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from ganbench.diagnostics.images import to_uint8
 from ganbench.results.claims import ClaimBook
 from ganbench.results.layout import COMPLETED, DIVERGED, FAILED, STATUSES
 from ganbench.results.write import is_finished, run_dir, write_run, write_suite_file
+from ganbench.run.baselines import write_chance_rows, write_floor
 from ganbench.run.checkpoint import CHECKPOINTS_DIR, Checkpointing, checkpoint_path
 from ganbench.run.loop import train_group
 from ganbench.run.plan import Group, Plan, dataset_of, replan
 from ganbench.run.progress import NullProgress, Progress
 from ganbench.run.record import RunRecord, environment, now, run_manifest
-from ganbench.run.references import write_chance_rows, write_floor
 
 
 @dataclass

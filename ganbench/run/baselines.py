@@ -1,4 +1,4 @@
-"""Reference runs written beside a suite's runs: the data floor of image suites (MNIST train vs
+"""Baseline runs written beside a suite's runs: the data floor of image suites (MNIST train vs
 test, or two independent draws of a stored image dataset), and the data and chance rows of 2-D
 and Stacked MNIST suites."""
 
@@ -13,7 +13,7 @@ import numpy as np
 
 from ganbench.data import get_dataset
 from ganbench.data.mnist import load_mnist
-from ganbench.diagnostics.chance import reference_runs
+from ganbench.diagnostics.chance import baseline_runs
 from ganbench.fileio import read_bounded
 from ganbench.metrics import names as M
 from ganbench.results.claims import Claim, ClaimBook
@@ -23,7 +23,7 @@ from ganbench.run.plan import Group, Plan
 from ganbench.run.record import extractor_info, inception_key, manifest, now
 
 FLOOR_VARIANT = M.FLOOR_PREFIX + "MNIST train vs test"
-"""The variant name of the reference rows of image suites (see :func:`write_floor`)."""
+"""The variant name of the baseline rows of image suites (see :func:`write_floor`)."""
 
 
 def floor_variant(dataset) -> str:
@@ -38,7 +38,7 @@ def floor_variant(dataset) -> str:
 def write_floor(plan: Plan, group: Group, evaluator, env: dict, book: ClaimBook) -> None:
     """The image metrics between two independent draws of real images of the evaluation's size
     (MNIST train and test; for stored image data, :meth:`floor_pair`: train and test, or two
-    disjoint halves of a folder), as a reference run (variant :func:`floor_variant`) beside the
+    disjoint halves of a folder), as a baseline run (variant :func:`floor_variant`) beside the
     suite's runs, once per dataset and sample count: what a generator that reproduces the data
     would score. Nothing is written when no metric measures the data (no classifier of them and
     no Inception weights). Written under a claim on its run id: another process that holds it
@@ -96,7 +96,7 @@ def _write_floor(plan: Plan, spec, dataset, n: int, run_id: str, evaluator, env:
 
 def write_chance_rows(plan: Plan, env: dict) -> None:
     """The data and chance rows beside the suite's 2-D and Stacked MNIST runs
-    (:mod:`ganbench.diagnostics.chance`): reference runs that train nothing, each estimated
+    (:mod:`ganbench.diagnostics.chance`): baseline runs that train nothing, each estimated
     from :data:`ganbench.diagnostics.chance.DRAWS` draws at the suite's final step; finished
     ones are kept unless ``plan.force``. Writing a row removes the folders the same row had
     when it was drawn once per seed (earlier releases), which it replaces. One process of a
@@ -104,7 +104,7 @@ def write_chance_rows(plan: Plan, env: dict) -> None:
 
     todo = [
         ref
-        for ref in reference_runs(plan.suite.runs)
+        for ref in baseline_runs(plan.suite.runs)
         if plan.force
         or not is_finished(run_dir(plan.out, ref.suite, ref.run_id))
         or _legacy(plan, ref)
