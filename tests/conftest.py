@@ -19,12 +19,24 @@ if "GANBENCH_COMPILE_CACHE" not in os.environ:
     os.environ["GANBENCH_COMPILE_CACHE"] = _cache
     atexit.register(shutil.rmtree, _cache, ignore_errors=True)
 
+
 import hashlib
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+
+def pytest_configure(config):
+    """Turn the compilation cache (the folder above) on for in-process training too, as
+    `ganbench run` does: a program that several tests compile (the same tiny game, say) is
+    compiled once per process. A cached executable is the one the compiler would build
+    (tests/test_compile_cache.py)."""
+    from ganbench.run import compile_cache
+
+    compile_cache.enable()
+
 
 TIERS = ("unit", "engine", "e2e")
 """Every test carries one tier marker (`nox -s quick` runs the unit tier):
