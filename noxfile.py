@@ -15,11 +15,11 @@ TEST_ENV = {"JAX_NUMPY_RANK_PROMOTION": "raise", "JAX_PLATFORMS": "cpu"}
 @nox.session
 def tests(session: nox.Session) -> None:
     """Every tier (unit, engine, e2e; slow and peer tests deselected), in two worker processes
-    (pytest-xdist): most of the run is XLA compiling, which is single-threaded. A module that
-    trains once for all its tests (an xdist_group) stays on one worker. Prints the 20 slowest
-    tests, so a test that grows slow shows up."""
+    (pytest-xdist): most of the run is XLA compiling, which is single-threaded. Each test file
+    runs on one worker (--dist loadfile), so a module-scoped fixture that trains once for the
+    file's tests trains once. Prints the 20 slowest tests, so a test that grows slow shows up."""
     session.install("-e", ".[test]")
-    args = ("-n", "2", "--dist", "loadgroup", "--durations=20")
+    args = ("-n", "2", "--dist", "loadfile", "--durations=20")
     session.run("pytest", *args, *session.posargs, env=TEST_ENV)
 
 

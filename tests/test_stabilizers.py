@@ -22,10 +22,6 @@ from ganbench.run.schedule import run_plan
 from ganbench.train.optim import OPTIMIZERS
 from ganbench.train.schemes import SCHEMES, UPDATES
 
-pytestmark = pytest.mark.xdist_group("stabilizers")
-"""One worker process runs this module, so the module-scoped training happens once
-(`nox -s tests` distributes with --dist loadgroup)."""
-
 REGISTRIES = {
     "loss": LOSSES,
     "penalty": PENALTIES,
