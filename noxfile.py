@@ -14,11 +14,22 @@ TEST_ENV = {"JAX_NUMPY_RANK_PROMOTION": "raise", "JAX_PLATFORMS": "cpu"}
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Fast tests (slow ones deselected), in two worker processes (pytest-xdist): most of the
-    run is XLA compiling, which is single-threaded, so two workers on a 2-core machine finish
-    in about 7.5 minutes instead of 9.5."""
+    """Every tier (unit, engine, e2e; slow and peer tests deselected), in two worker processes
+    (pytest-xdist): most of the run is XLA compiling, which is single-threaded. Each test file
+    runs on one worker (--dist loadfile), so a module-scoped fixture that trains once for the
+    file's tests trains once. Prints the 20 slowest tests, so a test that grows slow shows up."""
     session.install("-e", ".[test]")
-    session.run("pytest", "-n", "2", *session.posargs, env=TEST_ENV)
+    args = ("-n", "2", "--dist", "loadfile", "--durations=20")
+    session.run("pytest", *args, *session.posargs, env=TEST_ENV)
+
+
+@nox.session
+def quick(session: nox.Session) -> None:
+    """The unit tier only (pure functions, no training loop compiled, no CLI subprocess), in
+    one process: the check to run after changing a pure function."""
+    session.install("-e", ".[test]")
+    marks = "unit and not slow and not peers"
+    session.run("pytest", "-m", marks, "--durations=10", *session.posargs, env=TEST_ENV)
 
 
 @nox.session

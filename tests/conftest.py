@@ -19,12 +19,159 @@ if "GANBENCH_COMPILE_CACHE" not in os.environ:
     os.environ["GANBENCH_COMPILE_CACHE"] = _cache
     atexit.register(shutil.rmtree, _cache, ignore_errors=True)
 
+
 import hashlib
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+
+def pytest_configure(config):
+    """Turn the compilation cache (the folder above) on for in-process training too, as
+    `ganbench run` does: a program that several tests compile (the same tiny game, say) is
+    compiled once per process. A cached executable is the one the compiler would build
+    (tests/test_compile_cache.py)."""
+    from ganbench.run import compile_cache
+
+    compile_cache.enable()
+
+
+TIERS = ("unit", "engine", "e2e")
+"""Every test carries one tier marker (`nox -s quick` runs the unit tier):
+
+- ``unit``: pure functions and small programs; no training loop compiled, no CLI subprocess, each
+  test well under a second;
+- ``engine``: compiles or trains the engine, a network or an extractor in-process;
+- ``e2e``: the CLI or the public API end to end (a suite trained, results reported).
+
+A test's own marker wins, else its entry in TEST_TIERS, else its file's in FILE_TIERS; docstring
+examples of the package are unit. A test file missing from FILE_TIERS counts as e2e, and
+tests/test_tiers.py fails until it is listed, so each new file chooses its tier."""
+
+FILE_TIERS: dict[str, str] = {
+    # unit
+    "test_architecture.py": "unit",
+    "test_budget.py": "unit",
+    "test_chance.py": "unit",
+    "test_cifar10.py": "unit",
+    "test_cli_data.py": "unit",
+    "test_compare.py": "unit",
+    "test_config.py": "unit",
+    "test_docs.py": "unit",
+    "test_games.py": "unit",
+    "test_hostile.py": "unit",
+    "test_hostile_surfaces.py": "unit",
+    "test_image_metrics.py": "unit",
+    "test_list.py": "unit",
+    "test_losses.py": "unit",
+    "test_metrics.py": "unit",
+    "test_mnist_data.py": "unit",
+    "test_optim.py": "unit",
+    "test_penalties.py": "unit",
+    "test_profiles.py": "unit",
+    "test_progress.py": "unit",
+    "test_references.py": "unit",
+    "test_report.py": "unit",
+    "test_report_formatting.py": "unit",
+    "test_report_baseline.py": "unit",
+    "test_report_plots.py": "unit",
+    "test_resize.py": "unit",
+    "test_schemes_config.py": "unit",
+    "test_spectrum.py": "unit",
+    "test_stats.py": "unit",
+    "test_structure.py": "unit",
+    "test_text.py": "unit",
+    "test_tiers.py": "unit",
+    "test_verdicts.py": "unit",
+    # engine
+    "test_archs.py": "engine",
+    "test_budgets.py": "engine",
+    "test_compile_cache.py": "engine",
+    "test_conv.py": "engine",
+    "test_dcgan.py": "engine",
+    "test_dinov2.py": "engine",
+    "test_dirac.py": "engine",
+    "test_engine.py": "engine",
+    "test_extractor.py": "engine",
+    "test_inception.py": "engine",
+    "test_latent_gsteps.py": "engine",
+    "test_labelled_classifier.py": "engine",
+    "test_learning.py": "engine",
+    "test_loss_knobs.py": "engine",
+    "test_models_dcgan_veegan.py": "engine",
+    "test_models_pacgan.py": "engine",
+    "test_schemes_engine.py": "engine",
+    "test_stabilizers.py": "engine",
+    "test_threefry.py": "engine",
+    "test_unrolled_fig1.py": "engine",
+    "peers/test_dinov2_peers.py": "engine",
+    "peers/test_inception_peers.py": "engine",
+    "peers/test_resize_peers.py": "engine",
+    # e2e
+    "test_api.py": "e2e",
+    "test_cli.py": "e2e",
+    "test_eval.py": "e2e",
+    "test_folders.py": "e2e",
+    "test_images_engine.py": "e2e",
+    "test_player.py": "e2e",
+    "test_plugins.py": "e2e",
+    "test_resume.py": "e2e",
+    "test_search.py": "e2e",
+}
+"""The tier of each test file (its path under tests/)."""
+
+TEST_TIERS: dict[str, str] = {
+    # Runs a suite, trains an extractor, or renders a report through the CLI: seconds each.
+    "test_budget.py::test_the_html_report_and_plots_hold_the_budget_figure": "e2e",
+    "test_chance.py::test_run_writes_skips_and_forces_reference_rows": "e2e",
+    "test_chance.py::test_a_run_replaces_the_rows_drawn_once_per_seed": "e2e",
+    "test_cli_data.py::test_extractor_train_writes_weights_and_sidecar_with_the_recipe": "engine",
+    "test_cli_data.py::test_extractor_verify_on_real_mnist": "engine",
+    "test_hostile.py::test_long_lists_repeated_over_a_grid_are_refused": "e2e",
+    "test_hostile.py::test_hostile_names_in_a_results_folder_are_shown_not_interpreted": "e2e",
+    "test_hostile.py::test_report_html_plots_and_compare_survive_a_corrupt_folder": "e2e",
+    "test_hostile_surfaces.py::test_figures_and_players_read_a_bounded_number_of_samples": "e2e",
+    "test_list.py::test_metrics_section_covers_every_metric_written_and_nothing_else": "e2e",
+    "test_profiles.py::test_a_profiled_run_records_its_profile": "e2e",
+    "test_report_plots.py::test_report_cli_writes_html_and_plots": "e2e",
+    "test_report_plots.py::test_html_is_self_contained": "e2e",
+    # The public API's tour trains a suite.
+    "ganbench/api.py::ganbench.api": "e2e",
+}
+"""Tests whose tier differs from their file's, as ``"file.py::test_name"`` (no parameters; a
+docstring example by its node id)."""
+
+TESTS = Path(__file__).resolve().parent
+
+
+def tier_of(own: list[str], test: str, file: str | None) -> str:
+    """The tier of one test: its own tier marker, else ``TEST_TIERS[test]``, else
+    ``FILE_TIERS[file]``, else e2e. ``file`` is None for the package's docstring examples
+    (unit). A test with two tier markers of its own is an error."""
+    if len(own) > 1:
+        raise pytest.UsageError(f"{test}: one tier marker at most, got {', '.join(own)}")
+    if own:
+        return own[0]
+    if test in TEST_TIERS:
+        return TEST_TIERS[test]
+    if file is None:
+        return "unit"
+    return FILE_TIERS.get(file, "e2e")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        own = [m.name for m in item.iter_markers() if m.name in TIERS]
+        path = Path(str(item.path)).resolve()
+        file = path.relative_to(TESTS).as_posix() if path.is_relative_to(TESTS) else None
+        name = getattr(item, "originalname", None) or item.name
+        test = f"{file}::{name}" if file is not None else item.nodeid
+        tier = tier_of(own, test, file)
+        if not own:
+            item.add_marker(getattr(pytest.mark, tier))
+
 
 collect_ignore = ["plugins"]
 """Plugin packages for tests/test_plugins.py: imported only by the suites that name them (a

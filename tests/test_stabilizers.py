@@ -96,7 +96,7 @@ def test_every_registered_item_has_an_example():
         assert sorted(EXAMPLES[kind]) == registry.names(), kind
 
 
-SUITE = """
+HEAD = """
 [suite]
 name = "item"
 seeds = 1
@@ -113,11 +113,16 @@ optimizer = {{ name = "adam", lr_g = 1e-3, lr_d = 1e-3 }}
 
 [metrics]
 samples = 64
+"""
 
+SUITE = (
+    HEAD
+    + """
 [[variants]]
 name = "item"
 {body}
 """
+)
 
 
 IMAGE_CASES = {
@@ -135,6 +140,42 @@ IMAGE_CASES = {
 the default run trains them in tests/test_images_engine.py."""
 
 
+SHARED = [case for case in CASES if case not in IMAGE_CASES]
+"""The items trained together as the variants of one suite (see ``trained``)."""
+
+
+def _variant(kind: str, name: str) -> str:
+    return f"{kind}_{name}"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Every non-image item's example and every combination of remedies, each as one variant
+    of a single suite, trained once for the module: the same configurations (each variant is
+    the defaults plus its own keys) through the same loader, plan, engine and runner as a suite
+    per item, with the chance rows drawn once instead of once per item."""
+    folder = tmp_path_factory.mktemp("items")
+    variants = [(_variant(k, n), EXAMPLES[k][n]) for k, n in SHARED]
+    variants += [(_variant("combination", n), body) for n, body in COMBINATIONS.items()]
+    text = HEAD.format() + "".join(
+        f'\n[[variants]]\nname = "{name}"\n{body}' for name, body in variants
+    )
+    path = folder / "suite.toml"
+    path.write_text(text)
+    summary = run_plan(make_plan(load_suite(path), folder / "out"), devices=_devices(1))
+    return summary, read_results(folder / "out")
+
+
+def _own_run(trained, variant: str) -> pd.DataFrame:
+    """The metrics of ``variant``'s one run, which completed."""
+    summary, results = trained
+    runs = results.runs[results.runs["variant"] == variant]
+    assert list(runs["status"]) == ["completed"], (variant, summary.failures)
+    assert not [f for f in summary.failures if runs["run_id"].iloc[0] in f]
+    metrics = results.metrics
+    return metrics[metrics["variant"] == variant]
+
+
 @pytest.mark.parametrize(
     ("kind", "name"),
     [
@@ -145,18 +186,17 @@ the default run trains them in tests/test_images_engine.py."""
 )
 def test_item_trains_through_the_engine(tmp_path, kind, name, request):
     image = "mnist" in EXAMPLES[kind][name]
-    if image:
-        request.getfixturevalue("tiny_mnist")
     cifar = "cifar10" in EXAMPLES[kind][name]
-    if cifar:
-        request.getfixturevalue("tiny_cifar10")
-    path = tmp_path / "suite.toml"
-    path.write_text(SUITE.format(body=EXAMPLES[kind][name]))
-    suite = load_suite(path)
-    summary = run_plan(make_plan(suite, tmp_path / "out"), devices=_devices(1))
-    assert (summary.completed, summary.failed, summary.failures) == (1, 0, [])
-    results = read_results(tmp_path / "out")
-    metrics = results.metrics
+    if (kind, name) in IMAGE_CASES:  # a suite of its own, on a tiny data set written here
+        request.getfixturevalue("tiny_cifar10" if cifar else "tiny_mnist")
+        path = tmp_path / "suite.toml"
+        path.write_text(SUITE.format(body=EXAMPLES[kind][name]))
+        summary = run_plan(make_plan(load_suite(path), tmp_path / "out"), devices=_devices(1))
+        assert (summary.completed, summary.failed, summary.failures) == (1, 0, [])
+        metrics = read_results(tmp_path / "out").metrics
+        metrics = metrics[~metrics["variant"].map(M.is_baseline_row)]
+    else:
+        metrics = _own_run(request.getfixturevalue("trained"), _variant(kind, name))
     final = metrics[metrics["step"] == 4]
     values = dict(zip(final["metric"], final["value"], strict=True))
     dirac = "dirac" in EXAMPLES[kind][name]
@@ -178,13 +218,10 @@ def _devices(n):
     return jax.local_devices()[:n]
 
 
-def test_metrics_frame_is_long_format(tmp_path):
-    path = tmp_path / "suite.toml"
-    path.write_text(SUITE.format(body=EXAMPLES["scheme"]["ema"]))
-    run_plan(make_plan(load_suite(path), tmp_path / "out"), devices=_devices(1))
-    frame = read_results(tmp_path / "out").metrics
+def test_metrics_frame_is_long_format(trained):
+    ema_item = _variant("scheme", "ema")
+    frame = _own_run(trained, ema_item)
     assert isinstance(frame, pd.DataFrame)
-    frame = frame[~frame["variant"].map(M.is_baseline_row)]  # the data and chance rows
     ema = frame[frame["metric"].str.startswith(M.EMA_PREFIX)]
     raw = frame[frame["metric"].isin([m[len(M.EMA_PREFIX) :] for m in ema["metric"]])]
     assert len(ema) == len(raw) > 0
@@ -192,9 +229,9 @@ def test_metrics_frame_is_long_format(tmp_path):
     # The report shows the averaged generator as its own row beside the raw generator's.
     from ganbench.report import filter_results, summarize
 
-    results = filter_results(read_results(tmp_path / "out"), ["variant=item"])
+    results = filter_results(trained[1], [f"variant={ema_item}"])
     split = results.with_ema_rows()
-    assert list(split.runs["variant"]) == ["item", "item (EMA G)"]
+    assert list(split.runs["variant"]) == [ema_item, f"{ema_item} (EMA G)"]
     ema_run = split.metrics[split.metrics["run_id"].str.endswith("/ema")]
     expected = frame[frame["metric"] == M.EMA_PREFIX + M.MODES].sort_values("step")["value"]
     got = ema_run[ema_run["metric"] == M.MODES].sort_values("step")["value"]
@@ -202,7 +239,7 @@ def test_metrics_frame_is_long_format(tmp_path):
     assert not ema_run["metric"].str.startswith(M.EMA_PREFIX).any()
     assert M.LOSS_D not in set(ema_run["metric"])  # training statistics stay with the run
     summary = summarize(split)
-    assert list(summary["variant"]) == ["item", "item (EMA G)"]
+    assert list(summary["variant"]) == [ema_item, f"{ema_item} (EMA G)"]
     assert summary.loc[1, "modes_mean"] == expected.iloc[-1]
     assert results.with_ema_rows().runs.shape[0] == 2 and results.runs.shape[0] == 1
 
@@ -228,25 +265,36 @@ COMBINATIONS = {
 
 
 @pytest.mark.parametrize("name", COMBINATIONS)
-def test_remedies_compose(tmp_path, name):
-    path = tmp_path / "suite.toml"
-    path.write_text(SUITE.format(body=COMBINATIONS[name]))
-    summary = run_plan(make_plan(load_suite(path), tmp_path / "out"), devices=_devices(1))
-    assert (summary.completed, summary.failures) == (1, [])
-    frame = read_results(tmp_path / "out").metrics
+def test_remedies_compose(trained, name):
+    metrics = trained[1].metrics
+    references = metrics[metrics["variant"].map(M.is_baseline_row)]  # the data and chance rows
+    assert not references.empty
+    frame = pd.concat([_own_run(trained, _variant("combination", name)), references])
     # reverse_kl is NaN by definition when no sample is high quality (a 4-step GAN).
     frame = frame[~frame["metric"].str.endswith(M.REVERSE_KL)]
     bad = frame[~np.isfinite(frame["value"].to_numpy(dtype=float))]
     assert bad.empty, bad[["step", "metric", "value"]]
 
 
-def test_dense_spectrum_of_a_small_mlp_game(tmp_path):
-    path = tmp_path / "suite.toml"
-    text = SUITE.format(body=NS).replace("samples = 64", 'samples = 64\nspectrum = "dense"')
-    path.write_text(text)
-    run_plan(make_plan(load_suite(path), tmp_path / "out"), devices=_devices(1))
-    frame = read_results(tmp_path / "out").metrics
-    values = dict(zip(frame["metric"], frame["value"], strict=False))
+def _spectrum_suite(mode: str, extra: str = "") -> str:
+    return SUITE.format(body=NS).replace(
+        "samples = 64", f'samples = 64\nspectrum = "{mode}"{extra}'
+    )
+
+
+@pytest.fixture(scope="module")
+def dense_spectrum(tmp_path_factory):
+    """The final metrics of the tiny game trained with the dense spectrum (read by two tests)."""
+    folder = tmp_path_factory.mktemp("dense")
+    (folder / "dense.toml").write_text(_spectrum_suite("dense"))
+    run_plan(make_plan(load_suite(folder / "dense.toml"), folder / "out"), devices=_devices(1))
+    frame = read_results(folder / "out").metrics
+    final = frame[(frame["step"] == 4) & (frame["variant"] == "item")]
+    return dict(zip(final["metric"], final["value"], strict=True))
+
+
+def test_dense_spectrum_of_a_small_mlp_game(dense_spectrum):
+    values = dense_spectrum
     for metric in (M.JAC_MAX_REAL, M.JAC_RADIUS):
         assert np.isfinite(values[metric]), metric
     # A 2x8 MLP game with plain steps of 1e-3: the update map is I + 1e-3 J, radius near 1.
@@ -280,17 +328,12 @@ def test_layer_gradient_norms_compose_the_global_norm(tmp_path):
             assert np.sqrt(np.sum(np.square(layers))) == pytest.approx(total, rel=1e-5)
 
 
-def test_iterative_spectrum_with_a_full_krylov_space_is_the_dense_one(tmp_path):
-    values = {}
-    for mode, extra in (("dense", ""), ("iterative", "\nspectrum_k = 1000")):  # k capped at P
-        path = tmp_path / f"{mode}.toml"
-        text = SUITE.format(body=NS).replace(
-            "samples = 64", f'samples = 64\nspectrum = "{mode}"{extra}'
-        )
-        path.write_text(text)
-        run_plan(make_plan(load_suite(path), tmp_path / mode), devices=_devices(1))
-        frame = read_results(tmp_path / mode).metrics
-        final = frame[frame["step"] == 4]
-        values[mode] = dict(zip(final["metric"], final["value"], strict=True))
+def test_iterative_spectrum_with_a_full_krylov_space_is_the_dense_one(tmp_path, dense_spectrum):
+    path = tmp_path / "iterative.toml"
+    path.write_text(_spectrum_suite("iterative", "\nspectrum_k = 1000"))  # k capped at P
+    run_plan(make_plan(load_suite(path), tmp_path / "iterative"), devices=_devices(1))
+    frame = read_results(tmp_path / "iterative").metrics
+    final = frame[(frame["step"] == 4) & (frame["variant"] == "item")]
+    iterative = dict(zip(final["metric"], final["value"], strict=True))
     for metric in (M.JAC_MAX_REAL, M.JAC_RADIUS):
-        assert values["iterative"][metric] == pytest.approx(values["dense"][metric], rel=1e-4)
+        assert iterative[metric] == pytest.approx(dense_spectrum[metric], rel=1e-4)

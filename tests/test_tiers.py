@@ -1,0 +1,51 @@
+"""Every test file chooses its tier (unit, engine or e2e) in tests/conftest.py, and the tier
+tables name only files and tests that exist."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+from conftest import FILE_TIERS, TEST_TIERS, TESTS, TIERS, tier_of
+
+
+def _test_files() -> set[str]:
+    return {p.relative_to(TESTS).as_posix() for p in TESTS.rglob("test_*.py")}
+
+
+def test_every_test_file_is_listed_with_a_tier():
+    missing = sorted(_test_files() - set(FILE_TIERS))
+    assert not missing, f"add these files to FILE_TIERS in tests/conftest.py: {missing}"
+
+
+def test_the_tables_name_existing_files_and_tests_and_known_tiers():
+    assert set(FILE_TIERS) <= _test_files()
+    assert set(FILE_TIERS.values()) | set(TEST_TIERS.values()) <= set(TIERS)
+    for key in TEST_TIERS:
+        file, name = key.split("::")
+        if file.startswith("ganbench/"):  # a docstring example: its module exists
+            assert (TESTS.parent / file).is_file(), key
+            assert TEST_TIERS[key] != "unit", f"{key}: docstring examples are unit already"
+            continue
+        tree = ast.parse((TESTS / file).read_text(encoding="utf-8"))
+        defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+        assert name in defined, key
+        assert TEST_TIERS[key] != FILE_TIERS[file], f"{key}: same tier as its file"
+
+
+def test_own_marker_then_test_table_then_file_table_then_e2e(monkeypatch):
+    monkeypatch.setitem(FILE_TIERS, "test_x.py", "engine")
+    monkeypatch.setitem(TEST_TIERS, "test_x.py::test_a", "unit")
+    assert tier_of([], "test_x.py::test_b", "test_x.py") == "engine"
+    assert tier_of([], "test_x.py::test_a", "test_x.py") == "unit"
+    assert tier_of(["e2e"], "test_x.py::test_a", "test_x.py") == "e2e"
+    assert tier_of([], "test_new.py::test_a", "test_new.py") == "e2e"
+    assert tier_of([], "ganbench/text.py::ganbench.text.clip", None) == "unit"  # a doctest
+    with pytest.raises(pytest.UsageError, match="one tier marker at most"):
+        tier_of(["unit", "e2e"], "test_x.py::test_a", "test_x.py")
+
+
+def test_collected_items_carry_exactly_one_tier(request):
+    for item in request.session.items:
+        tiers = [m.name for m in item.iter_markers() if m.name in TIERS]
+        assert len(tiers) == 1, (item.nodeid, tiers)
