@@ -34,8 +34,8 @@ The report ``ganbench report`` prints and writes, from Python (of a folder, or o
 already read):
 
 >>> page = ganbench.report(results, metrics=["modes"])
->>> page.text("csv").splitlines()[0].split(",")[:4]
-['suite', 'variant', 'dataset', 'n_runs']
+>>> page.text("csv").startswith("suite,variant,dataset,n_runs,")
+True
 >>> written = page.write(html=Path(tempfile.mkdtemp()) / "demo.html")
 >>> written.html.read_text().startswith("<!DOCTYPE html>")
 True
