@@ -377,6 +377,7 @@ def extractor(
         int | None,
         typer.Option(
             "--epochs",
+            metavar="N",
             min=1,
             max=10_000,
             help="cifar10, folders --train: passes over the training images (default 10).",
@@ -387,6 +388,7 @@ def extractor(
         int | None,
         typer.Option(
             "--min-steps",
+            metavar="N",
             min=0,
             max=10_000_000,
             help="cifar10, folders --train: train at least this many steps of 64 images "

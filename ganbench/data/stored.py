@@ -25,6 +25,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -189,6 +190,20 @@ def load_array(folder: Path, key: str, manifest: dict[str, Any]) -> np.ndarray:
     return array
 
 
+CLASSIFIER_SUFFIX = "_cnn"
+
+
+def classifier_name(dataset: str) -> str:
+    """The name of the extractor that classifies dataset ``dataset``'s images
+    (:mod:`ganbench.extractors.labelled`): the dataset's name lower-cased, every character
+    outside ``[a-z0-9_]`` replaced by ``_``, then ``_cnn``.
+
+    >>> classifier_name("cifar10"), classifier_name("folder:My-Cats")
+    ('cifar10_cnn', 'folder_my_cats_cnn')
+    """
+    return re.sub(r"[^a-z0-9_]", "_", dataset.lower()) + CLASSIFIER_SUFFIX
+
+
 @dataclass(frozen=True)
 class StoredImages:
     """An image dataset stored in the data directory (module docstring).
@@ -218,14 +233,12 @@ class StoredImages:
     @property
     def extractor(self) -> str | None:
         """The classifier whose features measure these images by default: for labelled data
-        the dataset's own (:func:`ganbench.extractors.labelled.extractor_name`: ``cifar10_cnn``,
+        the dataset's own (:func:`classifier_name`: ``cifar10_cnn``,
         ``folder_<name>_cnn``), trained with ``ganbench data extractor --train --dataset
         NAME``; None for unlabelled data (measured in the extractors a suite names)."""
         if not self.classes:
             return None
-        from ganbench.extractors.labelled import extractor_name
-
-        return extractor_name(self.name)
+        return classifier_name(self.name)
 
     @property
     def channels(self) -> int:

@@ -47,7 +47,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -59,6 +58,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from ganbench.data.stored import CLASSIFIER_SUFFIX, classifier_name
 from ganbench.errors import ConfigError, DataError
 
 FEATURE_DIM = 128
@@ -87,7 +87,7 @@ RECIPE = (
 """The architecture and schedule: weights trained under another recipe are refused."""
 WEIGHTS_NAME = "classifier"
 """``<dataset folder>/classifier.npz`` and ``classifier.json``."""
-SUFFIX = "_cnn"
+SUFFIX = CLASSIFIER_SUFFIX
 
 Params = Any
 
@@ -99,13 +99,9 @@ class ClassifierMissing(DataError):
 # ------------------------------------------------------------------------------------ names
 
 
-def extractor_name(dataset: str) -> str:
-    """The extractor of dataset ``dataset`` (module docstring).
-
-    >>> extractor_name("cifar10"), extractor_name("folder:My-Cats")
-    ('cifar10_cnn', 'folder_my_cats_cnn')
-    """
-    return re.sub(r"[^a-z0-9_]", "_", dataset.lower()) + SUFFIX
+extractor_name = classifier_name
+"""The extractor of dataset ``dataset`` (module docstring); the rule is the data's
+(:func:`ganbench.data.stored.classifier_name`), which names a dataset's default extractor."""
 
 
 def train_command(dataset: str) -> str:
