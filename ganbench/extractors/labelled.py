@@ -24,8 +24,8 @@ Network (:class:`LabelledCNN`): mnist_cnn's, generalised to S x S x C images and
 Conv(32, 3x3) ReLU, Conv(64, 3x3) ReLU, max-pool 2, Conv(64, 3x3) ReLU, max-pool 2, then one
 more Conv(64, 3x3) ReLU and max-pool 2 while the side exceeds 8 (so that the dense layer stays
 small at larger sizes), Flatten, Dense(128) ReLU = the features, Dense(K) = the logits; every
-convolution VALID. At 28 x 28 x 1 with 10 classes it is exactly :class:`~ganbench.extractors.
-mnist_cnn.MnistCNN` (the tests check that the same parameters give the same logits). At 32 x 32
+convolution VALID. At 28 x 28 x 1 with 10 classes it is the MNIST classifier
+(:class:`~ganbench.extractors.mnist_cnn.MnistCNN` is this network at that size). At 32 x 32
 x 3: 32 -> 30 -> 28 -> 14 -> 12 -> 6, 6 x 6 x 64 = 2,304 inputs to the dense layer, 352,586
 parameters for 10 classes. Images must be at least :data:`MIN_SIDE` pixels on a side.
 
