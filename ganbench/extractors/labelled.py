@@ -26,7 +26,7 @@ more Conv(64, 3x3) ReLU and max-pool 2 while the side exceeds 8 (so that the den
 small at larger sizes), Flatten, Dense(128) ReLU = the features, Dense(K) = the logits; every
 convolution VALID. At 28 x 28 x 1 with 10 classes it is the MNIST classifier
 (:class:`~ganbench.extractors.mnist_cnn.MnistCNN` is this network at that size). At 32 x 32
-x 3: 32 -> 30 -> 28 -> 14 -> 12 -> 6, 6 x 6 x 64 = 2,304 inputs to the dense layer, 352,586
+x 3: 32 -> 30 -> 28 -> 14 -> 12 -> 6, 6 x 6 x 64 = 2,304 inputs to the dense layer, 352,650
 parameters for 10 classes. Images must be at least :data:`MIN_SIDE` pixels on a side.
 
 Training (:data:`SETTINGS`): the MNIST classifier's recipe (:mod:`ganbench.extractors.
