@@ -1,9 +1,10 @@
 """ganbench: GAN stability and diagnostics toolkit with a benchmark CLI.
 
-The public API (see :mod:`ganbench.api`): :func:`run_suite`, :func:`run_plan`, :func:`suite_results`, :func:`load`,
-:func:`load_suite`, :func:`plan`, :func:`summarize`, :func:`report`, :func:`mnist_features`,
-:func:`evaluate`, :func:`register_loss`, :func:`register_dataset` and :func:`register_network` here, and the public modules :mod:`ganbench.metrics` (diagnostics of
-arrays), :mod:`ganbench.metrics.spectrum` (Jacobian spectra of a two-player vector field),
+The public API (see :mod:`ganbench.api`): :func:`run_suite`, :func:`run_plan`,
+:func:`suite_results`, :func:`load`, :func:`load_suite`, :func:`plan`, :func:`summarize`,
+:func:`report`, :func:`mnist_features`, :func:`evaluate`, :func:`register_loss`,
+:func:`register_dataset` and :func:`register_network` here, and the public modules
+:mod:`ganbench.metrics` (diagnostics of arrays), :mod:`ganbench.metrics.spectrum` (Jacobian spectra of a two-player vector field),
 :mod:`ganbench.report` (tables and comparisons of results), :mod:`ganbench.report.verdicts`
 (convergence verdicts of recorded curves), :mod:`ganbench.objectives` and :mod:`ganbench.data`
 (the registries). Everything else is internal. Importing ganbench imports nothing heavy: the
