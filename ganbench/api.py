@@ -284,7 +284,7 @@ def report(
         ganbench.errors.OptionError: a bad option value (the message names the option).
         ganbench.errors.ResultsError: no valid run under ``results``.
     """
-    from ganbench.report.document import open_report
+    from ganbench.report.build import open_report
 
     return open_report(
         results,

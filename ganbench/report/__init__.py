@@ -13,8 +13,8 @@ Typical use::
     print(to_text(compared, "csv"))  # adds modes_delta, modes_p, modes_verdict, ...
 
 The whole report (summary, published numbers, budget curves, the HTML page and figures) is
-built in one place, :mod:`ganbench.report.document`; calling the package is
-:func:`ganbench.api.report`::
+built in one place, :mod:`ganbench.report.build`, into a :mod:`ganbench.report.document`
+that renders it; calling the package is :func:`ganbench.api.report`::
 
     import ganbench
 
@@ -98,7 +98,7 @@ class _ReportPackage(ModuleType):
     the package root cannot hold both under one name, so the package itself is callable."""
 
     def __call__(self, results: str | Path | Results = "results", **options: Any) -> Report:
-        from ganbench.report.document import open_report
+        from ganbench.report.build import open_report
 
         return open_report(results, **options)
 

@@ -626,6 +626,14 @@ class BudgetPanels:
     """Per metric, each chance row's mean final value: the level a curve must beat."""
 
 
+def conflict_note(count: int) -> str:
+    """The warning for trials whose runs disagree on what the trial was."""
+    return (
+        f"{count} trial(s) left out: their runs share a trial index but not one trial (the same "
+        "seed twice, or different searched values: runs of two searches in one folder?)."
+    )
+
+
 def budget_panels(
     results: Results, metrics: Iterable[str], *, step: str | int = "final"
 ) -> list[BudgetPanels]:

@@ -17,6 +17,7 @@ from ganbench.report.budget import (
     BudgetPanels,
     _config_columns,
     _shown_keys,
+    conflict_note,
     dominance_lines,
 )
 from ganbench.report.formatting import (
@@ -38,13 +39,6 @@ __all__ = ["budget_figures", "budget_markdown", "budget_notes", "budget_table", 
 def shown_budgets(n_max: int) -> list[int]:
     """The budgets a table shows: 1, 2, 4, 8, ... below ``n_max`` (each row adds its own n)."""
     return [2**i for i in range(max(n_max, 1).bit_length()) if 2**i < n_max]
-
-
-def conflict_note(count: int) -> str:
-    return (
-        f"{count} trial(s) left out: their runs share a trial index but not one trial (the same "
-        "seed twice, or different searched values: runs of two searches in one folder?)."
-    )
 
 
 def budget_notes(curves: pd.DataFrame) -> list[str]:

@@ -1,11 +1,10 @@
-"""One report of a selection of results, built in one place and rendered in any format.
+"""A report of a selection of results, rendered in any format.
 
-:func:`build_report` does all the computing: which runs, the summary over seeds (with
-stability, the baseline comparison, chance flags and the order), each suite's published numbers
-beside the measured ones, budget curves, the runs the figures show and every warning.
-:class:`Report` holds the result; its methods only render it: :meth:`Report.text` (table,
+:func:`ganbench.report.build.build_report` does all the computing (which runs, the summary over
+seeds, published numbers, budget curves, the runs and budget panels the figures show, every
+warning) into a :class:`Report`, whose methods only render it: :meth:`Report.text` (table,
 markdown, csv, json), :meth:`Report.rich` (the tables a terminal shows) and :meth:`Report.write`
-(the HTML page, figure files, animations). ``ganbench report`` is this module behind a command
+(the HTML page, figure files, animations). ``ganbench report`` is the two behind a command
 line; from Python, ``ganbench.report(...)`` (:func:`ganbench.api.report`) builds the same
 report::
 
@@ -18,60 +17,32 @@ report::
 
 from __future__ import annotations
 
-import functools
 import io
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ganbench.errors import ConfigError, OptionError
-from ganbench.report.pipeline import EMA_CHOICES, SummaryRequest, build_summary
+from ganbench.errors import OptionError
 from ganbench.report.plots import FORMATS as PLOT_FORMATS
-from ganbench.results.read import Results, read_results
+from ganbench.results.read import Results
 
-REFERENCE_CHOICES = ("auto", "only", "off")
-"""What a report does with published numbers (``[[reference]]`` in a suite): ``auto`` shows
-them after the summary (table, markdown, HTML), ``only`` shows just them (the way to get them as
-csv or json), ``off`` hides them."""
+if TYPE_CHECKING:
+    from ganbench.report.budget import BudgetPanels
+    from ganbench.report.build import ReportRequest
 
 TEXT_FORMATS = ("table", "markdown", "csv", "json")
 """The formats of :meth:`Report.text`: ``table`` is the rich tables as plain text."""
 
 __all__ = [
-    "EMA_CHOICES",
     "PLOT_FORMATS",
-    "REFERENCE_CHOICES",
     "TEXT_FORMATS",
     "Report",
-    "ReportRequest",
     "Written",
-    "build_report",
     "check_outputs",
     "check_text_format",
-    "open_report",
-    "stale_run_warnings",
 ]
-
-
-@dataclass(frozen=True)
-class ReportRequest(SummaryRequest):
-    """What a report shows: the options of ``ganbench report``, each with its default (the
-    summary's, then what the report adds)."""
-
-    references: str = "auto"
-    """Published numbers: one of :data:`REFERENCE_CHOICES`."""
-    budget: str | None = None
-    """A metric: budget curves of it replace the summary in text (the page shows both)."""
-
-    def checked(self) -> ReportRequest:
-        """The request with ``step`` parsed; raises OptionError for a bad setting."""
-        if self.references not in REFERENCE_CHOICES:
-            raise OptionError(
-                "references", f"{self.references!r}: allowed: {', '.join(REFERENCE_CHOICES)}"
-            )
-        return super().checked()
 
 
 @dataclass(frozen=True)
@@ -87,7 +58,8 @@ class Written:
 
 @dataclass
 class Report:
-    """A report of a selection of results (:func:`build_report`); its methods render it."""
+    """A report of a selection of results (:func:`ganbench.report.build.build_report`); its
+    methods render it."""
 
     request: ReportRequest
     """What was asked, checked (``step`` parsed)."""
@@ -103,25 +75,11 @@ class Report:
     warnings: list[str]
     """What a reader should know about the results: unreadable folders, stale runs, references
     that do not validate, options that change nothing."""
-
-    @property
-    def figure_metrics(self) -> list[str]:
-        """The metrics of the budget figures: the ``budget`` metric, or the summary's."""
-        from ganbench.report.summary import summary_metrics
-
-        return [self.request.budget] if self.request.budget else summary_metrics(self.summary)
-
-    @functools.cached_property
-    def figure_runs(self) -> Results:
-        """The runs the figures and players show: every selected run, or of a search, each
-        configuration's best trial by the first of :attr:`figure_metrics` that ranks them."""
-        from ganbench.report.budget import best_trials, has_trials, ranking_metric
-
-        if has_trials(self.results):
-            metric = ranking_metric(self.results, self.figure_metrics)
-            if metric is not None:
-                return best_trials(self.results, metric, step=self.request.step)
-        return self.results
+    figure_runs: Results
+    """The runs the figures and players show: every selected run, or of a search, each
+    configuration's best trial."""
+    budget_panels: list[BudgetPanels] = field(default_factory=list)
+    """A search's budget curves, one figure per suite and grid point (none without trials)."""
 
     # --- rendering -------------------------------------------------------------------------
 
@@ -188,7 +146,6 @@ class Report:
         ``plots`` (``plot_format`` png or svg; with ``animate``, one animated GIF per variant of
         training, the frames of the page's players). Neither may lie inside the results folder.
         """
-        from ganbench.report.budget import budget_panels
         from ganbench.report.budget_render import budget_figures
         from ganbench.report.html import render_html, write_html
         from ganbench.report.player import players as find_players
@@ -204,9 +161,7 @@ class Report:
         notes: list[str] = []
         shown = self.figure_runs
         figs = figures(shown, notes=notes)
-        figs += budget_figures(
-            budget_panels(self.results, self.figure_metrics, step=self.request.step)
-        )
+        figs += budget_figures(self.budget_panels)
         players = find_players(shown, notes=notes) if html is not None or animate else []
         written = Written(notes=notes)
         try:
@@ -227,7 +182,7 @@ class Report:
         return written
 
 
-# --- building ------------------------------------------------------------------------------------
+# --- output checks -------------------------------------------------------------------------------
 
 
 def check_text_format(fmt: str) -> None:
@@ -266,99 +221,3 @@ def _inside(target: Path, folder: Path) -> bool:
         return target.resolve().is_relative_to(folder.resolve())
     except OSError:
         return False
-
-
-def build_report(results: Results, request: ReportRequest | None = None) -> Report:
-    """The report of ``results`` that ``request`` asks for: every table and warning, computed
-    once, for any renderer.
-
-    Raises:
-        ganbench.errors.OptionError: a bad option value (the message names the option).
-        ganbench.errors.ConfigError: ``references="only"`` with nothing to show, or with a
-            ``budget``.
-    """
-    request = (request or ReportRequest()).checked()
-    warnings = [*results.warnings, *stale_run_warnings(results)]
-    results, summary = build_summary(results, request)
-    curves = None
-    if request.budget is not None:
-        curves = _budget(results, request, warnings)
-    published = _published(results, request, warnings)
-    if request.alpha is not None and request.baseline is None and published is None:
-        warnings.append("--alpha has no effect without --baseline or references")
-    return Report(request, results, summary, published, curves, warnings)
-
-
-def open_report(results: str | Path | Results = "results", **options: Any) -> Report:
-    """:func:`build_report` of a results folder (or of :class:`Results` already read), with
-    :class:`ReportRequest`'s fields as keyword options (``ganbench.report(...)``)."""
-    unknown = sorted(set(options) - set(ReportRequest.__dataclass_fields__))
-    if unknown:
-        from ganbench.text import suggestion
-
-        fields = list(ReportRequest.__dataclass_fields__)
-        raise ConfigError(
-            f"report: unknown option {unknown[0]!r}{suggestion(unknown[0], fields)} "
-            f"known: {', '.join(fields)}"
-        )
-    request = ReportRequest(**options)
-    request.checked()  # a bad option fails before the folder is read
-    if not isinstance(results, Results):
-        results = read_results(Path(results))
-    return build_report(results, request)
-
-
-def _budget(results: Results, request: ReportRequest, warnings: list[str]) -> pd.DataFrame:
-    from ganbench.report.budget import budget_curves
-    from ganbench.report.budget_render import conflict_note
-
-    if request.references == "only":
-        raise ConfigError("--budget: prints budget curves; --references only prints "
-                          "published numbers; give one of them")  # fmt: skip
-    curves = budget_curves(results, request.budget, step=request.step)
-    if clashes := curves.attrs["budget"].get("conflicting"):
-        warnings.append(conflict_note(clashes))
-    shaping = [f"--{name}" for name in ("metric", "by", "sort", "baseline")
-               if getattr(request, "metrics" if name == "metric" else name)]  # fmt: skip
-    if shaping:
-        verb = "shapes" if len(shaping) == 1 else "shape"
-        warnings.append(f"{', '.join(shaping)} {verb} the summary, which --budget replaces "
-                        "on stdout (an --html page still shows it)")  # fmt: skip
-    return curves
-
-
-def _published(
-    results: Results, request: ReportRequest, warnings: list[str]
-) -> pd.DataFrame | None:
-    """The published-and-measured table of the results' references (None without any)."""
-    if request.references == "off":
-        return None
-    from ganbench.report.references import read_references, reference_table
-
-    found, problems = read_references(results)
-    warnings += problems
-    table = reference_table(results, found, step=request.step, alpha=request.level)
-    if len(table):
-        return table
-    if request.references == "only":
-        raise ConfigError(
-            "--references only: no reference matches these results (a suite lists its "
-            "published numbers as [[reference]] tables; see README, 'Published numbers')"
-        )
-    return None
-
-
-def stale_run_warnings(results: Results) -> list[str]:
-    """Runs that share suite, variant, grid point and seed but not their configuration (for
-    example results of an earlier version of the suite): they would be averaged together."""
-    keys = ["suite", "variant", "dataset", *results.grid_keys, "seed"]
-    keys = list(dict.fromkeys(k for k in keys if k in results.runs.columns))
-    counts = results.runs.groupby(keys, dropna=False, sort=False)["run_id"].nunique()
-    out = []
-    for key, n in counts[counts > 1].items():
-        where = ", ".join(f"{k}={v}" for k, v in zip(keys, key, strict=True))
-        out.append(
-            f"{n} runs with different configurations share {where}; they are aggregated "
-            "together (delete stale run folders, or report a narrower folder)"
-        )
-    return out

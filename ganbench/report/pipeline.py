@@ -1,7 +1,7 @@
 """The report pipeline, assembled once: which runs, how EMA generators show, the summary over
 seeds, stability profiles, the comparison with a baseline, chance flags and the row order.
 
-:func:`ganbench.report.document.build_report` calls :func:`build_summary` for ``ganbench report``,
+:func:`ganbench.report.build.build_report` calls :func:`build_summary` for ``ganbench report``,
 ``ganbench run``'s closing table and ``ganbench.report(...)``; a notebook can too::
 
     from ganbench.report.pipeline import SummaryRequest, build_summary
