@@ -146,7 +146,7 @@ def plan(
 
 
 def run_suite(
-    suite: SuiteSource,
+    suite: SuiteSource | Suite,
     out: str | Path = "results",
     *,
     seeds: int | None = None,
@@ -157,21 +157,56 @@ def run_suite(
     force: bool = False,
     max_runs: int | None = None,
     exact_runs: bool = False,
+    checkpoint_every: float = 60.0,
+    process: int = 0,
+    processes: int = 1,
     progress: Progress | None = None,
 ) -> Results:
     """Train every run of ``suite`` not yet finished in ``out`` (resuming checkpoints) and
     return the suite's results as :func:`load` reads them: this suite's runs and their
-    baseline rows, not other runs of the folder. ``progress`` receives what ``ganbench run``
-    shows (see :class:`ganbench.run.progress.Progress`); by default nothing is shown.
+    baseline rows, not other runs of the folder. ``ganbench run`` is this function behind a
+    command line.
+
+    ``suite`` is a file, a dict, or a :class:`Suite` already loaded (then without ``seeds``,
+    ``steps``, ``overrides``, ``profile`` or ``imports``). The other options are
+    :func:`plan`'s. ``progress`` receives what ``ganbench run`` shows (see
+    :class:`ganbench.run.progress.Progress`): the plan before training, each group's steps,
+    and the counts after; by default nothing is shown.
 
     A run whose losses go non-finite is a result (status ``diverged``); a run that fails to
-    execute is recorded as ``failed`` with its error.
+    execute is recorded as ``failed`` with its error (``progress.finished`` receives the
+    counts).
     """
-    spec = load_suite(
-        suite, seeds=seeds, steps=steps, overrides=overrides, profile=profile, imports=imports
+    from ganbench.config import Suite
+    from ganbench.run.progress import notify
+
+    if isinstance(suite, Suite):
+        given = {"seeds": seeds, "steps": steps, "overrides": overrides, "profile": profile,
+                 "imports": imports}  # fmt: skip
+        if extra := [k for k, v in given.items() if v is not None]:
+            raise TypeError(f"run_suite: {', '.join(extra)}: a loaded suite is already expanded")
+        spec = suite
+    else:
+        spec = load_suite(
+            suite, seeds=seeds, steps=steps, overrides=overrides, profile=profile, imports=imports
+        )
+    made = plan(
+        spec,
+        out,
+        force=force,
+        max_runs=max_runs,
+        exact_runs=exact_runs,
+        checkpoint_every=checkpoint_every,
+        process=process,
+        processes=processes,
     )
-    made = plan(spec, out, force=force, max_runs=max_runs, exact_runs=exact_runs)
-    run_plan(made, progress=progress)
+    notify(progress, "planned", made)
+    summary = run_plan(made, progress=progress)
+    notify(progress, "finished", summary)
+    if processes > 1:  # every process's runs are written before any reads them
+        from ganbench.run.distributed import wait_for_all
+
+        wait_for_all(f"ganbench run {spec.name}")
     return suite_results(load(made.suite_folder), spec)
 
 

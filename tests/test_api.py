@@ -60,10 +60,16 @@ def test_train_a_suite_from_a_dict_load_it_and_measure_arrays(tmp_path):
     for folder in set(rows["path"]):
         shutil.rmtree(folder)
     assert not ganbench.load(tmp_path).runs["variant"].str.match(r"(chance|data): ").any()
-    assert (
-        ganbench.run_suite(SUITE, out=tmp_path).runs["run_id"].tolist()
-        == results.runs["run_id"].tolist()
-    )
+    # A suite already loaded, with a progress object told the plan and the counts (what
+    # `ganbench run` prints).
+    seen = _Seen()
+    suite = ganbench.load_suite(SUITE)
+    again = ganbench.run_suite(suite, out=tmp_path, progress=seen)
+    assert again.runs["run_id"].tolist() == results.runs["run_id"].tolist()
+    assert seen.plan.groups == [] and len(seen.plan.skipped) == 2
+    assert (seen.summary.completed, seen.summary.skipped) == (0, 2)
+    with pytest.raises(TypeError, match="seeds: a loaded suite"):
+        ganbench.run_suite(suite, out=tmp_path, seeds=3)
 
     # Metrics on arrays. The ring's 8 centres themselves: every mode covered, KL to uniform 0.
     ring = get_dataset("ring8")
@@ -73,6 +79,22 @@ def test_train_a_suite_from_a_dict_load_it_and_measure_arrays(tmp_path):
     # Two samples whose Gaussian fits differ only in the mean, by (3, 4): distance 25 exactly.
     x = np.random.default_rng(0).normal(size=(500, 2))
     assert frechet_distance(x, x + np.array([3.0, 4.0])) == pytest.approx(25.0, rel=1e-9)
+
+
+class _Seen:
+    """A progress object that keeps the plan and the counts it is given (the group events of
+    :class:`ganbench.run.progress.Progress` are optional here: nothing is left to train)."""
+
+    plan = summary = None
+
+    def planned(self, plan):
+        self.plan = plan
+
+    def finished(self, summary):
+        self.summary = summary
+
+    def log(self, message):
+        pass
 
 
 def test_a_suite_dict_is_checked_like_a_file():

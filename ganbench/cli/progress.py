@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 from rich.progress import (
     BarColumn,
@@ -19,6 +20,7 @@ from rich.progress import (
 )
 
 from ganbench.cli.console import err
+from ganbench.run.progress import NullProgress
 
 
 class RichProgress:
@@ -144,3 +146,95 @@ class _PlainTask:
 
     def close(self, message: str) -> None:
         err.print(f"  {message}", highlight=False, markup=False)
+
+
+class RunProgress:
+    """What ``ganbench run`` prints around training: the plan's one line, the bar (rich on a
+    terminal, plain lines otherwise) while groups train, and the counts at the end.
+    ``summary`` is the run's :class:`ganbench.run.schedule.RunSummary` once finished."""
+
+    def __init__(self, out: Path, process: int = 0, processes: int = 1, *, rich: bool) -> None:
+        self._out = out
+        self._where = f"process {process} of {processes}: " if processes > 1 else ""
+        self._rich = rich
+        self._bar: RichProgress | PlainProgress | None = None
+        self._suite = ""
+        self.summary = None
+
+    def __enter__(self) -> RunProgress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+            self._bar = None
+
+    def planned(self, plan) -> None:
+        import jax
+
+        self._suite = plan.suite.name
+        local = jax.local_devices()
+        if not plan.groups:
+            what = (
+                f"all {len(plan.skipped)} runs of {self._suite!r} are finished in "
+                f"{self._out / self._suite} (use --force to retrain)"
+                if not plan.elsewhere
+                else f"nothing to do here; {len(plan.elsewhere)} groups are other processes'"
+            )
+            what = what if plan.elsewhere else f"nothing to do: {what}"
+            _say(self._where + what)
+            return
+        _say(
+            f"{self._where}{self._suite}: {plan.todo} runs in {len(plan.groups)} compiled groups "
+            f"on {len(local)} {local[0].platform} device(s)"
+            + (f"; {len(plan.skipped)} finished runs skipped" if plan.skipped else "")
+            + (f"; {plan.resumed} group(s) resume from a checkpoint" if plan.resumed else "")
+            + (f"; {len(plan.elsewhere)} groups on other processes" if plan.elsewhere else "")
+        )
+        bar = RichProgress if self._rich else PlainProgress
+        self._bar = bar(len(plan.groups)).__enter__()
+
+    def finished(self, summary) -> None:
+        self.summary = summary
+        if self._bar is not None:  # else nothing was trained: the plan's line said so
+            self._done(summary)
+        if self._where:
+            _say(f"{self._where}waiting for the other processes")
+
+    def _done(self, summary) -> None:
+        self._bar.__exit__(None, None, None)
+        self._bar = None
+        _say(
+            f"{self._where}done in {summary.wall_seconds:.1f}s: {summary.completed} completed, "
+            f"{summary.diverged} diverged, {summary.failed} failed, {summary.skipped} skipped"
+            + (
+                f", {summary.claimed_elsewhere} trained by other processes"
+                if summary.claimed_elsewhere
+                else ""
+            )
+            + f"; results in {self._out / self._suite}"
+        )
+
+    # The training's own events go to the bar.
+    def start_group(self, index: int, total: int, label: str, steps: int) -> None:
+        self._active().start_group(index, total, label, steps)
+
+    def advance(self, steps: int, info: str) -> None:
+        self._active().advance(steps, info)
+
+    def end_group(self, message: str) -> None:
+        self._active().end_group(message)
+
+    def log(self, message: str) -> None:
+        self._active().log(message)
+
+    def task(self, label: str, total: int):
+        return self._active().task(label, total)
+
+    def _active(self):
+        # With nothing to train, the data and chance rows are written silently.
+        return self._bar if self._bar is not None else NullProgress()
+
+
+def _say(line: str) -> None:
+    err.print(line, highlight=False, markup=False)

@@ -158,92 +158,42 @@ def run(
     configure_host_devices(devices)
     spec = load(suite, set_, seeds, steps, profile, import_)  # validates before anything is written
 
+    from ganbench import api
+    from ganbench.cli.progress import RunProgress
+    from ganbench.errors import RunFailedError
     from ganbench.run import distributed as dist
 
     procs = dist.initialize(coordinator, num_processes, process_id, auto=distributed)
-
-    import jax
-
-    from ganbench.api import plan as make_plan
-    from ganbench.api import run_plan
-    from ganbench.errors import RunFailedError
-
-    local = jax.local_devices()
-    plan = make_plan(
-        spec,
-        out_dir,
-        force=force,
-        max_runs=max_runs,
-        exact_runs=exact_runs,
-        checkpoint_every=checkpoint_every,
-        process=procs.index,
-        processes=procs.count,
-    )
+    options = {
+        "force": force,
+        "max_runs": max_runs,
+        "exact_runs": exact_runs,
+        "checkpoint_every": checkpoint_every,
+        "process": procs.index,
+        "processes": procs.count,
+    }
     if dry_run:
-        print_plan(plan, local, procs)
+        print_plan(api.plan(spec, out_dir, **options), procs)
         return
-    where = f"process {procs.index} of {procs.count}: " if procs.multi else ""
-    summary = None
-    if not plan.groups:
-        run_plan(plan)  # writes the data and chance rows: suites run before they existed
-        err.print(
-            where
-            + (
-                f"nothing to do: all {len(plan.skipped)} runs of {spec.name!r} are finished in "
-                f"{out_dir / spec.name} (use --force to retrain)"
-                if not plan.elsewhere
-                else f"nothing to do here; {len(plan.elsewhere)} groups are other processes'"
-            ),
-            highlight=False,
-            markup=False,
+    with RunProgress(out_dir, procs.index, procs.count, rich=is_tty()) as progress:
+        results = api.run_suite(spec, out_dir, progress=progress, **options)
+    failed = progress.summary.failed
+    if failed:
+        raise RunFailedError(
+            f"{failed} run(s) failed:\n  " + "\n  ".join(progress.summary.failures)
         )
-    else:
-        err.print(
-            f"{where}{spec.name}: {plan.todo} runs in {len(plan.groups)} compiled groups on "
-            f"{len(local)} {local[0].platform} device(s)"
-            + (f"; {len(plan.skipped)} finished runs skipped" if plan.skipped else "")
-            + (f"; {plan.resumed} group(s) resume from a checkpoint" if plan.resumed else "")
-            + (f"; {len(plan.elsewhere)} groups on other processes" if plan.elsewhere else ""),
-            highlight=False,
-            markup=False,
-        )
-        from ganbench.cli.progress import PlainProgress, RichProgress
-
-        bar = RichProgress(len(plan.groups)) if is_tty() else PlainProgress(len(plan.groups))
-        with bar:
-            summary = run_plan(plan, progress=bar)
-        err.print(
-            f"{where}done in {summary.wall_seconds:.1f}s: {summary.completed} completed, "
-            f"{summary.diverged} diverged, {summary.failed} failed, {summary.skipped} skipped"
-            + (
-                f", {summary.claimed_elsewhere} trained by other processes"
-                if summary.claimed_elsewhere
-                else ""
-            )
-            + f"; results in {out_dir / spec.name}",
-            highlight=False,
-            markup=False,
-        )
-    if procs.multi:
-        err.print(f"{where}waiting for the other processes", highlight=False, markup=False)
-        dist.wait_for_all(f"ganbench run {spec.name}")
-    if summary is not None and summary.failed:
-        raise RunFailedError(f"{summary.failed} run(s) failed:\n  " + "\n  ".join(summary.failures))
     if report and procs.index == 0:
-        _closing_report(spec, out_dir)
+        _closing_report(spec, results)
 
 
-def _closing_report(spec, out_dir: Path) -> None:
+def _closing_report(spec, results) -> None:
     """The suite's summary (against its variant named "baseline" when it has one) and its
-    published numbers; a search's budget curves instead of one row per trial."""
-    from ganbench.api import load as read_folder
+    published numbers; a search's budget curves instead of one row per trial. ``results``
+    are this suite's runs and their baseline rows only (:func:`ganbench.api.run_suite`): the
+    folder may also hold runs of earlier settings."""
     from ganbench.api import report as build
-    from ganbench.api import suite_results
     from ganbench.report.pipeline import BASELINE
 
-    # Only this suite's runs and their baseline rows: the folder may also hold runs of
-    # earlier settings.
-    results = suite_results(read_folder(out_dir / spec.name), spec)
     variants = {r.variant for r in spec.runs}
     shown = build(results, baseline=BASELINE if BASELINE in variants else None)
     for warning in shown.warnings:
@@ -296,9 +246,11 @@ def scheme_label(config) -> str:
     return ", ".join(parts) or "-"
 
 
-def print_plan(plan, devices, procs=None) -> None:
+def print_plan(plan, procs=None) -> None:
+    import jax
     from rich.table import Table
 
+    devices = jax.local_devices()
     suite = plan.suite
     s = suite.file.suite
     from rich.text import Text

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Progress(Protocol):
+    """What training reports as it goes. :func:`ganbench.api.run_suite` also calls
+    ``planned(plan)`` once the plan is made and ``finished(summary)`` (a
+    :class:`ganbench.run.schedule.RunSummary`) at the end, where the object has them."""
+
     def start_group(self, index: int, total: int, label: str, steps: int) -> None: ...
     def advance(self, steps: int, info: str) -> None: ...
     def end_group(self, message: str) -> None: ...
@@ -43,3 +47,11 @@ class NullProgress:
 
     def log(self, message: str) -> None:
         pass
+
+
+def notify(progress: Any, event: str, arg: Any) -> None:
+    """Call ``progress.<event>(arg)`` where ``progress`` has that method (``planned`` and
+    ``finished`` are optional)."""
+    method = getattr(progress, event, None)
+    if method is not None:
+        method(arg)
