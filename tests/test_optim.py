@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from ganbench.train.engine import _SQRT_OPTIMIZERS
 from ganbench.train.optim import OPTIMIZERS, make_optimizer
 
 
@@ -54,6 +55,22 @@ def _updates(name: str, grads: list[float], **knobs: float) -> list[float]:
 
 
 GRADS = [1.0, -2.0, 0.5, 1e-5, 3.0]
+
+
+@pytest.mark.parametrize("name", _SQRT_OPTIMIZERS)
+def test_unrolled_optimizers_take_eps_root_inside_the_square_root(name):
+    # Unrolling builds these optimisers with eps_root (and raises it to differentiate through
+    # them): the first step of either is Adam's, -lr m / (sqrt(v + eps_root) + eps).
+    lr, eps_root, eps, g = 0.1, 0.25, 1e-3, 2.0
+    knobs = {k: jnp.float32(knob.default) for k, knob in OPTIMIZERS.get(name).knobs.items()}
+    knobs["eps"] = jnp.float32(eps)
+    opt = make_optimizer(name)(learning_rate=jnp.float32(lr), **knobs, eps_root=eps_root)
+    params = jnp.zeros(1, jnp.float32)
+    state = opt.init(params)
+    assert "eps_root" in state.hyperparams
+    updates, _ = opt.update(jnp.full(1, g, jnp.float32), state, params)
+    # Bias-corrected after one step: m = g, v = g^2.
+    assert float(updates[0]) == pytest.approx(-lr * g / (np.sqrt(g * g + eps_root) + eps), rel=1e-6)
 
 
 @pytest.mark.parametrize("momentum", [0.0, 0.9])

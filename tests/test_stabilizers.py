@@ -2,17 +2,24 @@
 and the runner, must finish with finite diagnostics.
 
 The examples are keyed by registry, so registering an item without an example here fails
-``test_every_registered_item_has_an_example``.
+``test_every_registered_item_has_an_example``. Each compiled variant costs seconds of XLA
+compilation, so the default run trains the items together: ``COVER`` packs every non-image
+item's example into a few combined variants (built from the examples, so a new item joins one by
+itself); the slow run trains each item's example on its own as well.
 """
 
 from __future__ import annotations
 
+import tomllib
+
 import numpy as np
 import pandas as pd
 import pytest
+import tomli_w
 
-from ganbench.config import load_suite
+from ganbench.config import load_suite, load_suite_dict
 from ganbench.data import DATASETS
+from ganbench.errors import ConfigError
 from ganbench.metrics import names as M
 from ganbench.models import ACTIVATIONS, ARCHS
 from ganbench.objectives import LOSSES, PENALTIES
@@ -148,22 +155,130 @@ def _variant(kind: str, name: str) -> str:
     return f"{kind}_{name}"
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """Every non-image item's example and every combination of remedies, each as one variant
-    of a single suite, trained once for the module: the same configurations (each variant is
-    the defaults plus its own keys) through the same loader, plan, engine and runner as a suite
-    per item, with the chance rows drawn once instead of once per item."""
-    folder = tmp_path_factory.mktemp("items")
-    variants = [(_variant(k, n), EXAMPLES[k][n]) for k, n in SHARED]
-    variants += [(_variant("combination", n), body) for n, body in COMBINATIONS.items()]
-    text = HEAD.format() + "".join(
-        f'\n[[variants]]\nname = "{name}"\n{body}' for name, body in variants
-    )
+def _context(kind: str) -> set[str]:
+    """The keys an example of ``kind`` sets only as its item's setting, not as the item: every
+    example but a loss's names a loss to train with, and any loss serves in a combined variant."""
+    return set() if kind == "loss" else {"loss"}
+
+
+def _combine(body: dict, context: set[str], item: dict, item_context: set[str]):
+    """``item``'s keys added to a variant's ``body`` (whose ``context`` keys another item may
+    override), as the new body and context; None where both set a key to different values."""
+    out, context = dict(body), set(context)
+    for key, value in item.items():
+        if key not in out:
+            out[key] = value
+            if key in item_context:
+                context.add(key)
+        elif isinstance(value, dict) and isinstance(out[key], dict):
+            merged = _combine(out[key], set(), value, set())
+            if merged is None:
+                return None
+            out[key] = merged[0]
+        elif key in item_context:
+            continue  # the variant's own value (item or context) serves this item as well
+        elif out[key] == value or key in context:
+            out[key] = value
+            context.discard(key)
+        else:
+            return None
+    return out, context
+
+
+HEAD_DOCUMENT = tomllib.loads(HEAD.format())
+
+
+def _loads(body: dict) -> bool:
+    """Whether the suite loader accepts ``body`` as a variant (items constrain one another)."""
+    document = {**HEAD_DOCUMENT, "variants": [{"name": "cover", **body}]}
+    try:
+        load_suite_dict(document)
+    except ConfigError:
+        return False
+    return True
+
+
+def _cover(cases: list[tuple[str, str]]) -> list[tuple[list[tuple[str, str]], dict]]:
+    """Every case's example in one of a few combined variants, as (the items, the variant's
+    body): each item joins the variant with the fewest items that it does not contradict and
+    that the suite loader still accepts with it, else opens a variant of its own."""
+    cover: list[list] = []  # [items, body, context] per variant
+    for kind, name in cases:
+        item = tomllib.loads(EXAMPLES[kind][name])
+        for variant in sorted(cover, key=lambda v: len(v[0])):
+            merged = _combine(variant[1], variant[2], item, _context(kind))
+            if merged is not None and _loads(merged[0]):
+                variant[0].append((kind, name))
+                variant[1:] = merged
+                break
+        else:
+            cover.append([[(kind, name)], item, _context(kind) & set(item)])
+    return [(items, body) for items, body, _ in cover]
+
+
+COVER = _cover(SHARED)
+"""The default run's variants: together they train every non-image item (9 variants for the
+items registered today, against 45 trained one per item by the slow run)."""
+
+
+def _cover_name(index: int) -> str:
+    return f"cover_{index}"
+
+
+def _cover_id(items: list[tuple[str, str]]) -> str:
+    return "+".join(name for _, name in items)
+
+
+def test_every_registered_item_is_covered():
+    registered = {(kind, name) for kind, table in REGISTRIES.items() for name in table.names()}
+    covered = [case for items, _ in COVER for case in items]
+    assert sorted(covered) == sorted(registered - IMAGE_CASES)
+    assert registered >= IMAGE_CASES
+    assert len(COVER) <= 14  # combined variants, not one per item
+    for items, body in COVER:  # each item's own keys are in its variant as its example has them
+        for kind, name in items:
+            example = tomllib.loads(EXAMPLES[kind][name])
+            for key in example.keys() - _context(kind):
+                assert _contains(body[key], example[key]), (kind, name, key)
+
+
+def _contains(value, part) -> bool:
+    if isinstance(part, dict):
+        return isinstance(value, dict) and all(
+            k in value and _contains(value[k], v) for k, v in part.items()
+        )
+    return value == part
+
+
+def _train(folder, variants: list[tuple[str, dict]]):
+    """The variants, each the defaults plus its body, as one suite trained through the loader,
+    plan, engine and runner: its summary and results."""
+    document = {**HEAD_DOCUMENT, "variants": [{"name": n, **body} for n, body in variants]}
     path = folder / "suite.toml"
-    path.write_text(text)
+    path.write_text(tomli_w.dumps(document))
     summary = run_plan(make_plan(load_suite(path), folder / "out"), devices=_devices(1))
     return summary, read_results(folder / "out")
+
+
+@pytest.fixture(scope="module")
+def covered(tmp_path_factory):
+    """The ``COVER`` variants and every combination of remedies, as the variants of a single
+    suite trained once for the module."""
+    variants = [(_cover_name(i), body) for i, (_, body) in enumerate(COVER)]
+    variants += [
+        (_variant("combination", n), tomllib.loads(body)) for n, body in COMBINATIONS.items()
+    ]
+    return _train(tmp_path_factory.mktemp("cover"), variants)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Every non-image item's example, each as one variant of a single suite, trained once for
+    the module (the slow run): the same configurations (each variant is the defaults plus its
+    own keys) through the same loader, plan, engine and runner as a suite per item, with the
+    chance rows drawn once instead of once per item."""
+    variants = [(_variant(k, n), tomllib.loads(EXAMPLES[k][n])) for k, n in SHARED]
+    return _train(tmp_path_factory.mktemp("items"), variants)
 
 
 def _own_run(trained, variant: str) -> pd.DataFrame:
@@ -176,14 +291,37 @@ def _own_run(trained, variant: str) -> pd.DataFrame:
     return metrics[metrics["variant"] == variant]
 
 
-@pytest.mark.parametrize(
-    ("kind", "name"),
-    [
-        pytest.param(k, n, marks=pytest.mark.slow) if (k, n) in IMAGE_CASES else (k, n)
-        for k, n in CASES
-    ],
-    ids=[f"{k}:{n}" for k, n in CASES],
-)
+def _assert_finite_diagnostics(values: dict, *, dirac: bool, ema: bool, image=False, cifar=False):
+    """The final training statistics and the sample metrics of the run's data set are finite
+    (of the averaged generator too, where the run keeps one)."""
+    sample_metrics = (M.EQ_THETA, M.EQ_DISTANCE) if dirac else (M.HQ_FRACTION, M.FD)
+    if image:
+        sample_metrics = (M.FID_MNIST, M.KID_MNIST, M.CLASSES)
+    if cifar:  # no classifier of CIFAR-10 yet, no Inception weights: training statistics only
+        sample_metrics = ()
+    for metric in (M.LOSS_D, M.LOSS_G, M.GRAD_NORM_D + "_mean", *sample_metrics):
+        assert np.isfinite(values[metric]), metric
+    if ema:
+        for metric in sample_metrics:
+            assert np.isfinite(values[M.EMA_PREFIX + metric]), metric
+        if not dirac:
+            assert {M.EMA_PREFIX + M.MODES, M.EMA_PREFIX + M.REVERSE_KL} <= set(values)
+
+
+def _final(metrics: pd.DataFrame) -> dict:
+    final = metrics[metrics["step"] == 4]
+    return dict(zip(final["metric"], final["value"], strict=True))
+
+
+@pytest.mark.parametrize("index", range(len(COVER)), ids=[_cover_id(i) for i, _ in COVER])
+def test_covered_items_train_through_the_engine(covered, index):
+    _, body = COVER[index]
+    values = _final(_own_run(covered, _cover_name(index)))
+    _assert_finite_diagnostics(values, dirac=body.get("dataset") == "dirac", ema="ema" in body)
+
+
+@pytest.mark.slow  # the default run trains every non-image item in COVER's combined variants
+@pytest.mark.parametrize(("kind", "name"), CASES, ids=[f"{k}:{n}" for k, n in CASES])
 def test_item_trains_through_the_engine(tmp_path, kind, name, request):
     image = "mnist" in EXAMPLES[kind][name]
     cifar = "cifar10" in EXAMPLES[kind][name]
@@ -197,19 +335,9 @@ def test_item_trains_through_the_engine(tmp_path, kind, name, request):
         metrics = metrics[~metrics["variant"].map(M.is_baseline_row)]
     else:
         metrics = _own_run(request.getfixturevalue("trained"), _variant(kind, name))
-    final = metrics[metrics["step"] == 4]
-    values = dict(zip(final["metric"], final["value"], strict=True))
     dirac = "dirac" in EXAMPLES[kind][name]
-    sample_metrics = (M.EQ_THETA, M.EQ_DISTANCE) if dirac else (M.HQ_FRACTION, M.FD)
-    if image:
-        sample_metrics = (M.FID_MNIST, M.KID_MNIST, M.CLASSES)
-    if cifar:  # no classifier of CIFAR-10 yet, no Inception weights: training statistics only
-        sample_metrics = ()
-    for metric in (M.LOSS_D, M.LOSS_G, M.GRAD_NORM_D + "_mean", *sample_metrics):
-        assert np.isfinite(values[metric]), metric
-    if kind == "scheme" and name == "ema":
-        assert np.isfinite(values[M.EMA_PREFIX + M.FD])
-        assert {M.EMA_PREFIX + M.MODES, M.EMA_PREFIX + M.REVERSE_KL} <= set(values)
+    ema = kind == "scheme" and name == "ema"
+    _assert_finite_diagnostics(_final(metrics), dirac=dirac, ema=ema, image=image, cifar=cifar)
 
 
 def _devices(n):
@@ -218,9 +346,14 @@ def _devices(n):
     return jax.local_devices()[:n]
 
 
-def test_metrics_frame_is_long_format(trained):
-    ema_item = _variant("scheme", "ema")
-    frame = _own_run(trained, ema_item)
+def test_metrics_frame_is_long_format(covered):
+    # The variant that trains the ema item (on a mixture: the mode metrics have EMA rows).
+    (ema_item,) = [
+        _cover_name(i)
+        for i, (items, body) in enumerate(COVER)
+        if ("scheme", "ema") in items and body.get("dataset") != "dirac"
+    ]
+    frame = _own_run(covered, ema_item)
     assert isinstance(frame, pd.DataFrame)
     ema = frame[frame["metric"].str.startswith(M.EMA_PREFIX)]
     raw = frame[frame["metric"].isin([m[len(M.EMA_PREFIX) :] for m in ema["metric"]])]
@@ -229,7 +362,7 @@ def test_metrics_frame_is_long_format(trained):
     # The report shows the averaged generator as its own row beside the raw generator's.
     from ganbench.report import filter_results, summarize
 
-    results = filter_results(trained[1], [f"variant={ema_item}"])
+    results = filter_results(covered[1], [f"variant={ema_item}"])
     split = results.with_ema_rows()
     assert list(split.runs["variant"]) == [ema_item, f"{ema_item} (EMA G)"]
     ema_run = split.metrics[split.metrics["run_id"].str.endswith("/ema")]
@@ -265,11 +398,11 @@ COMBINATIONS = {
 
 
 @pytest.mark.parametrize("name", COMBINATIONS)
-def test_remedies_compose(trained, name):
-    metrics = trained[1].metrics
+def test_remedies_compose(covered, name):
+    metrics = covered[1].metrics
     references = metrics[metrics["variant"].map(M.is_baseline_row)]  # the data and chance rows
     assert not references.empty
-    frame = pd.concat([_own_run(trained, _variant("combination", name)), references])
+    frame = pd.concat([_own_run(covered, _variant("combination", name)), references])
     # reverse_kl is NaN by definition when no sample is high quality (a 4-step GAN).
     frame = frame[~frame["metric"].str.endswith(M.REVERSE_KL)]
     bad = frame[~np.isfinite(frame["value"].to_numpy(dtype=float))]

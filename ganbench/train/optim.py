@@ -25,16 +25,22 @@ class OptimizerSpec:
 
 
 def optimistic_adam(
-    learning_rate: float, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
+    learning_rate: float,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+    eps_root: float = 0.0,
 ) -> optax.GradientTransformation:
     """Optimistic Adam (Daskalakis et al. 2018, Algorithm 1, without AMSGrad).
 
     With ``r_t`` Adam's bias-corrected direction m_t / (sqrt(v_t) + eps), the update is
     ``-2 lr r_t + lr r_{t-1}`` (optimistic mirror descent applied to Adam's direction). At the
-    first step ``r_0 = r_1``, so the first update is plain Adam.
+    first step ``r_0 = r_1``, so the first update is plain Adam. ``eps_root`` is added to v_t
+    inside the square root, as in ``optax.adam``: 0 by default; unrolling sets it above 0 to
+    differentiate through the update.
     """
     return optax.chain(
-        optax.scale_by_adam(b1=b1, b2=b2, eps=eps),
+        optax.scale_by_adam(b1=b1, b2=b2, eps=eps, eps_root=eps_root),
         optax.scale_by_optimistic_gradient(alpha=learning_rate, beta=learning_rate),
         optax.scale(-1.0),
     )
