@@ -212,6 +212,7 @@ def test_train_group_resumes_exactly_and_ignores_foreign_or_corrupt_checkpoints(
     ckpt = Checkpointing(path, every_seconds=0.0)
     first, _ = train_group(group, devices=devices, progress=NullProgress(), checkpointing=ckpt)
     assert cp.read_header(path)["chunk"] == 1  # the last chunk is not checkpointed
+    killed = path.read_bytes()  # edited below, as hand edits would, each from this state
     log = _Log()
     resumed, _ = train_group(group, devices=devices, progress=log, checkpointing=ckpt)
     assert any("resuming" in line and "step 10" in line for line in log.lines)
@@ -236,7 +237,7 @@ def test_train_group_resumes_exactly_and_ignores_foreign_or_corrupt_checkpoints(
         (lambda h: h["records"][0].update(step=20), "is at step 20, the checkpoint at 10"),
         (lambda h: h["records"][1]["rows"].append([20, "modes", 8.0, None, 5]), "rows after"),
     ]:
-        train_group(group, devices=devices, progress=NullProgress(), checkpointing=ckpt)
+        path.write_bytes(killed)
         _edit_header(path, edit)
         log = _Log()
         again, _ = train_group(group, devices=devices, progress=log, checkpointing=ckpt)
