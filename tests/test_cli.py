@@ -128,9 +128,13 @@ def test_run_writes_the_results_layout_skips_then_forces(cli, write_suite, tmp_p
     assert res.exit_code == 0 and "nothing to do" in res.output
     assert {p.name: (p / "manifest.json").stat().st_mtime_ns for p in runs} == mtimes
 
-    res = cli("run", str(path), "--out", str(out), "--no-report", "--force", "--seeds", "1")
+    # The same seeds again, so that the retrain reuses the programs compiled above (--seeds
+    # is tested by test_search, test_profiles and test_latent_gsteps).
+    res = cli("run", str(path), "--out", str(out), "--no-report", "--force")
     assert res.exit_code == 0, res.output
     assert len(list((suite_dir / "runs").iterdir())) == 4 + 3
+    forced = {p.name: (p / "manifest.json").stat().st_mtime_ns for p in runs}
+    assert all(forced[name] != mtimes[name] for name in mtimes)  # every run written again
 
     res = cli("report", str(out), "--format", "csv", "--metric", "modes,fd")
     assert res.exit_code == 0, res.output

@@ -212,6 +212,7 @@ def test_train_group_resumes_exactly_and_ignores_foreign_or_corrupt_checkpoints(
     ckpt = Checkpointing(path, every_seconds=0.0)
     first, _ = train_group(group, devices=devices, progress=NullProgress(), checkpointing=ckpt)
     assert cp.read_header(path)["chunk"] == 1  # the last chunk is not checkpointed
+    killed = path.read_bytes()  # edited below, as hand edits would, each from this state
     log = _Log()
     resumed, _ = train_group(group, devices=devices, progress=log, checkpointing=ckpt)
     assert any("resuming" in line and "step 10" in line for line in log.lines)
@@ -236,7 +237,7 @@ def test_train_group_resumes_exactly_and_ignores_foreign_or_corrupt_checkpoints(
         (lambda h: h["records"][0].update(step=20), "is at step 20, the checkpoint at 10"),
         (lambda h: h["records"][1]["rows"].append([20, "modes", 8.0, None, 5]), "rows after"),
     ]:
-        train_group(group, devices=devices, progress=NullProgress(), checkpointing=ckpt)
+        path.write_bytes(killed)
         _edit_header(path, edit)
         log = _Log()
         again, _ = train_group(group, devices=devices, progress=log, checkpointing=ckpt)
@@ -260,8 +261,8 @@ SLOW_SUITE = """
 [suite]
 name = "tiny"
 seeds = 2
-steps = 1500
-eval_every = 20
+steps = 1000
+eval_every = 10
 
 [defaults]
 dataset = "ring8"
@@ -272,7 +273,7 @@ discriminator = { width = 16, depth = 1 }
 optimizer = { name = "adam", lr_g = 1e-3, lr_d = 1e-3, b1 = 0.5 }
 
 [metrics]
-samples = 100
+samples = 200
 snapshots = false
 
 [[variants]]
@@ -286,19 +287,21 @@ def _cli(*args: str) -> list[str]:
 
 
 def test_kill_9_then_run_again_resumes_to_identical_metrics(tmp_path):
+    """`ganbench run` killed with SIGKILL after its first checkpoint, then run again, writes the
+    metrics of a run never killed. Only the killed run needs a process of its own: the others
+    train in this one, on the same 2 host devices, and the suite's chunk and init programs are
+    those of TINY_SUITE's (eval_every 10), which this file has compiled already."""
+    from typer.testing import CliRunner
+
+    from ganbench.cli import app
+
     suite = tmp_path / "suite.toml"
     suite.write_text(SLOW_SUITE)
     common = ["--no-report", "--checkpoint-every", "0", "--host-devices", "2"]
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     env.pop("XLA_FLAGS", None)
-    full = subprocess.run(
-        _cli("run", str(suite), "--out", str(tmp_path / "full"), *common),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert full.returncode == 0, full.stderr
+    full = run_plan(make_plan(load_suite(suite), tmp_path / "full"), devices=_devices(2))
+    assert full.completed == 2
 
     out = tmp_path / "killed"
     proc = subprocess.Popen(
@@ -320,15 +323,9 @@ def test_kill_9_then_run_again_resumes_to_identical_metrics(tmp_path):
         for p in (out / "tiny" / "runs").iterdir()  # data- and chance- rows train nothing
     )
 
-    again = subprocess.run(
-        _cli("run", str(suite), "--out", str(out), *common),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert again.returncode == 0, again.stderr
-    assert "resume from a checkpoint" in again.stderr and "resuming" in again.stderr
+    again = CliRunner().invoke(app, ["run", str(suite), "--out", str(out), *common])
+    assert again.exit_code == 0, again.output
+    assert "resume from a checkpoint" in again.output and "resuming" in again.output
     _assert_identical(tmp_path / "full", out)
     assert not list(checkpoints.iterdir())  # dropped once the runs are written
 
