@@ -575,7 +575,10 @@ def verdicts(
     diagnostics but no losses, so they end mode-collapsed, diverged or undecided).
     """
     metrics = results.metrics
-    metrics = metrics[~metrics["metric"].str.startswith(names.EMA_PREFIX)]
+    # Baseline rows are not judged: their metrics (often thousands of draws) are not grouped.
+    baseline = [v for v in metrics["variant"].unique() if names.is_baseline_row(v)]
+    metrics = metrics[~metrics["metric"].str.startswith(names.EMA_PREFIX)
+                      & ~metrics["variant"].isin(baseline)]  # fmt: skip
     metrics = metrics.sort_values("step", kind="stable")
     per_run: dict[tuple[str, str], dict[str, np.ndarray]] = {}
     for (suite, run_id, metric), frame in metrics.groupby(
