@@ -1,6 +1,9 @@
 """ganbench.models.conv: convolutions as matrix products, checked against lax's convolutions
 (forward, both gradients, forward mode, second order, vmap, inside lax.scan) and against a
-direct loop over the definition."""
+direct loop over the definition.
+
+Each side of a comparison is one jitted program (`_jit`, `_value_and_vjp`): one XLA compilation
+per function and shape instead of one per primitive and shape when run op by op."""
 
 from __future__ import annotations
 
@@ -37,6 +40,24 @@ def _lax_conv_t(x, w, s, padding):
     return lax.conv_transpose(x, w, (s, s), padding, dimension_numbers=DN, transpose_kernel=True)
 
 
+@functools.partial(jax.jit, static_argnums=(0, 3, 4))
+def _jit(f, x, w, s, padding):
+    """``f(x, w, s, padding)`` as one program."""
+    return f(x, w, s, padding)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 4, 5))
+def _value_and_vjp(f, x, w, g, s, padding):
+    """``f(x, w, s, padding)`` and its gradients with respect to x and w along g, as one
+    program."""
+    y, vjp = jax.vjp(lambda x, w: f(x, w, s, padding), x, w)
+    return (y, *vjp(g))
+
+
+def _out_shape(f, x, w, s, padding):
+    return jax.eval_shape(lambda x, w: f(x, w, s, padding), x, w).shape
+
+
 def _direct_conv(x, w, s, pads):
     """The definition, in float64 loops: y[n, i, j, o] = sum_{a, b, c} xpad[n, s i + a, s j + b,
     c] w[a, b, c, o]."""
@@ -71,7 +92,7 @@ def test_hand_computed_3x3():
     """A 4x4 ramp convolved with a 3x3 box (SAME, stride 1): each output is the sum of its
     in-image 3x3 neighbourhood, e.g. the corner 0 + 1 + 4 + 5 = 10."""
     x = jnp.arange(16.0).reshape(1, 4, 4, 1)
-    y = C.conv(x, jnp.ones((3, 3, 1, 1)), 1, "SAME")[0, :, :, 0]
+    y = _jit(C.conv, x, jnp.ones((3, 3, 1, 1)), 1, "SAME")[0, :, :, 0]
     expected = [
         [10, 18, 24, 18],
         [27, 45, 54, 39],
@@ -80,7 +101,7 @@ def test_hand_computed_3x3():
     ]
     np.testing.assert_array_equal(np.asarray(y), expected)
     # Stride 2 keeps every second of them (the SAME padding of 4 -> 2 puts its pixel at the end).
-    y2 = C.conv(x, jnp.ones((3, 3, 1, 1)), 2, "SAME")[0, :, :, 0]
+    y2 = _jit(C.conv, x, jnp.ones((3, 3, 1, 1)), 2, "SAME")[0, :, :, 0]
     np.testing.assert_array_equal(np.asarray(y2), [[45, 39], [66, 50]])
 
 
@@ -90,10 +111,10 @@ def test_hand_computed_transpose():
     is that kernel times 2, and it equals lax's."""
     x = jnp.zeros((1, 1, 1, 1)).at[0, 0, 0, 0].set(2.0)
     k = jnp.arange(1.0, 10.0).reshape(3, 3, 1, 1)
-    y = C.conv_transpose(x, k, 2, "VALID")[0, :, :, 0]
+    y = _jit(C.conv_transpose, x, k, 2, "VALID")[0, :, :, 0]
     np.testing.assert_array_equal(np.asarray(y), 2.0 * np.arange(1.0, 10.0).reshape(3, 3))
     np.testing.assert_array_equal(
-        np.asarray(y), np.asarray(_lax_conv_t(x, k, 2, "VALID"))[0, :, :, 0]
+        np.asarray(y), np.asarray(_jit(_lax_conv_t, x, k, 2, "VALID"))[0, :, :, 0]
     )
 
 
@@ -104,30 +125,30 @@ def test_conv_matches_definition_and_lax(size, k, s, padding):
     assert pads == tuple(
         tuple(p) for p in lax.padtype_to_pads(x.shape[1:3], (k, k), (s, s), padding)
     )
-    y = C.conv(x, w, s, padding)
+    y = _jit(C.conv, x, w, s, padding)
     _close(y, _direct_conv(x, w, s, pads))
-    _close(y, _lax_conv(x, w, s, padding))
+    _close(y, _jit(_lax_conv, x, w, s, padding))
 
 
 @pytest.mark.parametrize(("size", "k", "s", "padding"), CASES)
 def test_conv_gradients_match_lax(size, k, s, padding):
     x, w = _rand(2, (2, size, size, 3)), _rand(3, (k, k, 3, 5))
-    y_ref, vjp_ref = jax.vjp(lambda x, w: _lax_conv(x, w, s, padding), x, w)
-    y, vjp = jax.vjp(lambda x, w: C.conv(x, w, s, padding), x, w)
-    g = _rand(4, y_ref.shape)
+    g = _rand(4, _out_shape(_lax_conv, x, w, s, padding))
+    y_ref, *grads_ref = _value_and_vjp(_lax_conv, x, w, g, s, padding)
+    y, *grads = _value_and_vjp(C.conv, x, w, g, s, padding)
     _close(y, y_ref)
-    for got, want in zip(vjp(g), vjp_ref(g), strict=True):
+    for got, want in zip(grads, grads_ref, strict=True):
         _close(got, want)
 
 
 @pytest.mark.parametrize(("size", "k", "s", "padding"), CASES)
 def test_conv_transpose_matches_lax(size, k, s, padding):
     x, w = _rand(5, (2, size, size + 2, 3)), _rand(6, (k, k, 4, 3))
-    y_ref, vjp_ref = jax.vjp(lambda x, w: _lax_conv_t(x, w, s, padding), x, w)
-    y, vjp = jax.vjp(lambda x, w: C.conv_transpose(x, w, s, padding), x, w)
-    g = _rand(7, y_ref.shape)
+    g = _rand(7, _out_shape(_lax_conv_t, x, w, s, padding))
+    y_ref, *grads_ref = _value_and_vjp(_lax_conv_t, x, w, g, s, padding)
+    y, *grads = _value_and_vjp(C.conv_transpose, x, w, g, s, padding)
     _close(y, y_ref)
-    for got, want in zip(vjp(g), vjp_ref(g), strict=True):
+    for got, want in zip(grads, grads_ref, strict=True):
         _close(got, want)
 
 
@@ -136,8 +157,8 @@ def test_conv_transpose_is_the_input_gradient_of_conv():
     28 -> 14 and back, the DCGAN's last layers)."""
     x, w = _rand(8, (3, 28, 28, 4)), _rand(9, (5, 5, 4, 6))
     g = _rand(10, (3, 14, 14, 6))
-    _, vjp = jax.vjp(lambda x: _lax_conv(x, w, 2, "SAME"), x)
-    _close(C.conv_transpose(g, w, 2, "SAME"), vjp(g)[0])
+    _, gx, _ = _value_and_vjp(_lax_conv, x, w, g, 2, "SAME")
+    _close(_jit(C.conv_transpose, g, w, 2, "SAME"), gx)
 
 
 @pytest.mark.parametrize("transpose", [False, True])
@@ -149,25 +170,29 @@ def test_forward_mode_and_second_order_match_lax(transpose):
     w = _rand(12, (5, 5, 4, 3) if transpose else (5, 5, 3, 4))
     tx, tw = _rand(13, x.shape), _rand(14, w.shape)
 
-    def loss(f, x, w):
-        return jnp.sum(jnp.tanh(f(x, w, 2, "SAME")))
+    @functools.partial(jax.jit, static_argnums=0)
+    def derivatives(f, x, w, tx, tw):
+        """Both sides as one program each."""
 
-    for f_mine, f_ref in [
-        (lambda x, w: mine(x, w, 2, "SAME"), lambda x, w: ref(x, w, 2, "SAME")),
-        (
-            lambda x, w: jax.grad(functools.partial(loss, mine))(x, w),
-            lambda x, w: jax.grad(functools.partial(loss, ref))(x, w),
-        ),
-    ]:
-        _close(jax.jvp(f_mine, (x, w), (tx, tw))[1], jax.jvp(f_ref, (x, w), (tx, tw))[1])
+        def conv(x, w):
+            return f(x, w, 2, "SAME")
 
-    def penalty(f, w):
-        gx = jax.grad(functools.partial(loss, f))(x, w)
-        return jnp.sum(gx**2)
+        def loss(x, w):
+            return jnp.sum(jnp.tanh(conv(x, w)))
 
-    _close(
-        jax.grad(functools.partial(penalty, mine))(w), jax.grad(functools.partial(penalty, ref))(w)
-    )
+        def penalty(w):
+            gx = jax.grad(loss)(x, w)
+            return jnp.sum(gx**2)
+
+        return (
+            jax.jvp(conv, (x, w), (tx, tw))[1],
+            jax.jvp(jax.grad(loss), (x, w), (tx, tw))[1],
+            jax.grad(penalty)(w),
+        )
+
+    got, want = derivatives(mine, x, w, tx, tw), derivatives(ref, x, w, tx, tw)
+    for a, b in zip(got, want, strict=True):
+        _close(a, b)
 
 
 def test_vmap_over_runs_and_inside_scan():
@@ -183,7 +208,8 @@ def test_vmap_over_runs_and_inside_scan():
 
         return one
 
-    want = [value_and_grads(_lax_conv)(xs[r], ws[r], g[r]) for r in range(3)]
+    one_run = jax.jit(value_and_grads(_lax_conv))
+    want = [one_run(xs[r], ws[r], g[r]) for r in range(3)]
     got = jax.jit(jax.vmap(value_and_grads(C.conv)))(xs, ws, g)
 
     def scanned(carry, inputs):
@@ -205,7 +231,7 @@ def test_drop_in_for_flax_conv():
         mine = nn.Conv(8, (5, 5), conv_general_dilated=C.conv_general_dilated, **kwargs)
         v = ref.init(jax.random.key(0), x)
         assert jax.tree.structure(v) == jax.tree.structure(mine.init(jax.random.key(0), x))
-        _close(mine.apply(v, x), ref.apply(v, x))
+        _close(jax.jit(mine.apply)(v, x), jax.jit(ref.apply)(v, x))
     with pytest.raises(NotImplementedError):
         C.conv_general_dilated(x, jnp.ones((3, 3, 1, 2)), (1, 1), "SAME", rhs_dilation=(2, 2))
     with pytest.raises(NotImplementedError):
@@ -236,7 +262,7 @@ def test_conv_transpose_module_equals_flax(stride):
         assert jax.tree.map(jnp.shape, v) == jax.tree.map(jnp.shape, v_ref)
         for a, b in zip(jax.tree.leaves(v), jax.tree.leaves(v_ref), strict=True):
             np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-        _close(mine.apply(v, x), ref.apply(v, x))
+        _close(jax.jit(mine.apply)(v, x), jax.jit(ref.apply)(v, x))
 
 
 def test_no_convolution_instructions():

@@ -1,7 +1,13 @@
 """The TensorFlow-tutorial DCGAN (ganbench.models.dcgan): shapes, exact parameter counts, the
-BatchNorm / dropout / spectral-norm state, and vmap over runs."""
+BatchNorm / dropout / spectral-norm state, and vmap over runs.
+
+The networks are initialised and applied under `jax.jit` (`_init`, `_apply`): one XLA program per
+network and call signature, shared by the tests, instead of one per primitive and shape when run
+op by op."""
 
 from __future__ import annotations
+
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -31,14 +37,27 @@ def _x(n: int, seed: int = 1) -> jax.Array:
     return jax.random.uniform(jax.random.key(seed), (n, 28, 28, 1), minval=-1.0, maxval=1.0)
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _init(module, key: jax.Array, x: jax.Array) -> dict:
+    """``module.init(key, x, train=False)`` as one program (modules are static: equal modules
+    share it)."""
+    return module.init(key, x, train=False)
+
+
+@functools.partial(jax.jit, static_argnums=0, static_argnames=("train", "mutable", "update_stats"))
+def _apply(module, variables: dict, x: jax.Array, **kwargs):
+    """``module.apply(variables, x, **kwargs)`` as one program; ``mutable`` as a tuple."""
+    return module.apply(variables, x, **kwargs)
+
+
 def _init_g(base: int = SMALL, seed: int = 0) -> tuple[Generator, dict]:
     g = dcgan_generator(base=base)
-    return g, g.init(jax.random.key(seed), _z(2), train=False)
+    return g, _init(g, jax.random.key(seed), _z(2))
 
 
 def _init_d(base: int = SMALL, seed: int = 0, sn: bool = False) -> tuple[Discriminator, dict]:
     d = dcgan_discriminator(base=base, spectral_norm=sn)
-    return d, d.init(jax.random.key(seed), _x(2), train=False)
+    return d, _init(d, jax.random.key(seed), _x(2))
 
 
 def test_keras_defaults():
@@ -47,25 +66,25 @@ def test_keras_defaults():
 
 def test_base_channels_and_image_channels():
     g = dcgan_generator(base=16, channels=3)
-    v = g.init(jax.random.key(0), _z(2), train=False)
+    v = _init(g, jax.random.key(0), _z(2))
     assert v["params"]["dense"]["kernel"].shape == (100, 7 * 7 * 64)
-    assert g.apply(v, _z(2), train=False).shape == (2, 28, 28, 3)
+    assert _apply(g, v, _z(2), train=False).shape == (2, 28, 28, 3)
     d = dcgan_discriminator(base=16)
-    dv = d.init(jax.random.key(0), jnp.zeros((2, 28, 28, 3)), train=False)
+    dv = _init(d, jax.random.key(0), jnp.zeros((2, 28, 28, 3)))
     assert dv["params"]["conv_0"]["kernel"].shape == (5, 5, 3, 16)
     assert dv["params"]["conv_1"]["kernel"].shape == (5, 5, 16, 32)
 
 
 def test_generator_shape_and_range():
     g, v = _init_g()
-    y = g.apply(v, 5.0 * _z(4), train=False)
+    y = _apply(g, v, 5.0 * _z(4), train=False)
     assert y.shape == (4, 28, 28, 1)
     assert float(jnp.max(jnp.abs(y))) <= 1.0
 
 
 def test_discriminator_shape():
     d, v = _init_d()
-    assert d.apply(v, _x(3), train=False).shape == (3, 1)
+    assert _apply(d, v, _x(3), train=False).shape == (3, 1)
 
 
 def test_wrong_input_shapes_raise():
@@ -115,9 +134,9 @@ def test_discriminator_parameter_count_at_base_64():
 def test_batchnorm_stats_update_only_in_training():
     g, v = _init_g()
     z = _z(8, seed=3)
-    y_eval, upd = g.apply(v, z, train=False, mutable=["batch_stats"])
+    y_eval, upd = _apply(g, v, z, train=False, mutable=("batch_stats",))
     assert jax.tree.all(jax.tree.map(jnp.array_equal, upd["batch_stats"], v["batch_stats"]))
-    y_train, upd = g.apply(v, z, train=True, mutable=["batch_stats"])
+    y_train, upd = _apply(g, v, z, train=True, mutable=("batch_stats",))
     old = v["batch_stats"]["bn_1"]
     new = upd["batch_stats"]["bn_1"]
     assert not np.allclose(new["mean"], old["mean"])
@@ -131,13 +150,13 @@ def test_batchnorm_stats_update_only_in_training():
 def test_dropout_keys():
     d, v = _init_d()
     x = _x(4)
-    a = d.apply(v, x, train=True, rngs={"dropout": jax.random.key(1)})
-    a2 = d.apply(v, x, train=True, rngs={"dropout": jax.random.key(1)})
-    b = d.apply(v, x, train=True, rngs={"dropout": jax.random.key(2)})
+    a = _apply(d, v, x, train=True, rngs={"dropout": jax.random.key(1)})
+    a2 = _apply(d, v, x, train=True, rngs={"dropout": jax.random.key(1)})
+    b = _apply(d, v, x, train=True, rngs={"dropout": jax.random.key(2)})
     np.testing.assert_array_equal(a, a2)
     assert not np.allclose(a, b)
-    e1 = d.apply(v, x, train=False)
-    e2 = d.apply(v, x, train=False, rngs={"dropout": jax.random.key(2)})
+    e1 = _apply(d, v, x, train=False)
+    e2 = _apply(d, v, x, train=False, rngs={"dropout": jax.random.key(2)})
     np.testing.assert_array_equal(e1, e2)
 
 
@@ -148,9 +167,9 @@ def test_spectral_norm_state():
     assert stats["sn_conv_1"]["conv_1/kernel/sigma"].shape == ()
     assert param_count(v["params"]) == param_count(_init_d()[1]["params"])
     x = _x(4)
-    _, same = d.apply(v, x, train=False, mutable=["batch_stats"])
+    _, same = _apply(d, v, x, train=False, mutable=("batch_stats",))
     assert jax.tree.all(jax.tree.map(jnp.array_equal, same["batch_stats"], stats))
-    _, upd = d.apply(v, x, train=False, update_stats=True, mutable=["batch_stats"])
+    _, upd = _apply(d, v, x, train=False, update_stats=True, mutable=("batch_stats",))
     sigma = upd["batch_stats"]["sn_conv_1"]["conv_1/kernel/sigma"]
     assert float(sigma) > 0.0
     u_new = upd["batch_stats"]["sn_conv_1"]["conv_1/kernel/u"]

@@ -12,6 +12,7 @@ import pickle
 import zipfile
 from pathlib import Path
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -135,7 +136,7 @@ def test_mlp_uses_exact_gelu():
     x = np.linspace(-4, 4, 17, dtype=np.float32).reshape(1, 1, 17)
     eye = np.eye(17)
     params = {"fc1": _dense(eye, np.zeros(17)), "fc2": _dense(eye, np.zeros(17))}
-    got = np.asarray(D.Mlp(17).apply({"params": params}, jnp.asarray(x)), np.float64)[0, 0]
+    got = np.asarray(jax.jit(D.Mlp(17).apply)({"params": params}, jnp.asarray(x)), np.float64)[0, 0]
     x64 = x[0, 0].astype(np.float64)
     exact = 0.5 * x64 * (1 + erf(x64 / math.sqrt(2)))
     tanh = 0.5 * x64 * (1 + np.tanh(math.sqrt(2 / math.pi) * (x64 + 0.044715 * x64**3)))
@@ -150,7 +151,7 @@ def test_swiglu_is_silu_gate_times_up_projection():
     w12, b12 = rng.standard_normal((8, 2 * 16)), rng.standard_normal(2 * 16)
     w3, b3 = rng.standard_normal((16, 8)), rng.standard_normal(8)
     params = {"w12": _dense(w12, b12), "w3": _dense(w3, b3)}
-    got = np.asarray(D.SwiGLU(16).apply({"params": params}, jnp.asarray(x)))
+    got = np.asarray(jax.jit(D.SwiGLU(16).apply)({"params": params}, jnp.asarray(x)))
     x64 = x.astype(np.float64)
     gate, up = x64 @ w12[:, :16] + b12[:16], x64 @ w12[:, 16:] + b12[16:]
     want = (gate / (1 + np.exp(-gate)) * up) @ w3 + b3
@@ -166,7 +167,7 @@ def test_attention_is_scaled_dot_product_over_heads():
     wqkv, bqkv = rng.standard_normal((d, 3 * d)) / 3, rng.standard_normal(3 * d)
     wo, bo = rng.standard_normal((d, d)), rng.standard_normal(d)
     params = {"qkv": _dense(wqkv, bqkv), "proj": _dense(wo, bo)}
-    got = np.asarray(D.Attention(heads).apply({"params": params}, jnp.asarray(x)))
+    got = np.asarray(jax.jit(D.Attention(heads).apply)({"params": params}, jnp.asarray(x)))
     qkv = x.astype(np.float64) @ wqkv + bqkv
     q, k, v = (qkv[..., i * d : (i + 1) * d].reshape(b, n, heads, d // heads) for i in range(3))
     s = np.einsum("bqhc,bkhc->bhqk", q, k) / math.sqrt(d // heads)
@@ -295,7 +296,7 @@ def test_features_equal_the_network_on_preprocessed_images(tiny_file):
     variables, info = D.load_weights(tiny_file, TINY)
     model = D.DinoV2Features(None, TINY, variables, info, resize="legacy_tensorflow", batch_size=2)
     x = D.preprocess(jnp.asarray((images + 1) * 127.5), "legacy_tensorflow")
-    want = D.DinoVisionTransformer(TINY).apply(variables, x)
+    want = jax.jit(D.DinoVisionTransformer(TINY).apply)(variables, x)  # one program
     np.testing.assert_allclose(model.features(images), np.asarray(want), atol=1e-5)
     assert model.info["resize"] == "legacy_tensorflow"
     assert model.info["weights"]["sha256"] == info["sha256"]
@@ -305,7 +306,8 @@ def test_network_output_is_a_layer_normed_class_token(tiny):
     """The final LayerNorm's output before its affine part has mean 0 and variance 1: undo the
     norm's scale and bias and check."""
     x = jnp.zeros((1, 28, 28, 3), jnp.float32) + 0.3
-    out = np.asarray(D.DinoVisionTransformer(TINY).apply(tiny.variables, x), np.float64)[0]
+    out = jax.jit(D.DinoVisionTransformer(TINY).apply)(tiny.variables, x)
+    out = np.asarray(out, np.float64)[0]
     norm = tiny.variables["params"]["norm"]
     z = (out - np.asarray(norm["bias"])) / np.asarray(norm["scale"])
     assert abs(z.mean()) < 1e-5 and abs(z.var() - 1) < 1e-3

@@ -99,22 +99,27 @@ def test_two_generator_updates_per_step_compose_as_defined(write_suite):
     state = jax.jit(program.init)(jnp.int32(0), hp)
     new, stats = jax.jit(program.train_step)(state, hp)
 
-    _, key_critic, key_g, _ = jax.random.split(state.key, 4)
-    (k_d,) = jax.random.split(key_critic, 1)
-    d_params, d_stats, d_opt, _, _ = program.d_update(
-        state.d_params, state.d_stats, state.d_opt, state.g_params, state.g_stats, k_d, hp,
-        state.step,
-    )  # fmt: skip
-    adam = optax.adam(1e-3, b1=0.5, b2=0.999)  # the tiny suite's optimiser
-    g_params, opt = state.g_params, adam.init(state.g_params)
-    losses = []
-    for k in jax.random.split(key_g, 2):
-        (loss, _), grads = jax.value_and_grad(program.g_objective, has_aux=True)(
-            g_params, state.g_stats, d_params, d_stats, d_opt, k, hp, state.step
-        )
-        updates, opt = adam.update(grads, opt, g_params)
-        g_params = optax.apply_updates(g_params, updates)
-        losses.append(loss)
+    @jax.jit  # the definition as one program (not op by op)
+    def by_definition(state, hp):
+        _, key_critic, key_g, _ = jax.random.split(state.key, 4)
+        (k_d,) = jax.random.split(key_critic, 1)
+        d_params, d_stats, d_opt, _, _ = program.d_update(
+            state.d_params, state.d_stats, state.d_opt, state.g_params, state.g_stats, k_d, hp,
+            state.step,
+        )  # fmt: skip
+        adam = optax.adam(1e-3, b1=0.5, b2=0.999)  # the tiny suite's optimiser
+        g_params, opt = state.g_params, adam.init(state.g_params)
+        losses = []
+        for k in jax.random.split(key_g, 2):
+            (loss, _), grads = jax.value_and_grad(program.g_objective, has_aux=True)(
+                g_params, state.g_stats, d_params, d_stats, d_opt, k, hp, state.step
+            )
+            updates, opt = adam.update(grads, opt, g_params)
+            g_params = optax.apply_updates(g_params, updates)
+            losses.append(loss)
+        return d_params, g_params, losses
+
+    d_params, g_params, losses = by_definition(state, hp)
 
     for got, want in zip(jax.tree.leaves(new.d_params), jax.tree.leaves(d_params), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)

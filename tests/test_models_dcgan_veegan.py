@@ -103,15 +103,21 @@ def test_transposed_convolution_output_sizes(size_in, size_out):
     rng = np.random.default_rng(size_out)
     x = jnp.asarray(rng.normal(size=(2, size_in, size_in, 4)), jnp.float32)
     w = jnp.asarray(rng.normal(size=(5, 5, 3, 4)), jnp.float32)
-    got = C.conv_transpose_to(x, w, 2, (size_out, size_out))
+    # Each side as one jitted program (not op by op).
+    got = jax.jit(lambda x, w: C.conv_transpose_to(x, w, 2, (size_out, size_out)))(x, w)
     assert got.shape == (2, size_out, size_out, 3)
     want = _direct_transpose(x, w, 2, size_out)
     np.testing.assert_allclose(np.asarray(got), want, rtol=0, atol=1e-5 * np.abs(want).max())
-    _, vjp = jax.vjp(
-        lambda y: lax.conv_general_dilated(y, w, (2, 2), "SAME", dimension_numbers=DN),
-        jnp.zeros((2, size_out, size_out, 3)),
-    )
-    (grad,) = vjp(x)
+
+    @jax.jit
+    def input_gradient(x, w):
+        _, vjp = jax.vjp(
+            lambda y: lax.conv_general_dilated(y, w, (2, 2), "SAME", dimension_numbers=DN),
+            jnp.zeros((2, size_out, size_out, 3)),
+        )
+        return vjp(x)[0]
+
+    grad = input_gradient(x, w)
     np.testing.assert_allclose(np.asarray(got), np.asarray(grad), atol=1e-5 * np.abs(want).max())
 
 
@@ -120,7 +126,7 @@ def test_transposed_convolution_impulse_4_to_7():
     impulse at input (0, 0) writes kernel taps a, b >= 2 at output (a - 2, b - 2)."""
     w = jnp.arange(25.0).reshape(5, 5, 1, 1)
     x = jnp.zeros((1, 4, 4, 1)).at[0, 0, 0, 0].set(1.0)
-    y = np.asarray(C.conv_transpose_to(x, w, 2, (7, 7)))[0, :, :, 0]
+    y = np.asarray(jax.jit(lambda x, w: C.conv_transpose_to(x, w, 2, (7, 7)))(x, w))[0, :, :, 0]
     expected = np.zeros((7, 7))
     expected[:3, :3] = np.arange(25.0).reshape(5, 5)[2:, 2:]
     np.testing.assert_array_equal(y, expected)
@@ -128,7 +134,8 @@ def test_transposed_convolution_impulse_4_to_7():
 
 def test_transposed_convolution_refuses_sizes_that_do_not_map_back():
     x, w = jnp.zeros((1, 4, 4, 2)), jnp.zeros((5, 5, 3, 2))
-    assert C.conv_transpose_to(x, w, 2, (8, 8)).shape == (1, 8, 8, 3)  # ceil(8 / 2) = 4 too
+    out = jax.eval_shape(lambda x, w: C.conv_transpose_to(x, w, 2, (8, 8)), x, w)
+    assert out.shape == (1, 8, 8, 3)  # ceil(8 / 2) = 4 too
     with pytest.raises(ValueError, match="maps size 9 to 5, not 4"):
         C.conv_transpose_to(x, w, 2, (9, 9))
 
@@ -216,7 +223,9 @@ def test_batch_norm_training_and_running_averages():
     x = rng.normal(1.5, 2.0, size=(8, 2, 2, 3))
     bn = BatchNorm()
     v = bn.init(jax.random.key(0), jnp.zeros((1, 2, 2, 3)), train=False)
-    y, upd = bn.apply(v, jnp.asarray(x, jnp.float32), train=True, mutable=["batch_stats"])
+    # One jitted program per mode (not op by op).
+    apply = jax.jit(bn.apply, static_argnames=("train", "mutable"))
+    y, upd = apply(v, jnp.asarray(x, jnp.float32), train=True, mutable=("batch_stats",))
     mean, var = x.mean(axis=(0, 1, 2)), x.var(axis=(0, 1, 2))  # numpy's var is biased
     np.testing.assert_allclose(np.asarray(y), (x - mean) / np.sqrt(var + 1e-5), atol=1e-5)
     n = 8 * 2 * 2
@@ -224,11 +233,11 @@ def test_batch_norm_training_and_running_averages():
     np.testing.assert_allclose(np.asarray(stats["mean"]), 0.1 * mean, rtol=1e-5)
     np.testing.assert_allclose(np.asarray(stats["var"]), 0.9 + 0.1 * var * n / (n - 1), rtol=1e-5)
     # Inference with the initial averages (0, 1): x / sqrt(1 + eps), nothing updated.
-    y0, same = bn.apply(v, jnp.asarray(x, jnp.float32), train=False, mutable=["batch_stats"])
+    y0, same = apply(v, jnp.asarray(x, jnp.float32), train=False, mutable=("batch_stats",))
     np.testing.assert_allclose(np.asarray(y0), x / np.sqrt(1 + 1e-5), rtol=1e-5)
     assert jax.tree.all(jax.tree.map(jnp.array_equal, same["batch_stats"], v["batch_stats"]))
     # Inference after the update: the updated averages.
-    y1 = bn.apply({**v, **upd}, jnp.asarray(x, jnp.float32), train=False)
+    y1 = apply({**v, **upd}, jnp.asarray(x, jnp.float32), train=False)
     ra_m, ra_v = 0.1 * mean, 0.9 + 0.1 * var * n / (n - 1)
     np.testing.assert_allclose(np.asarray(y1), (x - ra_m) / np.sqrt(ra_v + 1e-5), atol=1e-4)
 
@@ -239,7 +248,8 @@ def test_batch_norm_without_running_averages_uses_the_batch_in_both_modes():
     bn = BatchNorm(running=False)
     v = bn.init(jax.random.key(0), x, train=True)
     assert set(v) == {"params"}
-    a, b = bn.apply(v, x, train=True), bn.apply(v, x, train=False)
+    apply = jax.jit(bn.apply, static_argnames="train")  # one program per mode
+    a, b = apply(v, x, train=True), apply(v, x, train=False)
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     xn = np.asarray(x, np.float64)
     want = (xn - xn.mean((0, 1, 2))) / np.sqrt(xn.var((0, 1, 2)) + 1e-5)

@@ -55,7 +55,8 @@ def perturbed(params, seed: int, scale: float = 0.3):
 
 def test_generator_parameter_count_is_pacgans():
     g = build_generator(ModelConfig(arch="bn_mlp", width=400, depth=4), (2,))
-    v = g.init(jax.random.key(0), jnp.zeros((1, 2)), train=False)
+    # Shapes only (eval_shape): the counts need no initial values, so nothing is compiled.
+    v = jax.eval_shape(lambda: g.init(jax.random.key(0), jnp.zeros((1, 2)), train=False))
     weights = 2 * 400 + 3 * 400 * 400 + 400 * 2  # four hidden linears without bias, output
     bn = 4 * 2 * 400  # scale and shift of four batch norms
     out_bias = 2
@@ -70,7 +71,7 @@ def test_generator_parameter_count_is_pacgans():
 @pytest.mark.parametrize("pack", [1, 2, 3, 4])
 def test_discriminator_parameter_count_is_pacgans(pack):
     d = build_discriminator(ModelConfig(arch="maxout", width=200, depth=3), (2 * pack,))
-    v = d.init(jax.random.key(0), jnp.zeros((1, 2 * pack)))
+    v = jax.eval_shape(lambda: d.init(jax.random.key(0), jnp.zeros((1, 2 * pack))))
     first = 2 * pack * 200 * 5 + 200 * 5  # LinearMaxout(2p -> 200 x 5 pieces), with bias
     hidden = 2 * (200 * 200 * 5 + 200 * 5)  # two LinearMaxout(200 -> 200 x 5)
     out = 200 + 1  # Linear(200 -> 1) with bias
@@ -80,7 +81,7 @@ def test_discriminator_parameter_count_is_pacgans(pack):
 
 def test_pieces_sets_the_maxout_width():
     d = build_discriminator(ModelConfig(arch="maxout", width=7, depth=2, pieces=3), (4,))
-    v = d.init(jax.random.key(0), jnp.zeros((1, 4)))
+    v = jax.eval_shape(lambda: d.init(jax.random.key(0), jnp.zeros((1, 4))))
     assert v["params"]["maxout_0"]["linear"]["kernel"].shape == (4, 21)
     assert count(v["params"]) == (4 * 21 + 21) + (7 * 21 + 21) + (7 + 1)
 
