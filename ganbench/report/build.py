@@ -10,6 +10,7 @@ and ``ganbench report`` both call it.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,8 +75,8 @@ def build_report(results: Results, request: ReportRequest | None = None) -> Repo
     published = _published(results, request, warnings)
     if request.alpha is not None and request.baseline is None and published is None:
         warnings.append("--alpha has no effect without --baseline or references")
-    shown, panels = _figure_selection(results, summary, request)
-    return Report(request, results, summary, published, curves, warnings, shown, panels)
+    figures = functools.cache(functools.partial(_figure_selection, results, summary, request))
+    return Report(request, results, summary, published, curves, warnings, figures)
 
 
 def open_report(results: str | Path | Results = "results", **options: Any) -> Report:

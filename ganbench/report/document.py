@@ -18,6 +18,7 @@ report::
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,11 +76,18 @@ class Report:
     warnings: list[str]
     """What a reader should know about the results: unreadable folders, stale runs, references
     that do not validate, options that change nothing."""
-    figure_runs: Results
-    """The runs the figures and players show: every selected run, or of a search, each
-    configuration's best trial."""
-    budget_panels: list[BudgetPanels] = field(default_factory=list)
-    """A search's budget curves, one figure per suite and grid point (none without trials)."""
+    figure_selection: Callable[[], tuple[Results, list[BudgetPanels]]]
+    """The runs the figures and players show (every selected run, or of a search, each
+    configuration's best trial) and a search's budget panels, one figure per suite and grid
+    point: computed by the builder when first asked, since only figures and pages need them."""
+
+    @property
+    def figure_runs(self) -> Results:
+        return self.figure_selection()[0]
+
+    @property
+    def budget_panels(self) -> list[BudgetPanels]:
+        return self.figure_selection()[1]
 
     # --- rendering -------------------------------------------------------------------------
 
