@@ -4,8 +4,9 @@ your own.
 Everything exported from :mod:`ganbench` (its ``__all__``) and from the public modules listed
 there is the public API: it is typed, documented and changes only with notice. Every other
 module is internal to ganbench and may change in any release. ``ganbench run`` is built on
-:func:`load_suite`, :func:`plan`, :func:`run_plan` and :func:`report`. (The function that
-trains is ``run_suite``, not ``run``: ``ganbench.run`` is the package that does the training.)
+:func:`load_suite`, :func:`run_suite` and :func:`report` (``--dry-run`` prints :func:`plan`).
+(The function that trains is ``run_suite``, not ``run``: ``ganbench.run`` is the package that
+does the training.)
 
 A suite from a dict, trained, loaded and summarised (``run_suite`` trains only what the
 folder does not hold yet, so running it again costs nothing):

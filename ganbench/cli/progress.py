@@ -173,17 +173,15 @@ class RunProgress:
         import jax
 
         self._suite = plan.suite.name
-        local = jax.local_devices()
-        if not plan.groups:
-            what = (
-                f"all {len(plan.skipped)} runs of {self._suite!r} are finished in "
-                f"{self._out / self._suite} (use --force to retrain)"
-                if not plan.elsewhere
-                else f"nothing to do here; {len(plan.elsewhere)} groups are other processes'"
-            )
-            what = what if plan.elsewhere else f"nothing to do: {what}"
-            _say(self._where + what)
+        if plan.elsewhere and not plan.groups:
+            _say(f"{self._where}nothing to do here; {len(plan.elsewhere)} groups are other "
+                 "processes'")  # fmt: skip
             return
+        if not plan.groups:
+            _say(f"{self._where}nothing to do: all {len(plan.skipped)} runs of {self._suite!r} "
+                 f"are finished in {self._out / self._suite} (use --force to retrain)")  # fmt: skip
+            return
+        local = jax.local_devices()
         _say(
             f"{self._where}{self._suite}: {plan.todo} runs in {len(plan.groups)} compiled groups "
             f"on {len(local)} {local[0].platform} device(s)"
