@@ -230,9 +230,11 @@ def test_training_and_inference_forms_compute_the_same_network(trained):
         # Where two pooled values are within rounding of each other the two forms may route the
         # gradient to different ones: compare whole tensors, not elements.
         assert float(jnp.linalg.norm(a - b)) <= 1e-3 * float(jnp.linalg.norm(b))
-    f, lg = embed(trained, x, batch=24)  # 64 images in padded chunks of 24
-    np.testing.assert_allclose(f, ref_f, rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(lg, ref_l, rtol=1e-6, atol=1e-6)
+    # 64 images in padded chunks of 24: XLA may sum a convolution in another order for another
+    # batch size (it does on some CPUs), so the same float32 rounding bound as above.
+    f, lg = embed(trained, x, batch=24)
+    np.testing.assert_allclose(f, ref_f, rtol=1e-5, atol=1e-5 * float(jnp.abs(ref_f).max()))
+    np.testing.assert_allclose(lg, ref_l, rtol=1e-5, atol=1e-5 * float(jnp.abs(ref_l).max()))
 
 
 # --------------------------------------------------------------------------- shipped weights

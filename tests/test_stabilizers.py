@@ -4,8 +4,9 @@ and the runner, must finish with finite diagnostics.
 The examples are keyed by registry, so registering an item without an example here fails
 ``test_every_registered_item_has_an_example``. Each compiled variant costs seconds of XLA
 compilation, so the default run trains the items together: ``COVER`` packs every non-image
-item's example into a few combined variants (built from the examples, so a new item joins one by
-itself); the slow run trains each item's example on its own as well.
+item's example into a few combined variants, starting from the combinations of remedies (built
+from the examples, so a new item joins one by itself); the slow run trains each item's example
+on its own as well.
 """
 
 from __future__ import annotations
@@ -198,44 +199,71 @@ def _loads(body: dict) -> bool:
     return True
 
 
-def _cover(cases: list[tuple[str, str]]) -> list[tuple[list[tuple[str, str]], dict]]:
-    """Every case's example in one of a few combined variants, as (the items, the variant's
-    body): each item joins the variant with the fewest items that it does not contradict and
-    that the suite loader still accepts with it, else opens a variant of its own."""
-    cover: list[list] = []  # [items, body, context] per variant
+COMBINATIONS = {
+    "joint": (
+        'loss = "wasserstein_clip"\nclip = 0.05\nupdates = "extragradient"\n'
+        "consensus = { weight = 0.5 }\nema = { decay = 0.9 }\ninstance_noise = { std = 0.1 }\n"
+        'pack = 2\npenalty = { name = "r1", weight = 1.0 }\nweights = "longtail:10"\n'
+        'optimizer = { name = "optimistic_adam", lr_g = 1e-3, lr_d = 1e-3 }\n'
+    ),
+    "unrolled": (
+        'loss = "least_squares"\nupdates = "simultaneous"\nunroll = 2\npack = 2\n'
+        'penalty = { name = "dragan" }\ndiscriminator = { spectral_norm = true }\n'
+        "ema = { decay = 0.5, start = 1 }\n"
+    ),
+    "alternating": (
+        'loss = "hinge"\nn_critic = 2\nunroll = 1\ninstance_noise = { std = 0.2, anneal = 0 }\n'
+        'penalty = { name = "gp_one_sided", weight = 1.0 }\n'
+        'optimizer = { name = "rmsprop", lr_g = 1e-3, lr_d = 1e-3 }\n'
+    ),
+}
+"""Remedies trained together, each a variant of its own in ``COVER`` (other items join it):
+they must compose (``test_remedies_compose``)."""
+
+
+def _cover(
+    cases: list[tuple[str, str]], start: dict[str, str]
+) -> list[tuple[str, list[tuple[str, str]], dict]]:
+    """Every case's example in one of a few combined variants, as (the variant's name, the
+    items, its body). The variants of ``start`` (name: TOML body) come first; each item joins
+    the variant with the fewest items that it does not contradict and that the suite loader
+    still accepts with it, else opens a variant of its own."""
+    cover: list[list] = [[[], tomllib.loads(body), set(), name] for name, body in start.items()]
     for kind, name in cases:
         item = tomllib.loads(EXAMPLES[kind][name])
         for variant in sorted(cover, key=lambda v: len(v[0])):
             merged = _combine(variant[1], variant[2], item, _context(kind))
             if merged is not None and _loads(merged[0]):
                 variant[0].append((kind, name))
-                variant[1:] = merged
+                variant[1:3] = merged
                 break
         else:
-            cover.append([[(kind, name)], item, _context(kind) & set(item)])
-    return [(items, body) for items, body, _ in cover]
+            cover.append([[(kind, name)], item, _context(kind) & set(item), None])
+    return [
+        (name or f"cover_{i}", items, body) for i, (items, body, _, name) in enumerate(cover)
+    ]
 
 
-COVER = _cover(SHARED)
-"""The default run's variants: together they train every non-image item (9 variants for the
-items registered today, against 45 trained one per item by the slow run)."""
+COVER = _cover(SHARED, COMBINATIONS)
+"""The default run's variants: together they train every non-image item and every combination
+(9 variants for the items registered today, against 45 trained one per item and 3 combinations
+by the slow run: each loss needs a variant of its own)."""
 
 
-def _cover_name(index: int) -> str:
-    return f"cover_{index}"
-
-
-def _cover_id(items: list[tuple[str, str]]) -> str:
-    return "+".join(name for _, name in items)
+def _cover_id(name: str, items: list[tuple[str, str]]) -> str:
+    return "+".join([name] * (name in COMBINATIONS) + [item for _, item in items])
 
 
 def test_every_registered_item_is_covered():
     registered = {(kind, name) for kind, table in REGISTRIES.items() for name in table.names()}
-    covered = [case for items, _ in COVER for case in items]
+    covered = [case for _, items, _ in COVER for case in items]
     assert sorted(covered) == sorted(registered - IMAGE_CASES)
     assert registered >= IMAGE_CASES
     assert len(COVER) <= 14  # combined variants, not one per item
-    for items, body in COVER:  # each item's own keys are in its variant as its example has them
+    for name, body in COMBINATIONS.items():  # each combination whole in its variant
+        (variant,) = [b for n, _, b in COVER if n == name]
+        assert _contains(variant, tomllib.loads(body)), name
+    for _, items, body in COVER:  # each item's own keys are in its variant as its example has
         for kind, name in items:
             example = tomllib.loads(EXAMPLES[kind][name])
             for key in example.keys() - _context(kind):
@@ -262,12 +290,9 @@ def _train(folder, variants: list[tuple[str, dict]]):
 
 @pytest.fixture(scope="module")
 def covered(tmp_path_factory):
-    """The ``COVER`` variants and every combination of remedies, as the variants of a single
-    suite trained once for the module."""
-    variants = [(_cover_name(i), body) for i, (_, body) in enumerate(COVER)]
-    variants += [
-        (_variant("combination", n), tomllib.loads(body)) for n, body in COMBINATIONS.items()
-    ]
+    """The ``COVER`` variants (every non-image item and every combination of remedies), as the
+    variants of a single suite trained once for the module."""
+    variants = [(name, body) for name, _, body in COVER]
     return _train(tmp_path_factory.mktemp("cover"), variants)
 
 
@@ -313,10 +338,10 @@ def _final(metrics: pd.DataFrame) -> dict:
     return dict(zip(final["metric"], final["value"], strict=True))
 
 
-@pytest.mark.parametrize("index", range(len(COVER)), ids=[_cover_id(i) for i, _ in COVER])
+@pytest.mark.parametrize("index", range(len(COVER)), ids=[_cover_id(n, i) for n, i, _ in COVER])
 def test_covered_items_train_through_the_engine(covered, index):
-    _, body = COVER[index]
-    values = _final(_own_run(covered, _cover_name(index)))
+    name, _, body = COVER[index]
+    values = _final(_own_run(covered, name))
     _assert_finite_diagnostics(values, dirac=body.get("dataset") == "dirac", ema="ema" in body)
 
 
@@ -349,8 +374,8 @@ def _devices(n):
 def test_metrics_frame_is_long_format(covered):
     # The variant that trains the ema item (on a mixture: the mode metrics have EMA rows).
     (ema_item,) = [
-        _cover_name(i)
-        for i, (items, body) in enumerate(COVER)
+        name
+        for name, items, body in COVER
         if ("scheme", "ema") in items and body.get("dataset") != "dirac"
     ]
     frame = _own_run(covered, ema_item)
@@ -377,32 +402,12 @@ def test_metrics_frame_is_long_format(covered):
     assert results.with_ema_rows().runs.shape[0] == 2 and results.runs.shape[0] == 1
 
 
-COMBINATIONS = {
-    "joint": (
-        'loss = "wasserstein_clip"\nclip = 0.05\nupdates = "extragradient"\n'
-        "consensus = { weight = 0.5 }\nema = { decay = 0.9 }\ninstance_noise = { std = 0.1 }\n"
-        'pack = 2\npenalty = { name = "r1", weight = 1.0 }\nweights = "longtail:10"\n'
-        'optimizer = { name = "optimistic_adam", lr_g = 1e-3, lr_d = 1e-3 }\n'
-    ),
-    "unrolled": (
-        'loss = "least_squares"\nupdates = "simultaneous"\nunroll = 2\npack = 2\n'
-        'penalty = { name = "dragan" }\ndiscriminator = { spectral_norm = true }\n'
-        "ema = { decay = 0.5, start = 1 }\n"
-    ),
-    "alternating": (
-        'loss = "hinge"\nn_critic = 2\nunroll = 1\ninstance_noise = { std = 0.2, anneal = 0 }\n'
-        'penalty = { name = "gp_one_sided", weight = 1.0 }\n'
-        'optimizer = { name = "rmsprop", lr_g = 1e-3, lr_d = 1e-3 }\n'
-    ),
-}
-
-
 @pytest.mark.parametrize("name", COMBINATIONS)
 def test_remedies_compose(covered, name):
     metrics = covered[1].metrics
     references = metrics[metrics["variant"].map(M.is_baseline_row)]  # the data and chance rows
     assert not references.empty
-    frame = pd.concat([_own_run(covered, _variant("combination", name)), references])
+    frame = pd.concat([_own_run(covered, name), references])
     # reverse_kl is NaN by definition when no sample is high quality (a 4-step GAN).
     frame = frame[~frame["metric"].str.endswith(M.REVERSE_KL)]
     bad = frame[~np.isfinite(frame["value"].to_numpy(dtype=float))]
