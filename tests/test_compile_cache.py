@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from ganbench.run import compile_cache
 
@@ -87,6 +88,30 @@ def test_a_second_run_compiles_nothing_new_and_gives_the_same_numbers(tmp_path):
         pd.testing.assert_frame_equal(frame, second[run_id])
 
 
+def test_off_leaves_jax_without_a_cache_folder(monkeypatch, tmp_path):
+    """``enable`` (what ``ganbench run`` calls before compiling) with the cache turned off:
+    nothing configured, no folder made. The slow run checks the same through the command."""
+    import jax
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    saved = jax.config.jax_compilation_cache_dir  # the test process's own cache
+    jax.config.update("jax_compilation_cache_dir", None)
+    try:
+        for off in ("off", "0"):
+            monkeypatch.setenv(compile_cache.ENV_VAR, off)
+            assert compile_cache.enable() is None
+            assert not jax.config.jax_compilation_cache_dir
+        monkeypatch.setenv(compile_cache.ENV_VAR, str(tmp_path / "on"))
+        assert compile_cache.enable() == tmp_path / "on"
+        assert jax.config.jax_compilation_cache_dir == str(tmp_path / "on")
+        assert compile_cache.enable(tmp_path / "other") == tmp_path / "on"  # a folder set wins
+    finally:
+        jax.config.update("jax_compilation_cache_dir", saved)
+    assert not (tmp_path / "home").exists()
+
+
+@pytest.mark.slow
 def test_the_cache_can_be_turned_off(tmp_path):
     _run(tmp_path, "off", "out")
     assert not (tmp_path / "home" / ".cache").exists()

@@ -224,7 +224,8 @@ def _flax_convolutions(monkeypatch):
     monkeypatch.setattr(dcgan, "conv_general_dilated", lax.conv_general_dilated)
 
 
-@pytest.mark.parametrize("channels", [1, 3])
+# Three channels are the same layers with a wider last kernel: the slow run checks them too.
+@pytest.mark.parametrize("channels", [1, pytest.param(3, marks=pytest.mark.slow)])
 def test_same_networks_as_flax_layers(monkeypatch, channels):
     """Parameters (names, shapes, initial values), outputs and gradients equal those of the
     networks built from nn.Conv / nn.ConvTranspose(transpose_kernel=True), to float32 rounding:
