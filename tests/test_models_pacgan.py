@@ -630,6 +630,21 @@ name = "gan"
 """
 
 
+def test_orthogonal_init_of_3_runs_on_this_processs_2_host_devices(tmp_path):
+    """The same group (3 runs padded to 4, orthogonal initialisation) trained in this process,
+    whose 2 host devices tests/conftest.py sets: each device initialises its own runs. The slow
+    run also checks the command in a fresh process, under a time limit."""
+    path = tmp_path / "suite.toml"
+    path.write_text(ORTHOGONAL_SUITE)
+    runs = load_suite(path).runs
+    assert len(runs) == 3 and len(jax.local_devices()) >= 2
+    records, _ = train_group(
+        Group("gan", runs), devices=jax.local_devices()[:2], progress=NullProgress()
+    )
+    assert [(r.status, r.step) for r in records] == [("completed", 4)] * 3
+
+
+@pytest.mark.slow  # a fresh process; the default run trains the same group in-process above
 def test_orthogonal_init_of_3_runs_on_2_host_devices_finishes(tmp_path):
     """An orthogonal initialisation is a batched QR; initialised by the SPMD partitioner over
     2 host devices (3 runs padded to 4), it hung XLA:CPU at 0% CPU. Each device now initialises
