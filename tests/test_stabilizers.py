@@ -239,9 +239,7 @@ def _cover(
                 break
         else:
             cover.append([[(kind, name)], item, _context(kind) & set(item), None])
-    return [
-        (name or f"cover_{i}", items, body) for i, (items, body, _, name) in enumerate(cover)
-    ]
+    return [(name or f"cover_{i}", items, body) for i, (items, body, _, name) in enumerate(cover)]
 
 
 COVER = _cover(SHARED, COMBINATIONS)
