@@ -224,8 +224,11 @@ def _flax_convolutions(monkeypatch):
     monkeypatch.setattr(dcgan, "conv_general_dilated", lax.conv_general_dilated)
 
 
-# Three channels are the same layers with a wider last kernel: the slow run checks them too.
-@pytest.mark.parametrize("channels", [1, pytest.param(3, marks=pytest.mark.slow)])
+# The slow run: 435 programs op by op (one as a single program compiles longer still). The
+# default run checks the layers themselves against Flax's and lax's (tests/test_conv.py: the
+# modules' parameters, initial values and outputs, and both gradients).
+@pytest.mark.slow
+@pytest.mark.parametrize("channels", [1, 3])
 def test_same_networks_as_flax_layers(monkeypatch, channels):
     """Parameters (names, shapes, initial values), outputs and gradients equal those of the
     networks built from nn.Conv / nn.ConvTranspose(transpose_kernel=True), to float32 rounding:

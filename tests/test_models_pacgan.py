@@ -491,6 +491,7 @@ def _check(records, steps):
     return records
 
 
+@pytest.mark.slow  # the default run trains the same networks, two seeds vmapped, at pack 3
 def test_engine_trains_pacgan_networks_vmapped_over_seeds_with_pack_1_and_2(tmp_path):
     records = _check(
         _train(
@@ -521,8 +522,8 @@ def test_engine_trains_pacgan_networks_vmapped_over_seeds_with_pack_1_and_2(tmp_
 
 def test_engine_combination_alternating_unroll_ema_pack_3(tmp_path):
     # One variant (one program to compile): G's batch statistics through an unrolled D, their
-    # average, and an odd pack size.
-    _check(
+    # average, and an odd pack size; two seeds vmapped.
+    records = _check(
         _train(
             tmp_path,
             """
@@ -538,6 +539,8 @@ def test_engine_combination_alternating_unroll_ema_pack_3(tmp_path):
         ),
         20,
     )
+    a, b = ({m: v for (_, m, v, *_r) in r.rows} for r in records)
+    assert a[M.LOSS_D] != b[M.LOSS_D], "the two seeds are different runs"
 
 
 def test_engine_generator_state_is_the_population_statistics(tmp_path):
