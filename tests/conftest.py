@@ -243,7 +243,34 @@ def _digits(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture
 def tiny_mnist(tmp_path, monkeypatch) -> Path:
-    """A data directory holding a tiny MNIST (hashes and sizes planted) and a quick classifier."""
+    """A data directory holding a tiny MNIST (hashes and sizes planted) and a quick classifier
+    (trained when first needed: 2 epochs of 8 steps)."""
+    return _write_tiny_mnist(tmp_path, monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def _tiny_mnist_extractors(tmp_path_factory) -> Path:
+    """The extractors folder of a tiny MNIST data directory whose classifier was trained, by
+    ganbench's own loader, once per test process."""
+    from ganbench.extractors.classifier import load_mnist_classifier
+
+    with pytest.MonkeyPatch.context() as mp:
+        store = _write_tiny_mnist(tmp_path_factory.mktemp("tiny-mnist"), mp)
+        load_mnist_classifier(store)
+    return store / "extractors"
+
+
+@pytest.fixture
+def tiny_mnist_classified(tiny_mnist, _tiny_mnist_extractors) -> Path:
+    """``tiny_mnist`` with its classifier already trained and cached, as a second run finds it
+    (the same data, so the same weights): for tests of what is measured, not of training."""
+    import shutil
+
+    shutil.copytree(_tiny_mnist_extractors, tiny_mnist / "extractors")
+    return tiny_mnist
+
+
+def _write_tiny_mnist(tmp_path: Path, monkeypatch) -> Path:
     from ganbench.data import idx, mnist
     from ganbench.extractors import classifier
 

@@ -41,7 +41,7 @@ def _write_pngs(folder: Path, images: np.ndarray, prefix: str = "") -> list[Path
 
 
 @pytest.fixture
-def digits(tiny_mnist, tmp_path) -> Path:
+def digits(tiny_mnist_classified, tmp_path) -> Path:
     """A folder of 60 PNG files: the first 60 MNIST test digits of the tiny stand-in."""
     _write_pngs(tmp_path / "digits", _mnist_test_images(60))
     return tmp_path / "digits"
@@ -72,7 +72,7 @@ def test_a_folder_of_digits_scores_as_the_suite_evaluator_scores_the_same_images
 # ------------------------------------------------------------------------ input kinds
 
 
-def test_every_array_layout_gives_the_same_features(tiny_mnist, tmp_path):
+def test_every_array_layout_gives_the_same_features(tiny_mnist_classified, tmp_path):
     import ganbench
 
     x = _mnist_test_images(40)
@@ -105,7 +105,9 @@ def test_every_array_layout_gives_the_same_features(tiny_mnist, tmp_path):
     }  # fmt: skip
 
 
-def test_float_images_outside_their_range_are_refused_with_the_flag_to_use(tiny_mnist, tmp_path):
+def test_float_images_outside_their_range_are_refused_with_the_flag_to_use(
+    tiny_mnist_classified, tmp_path
+):
     import ganbench
 
     np.save(tmp_path / "x.npy", np.full((4, 28, 28, 1), 200.0))
@@ -280,7 +282,9 @@ def _png_declaring(width: int, height: int) -> bytes:
     )
 
 
-def test_a_png_declaring_ten_billion_pixels_is_refused_before_decoding(tiny_mnist, tmp_path):
+def test_a_png_declaring_ten_billion_pixels_is_refused_before_decoding(
+    tiny_mnist_classified, tmp_path
+):
     folder = tmp_path / "bomb"
     _write_pngs(folder, _mnist_test_images(3))
     (folder / "huge.png").write_bytes(_png_declaring(100_000, 100_000))
@@ -290,7 +294,9 @@ def test_a_png_declaring_ten_billion_pixels_is_refused_before_decoding(tiny_mnis
     assert "Traceback" not in result.output
 
 
-def test_unreadable_files_are_skipped_and_counted_links_not_followed(tiny_mnist, tmp_path):
+def test_unreadable_files_are_skipped_and_counted_links_not_followed(
+    tiny_mnist_classified, tmp_path
+):
     import ganbench
 
     folder = tmp_path / "mixed"
@@ -310,7 +316,7 @@ def test_unreadable_files_are_skipped_and_counted_links_not_followed(tiny_mnist,
     assert "2 symbolic link(s) not followed" in notes
 
 
-def test_an_npz_bomb_and_a_pickle_are_refused_without_reading_them(tiny_mnist, tmp_path):
+def test_an_npz_bomb_and_a_pickle_are_refused_without_reading_them(tiny_mnist_classified, tmp_path):
     import io
     import zipfile
 
