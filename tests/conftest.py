@@ -38,6 +38,16 @@ def pytest_configure(config):
     compile_cache.enable()
 
 
+CHILD_PEAK_KIB = (
+    "def peak_kib():\n"
+    "    with open('/proc/self/status') as status:\n"
+    "        return next(int(x.split()[1]) for x in status if x.startswith('VmHWM:'))\n"
+)
+"""Source of ``peak_kib()``, for the code a test runs in a child process: that process's own peak
+resident memory (VmHWM, in KiB). getrusage's ru_maxrss would carry the parent's peak across exec
+(Linux keeps the larger of the two): 1.6 GB from a pytest process was seen."""
+
+
 TIERS = ("unit", "engine", "e2e")
 """Every test carries one tier marker (`nox -s quick` runs the unit tier):
 

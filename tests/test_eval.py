@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import CHILD_PEAK_KIB
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -460,16 +461,11 @@ def test_a_folder_of_200000_tiny_files_is_read_in_bounded_memory(tmp_path):
         if i % 10_000 == 0:
             sub.mkdir()
         (sub / f"{i:06d}.png").write_bytes(data)
-    # The child's own peak: VmHWM of its address space. getrusage's ru_maxrss carries the
-    # parent's peak across exec (Linux keeps the larger of the two), and this test process,
-    # having run others, can hold more than the bound (1.6 GB was seen).
-    code = (
+    code = CHILD_PEAK_KIB + (
         "from ganbench.data import imagefiles\n"
         f"listing = imagefiles.list_images({str(folder)!r})\n"
         "folder = imagefiles.read_folder(listing)\n"
-        "status = open('/proc/self/status').read().splitlines()\n"
-        "peak = next(int(x.split()[1]) for x in status if x.startswith('VmHWM:'))\n"
-        "print(folder.n, folder.sizes, peak)\n"
+        "print(folder.n, folder.sizes, peak_kib())\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     n, *_, peak_kib = out.stdout.split()

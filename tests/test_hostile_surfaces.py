@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from budgets import QUICK
+from conftest import CHILD_PEAK_KIB
 from typer.testing import CliRunner
 
 from ganbench.cli import app
@@ -542,15 +543,10 @@ def test_report_html_on_samples_at_the_cap_stays_under_two_gigabytes(tmp_path):
         run = write_run(out, f"r{seed}", seed=seed, rows=[(200, "modes", 7.0, None, 100)])
         held = write_big_samples(run, (MAX_SAMPLE_BYTES - 100_000) // 16)
         assert MAX_SAMPLE_BYTES - 200_000 < held <= MAX_SAMPLE_BYTES
-    # The child's own peak, VmHWM, printed as it exits: getrusage's ru_maxrss would carry this
-    # test process's peak across exec.
-    code = (
+    # The child's own peak, printed as it exits.
+    code = CHILD_PEAK_KIB + (
         "import atexit, sys\n"
-        "def peak():\n"
-        "    status = open('/proc/self/status').read().splitlines()\n"
-        "    kib = next(int(x.split()[1]) for x in status if x.startswith('VmHWM:'))\n"
-        "    print('peak-kib', kib, file=sys.stderr)\n"
-        "atexit.register(peak)\n"
+        "atexit.register(lambda: print('peak-kib', peak_kib(), file=sys.stderr))\n"
         "from ganbench.cli import app\n"
         f"sys.argv = ['ganbench', 'report', {str(out)!r}, '--html', {str(tmp_path / 'p.html')!r}]\n"
         "app()\n"

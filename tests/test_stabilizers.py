@@ -244,8 +244,8 @@ def _cover(
 
 COVER = _cover(SHARED, COMBINATIONS)
 """The default run's variants: together they train every non-image item and every combination
-(9 variants for the items registered today, against 45 trained one per item and 3 combinations
-by the slow run: each loss needs a variant of its own)."""
+(9 variants for the items registered today, each loss needing a variant of its own, against 45
+trained one per item by the slow run)."""
 
 
 def _cover_id(name: str, items: list[tuple[str, str]]) -> str:
