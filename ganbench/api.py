@@ -8,25 +8,27 @@ module is internal to ganbench and may change in any release. ``ganbench run`` i
 (The function that trains is ``run_suite``, not ``run``: ``ganbench.run`` is the package that
 does the training.)
 
-A suite from a dict, trained, loaded and summarised (``run_suite`` trains only what the
-folder does not hold yet, so running it again costs nothing):
+A suite from a dict (a tiny one, trained in seconds), trained, loaded and summarised
+(``run_suite`` trains only what the folder does not hold yet, so running it again costs
+nothing):
 
 >>> import tempfile, ganbench
 >>> from pathlib import Path
 >>> suite = {
-...     "suite": {"name": "demo", "seeds": 2, "steps": 200, "eval_every": 100},
+...     "suite": {"name": "demo", "seeds": 2, "steps": 20, "eval_every": 10},
 ...     "defaults": {
-...         "dataset": "ring8", "batch_size": 64, "z_dim": 2,
-...         "generator": {"width": 32, "depth": 2}, "discriminator": {"width": 32, "depth": 2},
+...         "dataset": "ring8", "batch_size": 32, "z_dim": 2,
+...         "generator": {"width": 16, "depth": 1}, "discriminator": {"width": 16, "depth": 1},
 ...         "optimizer": {"name": "adam", "lr_g": 1e-3, "lr_d": 1e-3, "b1": 0.5},
 ...     },
+...     "metrics": {"samples": 200},
 ...     "variants": [{"name": "ns", "loss": "non_saturating"}],
 ... }
 >>> results = ganbench.run_suite(suite, out=tempfile.mkdtemp())
 >>> sorted(results.runs.loc[results.runs["variant"] == "ns", "status"])
 ['completed', 'completed']
 >>> sorted(set(results.metrics["step"]))  # tidy: one row per run, step and metric
-[100, 200]
+[10, 20]
 >>> table = ganbench.summarize(results, ["modes", "fd"])
 >>> int(table.loc[table["variant"] == "ns", "n_runs"].iloc[0])
 2

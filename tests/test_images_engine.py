@@ -24,8 +24,8 @@ SUITE = """
 [suite]
 name = "tiny_images"
 seeds = 2
-steps = 4
-eval_every = 2
+steps = 2
+eval_every = 1
 
 [defaults]
 dataset = "mnist"
@@ -72,35 +72,40 @@ def _suite(tmp_path: Path, variants: str = VARIANTS) -> Path:
 
 
 def test_dcgan_program_carries_batch_norm_state_and_dropout(tiny_mnist, tmp_path):
+    """The DCGAN group's compiled programs, as ``ganbench run`` compiles them for the suite of
+    the end-to-end test below (so the compilation cache serves one test's programs to the
+    other): G's batch-norm running averages take one update per generator step, evaluation
+    gives images in [-1, 1], and D's dropout draws a mask per key in training mode only."""
     from ganbench.config import load_suite
-    from ganbench.config.expand import hparams_of, structure_of
-    from ganbench.train.engine import Program
+    from ganbench.run.compile import compile_group
+    from ganbench.run.plan import make_plan
 
-    spec = load_suite(_suite(tmp_path), seeds=1).runs[0]
-    program = Program(structure_of(spec.config), eval_every=2, samples=8)
-    dataset = program.dataset
-    hp = hparams_of(spec.config, spec.steps)
-    data = jax.tree.map(jnp.asarray, dataset.arrays())
-    state = jax.jit(program.init)(jnp.int32(0), hp)
-    before = state.g_stats["batch_stats"]["bn_0"]["mean"]
-    assert np.all(np.asarray(before) == 0)  # running averages start at 0
-    state, stats = jax.jit(program.train_step)(state, hp, data)
-    after = state.g_stats["batch_stats"]["bn_0"]["mean"]
+    suite = load_suite(_suite(tmp_path, ONE_VARIANT))
+    (group,) = make_plan(suite, tmp_path / "out").groups
+    compiled = compile_group(group, devices=jax.local_devices())
+    state, hparams, data = compiled.state, compiled.hparams, compiled.data
+    before = np.asarray(state.g_stats["batch_stats"]["bn_0"]["mean"])
+    assert before.shape[0] == 2 and np.all(before == 0)  # running averages start at 0
+    state, stats = compiled.chunk(state, hparams, data)  # one step (eval_every = 1)
+    after = np.asarray(state.g_stats["batch_stats"]["bn_0"]["mean"])
     # One update of the running mean per generator step: 0.99 * 0 + 0.01 * batch mean.
     assert not np.allclose(after, 0) and np.max(np.abs(after)) < 0.1
-    assert np.isfinite(float(stats.loss_d)) and np.isfinite(float(stats.loss_g))
-    out = jax.jit(program.evaluate)(state, jnp.int32(0), data)
-    assert out["fake"].shape == (8, 28, 28, 1) and out["real"].shape == (8, 28, 28, 1)
+    assert np.all(np.asarray(stats.first_nonfinite) == -1)
+    assert np.all(np.isfinite(np.asarray(stats.mean["loss_d"])))
+    out = compiled.evaluate(state, compiled.seeds, data, hparams.dataset)
+    assert out["fake"].shape == (2, 64, 28, 28, 1) and out["real"].shape == (2, 64, 28, 28, 1)
     assert float(jnp.min(out["real"])) >= -1.0 and float(jnp.max(out["real"])) <= 1.0
     # D's dropout: two keys give two outputs in training mode; inference mode is deterministic.
-    x = out["real"]
+    program = compiled.program
+    d_params, d_stats = jax.tree.map(lambda a: a[0], (state.d_params, state.d_stats))
+    x = out["real"][0, :8]
 
     @jax.jit
     def d_outputs(d_params, d_stats, x):  # one program, not the network op by op
         train = [program.d_apply(d_params, d_stats, x, key=jax.random.key(k)) for k in (1, 2)]
         return train, [program.d_apply(d_params, d_stats, x) for _ in range(2)]
 
-    (d1, d2), (i1, i2) = d_outputs(state.d_params, state.d_stats, x)
+    (d1, d2), (i1, i2) = d_outputs(d_params, d_stats, x)
     assert not np.allclose(d1, d2)
     assert np.allclose(i1, i2)
 
@@ -125,8 +130,8 @@ def _check_image_results(out: Path, data: Path) -> list[dict]:
     assert run["extractor"]["source"] == "trained here"  # the stand-in data: not the shipped
     assert "inception" not in run["extractor"]  # only with a weights file
     folder = suite_dir / run["run_id"]
-    assert (folder / "samples_step_2.png").read_bytes()[:4] == b"\x89PNG"
-    assert (folder / "samples_step_4.png").exists()
+    assert (folder / "samples_step_1.png").read_bytes()[:4] == b"\x89PNG"
+    assert (folder / "samples_step_2.png").exists()
     with np.load(folder / "samples.npz") as z:
         assert z["final"].dtype == np.uint8 and z["final"].shape == (64, 28, 28, 1)
     metrics = pd.read_parquet(folder / "metrics.parquet")
