@@ -24,6 +24,7 @@ from ganbench.config import load_suite
 from ganbench.results.claims import Claim
 from ganbench.run import checkpoint as cp
 from ganbench.run.checkpoint import Checkpointing
+from ganbench.run.compile import compile_group
 from ganbench.run.loop import train_group
 from ganbench.run.plan import Group, make_plan, split_groups
 from ganbench.run.progress import NullProgress
@@ -228,24 +229,27 @@ def test_train_group_resumes_exactly_and_ignores_foreign_or_corrupt_checkpoints(
     assert any("ignoring checkpoint" in line and "devices" in line for line in log.lines)
     assert [len(r.rows) for r in again] == [len(r.rows) for r in whole]
 
-    path.write_bytes(b"PK\x03\x04 not a zip")
-    log = _Log()
-    train_group(group, devices=devices, progress=log, checkpointing=ckpt)
-    assert any("ignoring checkpoint" in line for line in log.lines)
-
-    # An edited header or record must not turn half-trained runs into finished ones.
-    for edit, message in [
+    # A corrupt file, and an edited header or record, which must not turn half-trained runs
+    # into finished ones: each is ignored, and training starts afresh from the initial state
+    # (``resume``, which train_group calls before its first chunk, as above).
+    compiled = compile_group(group, devices=devices)
+    cases = [(None, "")]
+    cases += [
         (lambda h: h.update(chunk=2), "its chunk 2 is not one of 1..1"),
         (lambda h: h["records"][0].update(step=20), "is at step 20, the checkpoint at 10"),
         (lambda h: h["records"][1]["rows"].append([20, "modes", 8.0, None, 5]), "rows after"),
-    ]:
-        path.write_bytes(killed)
-        _edit_header(path, edit)
-        log = _Log()
-        again, _ = train_group(group, devices=devices, progress=log, checkpointing=ckpt)
+    ]
+    for edit, message in cases:
+        if edit is None:
+            path.write_bytes(b"PK\x03\x04 not a zip")
+        else:
+            path.write_bytes(killed)
+            _edit_header(path, edit)
+        log, records = _Log(), [RunRecord(spec) for spec in group.runs]
+        state, first = cp.resume(group, compiled, compiled.state, records, ckpt, log)
         assert any("ignoring checkpoint" in line and message in line for line in log.lines), log
-        for a, b in zip(whole, again, strict=True):
-            assert repr(a.rows) == repr(b.rows)  # trained afresh, to the end
+        assert first == 0 and state is compiled.state  # afresh, from the initial state
+        assert all(r.rows == [] and r.step == 0 for r in records)  # nothing restored
 
 
 def _edit_header(path, edit) -> None:
