@@ -413,24 +413,31 @@ def test_remedies_compose(covered, name):
 
 
 def _spectrum_suite(mode: str, extra: str = "") -> str:
-    return SUITE.format(body=NS).replace(
-        "samples = 64", f'samples = 64\nspectrum = "{mode}"{extra}'
+    """The tiny game with a Jacobian spectrum and the layers' gradient norms, evaluated after
+    every step (so that a chunk's mean norm is its one step's: see the layer test)."""
+    text = SUITE.format(body=NS).replace("eval_every = 2", "eval_every = 1")
+    return text.replace(
+        "samples = 64", f'samples = 64\nlayer_grads = true\nspectrum = "{mode}"{extra}'
     )
 
 
-@pytest.fixture(scope="module")
-def dense_spectrum(tmp_path_factory):
-    """The final metrics of the tiny game trained with the dense spectrum (read by two tests)."""
-    folder = tmp_path_factory.mktemp("dense")
-    (folder / "dense.toml").write_text(_spectrum_suite("dense"))
-    run_plan(make_plan(load_suite(folder / "dense.toml"), folder / "out"), devices=_devices(1))
-    frame = read_results(folder / "out").metrics
+def _item_final(frame: pd.DataFrame) -> dict:
     final = frame[(frame["step"] == 4) & (frame["variant"] == "item")]
     return dict(zip(final["metric"], final["value"], strict=True))
 
 
+@pytest.fixture(scope="module")
+def dense_spectrum(tmp_path_factory) -> pd.DataFrame:
+    """The metrics of the tiny game trained with the dense spectrum and the layers' gradient
+    norms (read by three tests: one compiled group instead of two)."""
+    folder = tmp_path_factory.mktemp("dense")
+    (folder / "dense.toml").write_text(_spectrum_suite("dense"))
+    run_plan(make_plan(load_suite(folder / "dense.toml"), folder / "out"), devices=_devices(1))
+    return read_results(folder / "out").metrics
+
+
 def test_dense_spectrum_of_a_small_mlp_game(dense_spectrum):
-    values = dense_spectrum
+    values = _item_final(dense_spectrum)
     for metric in (M.JAC_MAX_REAL, M.JAC_RADIUS):
         assert np.isfinite(values[metric]), metric
     # A 2x8 MLP game with plain steps of 1e-3: the update map is I + 1e-3 J, radius near 1.
@@ -446,12 +453,8 @@ def test_dense_spectrum_refuses_large_models(tmp_path):
     assert "at most 4096 parameters" in summary.failures[0]
 
 
-def test_layer_gradient_norms_compose_the_global_norm(tmp_path):
-    path = tmp_path / "suite.toml"
-    text = SUITE.format(body=NS).replace("eval_every = 2", "eval_every = 1")
-    path.write_text(text.replace("samples = 64", "samples = 64\nlayer_grads = true"))
-    run_plan(make_plan(load_suite(path), tmp_path / "out"), devices=_devices(1))
-    frame = read_results(tmp_path / "out").metrics
+def test_layer_gradient_norms_compose_the_global_norm(dense_spectrum):
+    frame = dense_spectrum
     for step in (1, 2, 3, 4):  # one step per chunk: the chunk mean is that step's norm
         at = frame[frame["step"] == step]
         values = dict(zip(at["metric"], at["value"], strict=True))
@@ -468,8 +471,7 @@ def test_iterative_spectrum_with_a_full_krylov_space_is_the_dense_one(tmp_path, 
     path = tmp_path / "iterative.toml"
     path.write_text(_spectrum_suite("iterative", "\nspectrum_k = 1000"))  # k capped at P
     run_plan(make_plan(load_suite(path), tmp_path / "iterative"), devices=_devices(1))
-    frame = read_results(tmp_path / "iterative").metrics
-    final = frame[(frame["step"] == 4) & (frame["variant"] == "item")]
-    iterative = dict(zip(final["metric"], final["value"], strict=True))
+    iterative = _item_final(read_results(tmp_path / "iterative").metrics)
+    dense = _item_final(dense_spectrum)
     for metric in (M.JAC_MAX_REAL, M.JAC_RADIUS):
-        assert iterative[metric] == pytest.approx(dense_spectrum[metric], rel=1e-4)
+        assert iterative[metric] == pytest.approx(dense[metric], rel=1e-4)
