@@ -233,8 +233,8 @@ def test_train_group_resumes_exactly_and_ignores_foreign_or_corrupt_checkpoints(
     # into finished ones: each is ignored, and training starts afresh from the initial state
     # (``resume``, which train_group calls before its first chunk, as above).
     compiled = compile_group(group, devices=devices)
-    cases = [(None, "")]
-    cases += [
+    cases = [
+        (None, ""),  # not a zip
         (lambda h: h.update(chunk=2), "its chunk 2 is not one of 1..1"),
         (lambda h: h["records"][0].update(step=20), "is at step 20, the checkpoint at 10"),
         (lambda h: h["records"][1]["rows"].append([20, "modes", 8.0, None, 5]), "rows after"),
