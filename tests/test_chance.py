@@ -541,3 +541,42 @@ def test_a_run_of_too_many_draws_is_skipped(tmp_path):
     results = results_read.read_results(out)
     assert list(results.runs["run_id"]) == ["good"]
     assert any(f"skipped {bad}: metrics.parquet holds draws outside" in w for w in results.warnings)
+
+
+def test_a_rows_draws_are_remembered_by_what_they_depend_on(monkeypatch):
+    """A process draws a baseline row once per (row, dataset value, settings, metric entries):
+    asked again it gets the same values without evaluating; another sample count, threshold
+    or weighting is drawn anew, and the remembered samples cannot be written to."""
+    from ganbench.diagnostics import samples as samples_mod
+
+    monkeypatch.setattr(chance, "_drawn_rows", type(chance._drawn_rows)())
+    calls = []
+    evaluate = chance.evaluate_samples
+    monkeypatch.setattr(chance, "evaluate_samples", lambda *a: calls.append(1) or evaluate(*a))
+    assert evaluate is samples_mod.evaluate_samples
+    ring, settings = get_dataset("ring8"), MetricsSection(samples=20)
+    rows, first = chance.drawn(chance.UNIFORM_BOX, ring, settings, draws=3)
+    assert len(calls) == 3 and not first.flags.writeable
+    assert chance.drawn(chance.UNIFORM_BOX, get_dataset("ring8"), MetricsSection(samples=20),
+                        draws=3) == (rows, first)  # fmt: skip
+    assert len(calls) == 3  # remembered: nothing evaluated
+    for other in (
+        (chance.UNIFORM_BOX, ring, MetricsSection(samples=21)),
+        (chance.UNIFORM_BOX, ring, MetricsSection(samples=20, hq_threshold=40.0)),
+        (chance.UNIFORM_BOX, get_dataset("ring8", "longtail:10"), settings),
+        (chance.DATA_GAUSSIAN, ring, settings),
+    ):
+        again, _ = chance.drawn(*other, draws=3)
+        assert _comparable(again) != _comparable(rows), other
+    assert len(calls) == 3 * 5
+    # The values are those of one evaluation per draw, in draw order.
+    real = [chance.real_samples(ring, 20, d) for d in range(3)]
+    fake = [chance.mixture_samples(chance.UNIFORM_BOX, ring, 20, d) for d in range(3)]
+    expected = [(*r, d) for d in range(3) for r in evaluate(fake[d], real[d], ring, settings)]
+    assert _comparable(rows) == _comparable(expected) and np.array_equal(first, fake[0])
+
+
+def _comparable(rows) -> list[tuple]:
+    """Rows with NaN values (a metric undefined at a few samples) spelt "nan", so that equal
+    rows compare equal."""
+    return [tuple("nan" if isinstance(v, float) and math.isnan(v) else v for v in r) for r in rows]
