@@ -68,13 +68,45 @@ def _run(tmp_path: Path, cache: str, out: str) -> subprocess.CompletedProcess:
     return res
 
 
-def _metrics(folder: Path) -> dict[str, pd.DataFrame]:
-    # The training runs; the data and chance rows beside them train nothing.
-    runs = sorted(p for p in (folder / "cached" / "runs").iterdir() if "-" not in p.name)
-    assert len(runs) == 2
-    return {p.name: pd.read_parquet(p / "metrics.parquet") for p in runs}
+def _metrics(folder: Path, runs: int = 2) -> dict[str, pd.DataFrame]:
+    """The training runs' metrics in a suite's folder, by run id (the data and chance rows
+    beside them train nothing)."""
+    found = sorted(p for p in (folder / "runs").iterdir() if "-" not in p.name)
+    assert len(found) == runs
+    return {p.name: pd.read_parquet(p / "metrics.parquet") for p in found}
 
 
+def test_a_suite_trained_again_in_this_process_reads_every_program_from_the_cache(write_suite):
+    """What a second ``ganbench run`` does, in this process (whose cache tests/conftest.py
+    turned on, as ``ganbench run`` does): the tiny suite trained again with ``force`` compiles
+    nothing new. Its group's programs (init, chunk, evaluate) are read from the cache (JAX's
+    cache-hit events), none is written (a write is JAX's miss event), and every run's metrics
+    are the same. The slow run checks the same through the command, in fresh processes with a
+    cache folder of their own."""
+    import jax.monitoring
+
+    import ganbench
+
+    path = write_suite()
+    out = path.parent / "out"
+    ganbench.run_suite(path, out=out)
+    first = _metrics(out / "tiny")
+    events: list[str] = []
+    listen = lambda name, **_: events.append(name)  # noqa: E731
+    jax.monitoring.register_event_listener(listen)
+    try:
+        ganbench.run_suite(path, out=out, force=True)
+    finally:
+        jax.monitoring.unregister_event_listener(listen)
+    assert events.count("/jax/compilation_cache/cache_hits") >= 3, events
+    assert "/jax/compilation_cache/cache_misses" not in events
+    second = _metrics(out / "tiny")
+    assert first.keys() == second.keys()
+    for run_id, frame in first.items():
+        pd.testing.assert_frame_equal(frame, second[run_id])
+
+
+@pytest.mark.slow  # the default run checks the same in its own process (above)
 def test_a_second_run_compiles_nothing_new_and_gives_the_same_numbers(tmp_path):
     cache = tmp_path / "xla"
     _run(tmp_path, str(cache), "first")
@@ -82,7 +114,10 @@ def test_a_second_run_compiles_nothing_new_and_gives_the_same_numbers(tmp_path):
     assert entries, "the first run wrote no compiled program"
     _run(tmp_path, str(cache), "second")
     assert sorted(p.name for p in cache.iterdir()) == entries  # every program was a hit
-    first, second = _metrics(tmp_path / "first"), _metrics(tmp_path / "second")
+    first, second = (
+        _metrics(tmp_path / "first" / "cached"),
+        _metrics(tmp_path / "second" / "cached"),
+    )
     assert first.keys() == second.keys()
     for run_id, frame in first.items():
         pd.testing.assert_frame_equal(frame, second[run_id])
@@ -115,4 +150,4 @@ def test_off_leaves_jax_without_a_cache_folder(monkeypatch, tmp_path):
 def test_the_cache_can_be_turned_off(tmp_path):
     _run(tmp_path, "off", "out")
     assert not (tmp_path / "home" / ".cache").exists()
-    assert len(_metrics(tmp_path / "out")) == 2
+    assert len(_metrics(tmp_path / "out" / "cached")) == 2
