@@ -38,8 +38,8 @@ one run per draw, :data:`ganbench.results.layout.DRAW`).
 A row's draws are a pure function of what it measures (the row, the dataset, the sample count,
 the ``[metrics]`` settings and the metric definitions), so a process remembers the last few it
 drew (:func:`drawn`): a notebook or a test session that runs several suites on one dataset
-draws each row once (400 evaluations: about a second at 200 samples, 3 s at 2,500 on a 2-core
-CPU).
+draws each row once (its 400 evaluations took 0.2 s at 200 samples on ring8, 0.8 s on ring8
+and 2 s on grid25 at 2,500, on a 2-core CPU).
 """
 
 from __future__ import annotations
