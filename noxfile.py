@@ -9,7 +9,15 @@ nox.options.sessions = ["tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 
-TEST_ENV = {"JAX_NUMPY_RANK_PROMOTION": "raise", "JAX_PLATFORMS": "cpu"}
+TEST_ENV = {
+    "JAX_NUMPY_RANK_PROMOTION": "raise",
+    "JAX_PLATFORMS": "cpu",
+    "PYTHONDONTWRITEBYTECODE": "",
+}
+"""Bytecode is written while testing, whatever the machine sets (an empty value is unset): pytest
+then keeps each test module as rewritten for its assertion messages (in tests/__pycache__), and a
+second run of a checkout collects in 5.3 s per process instead of 8.6-9.6 s (67 test modules,
+2-core CPU). A clean checkout rewrites them in each process either way."""
 
 INSTALL_ENV = {"UV_COMPILE_BYTECODE": "1"}
 """uv, unlike pip, writes no bytecode when it installs. Where PYTHONDONTWRITEBYTECODE is set
