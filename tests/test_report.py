@@ -136,6 +136,45 @@ def test_grid_keys_become_columns_in_suite_order(tmp_path: Path) -> None:
     assert summary["modes_mean"].tolist() == [1.0, 2.0, 0.0]
 
 
+def test_a_row_of_draws_reads_as_one_run_per_draw_in_its_place(tmp_path: Path) -> None:
+    """A metrics.parquet with a ``draw`` column (a baseline row's draws, written in any order)
+    reads as run ``<id>/draw-<d>`` (seed d) per draw, in seed order among the suite's runs, each
+    with its own rows in the order written; runs beside it keep theirs."""
+    out = tmp_path / "out"
+    write_run(out, "b", variant="gan", seed=1, rows=[(9, "modes", 7.0, None, 50)])
+    write_run(out, "a", variant="gan", seed=0, rows=[(9, "modes", 6.0, None, 50)])
+    chance_dir = write_run(out, "c", variant="chance: uniform box", seed=0, rows=[])
+    draws, values = [2, 0, 2, 1, 0], [20.0, 0.0, 21.0, 10.0, 1.0]
+    pd.DataFrame(
+        {
+            "step": pd.array([9] * 5, dtype="int64"),
+            "metric": pd.array(["modes", "modes", "fd", "modes", "fd"], dtype="str"),
+            "value": pd.array(values, dtype="float64"),
+            "n_real": pd.array([None] * 5, dtype="Int64"),
+            "n_fake": pd.array([50] * 5, dtype="Int64"),
+            "draw": pd.array(draws, dtype="int64"),
+        }
+    ).to_parquet(chance_dir / "metrics.parquet", index=False)
+    (out / SUITE / "suite.toml").write_text('[[variants]]\nname = "gan"\n', encoding="utf-8")
+    results = read_results(out)
+    assert results.warnings == []
+    assert list(results.runs["run_id"]) == ["a", "b", "c/draw-0", "c/draw-1", "c/draw-2"]
+    assert list(results.runs["seed"]) == [0, 1, 0, 1, 2]
+    metrics = results.metrics
+    assert "draw" not in metrics.columns
+    assert list(zip(metrics["run_id"], metrics["metric"], metrics["value"], strict=True)) == [
+        ("a", "modes", 6.0),
+        ("b", "modes", 7.0),
+        ("c/draw-0", "modes", 0.0),
+        ("c/draw-0", "fd", 1.0),
+        ("c/draw-1", "modes", 10.0),
+        ("c/draw-2", "modes", 20.0),
+        ("c/draw-2", "fd", 21.0),
+    ]
+    assert list(metrics["seed"]) == [0, 1, 0, 0, 1, 2, 2]
+    assert str(metrics["n_fake"].dtype) == "Int64" and metrics.index.tolist() == list(range(7))
+
+
 def test_invalid_folders_are_skipped_with_a_warning(results_dir: Path) -> None:
     runs_dir = results_dir / SUITE / "runs"
     bad_json = write_run(results_dir, "bad_json", rows=mode_rows(1, 1))

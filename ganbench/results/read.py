@@ -231,9 +231,11 @@ def read_results(path: str | os.PathLike[str]) -> Results:
                 grid_keys.append(grid_key)
         if manifest["suite"] not in suite_orders:
             suite_orders[manifest["suite"]] = _SuiteOrder.load(run_dir, warnings)
-        for one, rows in _draw_runs(record, frame):
-            records.append(one)
-            frames.append(rows)
+        frame, draws = _draw_runs(record, frame)
+        for one in draws:
+            one["_frame"] = len(frames)
+        records.extend(draws)
+        frames.append(frame)
 
     for suite, order in suite_orders.items():
         if not order.variants:
@@ -266,9 +268,8 @@ def read_results(path: str | os.PathLike[str]) -> Results:
 
     order = _sort_order(records, grid_keys, suite_orders)
     records = [records[i] for i in order]
-    frames = [frames[i] for i in order]
     runs = _runs_frame(records, grid_keys)
-    metrics = _metrics_frame(runs, frames, grid_keys)
+    metrics = _metrics_frame(runs, records, frames, grid_keys)
     return Results(runs=runs, metrics=metrics, grid_keys=grid_keys, warnings=warnings, root=root)
 
 
@@ -388,25 +389,27 @@ def _read_metrics(run_dir: Path, status: str) -> pd.DataFrame | None:
 
 def _draw_runs(
     record: dict[str, Any], frame: pd.DataFrame | None
-) -> list[tuple[dict[str, Any], pd.DataFrame | None]]:
-    """One (record, frame) per draw of a run whose metrics.parquet has a ``draw`` column (a
-    baseline row measured over many draws): run id ``<run_id>/draw-<d>``, seed ``d``; a run
-    without one as it is."""
-    if frame is None or DRAW not in frame.columns:
-        return [(record, frame)]
-    # One stable sort and a slice per draw (a group-by with a copy per group costs a
-    # millisecond a draw, and a baseline row holds hundreds of them).
+) -> tuple[pd.DataFrame | None, list[dict[str, Any]]]:
+    """A run's metrics frame and its records: one record per draw of a run whose
+    metrics.parquet has a ``draw`` column (a baseline row measured over many draws: run id
+    ``<run_id>/draw-<d>``, seed ``d``), else the run's own record.
+
+    Each record's ``_rows`` is the (start, end) slice of its rows in the returned frame, which
+    is sorted by draw (stable) and loses the ``draw`` column: the frame is cut once, when the
+    metrics table is built, instead of into a frame per draw (a baseline row holds hundreds)."""
+    if frame is None:
+        return None, [{**record, "_rows": (0, 0)}]
+    if DRAW not in frame.columns:
+        return frame, [{**record, "_rows": (0, len(frame))}]
     frame = frame.sort_values(DRAW, kind="stable")
     draws = frame[DRAW].to_numpy()
-    body = frame.drop(columns=[DRAW])
     cuts = [0, *(np.flatnonzero(draws[1:] != draws[:-1]) + 1), len(draws)]
-    out = []
-    for start, end in itertools.pairwise(cuts):
-        draw = int(draws[start])
-        rows = body.iloc[start:end].reset_index(drop=True)
-        out.append(({**record, "run_id": f"{record['run_id']}{DRAW_SUFFIX}{draw}",
-                     "seed": draw}, rows))  # fmt: skip
-    return out
+    out = [
+        {**record, "run_id": f"{record['run_id']}{DRAW_SUFFIX}{int(draws[start])}",
+         "seed": int(draws[start]), "_rows": (start, end)}
+        for start, end in itertools.pairwise(cuts)
+    ]  # fmt: skip
+    return frame.drop(columns=[DRAW]).reset_index(drop=True), out
 
 
 def _check_samples(run_dir: Path) -> None:
@@ -770,11 +773,16 @@ def _runs_frame(records: list[dict[str, Any]], grid_keys: list[str]) -> pd.DataF
 
 
 def _metrics_frame(
-    runs: pd.DataFrame, frames: list[pd.DataFrame | None], grid_keys: list[str]
+    runs: pd.DataFrame,
+    records: list[dict[str, Any]],
+    frames: list[pd.DataFrame | None],
+    grid_keys: list[str],
 ) -> pd.DataFrame:
-    """The long metrics table: each run's measurements with its identity columns."""
+    """The long metrics table: each run's measurements (the ``_rows`` slice of its folder's
+    frame ``frames[_frame]``, :func:`_draw_runs`), in the order of ``records``, with its
+    identity columns."""
     id_columns = [*METRIC_ID_COLUMNS, *grid_keys]
-    present = [(i, f) for i, f in enumerate(frames) if f is not None]
+    present = [f for f in frames if f is not None]
     if not present:
         empty = runs.loc[[], id_columns].reset_index(drop=True)
         empty["step"] = pd.Series([], dtype="int64")
@@ -783,9 +791,22 @@ def _metrics_frame(
         empty["n_real"] = pd.Series([], dtype="Int64")
         empty["n_fake"] = pd.Series([], dtype="Int64")
         return empty
-    measurements = pd.concat([f for _, f in present], ignore_index=True)
-    row_of_run = [i for i, f in present for _ in range(len(f))]
-    ids = runs[id_columns].iloc[row_of_run].reset_index(drop=True)
+    # Each record's rows as positions in the folders' frames concatenated once.
+    offset = np.cumsum([0, *(0 if f is None else len(f) for f in frames)])
+    positions, row_of_run = [], []
+    for i, record in enumerate(records):
+        start, end = record["_rows"]
+        if end > start:
+            base = offset[record["_frame"]]
+            positions.append(np.arange(base + start, base + end))
+            row_of_run.append(np.full(end - start, i))
+    measurements = pd.concat(present, ignore_index=True)
+    if positions:
+        measurements = measurements.take(np.concatenate(positions)).reset_index(drop=True)
+        ids = runs[id_columns].take(np.concatenate(row_of_run)).reset_index(drop=True)
+    else:
+        measurements = measurements.iloc[:0]
+        ids = runs[id_columns].iloc[:0].reset_index(drop=True)
     return pd.concat([ids, measurements], axis=1)
 
 
