@@ -491,7 +491,7 @@ def _check(records, steps):
     return records
 
 
-@pytest.mark.slow  # the default run trains the same networks, two seeds vmapped, at pack 3
+@pytest.mark.slow  # the default run trains the same networks, three runs vmapped, at pack 3
 def test_engine_trains_pacgan_networks_vmapped_over_seeds_with_pack_1_and_2(tmp_path):
     records = _check(
         _train(
@@ -518,29 +518,6 @@ def test_engine_trains_pacgan_networks_vmapped_over_seeds_with_pack_1_and_2(tmp_
     for recs in by_variant.values():
         a, b = ({m: v for (_, m, v, *_r) in r.rows} for r in recs)
         assert a[M.LOSS_D] != b[M.LOSS_D], "the two seeds are different runs"
-
-
-def test_engine_combination_alternating_unroll_ema_pack_3(tmp_path):
-    # One variant (one program to compile): G's batch statistics through an unrolled D, their
-    # average, and an odd pack size; two seeds vmapped.
-    records = _check(
-        _train(
-            tmp_path,
-            """
-            [[variants]]
-            name = "alt-unroll-ema-pack3"
-            loss = "non_saturating"
-            unroll = 2
-            pack = 3
-            ema = { decay = 0.9 }
-            """,
-            steps=20,
-            eval_every=10,
-        ),
-        20,
-    )
-    a, b = ({m: v for (_, m, v, *_r) in r.rows} for r in records)
-    assert a[M.LOSS_D] != b[M.LOSS_D], "the two seeds are different runs"
 
 
 def test_engine_generator_state_is_the_population_statistics(tmp_path):
@@ -622,21 +599,29 @@ batch_size = 16
 z_dim = 2
 loss = "non_saturating"
 optimizer = { name = "adam", lr_g = 1e-4, lr_d = 1e-4 }
-generator = { width = 128, depth = 2, weight_init = "orthogonal:1.4" }
-discriminator = { width = 128, depth = 2, weight_init = "orthogonal:1.4" }
+generator = { arch = "bn_mlp", width = 128, depth = 2, weight_init = "orthogonal:1.4" }
+discriminator = { arch = "maxout", width = 128, depth = 2, pieces = 3, weight_init = "orthogonal:1.4" }
 
 [metrics]
 samples = 50
 
 [[variants]]
 name = "gan"
+unroll = 2
+pack = 3
+ema = { decay = 0.9 }
 """
+"""PacGAN's networks with orthogonal kernels, G's batch statistics through an unrolled D, their
+average (EMA) and an odd pack size, three runs: one program for two claims (below)."""
 
 
 def test_orthogonal_init_of_3_runs_on_this_processs_2_host_devices(tmp_path):
     """The same group (3 runs padded to 4, orthogonal initialisation) trained in this process,
     whose 2 host devices tests/conftest.py sets: each device initialises its own runs. The slow
-    run also checks the command in a fresh process, under a time limit."""
+    run also checks the command in a fresh process, under a time limit.
+
+    The group is also the engine's combination of G's batch statistics through an unrolled D,
+    their average and an odd pack size, vmapped over runs: each run keeps its own statistics."""
     path = tmp_path / "suite.toml"
     path.write_text(ORTHOGONAL_SUITE)
     runs = load_suite(path).runs
@@ -645,6 +630,10 @@ def test_orthogonal_init_of_3_runs_on_this_processs_2_host_devices(tmp_path):
         Group("gan", runs), devices=jax.local_devices()[:2], progress=NullProgress()
     )
     assert [(r.status, r.step) for r in records] == [("completed", 4)] * 3
+    _check(records, 4)
+    a, b, c = ({m: v for (_, m, v, *_r) in r.rows} for r in records)
+    assert len({a[M.LOSS_D], b[M.LOSS_D], c[M.LOSS_D]}) == 3, "the seeds are different runs"
+    assert {M.EMA_PREFIX + M.MODES, M.EMA_PREFIX + M.HQ_FRACTION} <= set(a)
 
 
 @pytest.mark.slow  # a fresh process; the default run trains the same group in-process above
