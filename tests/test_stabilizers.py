@@ -207,7 +207,7 @@ COMBINATIONS = {
         'optimizer = { name = "optimistic_adam", lr_g = 1e-3, lr_d = 1e-3 }\n'
     ),
     "unrolled": (
-        'loss = "least_squares"\nupdates = "simultaneous"\nunroll = 2\npack = 2\n'
+        'loss = "least_squares"\nupdates = "simultaneous"\nunroll = 1\npack = 2\n'
         'penalty = { name = "dragan" }\ndiscriminator = { spectral_norm = true }\n'
         "ema = { decay = 0.5, start = 1 }\n"
     ),
@@ -218,7 +218,9 @@ COMBINATIONS = {
     ),
 }
 """Remedies trained together, each a variant of its own in ``COVER`` (other items join it):
-they must compose (``test_remedies_compose``)."""
+they must compose (``test_remedies_compose``). "unrolled" unrolls one D step (the unroll
+item's example, two steps, joins another variant): one step less to compile (10.7 s to 8.3 s
+for the variant alone, 2-core CPU)."""
 
 
 def _cover(
