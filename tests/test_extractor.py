@@ -45,7 +45,9 @@ def squares(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def trained():
-    x, y = squares(2000, seed=0)
+    """The CNN after one epoch of 20 steps on 640 squares (held-out accuracy 1.0; 2000 squares
+    took 63 steps for the same accuracy)."""
+    x, y = squares(640, seed=0)
     return train_classifier(x, y, seed=0, epochs=1, batch_size=32)
 
 
