@@ -231,9 +231,8 @@ def read_results(path: str | os.PathLike[str]) -> Results:
                 grid_keys.append(grid_key)
         if manifest["suite"] not in suite_orders:
             suite_orders[manifest["suite"]] = _SuiteOrder.load(run_dir, warnings)
+        record["_frame"] = len(frames)  # its rows are in frames[_frame] (see _draw_runs)
         frame, draws = _draw_runs(record, frame)
-        for one in draws:
-            one["_frame"] = len(frames)
         records.extend(draws)
         frames.append(frame)
 
@@ -793,21 +792,15 @@ def _metrics_frame(
         return empty
     # Each record's rows as positions in the folders' frames concatenated once.
     offset = np.cumsum([0, *(0 if f is None else len(f) for f in frames)])
-    positions, row_of_run = [], []
+    positions, row_of_run = [np.zeros(0, np.intp)], [np.zeros(0, np.intp)]
     for i, record in enumerate(records):
         start, end = record["_rows"]
-        if end > start:
-            base = offset[record["_frame"]]
-            positions.append(np.arange(base + start, base + end))
-            row_of_run.append(np.full(end - start, i))
-    measurements = pd.concat(present, ignore_index=True)
-    if positions:
-        measurements = measurements.take(np.concatenate(positions)).reset_index(drop=True)
-        ids = runs[id_columns].take(np.concatenate(row_of_run)).reset_index(drop=True)
-    else:
-        measurements = measurements.iloc[:0]
-        ids = runs[id_columns].iloc[:0].reset_index(drop=True)
-    return pd.concat([ids, measurements], axis=1)
+        base = offset[record["_frame"]]
+        positions.append(np.arange(base + start, base + end))
+        row_of_run.append(np.full(end - start, i, np.intp))
+    measurements = pd.concat(present, ignore_index=True).take(np.concatenate(positions))
+    ids = runs[id_columns].take(np.concatenate(row_of_run))
+    return pd.concat([ids.reset_index(drop=True), measurements.reset_index(drop=True)], axis=1)
 
 
 # --- small helpers -----------------------------------------------------------------------------
