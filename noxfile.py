@@ -39,9 +39,11 @@ def tests(session: nox.Session) -> None:
     """Every tier (unit, engine, e2e; slow and peer tests deselected), in two worker processes
     (pytest-xdist): most of the run is XLA compiling, which is single-threaded. Each test file
     runs on one worker (--dist loadfile), so a module-scoped fixture that trains once for the
-    file's tests trains once. Prints the 20 slowest tests, so a test that grows slow shows up."""
+    file's tests trains once; files go out in tests/conftest.py's order, unit-tier files last
+    (--no-loadscope-reorder; see ``scheduled`` there). Prints the 20 slowest tests, so a test
+    that grows slow shows up."""
     install(session, "-e", ".[test]")
-    args = ("-n", "2", "--dist", "loadfile", "--durations=20")
+    args = ("-n", "2", "--dist", "loadfile", "--no-loadscope-reorder", "--durations=20")
     session.run("pytest", *args, *session.posargs, env=TEST_ENV)
 
 

@@ -172,6 +172,7 @@ def tier_of(own: list[str], test: str, file: str | None) -> str:
 
 
 def pytest_collection_modifyitems(config, items):
+    unit_files = set()
     for item in items:
         own = [m.name for m in item.iter_markers() if m.name in TIERS]
         path = Path(str(item.path)).resolve()
@@ -181,6 +182,29 @@ def pytest_collection_modifyitems(config, items):
         tier = tier_of(own, test, file)
         if not own:
             item.add_marker(getattr(pytest.mark, tier))
+        if file is None or FILE_TIERS.get(file) == "unit":
+            unit_files.add(item.path)
+    items[:] = scheduled(items, unit_files)
+
+
+def scheduled(items: list, light: set) -> list:
+    """``items`` with each file's tests together and in their order: files not in ``light``
+    first, then those in ``light``, files with more tests first within each (a stable sort).
+
+    `nox -s tests` hands whole files to two workers in this order (``--dist loadfile
+    --no-loadscope-reorder``); a worker takes the next file as it finishes one. pytest-xdist's
+    own order, by number of tests alone, left files of a few long tests (an image engine, a
+    suite trained for the module) to the end, and the worker that drew one ran on alone: 9 s
+    of a 6-minute run on a 2-core CPU. With the unit-tier files last, the run ends on short
+    tests; replaying that run's measured test times through the scheduler, the workers finish
+    2.7 s apart instead of 7.8 s."""
+    count: dict = {}
+    for item in items:
+        count[item.path] = count.get(item.path, 0) + 1
+    first = {}
+    for index, item in enumerate(items):
+        first.setdefault(item.path, index)
+    return sorted(items, key=lambda it: (it.path in light, -count[it.path], first[it.path]))
 
 
 collect_ignore = ["plugins"]

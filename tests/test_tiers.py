@@ -4,9 +4,10 @@ tables name only files and tests that exist."""
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 
 import pytest
-from conftest import FILE_TIERS, TEST_TIERS, TESTS, TIERS, tier_of
+from conftest import FILE_TIERS, TEST_TIERS, TESTS, TIERS, scheduled, tier_of
 
 
 def _test_files() -> set[str]:
@@ -49,3 +50,32 @@ def test_collected_items_carry_exactly_one_tier(request):
     for item in request.session.items:
         tiers = [m.name for m in item.iter_markers() if m.name in TIERS]
         assert len(tiers) == 1, (item.nodeid, tiers)
+
+
+def test_files_are_scheduled_whole_heavy_tiers_first_then_by_size():
+    class Item:
+        def __init__(self, path, name):
+            self.path, self.name = path, name
+
+    order = [("u", 1), ("e", 1), ("u", 2), ("f", 1), ("e", 2), ("u", 3), ("f", 2), ("f", 3)]
+    items = [Item(path, f"{path}{n}") for path, n in order]
+    names = [item.name for item in scheduled(items, light={"u"})]
+    assert names == ["f1", "f2", "f3", "e1", "e2", "u1", "u2", "u3"]
+    # equal sizes keep the order of their files' first tests
+    names = [item.name for item in scheduled(items[:5], light=set())]
+    assert names == ["u1", "u2", "e1", "e2", "f1"]
+
+
+def test_the_session_runs_each_file_whole_and_the_unit_tier_last(request):
+    seen, light = [], False
+    for item in request.session.items:
+        if not seen or seen[-1] != item.path:
+            assert item.path not in seen, f"{item.path} is split"
+            seen.append(item.path)
+        path = Path(str(item.path)).resolve()
+        unit = (
+            not path.is_relative_to(TESTS)
+            or FILE_TIERS.get(path.relative_to(TESTS).as_posix()) == "unit"
+        )
+        assert unit or not light, f"{item.nodeid} runs after the unit-tier files"
+        light = light or unit
