@@ -4,10 +4,11 @@ tables name only files and tests that exist."""
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 
 import pytest
-from conftest import FILE_TIERS, TEST_TIERS, TESTS, TIERS, scheduled, tier_of
+from conftest import CORES, FILE_TIERS, TEST_TIERS, TESTS, TIERS, pin_worker, scheduled, tier_of
 
 
 def _test_files() -> set[str]:
@@ -79,3 +80,24 @@ def test_the_session_runs_each_file_whole_and_the_unit_tier_last(request):
         )
         assert unit or not light, f"{item.nodeid} runs after the unit-tier files"
         light = light or unit
+
+
+def test_workers_get_disjoint_shares_of_the_cores(monkeypatch):
+    cores, pinned = set(range(16)), []
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: cores)
+    monkeypatch.setattr(os, "sched_setaffinity", lambda pid, share: pinned.append(share))
+    assert pin_worker(0, 2) == set(range(0, 16, 2))
+    assert pin_worker(1, 2) == set(range(1, 16, 2))
+    cores = {4, 7}
+    assert [pin_worker(0, 2), pin_worker(1, 2)] == [{4}, {7}]
+    assert pinned == [set(range(0, 16, 2)), set(range(1, 16, 2)), {4}, {7}]
+    assert pin_worker(2, 3) is None  # more workers than cores: left as it is
+    assert len(pinned) == 4
+
+
+def test_an_xdist_worker_runs_on_its_own_share_of_the_cores():
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if not worker or count > len(CORES):
+        pytest.skip("not a pytest-xdist worker with a core of its own")
+    assert sorted(os.sched_getaffinity(0)) == CORES[int(worker[2:]) :: count]
