@@ -60,9 +60,9 @@ def pin_worker(index: int, workers: int) -> set[int] | None:
         cores = sorted(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return None
-    share = set(cores[index % workers :: workers])
-    if len(cores) < workers or not share:
+    if len(cores) < workers:
         return None
+    share = set(cores[index::workers])
     os.sched_setaffinity(0, share)
     return share
 
@@ -204,16 +204,26 @@ def pytest_collection_modifyitems(config, items):
     unit_files = set()
     for item in items:
         own = [m.name for m in item.iter_markers() if m.name in TIERS]
-        path = Path(str(item.path)).resolve()
-        file = path.relative_to(TESTS).as_posix() if path.is_relative_to(TESTS) else None
+        file = file_of(item)
         name = getattr(item, "originalname", None) or item.name
         test = f"{file}::{name}" if file is not None else item.nodeid
         tier = tier_of(own, test, file)
         if not own:
             item.add_marker(getattr(pytest.mark, tier))
-        if file is None or FILE_TIERS.get(file) == "unit":
+        if unit_file(file):
             unit_files.add(item.path)
     items[:] = scheduled(items, unit_files)
+
+
+def file_of(item) -> str | None:
+    """The item's file as a path under tests/, or None for a docstring example of the package."""
+    path = Path(str(item.path)).resolve()
+    return path.relative_to(TESTS).as_posix() if path.is_relative_to(TESTS) else None
+
+
+def unit_file(file: str | None) -> bool:
+    """Whether a file (:func:`file_of`) is of the unit tier: `nox -s tests` runs it last."""
+    return file is None or FILE_TIERS.get(file) == "unit"
 
 
 def scheduled(items: list, light: set) -> list:
@@ -227,11 +237,9 @@ def scheduled(items: list, light: set) -> list:
     of a 6-minute run on a 2-core CPU. With the unit-tier files last, the run ends on short
     tests; replaying that run's measured test times through the scheduler, the workers finish
     2.7 s apart instead of 7.8 s."""
-    count: dict = {}
-    for item in items:
-        count[item.path] = count.get(item.path, 0) + 1
-    first = {}
+    count, first = {}, {}
     for index, item in enumerate(items):
+        count[item.path] = count.get(item.path, 0) + 1
         first.setdefault(item.path, index)
     return sorted(items, key=lambda it: (it.path in light, -count[it.path], first[it.path]))
 

@@ -5,10 +5,20 @@ from __future__ import annotations
 
 import ast
 import os
-from pathlib import Path
 
 import pytest
-from conftest import CORES, FILE_TIERS, TEST_TIERS, TESTS, TIERS, pin_worker, scheduled, tier_of
+from conftest import (
+    CORES,
+    FILE_TIERS,
+    TEST_TIERS,
+    TESTS,
+    TIERS,
+    file_of,
+    pin_worker,
+    scheduled,
+    tier_of,
+    unit_file,
+)
 
 
 def _test_files() -> set[str]:
@@ -73,11 +83,7 @@ def test_the_session_runs_each_file_whole_and_the_unit_tier_last(request):
         if not seen or seen[-1] != item.path:
             assert item.path not in seen, f"{item.path} is split"
             seen.append(item.path)
-        path = Path(str(item.path)).resolve()
-        unit = (
-            not path.is_relative_to(TESTS)
-            or FILE_TIERS.get(path.relative_to(TESTS).as_posix()) == "unit"
-        )
+        unit = unit_file(file_of(item))
         assert unit or not light, f"{item.nodeid} runs after the unit-tier files"
         light = light or unit
 
